@@ -1,0 +1,215 @@
+"""``event_summaries`` for one customer over a 30-day month, 10 million events stored.
+
+Target (issue #4): p95 <= 20 ms. Setup (skipped when already done): 10 million
+events of one meter for 200 customers over 32 days are generated inside PostgreSQL
+(``INSERT ... SELECT FROM generate_series``, the server-side equivalent of a COPY,
+in 1-million-row chunks), and their hourly rollups are built from them with one
+``INSERT ... SELECT ... GROUP BY`` using the same fold as ingestion. The requests
+then go through gunicorn, sequentially (latency, not throughput), and also straight
+to the selector in-process. For contrast, the same month is summed by scanning the
+raw events through their index.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from bench import support
+
+EVENT_NAME = "bench_summary_tokens"
+CUSTOMERS = 200
+CHUNK = 1_000_000
+MONTH_START = datetime(2026, 1, 1, tzinfo=UTC)
+SPAN = timedelta(days=32)
+
+
+def _fixtures():
+    from core.models import Customer
+    from core.services.api_keys import api_key_create
+    from metering.models import Meter
+    from metering.services import meter_create
+
+    meter = Meter.objects.filter(event_name=EVENT_NAME, status="active").first()
+    if meter is None:
+        meter = meter_create(
+            display_name="Bench summary tokens",
+            event_name=EVENT_NAME,
+            formula="sum",
+            now=datetime.now(UTC),
+        )
+    customers = list(
+        Customer.objects.filter(metadata__bench_summaries="true")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for index in range(len(customers), CUSTOMERS):
+        customer = Customer.objects.create(
+            name=f"Summary bench {index}",
+            invoice_prefix=f"SUM{uuid.uuid4().hex[:8].upper()}",
+            metadata={"bench_summaries": "true"},
+        )
+        customers.append(customer.id)
+    _, secret = api_key_create(name="bench summaries")
+    return meter, sorted(customers), secret
+
+
+def _generate(meter_id: str, customers: list[str], rows: int) -> float:
+    """Fill the events table up to ``rows`` events of the meter; returns seconds."""
+    from django.db import connection
+
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        have = cursor.execute(
+            "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter_id]
+        ).fetchone()[0]
+        started = time.perf_counter()
+        step_us = int(SPAN.total_seconds() * 1_000_000 / rows)
+        for offset in range(have, rows, CHUNK):
+            upto = min(offset + CHUNK, rows)
+            cursor.execute(
+                "INSERT INTO metering_meterevent (meter_id, customer_id, event_name,"
+                " identifier, value, timestamp, created, livemode)"
+                " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
+                " %(event_name)s, 'sum-' || i, 1 + (i * 31) %% 1000,"
+                " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
+                " %(start)s::timestamptz"
+                " + make_interval(secs => i * %(step)s / 1e6 + 2), false"
+                " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i",
+                {
+                    "meter": meter_id,
+                    "customers": customers,
+                    "n": len(customers),
+                    "event_name": EVENT_NAME,
+                    "start": MONTH_START - timedelta(days=1),
+                    "step": step_us,
+                    "from": offset,
+                    "to": upto - 1,
+                },
+            )
+            raw.commit()
+            print(f"   events: {upto:,} of {rows:,}", flush=True)
+        if have < rows:
+            cursor.execute(
+                "DELETE FROM metering_meterusagerollup WHERE meter_id = %s", [meter_id]
+            )
+            order = 'ORDER BY "timestamp" DESC, id DESC'
+            cursor.execute(
+                "INSERT INTO metering_meterusagerollup (meter_id, customer_id, bucket,"
+                " value_sum, event_count, last_timestamp, last_seq, last_value,"
+                " latest_seq, latest_value)"
+                " SELECT meter_id, customer_id,"
+                " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
+                " AT TIME ZONE 'UTC',"
+                ' sum(value), count(*), max("timestamp"),'
+                f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
+                " max(id), (array_agg(value ORDER BY id DESC))[1]"
+                " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3",
+                [meter_id],
+            )
+            raw.commit()
+            cursor.execute("ANALYZE metering_meterevent")
+            cursor.execute("ANALYZE metering_meterusagerollup")
+            raw.commit()
+        total = cursor.execute("SELECT count(*) FROM metering_meterevent").fetchone()[0]
+    print(f"   events table: {total:,} rows", flush=True)
+    return time.perf_counter() - started
+
+
+def _requests(meter_id, customer_id, secret, count, **extra):
+    end = MONTH_START + timedelta(days=30)
+    query = urlencode(
+        {
+            "customer": customer_id,
+            "start_time": int(MONTH_START.timestamp()),
+            "end_time": int(end.timestamp()),
+            **extra,
+        }
+    )
+    headers = {"Authorization": f"Bearer {secret}"}
+    return [
+        support.Request(
+            "GET",
+            f"/v1/billing/meters/{meter_id}/event_summaries?{query}",
+            b"",
+            headers,
+        )
+        for _ in range(count)
+    ]
+
+
+def _raw_scan_ms(meter_id: str, customer_id: str, repeats: int = 5) -> float:
+    from django.db import connection
+
+    end = MONTH_START + timedelta(days=30)
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            cursor.execute(
+                "SELECT sum(value) FROM metering_meterevent WHERE customer_id = %s"
+                " AND meter_id = %s AND timestamp >= %s AND timestamp < %s",
+                [customer_id, meter_id, MONTH_START, end],
+            )
+            cursor.fetchone()
+            timings.append(time.perf_counter() - started)
+    return 1000 * support.percentile(timings, 0.5)
+
+
+def _in_process_ms(meter, customer_id: str, repeats: int) -> list[float]:
+    from metering import selectors
+
+    end = MONTH_START + timedelta(days=30)
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        selectors.meter_event_summaries(
+            meter=meter,
+            customer_id=customer_id,
+            start=MONTH_START,
+            end=end,
+            grouping_window="day",
+        )
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def run(args) -> dict:
+    rows = args.rows or (200_000 if args.quick else 10_000_000)
+    requests = 50 if args.quick else 500
+    meter, customers, secret = _fixtures()
+    setup_seconds = _generate(meter.id, customers, rows)
+    customer = customers[0]
+    figures: dict = {
+        "events of the meter": rows,
+        "setup (s, 0 when reused)": setup_seconds,
+    }
+    with support.gunicorn(workers=2, threads=4) as server:
+        for label, extra in (
+            ("one summary", {}),
+            ("per day (30)", {"value_grouping_window": "day"}),
+            ("per hour (100 of 720)", {"value_grouping_window": "hour", "limit": 100}),
+        ):
+            result = support.drive_load(
+                *server,
+                _requests(meter.id, customer, secret, requests, **extra),
+                clients=1,
+            )
+            if result.failures:
+                raise RuntimeError(f"summaries failed: {result.first_failure}")
+            figures[f"{label}: p50 (ms)"] = 1000 * support.percentile(
+                result.latencies, 0.5
+            )
+            figures[f"{label}: p95 (ms)"] = 1000 * support.percentile(
+                result.latencies, 0.95
+            )
+    timings = _in_process_ms(meter, customer, requests)
+    figures["selector in-process, per day: p95 (ms)"] = 1000 * support.percentile(
+        timings, 0.95
+    )
+    figures["raw-event scan of the month, no rollups (ms)"] = _raw_scan_ms(
+        meter.id, customer
+    )
+    return figures

@@ -1,0 +1,333 @@
+"""Webhook delivery under load: 10,000 events to 3 local endpoints, real workers.
+
+Starts three receivers (a process each: a threaded HTTP server that verifies every
+``Stripe-Signature`` like ``stripe.Webhook.construct_event``), a private Redis
+broker and Celery workers, then records the events in transactions of 100 (the
+after-commit hook fans each out) and waits until every delivery succeeded. It checks
+that each receiver got each event exactly once, all signatures verified, and counts
+events that arrived out of commit order.
+
+Figures: events/s and deliveries/s from the first commit to the last delivery, the
+recording rate (fan-out included), and commit-to-delivery latency percentiles.
+
+Run with the others (``python -m bench webhooks``) or alone
+(``python -m bench.bench_webhooks [--quick] [--events N]``). Endpoints get their
+events in order by default; ``TALLY_WEBHOOK_ORDERED=false`` in the environment
+measures side-by-side delivery instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench import support
+
+EVENTS = 10_000
+QUICK_EVENTS = 1_000
+ENDPOINTS = 3
+BATCH = 100
+WORKER_CONCURRENCY = 4
+DRAIN_TIMEOUT = 30 * 60  # seconds
+
+
+# ---- receivers (child processes) ----------------------------------------------
+
+
+def _receive(secret: str, port: int, ready, stop, results) -> None:
+    """Serve until ``stop`` is set; report the event ids received, in order."""
+    import stripe
+
+    received: list[str] = []
+    bad: list[int] = [0]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as production receivers
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                stripe.WebhookSignature.verify_header(
+                    body, self.headers.get("Stripe-Signature"), secret, tolerance=300
+                )
+                event_id = json.loads(body)["id"]
+            except (stripe.SignatureVerificationError, ValueError, KeyError):
+                with lock:
+                    bad[0] += 1
+                self.send_response(400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            with lock:
+                received.append(event_id)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ready.send(server.server_port)
+    stop.wait()
+    server.shutdown()
+    results.send({"ids": received, "bad_signatures": bad[0]})
+
+
+class _Receiver:
+    def __init__(self, context, secret: str, port: int) -> None:
+        self.stop = context.Event()
+        ready_in, ready_out = context.Pipe(duplex=False)
+        self._results_in, results_out = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_receive,
+            args=(secret, port, ready_out, self.stop, results_out),
+        )
+        self.process.start()
+        self.port = ready_in.recv()
+
+    def finish(self) -> dict:
+        self.stop.set()
+        result = self._results_in.recv()
+        self.process.join(timeout=30)
+        return result
+
+
+# ---- broker and workers -------------------------------------------------------
+
+
+@contextmanager
+def _redis():
+    """A throwaway Redis on a free port; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("bench_webhooks needs redis-server (apt-get install redis-server)")
+    port = support.free_port()
+    folder = tempfile.mkdtemp(prefix="tally-bench-redis-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _workers(broker_url: str, concurrency: int):
+    env = {
+        **os.environ,
+        "DATABASE_URL": support.database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [str(support.ROOT / ".venv" / "bin" / "celery"), "-A", "config", "worker",
+         "--pool", "prefork", "--concurrency", str(concurrency),
+         "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--loglevel", "WARNING"],
+        cwd=support.ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---- the benchmark -------------------------------------------------------------
+
+
+def _endpoints(ports: list[int]):
+    from core import clock
+    from core.models import WebhookEndpoint
+    from core.services.webhooks import webhook_endpoint_create
+
+    WebhookEndpoint.objects.filter(metadata__bench="webhooks").delete()
+    others = WebhookEndpoint.objects.filter(status="enabled").count()
+    if others:
+        print(f"   note: {others} other enabled endpoint(s) also get these events")
+    return [
+        webhook_endpoint_create(
+            params={
+                "url": f"http://127.0.0.1:{port}/webhooks",
+                "enabled_events": ["customer.updated"],
+                "metadata": {"bench": "webhooks"},
+            },
+            now=clock.now(),
+        )
+        for port in ports
+    ]
+
+
+def _record(count: int, tag: str) -> list[str]:
+    """Record ``count`` events in transactions of BATCH; returns ids in order."""
+    from django.db import transaction
+
+    from core.services.events import event_record
+
+    ids: list[str] = []
+    for start in range(0, count, BATCH):
+        with transaction.atomic():
+            for index in range(start, min(start + BATCH, count)):
+                event = event_record(
+                    type="customer.updated",
+                    data_object={
+                        "id": f"cus_bench{index:06d}",
+                        "object": "customer",
+                        "email": f"bench-{tag}-{index}@example.com",
+                        "metadata": {"bench": tag, "index": str(index)},
+                    },
+                    previous_attributes={"email": None},
+                )
+                ids.append(event.id)
+    return ids
+
+
+def _wait_drained(endpoint_ids: list[str], expected: int) -> float:
+    from core.models import WebhookDelivery
+
+    deliveries = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids)
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    last_report = 0.0
+    while True:
+        done = deliveries.filter(status="succeeded").count()
+        if done >= expected:
+            return time.perf_counter()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {done} of {expected} deliveries after timeout")
+        if time.monotonic() - last_report > 10:
+            print(f"   {done:,} / {expected:,} delivered", flush=True)
+            last_report = time.monotonic()
+        time.sleep(0.2)
+
+
+def _latencies_ms(endpoint_ids: list[str]) -> list[float]:
+    from core.models import WebhookDelivery
+
+    rows = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids).values_list(
+        "event__created", "completed_at"
+    )
+    return [(done - created).total_seconds() * 1000 for created, done in rows]
+
+
+def _out_of_order(received: list[str], order: dict[str, int]) -> int:
+    """Arrivals whose event was committed before one that arrived earlier."""
+    late, highest = 0, -1
+    for event_id in received:
+        position = order.get(event_id, -1)
+        if position < highest:
+            late += 1
+        highest = max(highest, position)
+    return late
+
+
+def run(args) -> dict:
+    from django.conf import settings
+
+    from config.celery import app
+    from core.models import WebhookDelivery
+
+    count = args.events or (QUICK_EVENTS if args.quick else EVENTS)
+    context = multiprocessing.get_context("spawn")
+    with ExitStack() as stack:
+        broker_url = stack.enter_context(_redis())
+        app.conf.broker_url = broker_url
+        app.conf.task_always_eager = False
+        # Ports first (endpoints need them), then receivers (they need secrets).
+        ports = [support.free_port() for _ in range(ENDPOINTS)]
+        endpoints = _endpoints(ports)
+        receivers = [
+            _Receiver(context, endpoint.secret, port)
+            for endpoint, port in zip(endpoints, ports, strict=True)
+        ]
+        stack.enter_context(_workers(broker_url, WORKER_CONCURRENCY))
+        time.sleep(3)  # let the workers connect
+        endpoint_ids = [endpoint.id for endpoint in endpoints]
+
+        started = time.perf_counter()
+        ids = _record(count, tag=str(int(time.time())))
+        recorded = time.perf_counter()
+        drained = _wait_drained(endpoint_ids, count * ENDPOINTS)
+        results = [receiver.finish() for receiver in receivers]
+
+    order = {event_id: index for index, event_id in enumerate(ids)}
+    expected = set(ids)
+    duplicates = sum(len(r["ids"]) - len(set(r["ids"])) for r in results)
+    lost = sum(len(expected - set(r["ids"])) for r in results)
+    attempts = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids)
+    extra_attempts = (
+        sum(attempts.values_list("attempt_count", flat=True)) - len(ids) * ENDPOINTS
+    )
+    latencies = _latencies_ms(endpoint_ids)
+    seconds = drained - started
+    figures = {
+        "ordered": "yes" if settings.TALLY_WEBHOOK_ORDERED else "no",
+        "events": count,
+        "endpoints": ENDPOINTS,
+        "deliveries": count * ENDPOINTS,
+        "worker processes": WORKER_CONCURRENCY,
+        "seconds": seconds,
+        "events/s (commit to last delivery)": count / seconds,
+        "deliveries/s": count * ENDPOINTS / seconds,
+        "events/s recorded (with fan-out)": count / (recorded - started),
+        "latency p50 ms": support.percentile(latencies, 0.50),
+        "latency p95 ms": support.percentile(latencies, 0.95),
+        "latency max ms": max(latencies) if latencies else 0.0,
+        "lost (endpoint, event)": lost,
+        "duplicates (endpoint, event)": duplicates,
+        "extra attempts": extra_attempts,
+        "bad signatures": sum(r["bad_signatures"] for r in results),
+        "out-of-order arrivals": sum(_out_of_order(r["ids"], order) for r in results),
+    }
+    if lost or duplicates or figures["bad signatures"]:
+        raise RuntimeError(f"webhook delivery lost or doubled events: {figures}")
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_webhooks")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS} events")
+    parser.add_argument("--events", type=int, default=None)
+    args = parser.parse_args(argv)
+    support.setup_django()
+    support.print_table([("webhooks", k, v) for k, v in run(args).items()])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,155 @@
+"""Subscriptions and invoices in the dashboard; pages live in ``billing.views``."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from billing import views
+from billing.descriptions import format_period
+from billing.models import Invoice, Subscription
+from core.money import format_minor
+
+
+def _badge(status: str):
+    return format_html(
+        '<span class="tally-badge {}">{}</span>', status, status.replace("_", " ")
+    )
+
+
+class _PagesAdmin(admin.ModelAdmin):
+    """Routes add and change to the dashboard pages; POST actions need change."""
+
+    create_page = None
+    detail_page = None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return type(self).create_page(request, model_admin=self)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return type(self).detail_page(request, object_id, model_admin=self)
+
+    def _changing(self, view):
+        def wrapped(request, *args, **kwargs):
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return view(request, *args, model_admin=self, **kwargs)
+
+        return self.admin_site.admin_view(require_POST(wrapped))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(_PagesAdmin):
+    list_display = ("id", "customer", "status_badge", "pricing", "period", "created")
+    list_filter = ("status", "collection_method", "cancel_at_period_end")
+    search_fields = ("id", "customer__id", "customer__name", "customer__email")
+    list_select_related = ("customer",)
+    ordering = ("-created", "-id")
+    change_list_template = "admin/billing/subscription/change_list.html"
+    create_page = views.subscription_create
+    detail_page = views.subscription_detail
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("items__price__product")
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, subscription: Subscription):
+        return _badge(subscription.status)
+
+    @admin.display(description="Items")
+    def pricing(self, subscription: Subscription):
+        return format_html_join(
+            "",
+            "<div>{}{}</div>",
+            (
+                (
+                    item.price.product.name,
+                    f" × {item.quantity}" if item.quantity is not None else " (usage)",
+                )
+                for item in subscription.items.all()
+            ),
+        )
+
+    @admin.display(description="Current period", ordering="current_period_end")
+    def period(self, subscription: Subscription) -> str:
+        return format_period(
+            subscription.current_period_start, subscription.current_period_end
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:subscription_id>/cancel/",
+                self._changing(views.subscription_cancel),
+                name="billing_subscription_cancel",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(_PagesAdmin):
+    list_display = (
+        "label",
+        "customer",
+        "status_badge",
+        "amount",
+        "due",
+        "billing_reason",
+        "created",
+    )
+    list_filter = ("status", "billing_reason", "collection_method", "currency")
+    search_fields = (
+        "id",
+        "number",
+        "customer__id",
+        "customer__name",
+        "customer__email",
+    )
+    list_select_related = ("customer",)
+    ordering = ("-created", "-id")
+    change_list_template = "admin/billing/invoice/change_list.html"
+    create_page = views.invoice_create
+    detail_page = views.invoice_detail
+
+    @admin.display(description="Invoice", ordering="number")
+    def label(self, invoice: Invoice) -> str:
+        return invoice.number or f"Draft {invoice.pk}"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, invoice: Invoice):
+        return _badge(invoice.status)
+
+    @admin.display(description="Total", ordering="total")
+    def amount(self, invoice: Invoice):
+        return format_html(
+            '<span class="tally-money">{}</span>',
+            format_minor(invoice.total, invoice.currency),
+        )
+
+    @admin.display(description="Amount due", ordering="amount_remaining")
+    def due(self, invoice: Invoice):
+        return format_html(
+            '<span class="tally-money">{}</span>',
+            format_minor(invoice.amount_remaining, invoice.currency),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:invoice_id>/action/<str:action>/",
+                self._changing(views.invoice_action),
+                name="billing_invoice_action",
+            ),
+            *super().get_urls(),
+        ]

@@ -1,0 +1,38 @@
+from django.urls import path
+
+from billing.api import invoices, views
+
+urlpatterns = [
+    path("v1/subscriptions", views.SubscriptionListView.as_view()),
+    path(
+        "v1/subscriptions/<str:subscription_id>",
+        views.SubscriptionDetailView.as_view(),
+    ),
+    path("v1/subscription_items", views.SubscriptionItemListView.as_view()),
+    path(
+        "v1/subscription_items/<str:item_id>",
+        views.SubscriptionItemDetailView.as_view(),
+    ),
+    path("v1/invoices", invoices.InvoiceListView.as_view()),
+    path("v1/invoices/create_preview", invoices.InvoicePreviewView.as_view()),
+    path("v1/invoices/upcoming", invoices.InvoiceUpcomingView.as_view()),
+    path("v1/invoices/<str:invoice_id>", invoices.InvoiceDetailView.as_view()),
+    path(
+        "v1/invoices/<str:invoice_id>/finalize",
+        invoices.InvoiceFinalizeView.as_view(),
+    ),
+    path("v1/invoices/<str:invoice_id>/pay", invoices.InvoicePayView.as_view()),
+    path("v1/invoices/<str:invoice_id>/void", invoices.InvoiceVoidView.as_view()),
+    path(
+        "v1/invoices/<str:invoice_id>/mark_uncollectible",
+        invoices.InvoiceMarkUncollectibleView.as_view(),
+    ),
+    path("v1/invoices/<str:invoice_id>/send", invoices.InvoiceSendView.as_view()),
+    path("v1/invoices/<str:invoice_id>/lines", invoices.InvoiceLineListView.as_view()),
+    path(
+        "v1/invoices/<str:invoice_id>/lines/<str:line_id>",
+        invoices.InvoiceLineDetailView.as_view(),
+    ),
+    path("v1/invoiceitems", invoices.InvoiceItemListView.as_view()),
+    path("v1/invoiceitems/<str:item_id>", invoices.InvoiceItemDetailView.as_view()),
+]

@@ -1,0 +1,119 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from billing import db  # noqa: F401 - registers SQLite's guard switch
+
+        self._register_resources()
+        self._register_time_handlers()
+        self._register_hooks()
+        from billing import dashboard
+
+        dashboard.register()
+
+    def _register_resources(self) -> None:
+        from billing.api import serializers
+        from billing.models import (
+            Invoice,
+            InvoiceItem,
+            InvoiceLineItem,
+            Subscription,
+            SubscriptionItem,
+        )
+        from core import resources
+
+        for object_name, model, serializer, expandable in (
+            (
+                "subscription",
+                Subscription,
+                serializers.SubscriptionSerializer,
+                {
+                    "customer": "customer",
+                    "latest_invoice": "invoice",
+                    "test_clock": "test_helpers.test_clock",
+                },
+            ),
+            (
+                "subscription_item",
+                SubscriptionItem,
+                serializers.SubscriptionItemSerializer,
+                {},
+            ),
+            (
+                "invoice",
+                Invoice,
+                serializers.InvoiceSerializer,
+                {"customer": "customer", "test_clock": "test_helpers.test_clock"},
+            ),
+            ("line_item", InvoiceLineItem, serializers.LineItemSerializer, {}),
+            (
+                "invoiceitem",
+                InvoiceItem,
+                serializers.InvoiceItemSerializer,
+                {
+                    "customer": "customer",
+                    "invoice": "invoice",
+                    "test_clock": "test_helpers.test_clock",
+                },
+            ),
+        ):
+            resources.register(
+                resources.Resource(
+                    object_name=object_name,
+                    model=model,
+                    serializer=serializer,
+                    expandable=expandable,
+                )
+            )
+
+    def _register_time_handlers(self) -> None:
+        """Test-clock advances close periods, finalize drafts, settle, in order."""
+        from billing.services import finalize, period_close, statuses
+        from core.clock import TimeHandler, register_time_handler
+
+        register_time_handler(
+            TimeHandler(
+                name="billing.period_close",
+                next_due=lambda clock, until: period_close.next_period_event(
+                    test_clock=clock
+                ),
+                run=lambda clock, now: period_close.subscriptions_close_due(
+                    now=now, test_clock=clock
+                ),
+                order=10,
+            )
+        )
+        register_time_handler(
+            TimeHandler(
+                name="billing.finalize",
+                next_due=lambda clock, until: finalize.next_finalization(
+                    test_clock=clock
+                ),
+                run=lambda clock, now: finalize.invoices_finalize_due(
+                    now=now, test_clock=clock
+                ),
+                order=20,
+            )
+        )
+        register_time_handler(
+            TimeHandler(
+                name="billing.settle",
+                next_due=lambda clock, until: statuses.next_settle_event(
+                    test_clock=clock
+                ),
+                run=lambda clock, now: statuses.subscriptions_settle_due(
+                    now=now, test_clock=clock
+                ),
+                order=30,
+            )
+        )
+
+    def _register_hooks(self) -> None:
+        from billing.services.subscriptions import customer_subscriptions_cancel
+        from core.services.customers import on_customer_deleted
+
+        on_customer_deleted(customer_subscriptions_cancel)

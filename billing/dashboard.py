@@ -1,0 +1,131 @@
+"""The billing app's pieces of the dashboard home and customer page."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+
+from core import dashboard
+from core.money import format_minor
+
+PANEL_ROWS = 10
+
+
+def _money_by_currency(totals: dict[str, int]) -> str:
+    if not totals:
+        return format_minor(0, "usd")
+    return " · ".join(
+        format_minor(amount or 0, currency)
+        for currency, amount in sorted(totals.items())
+    )
+
+
+def open_invoices_total(request) -> str:
+    from billing.selectors import customer_open_total
+
+    return _money_by_currency(customer_open_total())
+
+
+def invoiced_this_month(request) -> str:
+    from billing.models import Invoice
+    from core import clock
+
+    start = clock.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Invoice.objects.filter(finalized_at__gte=start)
+        .exclude(status=Invoice.Status.VOID)
+        .values("currency")
+        .annotate(total=Sum("total"))
+    )
+    return _money_by_currency({row["currency"]: row["total"] for row in rows})
+
+
+def active_subscriptions(request) -> str:
+    from billing.models import Subscription
+
+    count = Subscription.objects.filter(
+        status__in=("active", "trialing", "past_due")
+    ).count()
+    return f"{count:,}"
+
+
+def customer_panel(customer, request) -> SafeString:
+    from billing.models import Invoice, Subscription
+
+    subscriptions = (
+        Subscription.objects.filter(customer=customer)
+        .prefetch_related("items__price__product")
+        .order_by("-created", "-id")[:PANEL_ROWS]
+    )
+    invoices = Invoice.objects.filter(customer=customer).order_by("-created", "-id")[
+        :PANEL_ROWS
+    ]
+    query = urlencode({"customer": customer.pk})
+    return mark_safe(
+        render_to_string(
+            "billing/customer_panel.html",
+            {
+                "customer": customer,
+                "subscriptions": subscriptions,
+                "invoices": invoices,
+                "create_subscription_url": (
+                    f"{reverse('admin:billing_subscription_add')}?{query}"
+                ),
+                "create_invoice_url": f"{reverse('admin:billing_invoice_add')}?{query}",
+                "all_invoices_url": (
+                    f"{reverse('admin:billing_invoice_changelist')}?"
+                    + urlencode({"customer__id__exact": customer.pk})
+                ),
+            },
+            request=request,
+        )
+    )
+
+
+def register() -> None:
+    dashboard.register_customer_panel(
+        dashboard.CustomerPanel(
+            name="billing",
+            title="Subscriptions and invoices",
+            render=customer_panel,
+            order=10,
+        )
+    )
+    dashboard.register_home_card(
+        dashboard.HomeCard(
+            name="open_invoices",
+            label="Open invoices",
+            value=open_invoices_total,
+            url="/admin/billing/invoice/?status__exact=open",
+            order=30,
+        )
+    )
+    dashboard.register_home_card(
+        dashboard.HomeCard(
+            name="invoiced_this_month",
+            label="Invoiced this month",
+            value=invoiced_this_month,
+            url="admin:billing_invoice_changelist",
+            order=31,
+        )
+    )
+    dashboard.register_home_card(
+        dashboard.HomeCard(
+            name="active_subscriptions",
+            label="Active subscriptions",
+            value=active_subscriptions,
+            url="admin:billing_subscription_changelist",
+            order=32,
+        )
+    )
+    dashboard.register_quick_link(
+        dashboard.QuickLink(
+            "Create subscription", "admin:billing_subscription_add", order=30
+        )
+    )
+    dashboard.register_quick_link(
+        dashboard.QuickLink("Create invoice", "admin:billing_invoice_add", order=31)
+    )

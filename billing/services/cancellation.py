@@ -1,0 +1,131 @@
+"""Ending a subscription: now (``DELETE``), at ``cancel_at``, or at period end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from billing.models import Invoice, Subscription, SubscriptionItem
+from billing.services.events import emit
+from billing.services.invoicing import (
+    pending_drafts,
+    pending_items,
+    proration_item_create,
+    subscription_invoice_create,
+)
+from billing.services.lines import (
+    UsageReader,
+    billed_usage,
+    grace_period,
+    item_usage_draft,
+)
+
+
+def mark_canceled(*, subscription: Subscription, at: datetime, now: datetime) -> None:
+    """Record the end of the subscription at ``at``; emits ``…subscription.deleted``."""
+    subscription.status = Subscription.Status.CANCELED
+    subscription.ended_at = at
+    subscription.canceled_at = subscription.canceled_at or min(at, now)
+    subscription.save(
+        update_fields=["status", "ended_at", "canceled_at", "latest_invoice"]
+    )
+    emit("customer.subscription.deleted", subscription)
+
+
+def usage_so_far_drafts(
+    *,
+    subscription: Subscription,
+    items: Sequence[SubscriptionItem],
+    end: datetime,
+    usage: UsageReader,
+) -> list:
+    """Usage lines of the metered items from their period start to ``end``.
+
+    Each bills what threshold invoices of the same period have not billed yet.
+    """
+    metered = [item for item in items if item.price.is_metered]
+    billed = billed_usage(
+        keys={(item.pk, item.current_period_start) for item in metered}
+    )
+    return [
+        item_usage_draft(
+            item=item,
+            start=item.current_period_start,
+            end=end,
+            total=usage.usage(
+                item.price.recurring_meter,
+                subscription.customer_id,
+                item.current_period_start,
+                end,
+            ),
+            already=billed.get((item.pk, item.current_period_start)),
+        )
+        for item in metered
+        if item.current_period_start < end
+    ]
+
+
+def unused_time_credits(
+    *,
+    subscription: Subscription,
+    items: Sequence[SubscriptionItem],
+    at: datetime,
+    now: datetime,
+) -> None:
+    """Pending credits for licensed seats paid in advance but not used after ``at``."""
+    if subscription.status == Subscription.Status.TRIALING:
+        return
+    for item in items:
+        if not item.price.is_metered:
+            proration_item_create(
+                subscription=subscription,
+                item=item,
+                quantity=item.quantity or 0,
+                start=at,
+                end=subscription.current_period_end,
+                credit=True,
+                now=now,
+            )
+
+
+def subscription_end(
+    *,
+    subscription: Subscription,
+    items: Sequence[SubscriptionItem],
+    at: datetime,
+    invoice_now: bool,
+    prorate: bool,
+    now: datetime,
+    usage: UsageReader | None = None,
+) -> Invoice | None:
+    """End a locked subscription at ``at`` (≤ its period end).
+
+    ``prorate`` credits unused licensed time as pending items; ``invoice_now`` bills
+    the un-invoiced usage so far and the pending items on a final invoice, which
+    finalizes after the grace period like any usage invoice.
+    """
+    usage = usage or UsageReader()
+    if prorate:
+        unused_time_credits(subscription=subscription, items=items, at=at, now=now)
+    invoice = None
+    if invoice_now:
+        pending = pending_items(subscription=subscription)
+        drafts = pending_drafts(pending)
+        if subscription.status != Subscription.Status.TRIALING:
+            drafts += usage_so_far_drafts(
+                subscription=subscription, items=items, end=at, usage=usage
+            )
+        if drafts:
+            invoice = subscription_invoice_create(
+                subscription=subscription,
+                billing_reason=Invoice.BillingReason.SUBSCRIPTION_UPDATE,
+                period_start=subscription.current_period_start,
+                period_end=max(at, subscription.current_period_start),
+                drafts=drafts,
+                items=pending,
+                now=now,
+                finalize_at=max(at, now) + grace_period(),
+            )
+            subscription.latest_invoice = invoice
+    mark_canceled(subscription=subscription, at=at, now=now)
+    return invoice

@@ -1,0 +1,254 @@
+"""Invoice previews (``POST /v1/invoices/create_preview``).
+
+A preview runs the very services that would make the invoice — subscription
+creation, an update with its prorations, cancellation, the next period close —
+inside a transaction that is always rolled back, and shows what they produced.
+Nothing is kept, no event or email leaves, and the preview can never disagree
+with the real invoice. Usage is the usage so far; credits are applied by the same
+finalization step as on a real invoice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.api import render
+from billing.models import Invoice, Subscription
+from billing.services import changes, credits
+from billing.services.finalize import invoice_lines, totals_compute
+from billing.services.invoice_items import invoice_item_create
+from billing.services.lines import UsageReader, items_with_prices, line_from_draft
+from billing.services.period_close import (
+    CLOSING_STATUSES,
+    cycle_drafts,
+    ends_at_period_end,
+    subscription_close_next,
+)
+from billing.services.subscriptions import subscription_cancel, subscription_create
+from core.errors import InvalidRequest, ResourceMissing
+from core.ids import new_id
+from core.models import Customer
+
+
+class _Discard(Exception):
+    """Raised to roll the preview's transaction back."""
+
+
+_UPDATE_KEYS = (
+    "items",
+    "proration_behavior",
+    "proration_date",
+    "cancel_at",
+    "cancel_at_period_end",
+    "billing_cycle_anchor",
+    "trial_end",
+    "metadata",
+)
+_CREATE_KEYS = (
+    "items",
+    "proration_behavior",
+    "cancel_at",
+    "cancel_at_period_end",
+    "billing_cycle_anchor",
+    "trial_end",
+    "metadata",
+)
+
+
+def _no_upcoming(customer: Customer | None) -> ResourceMissing:
+    who = f" for customer: {customer.pk}" if customer else ""
+    return ResourceMissing(
+        f"No upcoming invoices{who}.", code="invoice_upcoming_none", param=None
+    )
+
+
+def _next_subscription(customer: Customer) -> Subscription:
+    sub = (
+        Subscription.objects.filter(customer=customer, status__in=CLOSING_STATUSES)
+        .select_related("customer")
+        .order_by("current_period_end", "id")
+        .first()
+    )
+    if sub is None:
+        raise _no_upcoming(customer)
+    return sub
+
+
+def _next_cycle(sub: Subscription) -> Invoice | None:
+    """Run the subscription's next step at its period end (or ``cancel_at``)."""
+    sub.refresh_from_db()
+    if sub.status not in CLOSING_STATUSES:
+        return None
+    moment = sub.current_period_end
+    if sub.cancel_at is not None:
+        moment = min(moment, sub.cancel_at)
+    latest = sub.latest_invoice_id
+    subscription_close_next(subscription_id=sub.pk, now=moment)
+    sub.refresh_from_db()
+    if sub.latest_invoice_id == latest:
+        return None
+    return sub.latest_invoice
+
+
+def _upcoming_cycle(sub: Subscription, now: datetime):
+    """The next cycle invoice of an unchanged subscription, built without writes.
+
+    Returns (invoice, lines), both unsaved; None when nothing would be billed.
+    """
+    if sub.status not in CLOSING_STATUSES:
+        return None
+    items = list(items_with_prices(sub))
+    sub._loaded_items = items
+    drafts, _, _ = cycle_drafts(
+        sub, items, now, UsageReader(), ending=ends_at_period_end(sub), lock=False
+    )
+    if not drafts:
+        return None
+    customer = sub.customer
+    invoice = Invoice(
+        id=new_id("upcoming_in"),
+        customer=customer,
+        subscription=sub,
+        test_clock_id=sub.test_clock_id,
+        billing_reason="upcoming",
+        collection_method=sub.collection_method,
+        currency=sub.currency,
+        auto_advance=True,
+        period_start=sub.current_period_start,
+        period_end=sub.current_period_end,
+        created=now,
+        livemode=sub.livemode,
+        customer_name=customer.name,
+        customer_email=customer.email,
+        customer_address=customer.address,
+    )
+    lines = [
+        line_from_draft(invoice=invoice, position=position, draft=draft, now=now)
+        for position, draft in enumerate(drafts)
+    ]
+    return invoice, lines
+
+
+def _existing(sub: Subscription, details: dict[str, Any], now: datetime):
+    if details.get("cancel_now"):
+        behavior = details.get("proration_behavior", "create_prorations")
+        sub = subscription_cancel(
+            subscription=sub,
+            invoice_now=True,
+            prorate=behavior != "none",
+            now=now,
+        )
+        return sub.latest_invoice if sub.latest_invoice_id else None
+    update = {key: details[key] for key in _UPDATE_KEYS if key in details}
+    if update:
+        latest = sub.latest_invoice_id
+        sub = changes.subscription_update(subscription=sub, params=update, now=now)
+        if sub.latest_invoice_id != latest:
+            return sub.latest_invoice
+    return _next_cycle(sub)
+
+
+def _build(
+    *,
+    customer: Customer | None,
+    subscription: Subscription | None,
+    details: dict[str, Any],
+    invoice_items: list[dict[str, Any]],
+    now: datetime,
+) -> Invoice | None:
+    for index, entry in enumerate(invoice_items):
+        try:
+            invoice_item_create(customer=customer, params=entry, now=now)
+        except InvalidRequest as error:
+            error.param = f"invoice_items[{index}][{error.param}]"
+            raise
+    if subscription is not None:
+        return _existing(subscription, details, now)
+    if details.get("items"):
+        params = {key: details[key] for key in _CREATE_KEYS if key in details}
+        if details.get("start_date"):
+            params["backdate_start_date"] = details["start_date"]
+        sub = subscription_create(customer=customer, params=params, now=now)
+        return sub.latest_invoice
+    return _existing(_next_subscription(customer), details, now)
+
+
+def invoice_preview(
+    *,
+    customer: Customer | None,
+    subscription: Subscription | None,
+    details: dict[str, Any] | None = None,
+    invoice_items: list[dict[str, Any]] | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Return the invoice (API shape) the customer or subscription would get next."""
+    if customer is None and subscription is None:
+        raise InvalidRequest(
+            "Pass customer or subscription.", param="customer", code="parameter_missing"
+        )
+    customer = customer or subscription.customer
+    details = details or {}
+    if not details and not invoice_items:
+        sub = subscription or _next_subscription(customer)
+        if sub.cancel_at is None or sub.cancel_at >= sub.current_period_end:
+            built = _upcoming_cycle(sub, now)
+            if built is None:
+                raise _no_upcoming(customer)
+            return _shown(*built, now=now)
+    shown: dict[str, Any] | None = None
+    try:
+        with transaction.atomic():
+            invoice = _build(
+                customer=customer,
+                subscription=subscription,
+                details=details,
+                invoice_items=invoice_items or [],
+                now=now,
+            )
+            if invoice is not None:
+                invoice.refresh_from_db()
+                shown = _shown(invoice, invoice_lines(invoice), now=now)
+            raise _Discard
+    except _Discard:
+        pass
+    if shown is None:
+        raise _no_upcoming(customer)
+    return shown
+
+
+def _shown(invoice: Invoice, lines: list, *, now: datetime) -> dict[str, Any]:
+    """Price the draft as finalization would (credits included) and render it."""
+    if invoice.is_draft or invoice.billing_reason == "upcoming":
+        applied = credits.invoice_credits_apply(
+            invoice=invoice, lines=lines, now=now, preview=True
+        )
+        totals_compute(invoice, lines, applied)
+        invoice.amount_due = max(invoice.total + invoice.customer.balance, 0)
+        invoice.amount_remaining = invoice.amount_due
+    data = render.invoice(invoice, lines=lines)
+    preview_id = invoice.pk if invoice.pk.startswith("upcoming_in") else None
+    data.update(
+        id=preview_id or new_id("upcoming_in"),
+        billing_reason="upcoming",
+        status="draft",
+        number=None,
+        amount_paid=0,
+        amount_remaining=data["amount_due"],
+        attempted=False,
+        automatically_finalizes_at=None,
+        effective_at=None,
+        ending_balance=None,
+        created=int(now.timestamp()),
+        webhooks_delivered_at=None,
+        status_transitions=dict.fromkeys(
+            ("finalized_at", "marked_uncollectible_at", "paid_at", "voided_at")
+        ),
+    )
+    for line in data["lines"]["data"]:
+        line["id"] = new_id("il_tmp")
+        line["invoice"] = data["id"]
+    data["lines"]["url"] = "/v1/invoices/upcoming/lines"
+    return data

@@ -1,0 +1,192 @@
+"""The product catalog in the staff dashboard; its pages live in ``catalog.views``."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from catalog import display, selectors, services, views
+from catalog.models import Price, Product
+
+# How many prices the catalog list shows per product before "and N more".
+LIST_PRICES = 3
+
+
+class ProductStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("archived", "Archived")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(active=True)
+        if self.value() == "archived":
+            return queryset.filter(active=False)
+        return queryset
+
+
+def _badge(active: bool):
+    return format_html(
+        '<span class="tally-badge {}">{}</span>',
+        "active" if active else "inactive",
+        "Active" if active else "Archived",
+    )
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "pricing", "status", "created", "id")
+    list_filter = (ProductStatusFilter,)
+    search_fields = ("name", "id", "description", "prices__id", "prices__lookup_key")
+    change_list_template = "admin/catalog/product/change_list.html"
+    ordering = ("-created", "-id")
+
+    def get_queryset(self, request):
+        active_prices = selectors.prices_with_tiers(
+            Price.objects.filter(active=True).order_by("-created", "-pk")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("prices", queryset=active_prices, to_attr="active_prices")
+            )
+        )
+
+    @admin.display(description="Prices")
+    def pricing(self, product: Product):
+        prices = getattr(product, "active_prices", None)
+        if prices is None:
+            prices = list(product.prices.filter(active=True))
+        if not prices:
+            return format_html(
+                '<span class="tally-muted">{}</span>', "No active prices"
+            )
+        shown = format_html_join(
+            "",
+            "<div>{}</div>",
+            ((display.price_summary(p),) for p in prices[:LIST_PRICES]),
+        )
+        more = len(prices) - LIST_PRICES
+        if more > 0:
+            return format_html(
+                '{}<div class="tally-muted">and {} more</div>', shown, more
+            )
+        return shown
+
+    @admin.display(description="Status", ordering="active")
+    def status(self, product: Product):
+        return _badge(product.active)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": "Product catalog", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return views.product_create(request, model_admin=self)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return views.product_detail(request, object_id, model_admin=self)
+
+    def _changing(self, view):
+        def wrapped(request, object_id):
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return view(request, object_id, model_admin=self)
+
+        return self.admin_site.admin_view(require_POST(wrapped))
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/active/",
+                self._changing(views.product_set_active),
+                name="catalog_product_set_active",
+            ),
+            path(
+                "<path:object_id>/default-price/",
+                self._changing(views.product_set_default_price),
+                name="catalog_product_set_default_price",
+            ),
+            *super().get_urls(),
+        ]
+
+    def delete_model(self, request, obj):
+        services.product_delete(product=obj)
+
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            services.product_delete(product=product)
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "product", "summary", "period", "status", "created")
+    list_filter = (
+        "active",
+        "type",
+        "billing_scheme",
+        "recurring_usage_type",
+        "currency",
+    )
+    search_fields = ("id", "nickname", "lookup_key", "product__name", "product__id")
+    list_select_related = ("product",)
+    ordering = ("-created", "-id")
+
+    def get_queryset(self, request):
+        return selectors.prices_with_tiers(super().get_queryset(request))
+
+    @admin.display(description="Price")
+    def summary(self, price: Price) -> str:
+        return display.price_summary(price)
+
+    @admin.display(description="Billing period")
+    def period(self, price: Price) -> str:
+        return display.billing_period(price)
+
+    @admin.display(description="Status", ordering="active")
+    def status(self, price: Price):
+        return _badge(price.active)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Prices are archived (active=false), never deleted: invoices point at them.
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return views.price_create(request, model_admin=self)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return views.price_detail(request, object_id, model_admin=self)
+
+    def get_urls(self):
+        def set_active(request, object_id):
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return views.price_set_active(request, object_id, model_admin=self)
+
+        return [
+            path(
+                "<path:object_id>/active/",
+                self.admin_site.admin_view(require_POST(set_active)),
+                name="catalog_price_set_active",
+            ),
+            *super().get_urls(),
+        ]

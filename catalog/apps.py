@@ -1,0 +1,48 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    verbose_name = "Product catalog"
+
+    def ready(self) -> None:
+        from catalog.api import serializers
+        from catalog.models import Price, Product
+        from core import resources
+
+        resources.register(
+            resources.Resource(
+                object_name="product",
+                model=Product,
+                serializer=serializers.ProductSerializer,
+                expandable={"default_price": "price"},
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="price",
+                model=Price,
+                serializer=serializers.PriceSerializer,
+                expandable={"product": "product"},
+            )
+        )
+        self._register_dashboard()
+
+    def _register_dashboard(self) -> None:
+        from catalog.models import Product
+        from core import dashboard
+
+        dashboard.register_home_card(
+            dashboard.HomeCard(
+                name="products",
+                label="Active products",
+                value=lambda request: (
+                    f"{Product.objects.filter(active=True).count():,}"
+                ),
+                url="admin:catalog_product_changelist",
+                order=20,
+            )
+        )
+        dashboard.register_quick_link(
+            dashboard.QuickLink("Create product", "admin:catalog_product_add", order=10)
+        )

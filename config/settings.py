@@ -1,0 +1,277 @@
+"""Tally settings, read from the environment (12-factor).
+
+Defaults give an embedded setup that needs no server: SQLite under var/ and a
+filesystem Celery broker. DATABASE_URL and CELERY_BROKER_URL switch to
+PostgreSQL and Redis with the same code.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TALLY_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item]
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "tally-insecure-development-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    # Tally apps, in dependency order: a later app may import an earlier one.
+    "core",
+    "catalog",
+    "metering",
+    "credits",
+    "billing",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "core.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.api.middleware.ApiErrorMiddleware",
+    "core.api.middleware.ApiKeyMiddleware",
+    "core.api.middleware.IdempotencyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tally.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat write to one file at once: WAL lets readers run beside
+    # the writer, IMMEDIATE transactions take the write lock up front (no deadlock
+    # on lock upgrade) and the busy timeout makes writers queue instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA busy_timeout=30000;"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "admin:login"
+
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds before an unresponsive SMTP server counts as a failed send (then retried).
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@tally.localhost")
+STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS", "")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.auth.HasApiKey"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.StripeFormParser",
+        "rest_framework.parsers.JSONParser",
+        "core.api.parsers.StripeMultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "core.api.errors.stripe_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tally API",
+    "DESCRIPTION": (
+        "Stripe-compatible usage-based billing API. Authenticate with a secret key "
+        "(`Authorization: Bearer sk_test_...`). Request bodies are form-encoded with "
+        "nested brackets, as Stripe's, or JSON."
+    ),
+    "VERSION": "2025-05-28.basil",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/v[12]",
+}
+
+# Celery: an embedded filesystem broker by default, Redis in production.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for folder in ("broker", "broker-processed"):
+        (VAR_DIR / folder).mkdir(exist_ok=True)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(VAR_DIR / "broker"),
+        "data_folder_out": str(VAR_DIR / "broker"),
+        "processed_folder": str(VAR_DIR / "broker-processed"),
+        "store_processed": False,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {}
+)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The one schedule of periodic jobs; django-celery-beat copies it into its tables.
+CELERY_BEAT_SCHEDULE = {
+    "prune-idempotency-keys": {
+        "task": "core.tasks.idempotency_keys_prune_task",
+        "schedule": timedelta(hours=1),
+    },
+    "billing-close-due-periods": {
+        "task": "billing.tasks.subscriptions_close_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "billing-finalize-due-drafts": {
+        "task": "billing.tasks.invoices_finalize_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "dispatch-due-webhook-deliveries": {
+        "task": "core.tasks.webhook_deliveries_dispatch_due_task",
+        "schedule": timedelta(seconds=20),
+    },
+    "reconcile-webhook-fanout": {
+        "task": "core.tasks.webhook_fanout_reconcile_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "send-due-emails": {
+        "task": "core.tasks.emails_send_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "credit-grants-process-due": {
+        "task": "credits.tasks.credit_grants_process_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "prune-meter-event-sessions": {
+        "task": "metering.tasks.meter_event_sessions_prune_task",
+        "schedule": timedelta(hours=6),
+    },
+}
+
+# Billing behaviour.
+TALLY_IDEMPOTENCY_TTL = timedelta(
+    hours=int(os.environ.get("TALLY_IDEMPOTENCY_HOURS", "24"))
+)
+TALLY_API_VERSION = "2025-05-28.basil"
+# How long a period's draft invoice waits for late usage before it finalizes.
+TALLY_INVOICE_GRACE_PERIOD = timedelta(
+    seconds=int(os.environ.get("TALLY_INVOICE_GRACE_PERIOD", "3600"))
+)
+
+# Webhooks (core.webhooks). Hosts that endpoint URLs may point at, as in
+# ALLOWED_HOSTS (".example.com" matches subdomains); empty allows any host.
+TALLY_WEBHOOK_ALLOWED_HOSTS = env_list("TALLY_WEBHOOK_ALLOWED_HOSTS", "")
+TALLY_WEBHOOK_MAX_ENDPOINTS = int(os.environ.get("TALLY_WEBHOOK_MAX_ENDPOINTS", "16"))
+# Seconds to connect to a receiver, and to wait between bytes of its answer.
+TALLY_WEBHOOK_CONNECT_TIMEOUT = float(
+    os.environ.get("TALLY_WEBHOOK_CONNECT_TIMEOUT", "5")
+)
+TALLY_WEBHOOK_READ_TIMEOUT = float(os.environ.get("TALLY_WEBHOOK_READ_TIMEOUT", "15"))
+# Send a healthy endpoint's events one at a time, in commit order (see
+# core/webhooks/__init__.py); off sends them side by side, for throughput.
+TALLY_WEBHOOK_ORDERED = env_bool("TALLY_WEBHOOK_ORDERED", True)
+# Retries stop this long after an event; an endpoint failing every attempt for
+# this long is disabled (and staff are emailed).
+TALLY_WEBHOOK_RETRY_FOR = timedelta(
+    hours=int(os.environ.get("TALLY_WEBHOOK_RETRY_HOURS", "72"))
+)
+TALLY_WEBHOOK_DISABLE_AFTER = timedelta(
+    hours=int(os.environ.get("TALLY_WEBHOOK_DISABLE_AFTER_HOURS", "72"))
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

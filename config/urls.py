@@ -1,0 +1,36 @@
+"""URL map: the dashboard (admin), API docs, the Stripe-shaped API, customer pages."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+from core.api.base import unknown_route
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema"),
+        name="api-redoc",
+    ),
+    path("", include("core.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("metering.api.urls")),
+    path("", include("credits.api.urls")),
+    path("", include("billing.api.urls")),
+    path("", include("alerts.api.urls")),
+    # Anything else under the API prefixes answers in Stripe's error envelope.
+    re_path(r"^v[12]/", unknown_route),
+]

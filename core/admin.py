@@ -1,0 +1,259 @@
+"""Staff dashboard for core objects: API keys, customers, test clocks, events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core import clock
+from core.dashboard import customer_panels
+from core.errors import TallyError
+from core.models import ApiKey, Customer, Event, TestClock
+from core.services import api_keys, customers, test_clocks
+
+admin.site.site_header = "Tally"
+admin.site.site_title = "Tally dashboard"
+admin.site.index_title = "Dashboard"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "redacted", "livemode", "created", "last_used_at", "status")
+    fields = ("name", "livemode", "redacted", "created", "last_used_at", "revoked_at")
+    readonly_fields = ("redacted", "created", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    @admin.display(description="Status")
+    def status(self, obj: ApiKey) -> str:
+        return "active" if obj.is_active else "revoked"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return (*self.readonly_fields, "livemode")
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        created, secret = api_keys.api_key_create(name=obj.name, livemode=obj.livemode)
+        obj.pk = created.pk
+        obj.redacted = created.redacted
+        self.message_user(
+            request,
+            format_html(
+                "New secret key — copy it now, it is not shown again: <code>{}</code>",
+                secret,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        now = clock.now()
+        for api_key in queryset:
+            api_keys.api_key_revoke(api_key=api_key, now=now)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = (
+            "name",
+            "email",
+            "description",
+            "phone",
+            "invoice_prefix",
+            "test_clock",
+        )
+
+    invoice_prefix = forms.RegexField(
+        regex=r"^[A-Z0-9]{3,12}$",
+        required=False,
+        error_messages={"invalid": "Use 3–12 uppercase letters or digits."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice_prefix"].help_text = "3–12 uppercase letters or digits; "
+        self.fields["invoice_prefix"].help_text += "generated when empty."
+        if self.instance.pk:
+            self.fields["test_clock"].disabled = True
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    list_display = ("display_name", "email", "id", "test_clock", "created")
+    list_filter = ("deleted", ("test_clock", admin.EmptyFieldListFilter))
+    search_fields = ("id", "name", "email", "description")
+    readonly_fields = ("id", "created")
+    change_form_template = "admin/core/customer/change_form.html"
+    list_select_related = ("test_clock",)
+
+    @admin.display(description="Name", ordering="name")
+    def display_name(self, obj: Customer) -> str:
+        return f"{obj} (deleted)" if obj.deleted else str(obj)
+
+    def save_model(self, request, obj, form, change):
+        params = {
+            key: form.cleaned_data.get(key) or None
+            for key in ("name", "email", "description", "phone", "invoice_prefix")
+        }
+        if not params["invoice_prefix"]:
+            params.pop("invoice_prefix")
+        if change:
+            saved = customers.customer_update(customer=obj, params=params)
+        else:
+            saved = customers.customer_create(
+                params=params, test_clock=form.cleaned_data.get("test_clock")
+            )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        customers.customer_delete(customer=obj)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            customers.customer_delete(customer=customer)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        panels = []
+        if customer is not None:
+            panels = [
+                {"title": panel.title, "html": panel.render(customer, request)}
+                for panel in customer_panels()
+            ]
+        extra_context = {**(extra_context or {}), "customer_panels": panels}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class AdvanceForm(forms.Form):
+    frozen_time = forms.DateTimeField(
+        label="Advance to (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+
+@admin.register(TestClock)
+class TestClockAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "id",
+        "frozen_time",
+        "status",
+        "customer_count",
+        "created",
+    )
+    fields = ("name", "frozen_time")
+    readonly_fields = ("status",)
+    change_form_template = "admin/core/testclock/change_form.html"
+
+    @admin.display(description="Customers")
+    def customer_count(self, obj: TestClock) -> int:
+        return obj.customers.count()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("frozen_time", "status", "id") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return ("id", "name", "frozen_time", "status") if obj else self.fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        created = test_clocks.test_clock_create(
+            frozen_time=form.cleaned_data["frozen_time"],
+            name=form.cleaned_data.get("name", ""),
+            now=clock.now(),
+        )
+        obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        test_clocks.test_clock_delete(test_clock=obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<str:object_id>/advance/",
+                self.admin_site.admin_view(self.advance_view),
+                name="core_testclock_advance",
+            ),
+            *super().get_urls(),
+        ]
+
+    def advance_view(self, request, object_id):
+        test_clock = get_object_or_404(TestClock, pk=object_id)
+        form = AdvanceForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            target = form.cleaned_data["frozen_time"].astimezone(UTC)
+            try:
+                test_clocks.test_clock_advance(
+                    test_clock=test_clock, frozen_time=target
+                )
+            except TallyError as error:
+                form.add_error("frozen_time", error.message)
+            else:
+                self.message_user(
+                    request, f"Advancing {test_clock} to {target:%Y-%m-%d %H:%M} UTC."
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:core_testclock_change", args=[test_clock.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": test_clock,
+            "form": form,
+            "title": f"Advance {test_clock}",
+        }
+        return TemplateResponse(request, "admin/core/testclock/advance.html", context)
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("type", "object_id", "id", "created")
+    list_filter = ("type",)
+    search_fields = ("id", "object_id", "type", "request_id")
+    readonly_fields = (
+        "id",
+        "type",
+        "object_id",
+        "created",
+        "request_id",
+        "idempotency_key",
+        "pretty_data",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="Data")
+    def pretty_data(self, obj: Event):
+        return format_html("<pre class='json'>{}</pre>", json.dumps(obj.data, indent=2))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Webhooks, webhook deliveries and the email outbox (core/webhooks/admin.py).
+from core.webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -1,0 +1,75 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Customers & developers"
+
+    def ready(self) -> None:
+        from core import resources
+        from core.api import serializers
+        from core.models import Customer, Event, TestClock
+
+        resources.register(
+            resources.Resource(
+                object_name="customer",
+                model=Customer,
+                serializer=serializers.CustomerSerializer,
+                expandable={"test_clock": "test_helpers.test_clock"},
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="test_helpers.test_clock",
+                model=TestClock,
+                serializer=serializers.TestClockSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="event", model=Event, serializer=serializers.EventSerializer
+            )
+        )
+        self._register_dashboard()
+        from core.webhooks import registry as webhooks_registry
+
+        webhooks_registry.register()
+
+    def _register_dashboard(self) -> None:
+        from core import dashboard
+        from core.models import Customer, Event
+
+        dashboard.register_home_card(
+            dashboard.HomeCard(
+                name="customers",
+                label="Customers",
+                value=lambda request: (
+                    f"{Customer.objects.filter(deleted=False).count():,}"
+                ),
+                url="admin:core_customer_changelist",
+                order=10,
+            )
+        )
+        dashboard.register_home_card(
+            dashboard.HomeCard(
+                name="events",
+                label="Events today",
+                value=lambda request: (
+                    f"{Event.objects.filter(created__gte=_today()).count():,}"
+                ),
+                url="admin:core_event_changelist",
+                order=90,
+            )
+        )
+        dashboard.register_quick_link(
+            dashboard.QuickLink("Add customer", "admin:core_customer_add", order=20)
+        )
+        dashboard.register_quick_link(
+            dashboard.QuickLink("API docs", "/api/docs/", order=90)
+        )
+
+
+def _today():
+    from core import clock
+
+    return clock.now().replace(hour=0, minute=0, second=0, microsecond=0)

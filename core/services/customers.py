@@ -1,0 +1,122 @@
+"""Customers: create, update, delete."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core import clock
+from core.errors import InvalidRequest
+from core.metadata import metadata_merge
+from core.models import Customer, TestClock
+from core.services.events import event_emit, event_emit_updated, event_record, snapshot
+
+_PREFIX_ALPHABET = string.ascii_uppercase + string.digits
+# Fields copied as given from validated parameters to the model.
+_PLAIN_FIELDS = (
+    "name",
+    "email",
+    "description",
+    "phone",
+    "address",
+    "shipping",
+    "balance",
+    "invoice_prefix",
+    "next_invoice_sequence",
+    "preferred_locales",
+    "tax_exempt",
+)
+# Run inside the deleting transaction (billing cancels subscriptions here).
+_delete_hooks: list[Callable[[Customer], None]] = []
+
+
+def on_customer_deleted(hook: Callable[[Customer], None]) -> None:
+    if hook not in _delete_hooks:
+        _delete_hooks.append(hook)
+
+
+def _new_invoice_prefix() -> str:
+    return "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+
+
+def _apply(customer: Customer, params: dict[str, Any]) -> None:
+    for field in _PLAIN_FIELDS:
+        if field in params:
+            value = params[field]
+            if (
+                field in ("balance", "next_invoice_sequence", "tax_exempt")
+                and value is None
+            ):
+                continue
+            if field == "preferred_locales" and value is None:
+                value = []
+            setattr(customer, field, value)
+    if "invoice_settings" in params:
+        settings_update = params["invoice_settings"] or {}
+        customer.invoice_settings = {**customer.invoice_settings, **settings_update}
+    if "metadata" in params:
+        customer.metadata = metadata_merge(customer.metadata, params["metadata"])
+
+
+def _save_with_prefix(customer: Customer, *, generated: bool) -> None:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                customer.save()
+            return
+        except IntegrityError as exc:
+            if not generated or "prefix" not in str(exc).lower():
+                raise InvalidRequest(
+                    f"The invoice prefix {customer.invoice_prefix!r} is already "
+                    "in use.",
+                    param="invoice_prefix",
+                ) from exc
+            customer.invoice_prefix = _new_invoice_prefix()
+    raise InvalidRequest(
+        "Could not allocate an invoice prefix.", param="invoice_prefix"
+    )
+
+
+@transaction.atomic
+def customer_create(
+    *, params: dict[str, Any], test_clock: TestClock | None = None
+) -> Customer:
+    """Create a customer, attached to ``test_clock`` if given (for good)."""
+    customer = Customer(test_clock=test_clock, created=clock.now_for_clock(test_clock))
+    _apply(customer, params)
+    generated = not customer.invoice_prefix
+    if generated:
+        customer.invoice_prefix = _new_invoice_prefix()
+    _save_with_prefix(customer, generated=generated)
+    event_emit(type="customer.created", instance=customer)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, params: dict[str, Any]) -> Customer:
+    """Update the given fields; ``None`` clears an optional field."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = snapshot(customer)
+    _apply(customer, params)
+    _save_with_prefix(customer, generated=False)
+    event_emit_updated(type="customer.updated", instance=customer, before=before)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> Customer:
+    """Delete a customer: it disappears from the API, its invoices stay readable."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.deleted:
+        return customer
+    for hook in _delete_hooks:
+        hook(customer)
+    data = snapshot(customer)
+    customer.deleted = True
+    customer.save(update_fields=["deleted"])
+    event_record(type="customer.deleted", data_object=data)
+    return customer

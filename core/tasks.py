@@ -1,0 +1,63 @@
+"""Celery tasks of the core app: thin wrappers that read "now" and call a service."""
+
+from celery import shared_task
+
+from core import clock
+from core.services import idempotency, test_clocks
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
+def test_clock_advance_task(test_clock_id: str) -> None:
+    test_clocks.test_clock_run_advance(test_clock_id=test_clock_id)
+
+
+@shared_task(acks_late=True)
+def idempotency_keys_prune_task() -> int:
+    return idempotency.idempotency_keys_prune(now=clock.now())
+
+
+@shared_task(acks_late=True)
+def test_clocks_delete_expired_task() -> int:
+    return test_clocks.test_clocks_delete_expired(now=clock.now())
+
+
+# ---- webhooks and email ----------------------------------------------------------
+# A send task's hard limit stays well under the delivery lease (5 minutes), so a
+# lease is only ever taken over from a worker that is gone.
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def webhook_delivery_send_task(delivery_id: int, lease_token: str) -> bool | None:
+    from core.webhooks import dispatch
+
+    return dispatch.delivery_attempt(
+        delivery_id=delivery_id, lease_token=lease_token, now=clock.now()
+    )
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def webhook_deliveries_dispatch_due_task() -> int:
+    from core.webhooks import dispatch
+
+    return dispatch.deliveries_dispatch_due(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def webhook_fanout_reconcile_task() -> int:
+    from core.webhooks import dispatch
+
+    return dispatch.fanout_reconcile(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def email_send_task(email_id: int) -> bool:
+    from core import notifications
+
+    return notifications.outbound_email_send(email_id=email_id, now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def emails_send_due_task() -> int:
+    from core import notifications
+
+    return notifications.outbound_emails_send_due(now=clock.now())

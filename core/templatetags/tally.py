@@ -1,0 +1,39 @@
+"""Template helpers for the dashboard and customer pages."""
+
+from decimal import Decimal
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+from core.dashboard import home_cards, quick_links
+from core.money import format_minor
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency: str = "usd") -> str:
+    """Format an amount in minor units: ``{{ 12345|money:"usd" }}`` → ``$123.45``."""
+    if amount is None or amount == "":
+        return "—"
+    return format_minor(Decimal(str(amount)), currency or "usd")
+
+
+def _resolve(url: str) -> str:
+    if url.startswith("/"):
+        return url
+    try:
+        return reverse(url)
+    except NoReverseMatch:
+        return ""
+
+
+@register.inclusion_tag("admin/tally_home.html", takes_context=True)
+def tally_home(context):
+    request = context["request"]
+    cards = [
+        {"label": card.label, "value": card.value(request), "url": _resolve(card.url)}
+        for card in home_cards()
+    ]
+    links = [{"label": link.label, "url": _resolve(link.url)} for link in quick_links()]
+    return {"cards": cards, "links": [link for link in links if link["url"]]}

@@ -1,0 +1,237 @@
+"""``/v1/billing/meters``, meter events and adjustments: parse, one service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from core import clock
+from core import context as request_context
+from core.api.base import StripeView, get_or_404
+from core.api.fields import ApiParams, UnixTimeField
+from core.errors import InvalidRequest, ResourceMissing
+from core.models import Customer
+from metering import selectors, services
+from metering.api import serializers as s
+from metering.models import Meter
+
+
+def _meter(meter_id: str) -> Meter:
+    return get_or_404(Meter.objects.all(), meter_id, "billing.meter")
+
+
+def _livemode() -> bool:
+    return request_context.current().livemode
+
+
+class MeterListView(StripeView):
+    @extend_schema(
+        operation_id="ListBillingMeters",
+        parameters=[s.MeterListParams],
+        responses=s.MeterSerializer(many=True),
+    )
+    def get(self, request):
+        params = self.parse(request, s.MeterListParams)
+        rows = Meter.objects.all()
+        if params.get("status"):
+            rows = rows.filter(status=params["status"])
+        return self.render_list(request, rows, params, object_name="billing.meter")
+
+    @extend_schema(
+        operation_id="CreateBillingMeter",
+        request=s.MeterCreateParams,
+        responses=s.MeterSerializer,
+    )
+    def post(self, request):
+        params = self.parse(request, s.MeterCreateParams)
+        meter = services.meter_create(
+            display_name=params["display_name"],
+            event_name=params["event_name"],
+            formula=params["default_aggregation"]["formula"],
+            customer_payload_key=params.get("customer_mapping", {}).get(
+                "event_payload_key", "stripe_customer_id"
+            ),
+            value_payload_key=params.get("value_settings", {}).get(
+                "event_payload_key", "value"
+            ),
+            event_time_window=params.get("event_time_window"),
+            now=clock.now(),
+            livemode=_livemode(),
+        )
+        return self.render(meter, params)
+
+
+class MeterDetailView(StripeView):
+    @extend_schema(
+        operation_id="RetrieveBillingMeter",
+        parameters=[ApiParams],
+        responses=s.MeterSerializer,
+    )
+    def get(self, request, meter_id):
+        params = self.parse(request, ApiParams)
+        return self.render(_meter(meter_id), params)
+
+    @extend_schema(
+        operation_id="UpdateBillingMeter",
+        request=s.MeterUpdateParams,
+        responses=s.MeterSerializer,
+    )
+    def post(self, request, meter_id):
+        params = self.parse(request, s.MeterUpdateParams)
+        meter = services.meter_update(
+            meter=_meter(meter_id), params=params, now=clock.now()
+        )
+        return self.render(meter, params)
+
+
+class MeterDeactivateView(StripeView):
+    @extend_schema(
+        operation_id="DeactivateBillingMeter",
+        request=ApiParams,
+        responses=s.MeterSerializer,
+    )
+    def post(self, request, meter_id):
+        params = self.parse(request, ApiParams)
+        meter = services.meter_deactivate(meter=_meter(meter_id), now=clock.now())
+        return self.render(meter, params)
+
+
+class MeterReactivateView(StripeView):
+    @extend_schema(
+        operation_id="ReactivateBillingMeter",
+        request=ApiParams,
+        responses=s.MeterSerializer,
+    )
+    def post(self, request, meter_id):
+        params = self.parse(request, ApiParams)
+        meter = services.meter_reactivate(meter=_meter(meter_id), now=clock.now())
+        return self.render(meter, params)
+
+
+def _page(summaries: list[dict], params: dict) -> tuple[list[dict], bool]:
+    """Cursor pagination over computed summaries (already newest first)."""
+    limit = params.get("limit", 10)
+    ids = [summary["id"] for summary in summaries]
+    for name in ("starting_after", "ending_before"):
+        cursor = params.get(name)
+        if cursor and cursor not in ids:
+            raise ResourceMissing(
+                f"No such meter event summary: '{cursor}'", param=name
+            )
+    if params.get("ending_before"):
+        before = summaries[: ids.index(params["ending_before"])]
+        return before[-limit:], len(before) > limit
+    start = (
+        ids.index(params["starting_after"]) + 1 if params.get("starting_after") else 0
+    )
+    rest = summaries[start:]
+    return rest[:limit], len(rest) > limit
+
+
+class MeterEventSummaryListView(StripeView):
+    @extend_schema(
+        operation_id="ListBillingMeterEventSummaries",
+        parameters=[s.EventSummaryListParams],
+        responses=s.MeterEventSummarySerializer(many=True),
+    )
+    def get(self, request, meter_id):
+        params = self.parse(request, s.EventSummaryListParams)
+        meter = _meter(meter_id)
+        get_or_404(
+            Customer.objects.all(), params["customer"], "customer", param="customer"
+        )
+        summaries = selectors.meter_event_summaries(
+            meter=meter,
+            customer_id=params["customer"],
+            start=params["start_time"],
+            end=params["end_time"],
+            grouping_window=params.get("value_grouping_window"),
+        )
+        data, has_more = _page(
+            [s.summary_data(summary) for summary in summaries], params
+        )
+        return Response(
+            {"object": "list", "data": data, "has_more": has_more, "url": request.path}
+        )
+
+
+_EVENT_PARAMS = frozenset(
+    {"event_name", "payload", "identifier", "timestamp", "expand"}
+)
+
+
+def _meter_event_params(params: dict) -> dict:
+    """Check ``POST /v1/billing/meter_events`` parameters by hand.
+
+    This is the busiest endpoint; a nested DRF serializer would cost more than the
+    insert. Contents (event name, payload, identifier) are the service's to check.
+    """
+    for key in params:
+        if key not in _EVENT_PARAMS:
+            raise InvalidRequest(
+                f"Received unknown parameter: {key}",
+                param=key,
+                code="parameter_unknown",
+            )
+    if params.get("timestamp") not in (None, ""):
+        try:
+            params["timestamp"] = UnixTimeField().to_internal_value(params["timestamp"])
+        except ValidationError:
+            raise InvalidRequest(
+                "Invalid timestamp: must be a unix timestamp in seconds.",
+                param="timestamp",
+            ) from None
+    else:
+        params["timestamp"] = None
+    expand = params.get("expand", [])
+    if not isinstance(expand, list) or not all(isinstance(p, str) for p in expand):
+        raise InvalidRequest(
+            "Invalid expand: must be a list of strings.", param="expand"
+        )
+    return params
+
+
+class MeterEventCreateView(StripeView):
+    @extend_schema(
+        operation_id="CreateBillingMeterEvent",
+        request=s.MeterEventCreateParams,
+        responses=s.MeterEventSerializer,
+    )
+    def post(self, request):
+        params = _meter_event_params(self.params(request))
+        event = services.meter_event_create(
+            event_name=params.get("event_name"),
+            payload=params.get("payload"),
+            identifier=params.get("identifier"),
+            timestamp=params["timestamp"],
+            now=clock.now(),
+            livemode=_livemode(),
+        )
+        if params.get("expand"):
+            return self.render(event, params)
+        return Response(s.meter_event_data(event))
+
+
+class MeterEventAdjustmentCreateView(StripeView):
+    @extend_schema(
+        operation_id="CreateBillingMeterEventAdjustment",
+        request=s.MeterEventAdjustmentCreateParams,
+        responses=s.MeterEventAdjustmentSerializer,
+    )
+    def post(self, request):
+        params = self.parse(request, s.MeterEventAdjustmentCreateParams)
+        identifier = params.get("cancel", {}).get("identifier")
+        if not identifier:
+            raise InvalidRequest(
+                "Missing required param: cancel[identifier].",
+                param="cancel[identifier]",
+                code="parameter_missing",
+            )
+        adjustment = services.meter_event_cancel(
+            event_name=params["event_name"],
+            identifier=identifier,
+            now=clock.now(),
+            livemode=_livemode(),
+        )
+        return self.render(adjustment, params)

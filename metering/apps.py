@@ -1,0 +1,62 @@
+from django.apps import AppConfig
+
+
+class MeteringConfig(AppConfig):
+    name = "metering"
+    verbose_name = "Metering"
+
+    def ready(self) -> None:
+        from core import resources
+        from metering.api import serializers
+        from metering.models import Meter, MeterEvent, MeterEventAdjustment
+
+        resources.register(
+            resources.Resource(
+                object_name="billing.meter",
+                model=Meter,
+                serializer=serializers.MeterSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="billing.meter_event",
+                model=MeterEvent,
+                serializer=serializers.MeterEventSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="billing.meter_event_adjustment",
+                model=MeterEventAdjustment,
+                serializer=serializers.MeterEventAdjustmentSerializer,
+            )
+        )
+        self._register_dashboard()
+
+    def _register_dashboard(self) -> None:
+        from core import dashboard
+        from metering import views
+        from metering.models import Meter
+
+        dashboard.register_customer_panel(
+            dashboard.CustomerPanel(
+                name="usage",
+                title="Usage this month",
+                render=views.customer_panel,
+                order=20,
+            )
+        )
+        dashboard.register_home_card(
+            dashboard.HomeCard(
+                name="meters",
+                label="Active meters",
+                value=lambda request: (
+                    f"{Meter.objects.filter(status='active').count():,}"
+                ),
+                url="admin:metering_meter_changelist",
+                order=30,
+            )
+        )
+        dashboard.register_quick_link(
+            dashboard.QuickLink("Create meter", "admin:metering_meter_add", order=20)
+        )

@@ -1,0 +1,140 @@
+"""Dashboard forms: new meter, rename, send a test event, usage chart filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+
+from core.models import Customer
+from metering.models import Meter
+
+MAX_HOURLY_DAYS = 31
+MAX_DAILY_DAYS = 366
+
+
+class MeterForm(forms.Form):
+    display_name = forms.CharField(max_length=250, help_text="Not shown to customers.")
+    event_name = forms.CharField(
+        max_length=100, help_text="Meter events with this name count on this meter."
+    )
+    formula = forms.ChoiceField(
+        label="Aggregation",
+        choices=[
+            ("sum", "Sum of values"),
+            ("count", "Count of events"),
+            ("last", "Last value in the period"),
+        ],
+    )
+    customer_payload_key = forms.CharField(
+        max_length=100,
+        initial="stripe_customer_id",
+        label="Customer key",
+        help_text="Payload key that holds the customer id.",
+    )
+    value_payload_key = forms.CharField(
+        max_length=100,
+        initial="value",
+        label="Value key",
+        help_text="Payload key that holds the usage value.",
+    )
+    event_time_window = forms.ChoiceField(
+        required=False,
+        label="Pre-aggregated per",
+        choices=[("", "No window"), ("hour", "Hour"), ("day", "Day")],
+        help_text="Only the last event received in each window counts.",
+    )
+
+    def meter_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "display_name": data["display_name"],
+            "event_name": data["event_name"],
+            "formula": data["formula"],
+            "customer_payload_key": data["customer_payload_key"],
+            "value_payload_key": data["value_payload_key"],
+            "event_time_window": data["event_time_window"] or None,
+        }
+
+
+class RenameForm(forms.Form):
+    display_name = forms.CharField(max_length=250)
+
+
+class TestEventForm(forms.Form):
+    """Seed 001's "Test-Zählerereignis senden": customer, value, optional time."""
+
+    __test__ = False
+
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.filter(deleted=False).order_by("name", "id"),
+        help_text="Whose usage the event records.",
+    )
+    value = forms.IntegerField(help_text="A whole number; negative corrects usage.")
+    timestamp = forms.DateTimeField(
+        required=False,
+        label="Time (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text="Empty: now (the customer's test clock time, if any).",
+    )
+
+    def clean_timestamp(self):
+        moment = self.cleaned_data.get("timestamp")
+        return moment.astimezone(UTC) if moment else None
+
+    def event_kwargs(self, meter: Meter) -> dict:
+        data = self.cleaned_data
+        return {
+            "event_name": meter.event_name,
+            "payload": {
+                meter.customer_payload_key: data["customer"].pk,
+                meter.value_payload_key: str(data["value"]),
+            },
+            "timestamp": data["timestamp"],
+        }
+
+
+class UsageFilterForm(forms.Form):
+    """Which usage the chart shows: a customer or all, a period, per day or hour."""
+
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.order_by("name", "id"),
+        required=False,
+        empty_label="All customers",
+    )
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="Inclusive."
+    )
+    granularity = forms.ChoiceField(choices=[("day", "Per day"), ("hour", "Per hour")])
+
+    @classmethod
+    def initial_for(cls, today) -> dict:
+        return {
+            "start": today - timedelta(days=29),
+            "end": today,
+            "granularity": "day",
+        }
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", "The end is before the start.")
+                return data
+            days = (end - start).days + 1
+            limit = (
+                MAX_HOURLY_DAYS if data.get("granularity") == "hour" else MAX_DAILY_DAYS
+            )
+            if days > limit:
+                self.add_error("end", f"Show at most {limit} days at this granularity.")
+        return data
+
+    def period(self) -> tuple[datetime, datetime]:
+        """The chosen days as a half-open UTC range."""
+        data = self.cleaned_data
+        start = datetime.combine(data["start"], time(), tzinfo=UTC)
+        end = datetime.combine(data["end"], time(), tzinfo=UTC) + timedelta(days=1)
+        return start, end

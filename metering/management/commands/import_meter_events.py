@@ -1,0 +1,161 @@
+"""``manage.py import_meter_events FILE``: bulk-load meter events from NDJSON or CSV."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from tqdm import tqdm
+
+from core.errors import InvalidRequest
+from metering.imports import (
+    HEAD_BYTES,
+    ChunkResult,
+    Record,
+    csv_records,
+    import_chunk,
+    ndjson_records,
+)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays ``head`` before the rest of ``stream`` (for stdin)."""
+
+    def __init__(self, head: bytes, stream) -> None:
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size], self.head = self.head[:size], self.head[size:]
+            return size
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class Command(BaseCommand):
+    help = (
+        "Import meter events from an NDJSON or CSV file ('-' reads stdin), validated "
+        "like the API, in batches of one transaction each. Re-running the same file "
+        "stores nothing twice; refused lines go to a rejects file with the reason."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="NDJSON or CSV file, or '-' for stdin")
+        parser.add_argument(
+            "--format",
+            choices=["auto", "ndjson", "csv"],
+            default="auto",
+            help="auto: by extension (.csv), else by the first character",
+        )
+        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes importing batches in parallel (PostgreSQL; default 1)",
+        )
+        parser.add_argument(
+            "--rejects", help="where refused lines go (default: FILE.rejects.ndjson)"
+        )
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        if options["batch_size"] < 1 or options["workers"] < 1:
+            raise CommandError("--batch-size and --workers must be at least 1.")
+        if path == "-":
+            raw = sys.stdin.buffer
+            head = raw.read(HEAD_BYTES)
+            stream, size = io.BufferedReader(_Prefixed(head, raw)), None
+            rejects_path = options["rejects"] or "meter-events.rejects.ndjson"
+        else:
+            if not os.path.isfile(path):
+                raise CommandError(f"No such file: {path}")
+            stream = open(path, "rb")  # closed in the finally below
+            head = stream.read(HEAD_BYTES)
+            stream.seek(0)
+            size = os.path.getsize(path)
+            rejects_path = options["rejects"] or f"{path}.rejects.ndjson"
+        fmt = options["format"]
+        if fmt == "auto":
+            is_csv = path.lower().endswith(".csv") or not head.lstrip().startswith(b"{")
+            fmt = "csv" if is_csv else "ndjson"
+        records = (csv_records if fmt == "csv" else ndjson_records)(stream)
+        try:
+            # The first record is read here so that a bad CSV header stops us early.
+            first = next(records, None)
+            records = itertools.chain([first] if first else [], records)
+            progress = tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                desc="meter events",
+                disable=options["no_progress"],
+                file=sys.stderr,
+            )
+            with progress:
+                results = self._run(
+                    _chunks(records, options["batch_size"]), options["workers"]
+                )
+                totals = self._collect(results, Path(rejects_path), progress)
+        except InvalidRequest as error:
+            raise CommandError(error.message) from None
+        finally:
+            stream.close()
+        accepted, duplicates, rejected = totals
+        self.stdout.write(
+            f"Accepted {accepted}, already imported {duplicates}, rejected {rejected}."
+        )
+        if rejected:
+            self.stdout.write(f"Rejected lines and reasons: {rejects_path}")
+
+    def _run(self, chunks: Iterator[list[Record]], workers: int):
+        """Import chunks here, or in worker processes (each its own connection)."""
+        if workers == 1 or connection.vendor != "postgresql":
+            yield from map(import_chunk, chunks)
+            return
+        connections.close_all()  # forked workers must not share our connection
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(import_chunk, chunks)
+
+    def _collect(self, results: Iterable[ChunkResult], rejects_path: Path, progress):
+        accepted = duplicates = rejected = 0
+        rejects = None
+        try:
+            for result in results:
+                accepted += result.accepted
+                duplicates += result.duplicates
+                for number, text, error in result.rejects:
+                    if rejects is None:
+                        rejects = rejects_path.open("w", encoding="utf-8")
+                    rejected += 1
+                    rejects.write(
+                        json.dumps({"line": number, "error": error, "input": text})
+                        + "\n"
+                    )
+                progress.update(result.size)
+        finally:
+            if rejects is not None:
+                rejects.close()
+        if rejects is None and rejects_path.exists():
+            rejects_path.unlink()  # left by an earlier run of this import
+        return accepted, duplicates, rejected

@@ -1,0 +1,222 @@
+"""Meters, the raw meter events they count, cancellations, and hourly usage rollups.
+
+Storage is built for tens of millions of events:
+
+- ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique, so a retried or
+  concurrent duplicate can never be stored (and so never counted) twice. Its foreign
+  keys carry no database constraint: the ingestion service has checked the meter and
+  the customer, and a constraint would add a trigger query to every inserted row.
+  Nothing deletes meters; customers are only deleted with their test clock, and the
+  ORM cascade then removes their events too.
+- ``MeterEventAdjustment`` records a cancellation; one per event (unique).
+- ``MeterUsageRollup`` holds, per (meter, customer, UTC hour of the event timestamp),
+  the sum, the count, the last value by event time and the most recently received
+  value. It is updated in the same transaction as the insert or cancel, so usage
+  queries read a few hundred rollup rows instead of scanning raw events.
+
+Values are whole numbers (``Decimal`` with no fraction) in the meter's own unit.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from core import clock
+from core.ids import id_default
+from core.models import Customer, StripeObject
+
+# Whole-number values: at most 15 significant digits, 30 digits in all.
+VALUE_DIGITS = 30
+# Sums of many values need more room than one value.
+SUM_DIGITS = 38
+
+
+class Meter(StripeObject):
+    """A billing meter (``mtr_``): aggregates meter events of one ``event_name``."""
+
+    class Formula(models.TextChoices):
+        SUM = "sum"
+        COUNT = "count"
+        LAST = "last"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        INACTIVE = "inactive"
+
+    class TimeWindow(models.TextChoices):
+        DAY = "day"
+        HOUR = "hour"
+
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("mtr"))
+    display_name = models.CharField(max_length=250)
+    event_name = models.CharField(max_length=100)
+    formula = models.CharField(max_length=10, choices=Formula.choices)
+    customer_payload_key = models.CharField(
+        max_length=100, default="stripe_customer_id"
+    )
+    value_payload_key = models.CharField(max_length=100, default="value")
+    event_time_window = models.CharField(
+        max_length=10, choices=TimeWindow.choices, null=True, blank=True
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    status_transitions_deactivated_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(default=clock.now)
+
+    class Meta(StripeObject.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_name"],
+                condition=Q(status="active"),
+                name="meter_one_active_per_event_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.event_name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class MeterEvent(models.Model):
+    """One reported usage (``billing.meter_event``); never updated or deleted.
+
+    ``id`` is the order of receipt: of two events, the higher id arrived later.
+    ``created`` is when it was received, on the customer's clock; ``timestamp`` is when
+    the usage happened. ``dimensions`` keeps payload keys other than the customer and
+    value keys (null when there are none).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # The composite indexes below serve every lookup; no single-column FK indexes.
+    meter = models.ForeignKey(
+        Meter,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="events",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    event_name = models.CharField(max_length=100)
+    identifier = models.CharField(max_length=100)
+    value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=0)
+    timestamp = models.DateTimeField()
+    created = models.DateTimeField()
+    livemode = models.BooleanField(default=False)
+    dimensions = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_name", "identifier"], name="meter_event_identifier_once"
+            )
+        ]
+        indexes = [
+            # Edges of a period and cancel recomputation: one customer, a time range.
+            models.Index(
+                fields=["customer", "meter", "timestamp"], name="meter_event_by_time"
+            ),
+            # Usage received since a moment (alerts count only usage after creation).
+            models.Index(
+                fields=["customer", "meter", "created"], name="meter_event_by_receipt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.identifier}"
+
+
+class MeterEventAdjustment(models.Model):
+    """A cancellation of one meter event (``billing.meter_event_adjustment``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMPLETE = "complete"
+
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("mtradj"))
+    event = models.OneToOneField(
+        MeterEvent, on_delete=models.CASCADE, related_name="cancellation"
+    )
+    event_name = models.CharField(max_length=100)
+    identifier = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, default="cancel")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.COMPLETE
+    )
+    created = models.DateTimeField(default=clock.now)
+    livemode = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"cancel {self.event_name} {self.identifier}"
+
+
+class MeterUsageRollup(models.Model):
+    """Usage of one customer on one meter in one UTC hour (by event timestamp).
+
+    ``last_*`` is the event latest by (timestamp, id): the ``last`` formula.
+    ``latest_*`` is the event received last (highest id): ``event_time_window``
+    meters count only that one per window. Both are null once every event of the hour
+    is cancelled; ``event_count`` is then 0.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+    value_sum = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
+    event_count = models.BigIntegerField()
+    last_timestamp = models.DateTimeField(null=True)
+    last_seq = models.BigIntegerField(null=True)
+    last_value = models.DecimalField(
+        max_digits=VALUE_DIGITS, decimal_places=0, null=True
+    )
+    latest_seq = models.BigIntegerField(null=True)
+    latest_value = models.DecimalField(
+        max_digits=VALUE_DIGITS, decimal_places=0, null=True
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meter", "customer", "bucket"], name="meter_rollup_bucket_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(event_count__gte=0), name="meter_rollup_count_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["meter", "bucket"], name="meter_rollup_by_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.customer_id} {self.bucket:%Y-%m-%d %H:00}"
+
+
+class MeterEventSession(models.Model):
+    """A v2 meter event session: a bearer token for the event stream, 15 minutes.
+
+    Only the token's SHA-256 is stored; the token itself is shown once.
+    """
+
+    id = models.CharField(
+        primary_key=True, max_length=64, default=id_default("mtrsess")
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    livemode = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,44 @@
+"""Writes of the metering app. Other apps import from here.
+
+- ``meter_create / meter_update / meter_deactivate / meter_reactivate``
+- ``meter_event_create`` (one event) and ``meter_events_ingest_batch`` (many; the v2
+  stream and bulk import): validated synchronously, appended, folded into the hourly
+  rollups in the same transaction.
+- ``meter_event_cancel``: a cancellation adjustment.
+- ``meter_event_session_create / _authenticate / meter_event_sessions_prune``: v2
+  stream tokens.
+"""
+
+from metering.services.adjustments import meter_event_cancel
+from metering.services.ingest import (
+    BatchResult,
+    EventInput,
+    meter_event_create,
+    meter_events_ingest_batch,
+)
+from metering.services.meters import (
+    meter_create,
+    meter_deactivate,
+    meter_reactivate,
+    meter_update,
+)
+from metering.services.sessions import (
+    meter_event_session_authenticate,
+    meter_event_session_create,
+    meter_event_sessions_prune,
+)
+
+__all__ = [
+    "BatchResult",
+    "EventInput",
+    "meter_create",
+    "meter_deactivate",
+    "meter_event_cancel",
+    "meter_event_create",
+    "meter_event_session_authenticate",
+    "meter_event_session_create",
+    "meter_event_sessions_prune",
+    "meter_events_ingest_batch",
+    "meter_reactivate",
+    "meter_update",
+]

@@ -1,0 +1,92 @@
+"""Cancel a meter event: it stops counting, rollup fixed in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core import clock
+from metering import errors
+from metering.models import MeterEvent, MeterEventAdjustment, MeterUsageRollup
+from metering.services.ingest import MAX_EVENT_NAME, MAX_IDENTIFIER, require_text
+from metering.usage import HOUR, RawEvent, cells_from_events, floor_hour
+
+
+def _cancel_target(event_name: Any, identifier: Any) -> MeterEvent:
+    event_name = require_text(event_name, "event_name", MAX_EVENT_NAME)
+    identifier = require_text(identifier, "cancel[identifier]", MAX_IDENTIFIER)
+    event = (
+        MeterEvent.objects.select_related("customer__test_clock")
+        .filter(event_name=event_name, identifier=identifier)
+        .first()
+    )
+    if event is None:
+        raise errors.MeterEventError(
+            f"No meter event with identifier '{identifier}' was found for event_name "
+            f"'{event_name}'.",
+            param="cancel[identifier]",
+            code=errors.CANCEL_NOT_FOUND,
+        )
+    return event
+
+
+def _recount_hour(rollup: MeterUsageRollup) -> None:
+    """Recompute ``last_*`` and ``latest_*`` from the hour's events still counting."""
+    events = MeterEvent.objects.filter(
+        customer_id=rollup.customer_id,
+        meter_id=rollup.meter_id,
+        timestamp__gte=rollup.bucket,
+        timestamp__lt=rollup.bucket + HOUR,
+        cancellation__isnull=True,
+    ).values_list("id", "timestamp", "value")
+    cells = cells_from_events(
+        RawEvent(seq=seq, timestamp=timestamp, value=value)
+        for seq, timestamp, value in events
+    )
+    cell = cells[0] if cells else None
+    rollup.last_timestamp, rollup.last_seq, rollup.last_value = (
+        cell.last if cell else (None, None, None)
+    )
+    rollup.latest_seq, rollup.latest_value = cell.latest if cell else (None, None)
+
+
+@transaction.atomic
+def meter_event_cancel(
+    *, event_name: Any, identifier: Any, now: datetime, livemode: bool = False
+) -> MeterEventAdjustment:
+    """Cancel the event ``identifier`` of ``event_name``: it no longer counts.
+
+    Usage already billed on a finalized invoice stays billed; the rollup of the
+    event's hour is corrected at once. Cancelling an event twice is refused.
+    """
+    event = _cancel_target(event_name, identifier)
+    try:
+        with transaction.atomic():
+            adjustment = MeterEventAdjustment.objects.create(
+                event=event,
+                event_name=event.event_name,
+                identifier=event.identifier,
+                created=clock.now_for_customer(event.customer)
+                if event.customer.test_clock_id
+                else now,
+                livemode=livemode,
+            )
+    except IntegrityError:
+        raise errors.MeterEventError(
+            f"The meter event '{event.identifier}' is already canceled.",
+            param="cancel[identifier]",
+            code=errors.ALREADY_CANCELED,
+        ) from None
+    rollup = MeterUsageRollup.objects.select_for_update().get(
+        meter_id=event.meter_id,
+        customer_id=event.customer_id,
+        bucket=floor_hour(event.timestamp),
+    )
+    rollup.value_sum -= event.value
+    rollup.event_count -= 1
+    if event.id in (rollup.last_seq, rollup.latest_seq):
+        _recount_hour(rollup)
+    rollup.save()
+    return adjustment

@@ -1,0 +1,106 @@
+"""Meters: create, rename, deactivate, reactivate (events ``billing.meter.*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core.errors import InvalidRequest, InvalidState
+from core.services.events import event_emit, event_emit_updated, snapshot
+from metering.models import Meter
+
+
+def _event_name_taken(event_name: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"An active meter with event_name '{event_name}' already exists; an event "
+        "name maps to a single active meter.",
+        param="event_name",
+        code="resource_already_exists",
+    )
+
+
+@transaction.atomic
+def meter_create(
+    *,
+    display_name: str,
+    event_name: str,
+    formula: str,
+    customer_payload_key: str = "stripe_customer_id",
+    value_payload_key: str = "value",
+    event_time_window: str | None = None,
+    now: datetime,
+    livemode: bool = False,
+) -> Meter:
+    """Create an active meter; its event name must not belong to another active one."""
+    if customer_payload_key == value_payload_key:
+        raise InvalidRequest(
+            "The customer and value payload keys must differ.",
+            param="value_settings[event_payload_key]",
+        )
+    meter = Meter(
+        display_name=display_name,
+        event_name=event_name,
+        formula=formula,
+        customer_payload_key=customer_payload_key,
+        value_payload_key=value_payload_key,
+        event_time_window=event_time_window,
+        created=now,
+        updated=now,
+        livemode=livemode,
+    )
+    try:
+        with transaction.atomic():
+            meter.save(force_insert=True)
+    except IntegrityError:
+        raise _event_name_taken(event_name) from None
+    event_emit(type="billing.meter.created", instance=meter)
+    return meter
+
+
+@transaction.atomic
+def meter_update(*, meter: Meter, params: dict[str, Any], now: datetime) -> Meter:
+    """Change what may change after creation: ``display_name``."""
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    before = snapshot(meter)
+    if params.get("display_name") not in (None, meter.display_name):
+        meter.display_name = params["display_name"]
+        meter.updated = now
+        meter.save(update_fields=["display_name", "updated"])
+    event_emit_updated(type="billing.meter.updated", instance=meter, before=before)
+    return meter
+
+
+@transaction.atomic
+def meter_deactivate(*, meter: Meter, now: datetime) -> Meter:
+    """Stop the meter: new events for it are refused, prices cannot use it."""
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    if not meter.is_active:
+        raise InvalidState(f"The meter {meter.id} is already inactive.")
+    meter.status = Meter.Status.INACTIVE
+    meter.status_transitions_deactivated_at = now
+    meter.updated = now
+    meter.save(update_fields=["status", "status_transitions_deactivated_at", "updated"])
+    event_emit(type="billing.meter.deactivated", instance=meter)
+    return meter
+
+
+@transaction.atomic
+def meter_reactivate(*, meter: Meter, now: datetime) -> Meter:
+    """Start counting events again, unless another active meter took the event name."""
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    if meter.is_active:
+        raise InvalidState(f"The meter {meter.id} is already active.")
+    meter.status = Meter.Status.ACTIVE
+    meter.status_transitions_deactivated_at = None
+    meter.updated = now
+    try:
+        with transaction.atomic():
+            meter.save(
+                update_fields=["status", "status_transitions_deactivated_at", "updated"]
+            )
+    except IntegrityError:
+        raise _event_name_taken(meter.event_name) from None
+    event_emit(type="billing.meter.reactivated", instance=meter)
+    return meter

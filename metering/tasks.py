@@ -1,0 +1,11 @@
+"""Celery tasks of the metering app: read "now", call a service."""
+
+from celery import shared_task
+
+from core import clock
+from metering import services
+
+
+@shared_task(acks_late=True)
+def meter_event_sessions_prune_task() -> int:
+    return services.meter_event_sessions_prune(now=clock.now())

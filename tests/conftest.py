@@ -1,0 +1,141 @@
+"""Shared fixtures: API keys, a Stripe-encoding API client, the stripe SDK."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from config.celery import app as celery_app
+from core.services.api_keys import api_key_create
+from tests.helpers import ApiClient
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Run tasks in-process, at on_commit, as the worker would."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_persistent_connections():
+    """Live-server threads must not keep connections open past the test database."""
+    from django.db import connections
+
+    for connection in connections.all():
+        connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def secret_key(db) -> str:
+    _, secret = api_key_create(name="tests")
+    return secret
+
+
+@pytest.fixture
+def api(secret_key) -> ApiClient:
+    """A client for /v1 with a valid key; bodies are form-encoded like the SDK's."""
+    return ApiClient(Client(), secret_key)
+
+
+@pytest.fixture
+def live_secret_key(transactional_db) -> str:
+    _, secret = api_key_create(name="sdk tests")
+    return secret
+
+
+@pytest.fixture
+def stripe_sdk(live_server, live_secret_key):
+    """The official stripe module pointed at the live test server."""
+    import stripe
+
+    saved = (
+        stripe.api_base,
+        stripe.api_key,
+        stripe.max_network_retries,
+        stripe.meter_events_api_base,
+    )
+    stripe.api_base = live_server.url
+    stripe.meter_events_api_base = live_server.url
+    stripe.api_key = live_secret_key
+    stripe.max_network_retries = 0
+    yield stripe
+    (
+        stripe.api_base,
+        stripe.api_key,
+        stripe.max_network_retries,
+        stripe.meter_events_api_base,
+    ) = saved
+
+
+@pytest.fixture
+def stripe_client(live_server, live_secret_key):
+    """A StripeClient (v1 and v2 services) pointed at the live test server."""
+    import stripe
+
+    return stripe.StripeClient(
+        live_secret_key,
+        base_addresses={"api": live_server.url, "meter_events": live_server.url},
+        max_network_retries=0,
+    )
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Debian Chromium driven by Playwright."""
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the
+    # test itself makes are still synchronous, so Django must not refuse them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but /usr/bin/chromium is missing; .ci/run installs it")
+        pytest.skip(
+            "Chromium is not installed (apt-get install chromium); "
+            "browser tests skipped"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM
+            if os.path.exists(CHROMIUM)
+            else shutil.which("chromium"),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+            ],
+        )
+        yield instance
+        instance.close()
+        # ORM connections opened while Playwright's loop ran live in its context;
+        # close them here, or the test database cannot be dropped at the end.
+        connections.close_all()
+
+
+@pytest.fixture
+def staff_page(browser, live_server, django_user_model):
+    """A Playwright page logged in to the dashboard as staff."""
+    django_user_model.objects.create_superuser(
+        "staff", "staff@example.com", "pw-staff-123"
+    )
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "pw-staff-123")
+    page.click("input[type=submit]")
+    yield page
+    page.close()
