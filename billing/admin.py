@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.html import format_html, format_html_join
@@ -34,7 +35,7 @@ class _PagesAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        return type(self).detail_page(request, object_id, model_admin=self)
+        return type(self).detail_page(request, unquote(object_id), model_admin=self)
 
     def _changing(self, view):
         def wrapped(request, *args, **kwargs):

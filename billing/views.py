@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,15 +27,15 @@ from core.models import Customer
 
 
 def subscription_url(subscription: Subscription) -> str:
-    return reverse("admin:billing_subscription_change", args=[subscription.pk])
+    return reverse("admin:billing_subscription_change", args=[quote(subscription.pk)])
 
 
 def invoice_url(invoice: Invoice) -> str:
-    return reverse("admin:billing_invoice_change", args=[invoice.pk])
+    return reverse("admin:billing_invoice_change", args=[quote(invoice.pk)])
 
 
 def customer_url(customer_id: str) -> str:
-    return reverse("admin:core_customer_change", args=[customer_id])
+    return reverse("admin:core_customer_change", args=[quote(customer_id)])
 
 
 def _clock_url(customer: Customer) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.urls import path
@@ -98,7 +99,7 @@ class ProductAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST" and not self.has_change_permission(request):
             raise PermissionDenied
-        return views.product_detail(request, object_id, model_admin=self)
+        return views.product_detail(request, unquote(object_id), model_admin=self)
 
     def _changing(self, view):
         def wrapped(request, object_id):
@@ -174,7 +175,7 @@ class PriceAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST" and not self.has_change_permission(request):
             raise PermissionDenied
-        return views.price_detail(request, object_id, model_admin=self)
+        return views.price_detail(request, unquote(object_id), model_admin=self)
 
     def get_urls(self):
         def set_active(request, object_id):

@@ -7,6 +7,7 @@ classes in ``catalog.admin`` route to these and check permissions.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,11 +27,11 @@ from core.errors import TallyError
 
 
 def product_url(product: Product) -> str:
-    return reverse("admin:catalog_product_change", args=[product.pk])
+    return reverse("admin:catalog_product_change", args=[quote(product.pk)])
 
 
 def price_url(price: Price) -> str:
-    return reverse("admin:catalog_price_change", args=[price.pk])
+    return reverse("admin:catalog_price_change", args=[quote(price.pk)])
 
 
 def price_add_url(product: Product) -> str:

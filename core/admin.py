@@ -7,6 +7,7 @@ from datetime import UTC
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -130,7 +131,7 @@ class CustomerAdmin(admin.ModelAdmin):
             customers.customer_delete(customer=customer)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        customer = self.get_object(request, object_id)
+        customer = self.get_object(request, unquote(object_id))
         panels = []
         if customer is not None:
             panels = [
@@ -213,7 +214,7 @@ class TestClockAdmin(admin.ModelAdmin):
                     request, f"Advancing {test_clock} to {target:%Y-%m-%d %H:%M} UTC."
                 )
                 return HttpResponseRedirect(
-                    reverse("admin:core_testclock_change", args=[test_clock.pk])
+                    reverse("admin:core_testclock_change", args=[quote(test_clock.pk)])
                 )
         context = {
             **self.admin_site.each_context(request),

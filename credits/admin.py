@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.html import format_html
@@ -71,7 +72,7 @@ class CreditGrantAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             raise PermissionDenied
-        return views.grant_detail(request, object_id, model_admin=self)
+        return views.grant_detail(request, unquote(object_id), model_admin=self)
 
     def _changing(self, view):
         def wrapped(request, object_id):

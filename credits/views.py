@@ -9,6 +9,7 @@ classes in ``credits.admin`` route here and check permissions.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -29,7 +30,7 @@ PANEL_GRANTS = 10
 
 
 def grant_url(grant: CreditGrant) -> str:
-    return reverse("admin:credits_creditgrant_change", args=[grant.pk])
+    return reverse("admin:credits_creditgrant_change", args=[quote(grant.pk)])
 
 
 def grant_add_url(customer: Customer) -> str:
@@ -133,7 +134,9 @@ def grant_detail(request, grant_id: str, *, model_admin):
         available=0 if lapsed else grant.balance,
         can_expire=can_change and live and not lapsed and grant.effective_at <= now,
         can_void=can_change and live and not lapsed,
-        customer_url=reverse("admin:core_customer_change", args=[grant.customer_id]),
+        customer_url=reverse(
+            "admin:core_customer_change", args=[quote(grant.customer_id)]
+        ),
         now=now,
     )
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -161,7 +162,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(
-            reverse("admin:core_webhookendpoint_change", args=[obj.pk])
+            reverse("admin:core_webhookendpoint_change", args=[quote(obj.pk)])
         )
 
     def delete_model(self, request, obj):
@@ -172,7 +173,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             webhooks.webhook_endpoint_delete(endpoint=endpoint)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        endpoint = self.get_object(request, object_id)
+        endpoint = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if endpoint is not None:
             badge, label = endpoint_health(endpoint)
@@ -222,7 +223,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def _back(self, endpoint: WebhookEndpoint):
         return HttpResponseRedirect(
-            reverse("admin:core_webhookendpoint_change", args=[endpoint.pk])
+            reverse("admin:core_webhookendpoint_change", args=[quote(endpoint.pk)])
         )
 
     def _secret_page(self, request, endpoint: WebhookEndpoint, *, rolled: bool):
@@ -259,7 +260,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"Test event {delivery.event_id} sent.")
         return HttpResponseRedirect(
-            reverse("admin:core_webhookdelivery_change", args=[delivery.pk])
+            reverse("admin:core_webhookdelivery_change", args=[quote(delivery.pk)])
         )
 
     def disable_view(self, request, endpoint):
@@ -318,7 +319,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         delivery = get_object_or_404(
-            WebhookDelivery.objects.select_related("event", "endpoint"), pk=object_id
+            WebhookDelivery.objects.select_related("event", "endpoint"),
+            pk=unquote(object_id),
         )
         if not self.has_view_or_change_permission(request, delivery):
             raise PermissionDenied
@@ -360,7 +362,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, "Sent again; the attempt is listed below.")
         return HttpResponseRedirect(
-            reverse("admin:core_webhookdelivery_change", args=[delivery.pk])
+            reverse("admin:core_webhookdelivery_change", args=[quote(delivery.pk)])
         )
 
 

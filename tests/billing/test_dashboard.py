@@ -4,6 +4,7 @@ the invoice page, the customer panel and the home cards."""
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from billing.models import Invoice, Subscription
@@ -41,7 +42,7 @@ def test_create_subscription_page(admin_client, clock_customer):
     subscription = Subscription.objects.get(customer=clock_customer)
     assert response.status_code == 302
     assert response["Location"] == reverse(
-        "admin:billing_subscription_change", args=[subscription.pk]
+        "admin:billing_subscription_change", args=[quote(subscription.pk)]
     )
     assert subscription.latest_invoice.total == 40000
     detail = admin_client.get(response["Location"]).content.decode()
@@ -151,7 +152,7 @@ def test_lists_panels_and_home(admin_client, clock_customer):
     subscriptions = admin_client.get(reverse("admin:billing_subscription_changelist"))
     assert "Create subscription" in subscriptions.content.decode()
     customer = admin_client.get(
-        reverse("admin:core_customer_change", args=[clock_customer.pk])
+        reverse("admin:core_customer_change", args=[quote(clock_customer.pk)])
     ).content.decode()
     assert "Subscriptions and invoices" in customer
     assert "Create subscription" in customer

@@ -7,6 +7,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from catalog.models import Price, Product
@@ -74,7 +75,7 @@ def test_create_product_with_a_flat_price(admin_client):
     product = Product.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse(
-        "admin:catalog_product_change", args=[product.pk]
+        "admin:catalog_product_change", args=[quote(product.pk)]
     )
     price = Price.objects.get()
     assert (product.name, product.description, product.unit_label) == (
@@ -346,7 +347,7 @@ def test_product_page_lists_prices_and_edits_details(admin_client):
     product = ProductFactory(name="Hypernian")
     flat = PriceFactory(product=product, unit_amount_decimal=Decimal(20000))
     archived = PriceFactory(product=product, active=False, nickname="Old price")
-    url = reverse("admin:catalog_product_change", args=[product.pk])
+    url = reverse("admin:catalog_product_change", args=[quote(product.pk)])
     text = _text(admin_client.get(url))
     assert "$200.00 / month" in text
     assert "Old price" in text
@@ -413,7 +414,7 @@ def test_price_page_explains_the_price_with_a_worked_example(admin_client, meter
         recurring_usage_type="metered",
         recurring_meter=meter,
     )
-    url = reverse("admin:catalog_price_change", args=[price.pk])
+    url = reverse("admin:catalog_price_change", args=[quote(price.pk)])
     text = _text(admin_client.get(url))
     assert "Graduated: first 100,000 units at $0.00, then $0.001 per unit" in text
     assert "At 150,000 units this price charges $50.00 per month." in text
@@ -467,7 +468,7 @@ def test_price_page_explains_the_price_with_a_worked_example(admin_client, meter
 def test_worked_example_defaults(admin_client, factory, expected):
     price = factory()
     text = _text(
-        admin_client.get(reverse("admin:catalog_price_change", args=[price.pk]))
+        admin_client.get(reverse("admin:catalog_price_change", args=[quote(price.pk)]))
     )
     assert expected in text
 
@@ -475,7 +476,7 @@ def test_worked_example_defaults(admin_client, factory, expected):
 def test_price_page_edits_nickname_and_lookup_key(admin_client):
     holder = PriceFactory(lookup_key="pro")
     price = PriceFactory()
-    url = reverse("admin:catalog_price_change", args=[price.pk])
+    url = reverse("admin:catalog_price_change", args=[quote(price.pk)])
     response = admin_client.post(url, {"nickname": "Pro", "lookup_key": "pro"})
     assert "already uses the lookup key" in _text(response)
     response = admin_client.post(
@@ -491,16 +492,16 @@ def test_prices_cannot_be_deleted_and_products_only_without_prices(admin_client)
     price = PriceFactory()
     assert (
         admin_client.get(
-            reverse("admin:catalog_price_delete", args=[price.pk])
+            reverse("admin:catalog_price_delete", args=[quote(price.pk)])
         ).status_code
         == 403
     )
     empty = ProductFactory()
-    delete = reverse("admin:catalog_product_delete", args=[empty.pk])
+    delete = reverse("admin:catalog_product_delete", args=[quote(empty.pk)])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not Product.objects.filter(pk=empty.pk).exists()
     assert Event.objects.filter(type="product.deleted", object_id=empty.pk).exists()
-    priced = reverse("admin:catalog_product_delete", args=[price.product_id])
+    priced = reverse("admin:catalog_product_delete", args=[quote(price.product_id)])
     response = admin_client.post(priced, {"post": "yes"})
     assert "Cannot delete product" in _text(response)
     assert Product.objects.filter(pk=price.product_id).exists()
@@ -512,7 +513,7 @@ def test_pages_need_staff(client, db):
         ADD_PRODUCT,
         ADD_PRICE,
         "/admin/catalog/product/",
-        reverse("admin:catalog_product_change", args=[product.pk]),
+        reverse("admin:catalog_product_change", args=[quote(product.pk)]),
     ):
         response = client.get(url)
         assert response.status_code == 302

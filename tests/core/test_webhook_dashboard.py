@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from core import clock
@@ -58,7 +59,7 @@ def test_create_an_endpoint_and_see_its_secret_once(admin_client, receiver):
     ]
     assert endpoint.secret in html
     assert response.redirect_chain[-1][0] == reverse(
-        "admin:core_webhookendpoint_change", args=[endpoint.pk]
+        "admin:core_webhookendpoint_change", args=[quote(endpoint.pk)]
     )
     again = page(admin_client.get(response.redirect_chain[-1][0]))
     assert endpoint.secret not in again
@@ -84,7 +85,7 @@ def test_the_form_explains_mistakes(admin_client, data, error):
 
 def test_edit_an_endpoint(admin_client, receiver):
     endpoint = endpoint_for(receiver.url, ["customer.created"])
-    url = reverse("admin:core_webhookendpoint_change", args=[endpoint.pk])
+    url = reverse("admin:core_webhookendpoint_change", args=[quote(endpoint.pk)])
     html = page(admin_client.get(url))
     assert 'value="customer.created" checked' in html.replace("\n", " ") or re.search(
         r'value="customer.created"[^>]*checked', html
@@ -116,14 +117,16 @@ def test_endpoint_page_lists_deliveries_with_retry_times(
     delivery = WebhookDelivery.objects.get()
     html = page(
         admin_client.get(
-            reverse("admin:core_webhookendpoint_change", args=[endpoint.pk])
+            reverse("admin:core_webhookendpoint_change", args=[quote(endpoint.pk)])
         )
     )
     assert "customer.created" in html
     assert 'tally-badge warn">pending' in html
     assert "HTTP 500" in html
     assert delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M") in html
-    assert reverse("admin:core_webhookdelivery_change", args=[delivery.pk]) in html
+    assert (
+        reverse("admin:core_webhookdelivery_change", args=[quote(delivery.pk)]) in html
+    )
 
 
 def test_delivery_page_shows_payload_and_attempts_and_resends(
@@ -133,7 +136,7 @@ def test_delivery_page_shows_payload_and_attempts_and_resends(
     endpoint = endpoint_for(receiver.url)
     customer = committed(customer_create, params={"name": "Payload Person"})
     delivery = WebhookDelivery.objects.get()
-    url = reverse("admin:core_webhookdelivery_change", args=[delivery.pk])
+    url = reverse("admin:core_webhookdelivery_change", args=[quote(delivery.pk)])
     html = page(admin_client.get(url))
     assert customer.id in html
     assert "Payload Person" in html
@@ -189,7 +192,7 @@ def test_disable_and_enable(admin_client, receiver, committed):
     assert (endpoint.status, endpoint.disabled_reason) == ("disabled", "manual")
     html = page(
         admin_client.get(
-            reverse("admin:core_webhookendpoint_change", args=[endpoint.pk])
+            reverse("admin:core_webhookendpoint_change", args=[quote(endpoint.pk)])
         )
     )
     assert "disabled (manual)" in html
@@ -201,7 +204,7 @@ def test_disable_and_enable(admin_client, receiver, committed):
 def test_delete_an_endpoint(admin_client, receiver):
     endpoint = endpoint_for(receiver.url)
     admin_client.post(
-        reverse("admin:core_webhookendpoint_delete", args=[endpoint.pk]),
+        reverse("admin:core_webhookendpoint_delete", args=[quote(endpoint.pk)]),
         {"post": "yes"},
     )
     assert not WebhookEndpoint.objects.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from core import clock
@@ -39,7 +40,9 @@ def _form(customer, **overrides) -> dict:
 def test_customer_page_shows_grants_balance_and_plus(admin_client, customer):
     make_grant(customer, 1_000, name="Starter", now=clock.now())
     make_grant(customer, 500, currency="eur", name="Euro credits", now=clock.now())
-    page = admin_client.get(reverse("admin:core_customer_change", args=[customer.pk]))
+    page = admin_client.get(
+        reverse("admin:core_customer_change", args=[quote(customer.pk)])
+    )
     html = page.content.decode()
     assert page.status_code == 200
     assert "Credit grants" in html
@@ -59,7 +62,7 @@ def test_seed_003_grant_from_the_form(admin_client, customer):
     grant = CreditGrant.objects.get(customer=customer)
     assert response.status_code == 302
     assert response["Location"] == reverse(
-        "admin:credits_creditgrant_change", args=[grant.pk]
+        "admin:credits_creditgrant_change", args=[quote(grant.pk)]
     )
     expected_expiry = (clock.now() + timedelta(days=365)).date()
     assert (grant.amount, grant.currency, grant.category) == (12_000_000, "usd", "paid")
@@ -140,7 +143,7 @@ def test_grant_page_ledger_and_buttons(admin_client, customer):
         lines=[line("il_dash", 250)],
         now=now,
     )
-    url = reverse("admin:credits_creditgrant_change", args=[grant.pk])
+    url = reverse("admin:credits_creditgrant_change", args=[quote(grant.pk)])
     html = admin_client.get(url).content.decode()
     assert "Remaining" in html
     assert "$7.50" in html
