@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from catalog.models import Price, Product
 from tests.catalog.factories import MeterFactory
@@ -79,7 +80,7 @@ def test_create_hypernian_fixed_fee_and_overage(staff_page, live_server):
         for tier in overage.tiers.all()
     ] == [(100000, Decimal(0), Decimal(0)), (None, Decimal("0.1"), Decimal(0))]
 
-    page.click(f"a[href$='/admin/catalog/price/{overage.pk}/change/']")
+    page.click(f"a[href$='/admin/catalog/price/{quote(overage.pk)}/change/']")
     example = page.inner_text("[data-example]")
     assert example == "At 150,000 units this price charges $50.00 per month."
     assert page.inner_text("[data-price-description]") == (

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from core import clock
 from credits.models import CreditGrant
@@ -25,7 +26,7 @@ def test_grant_credits_from_the_customer_page(staff_page, live_server):
     customer = CustomerFactory(name="Northwind Analytics")
     PriceFactory(nickname="Hypernian tokens")
     page = staff_page
-    page.goto(f"{live_server.url}/admin/core/customer/{customer.pk}/change/")
+    page.goto(f"{live_server.url}/admin/core/customer/{quote(customer.pk)}/change/")
     assert page.inner_text("[data-credit-balance='']").strip().endswith("No credits")
     _shot(page, "credits_01_customer")
     page.click("text=+ Grant credits")
@@ -59,6 +60,6 @@ def test_grant_credits_from_the_customer_page(staff_page, live_server):
     grant.refresh_from_db()
     assert (grant.status, grant.balance) == ("voided", 0)
 
-    page.goto(f"{live_server.url}/admin/core/customer/{customer.pk}/change/")
+    page.goto(f"{live_server.url}/admin/core/customer/{quote(customer.pk)}/change/")
     assert "$0.00" in page.inner_text("[data-credit-balance='usd']")
     _shot(page, "credits_04_customer_after_void")
