@@ -6,6 +6,10 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        from billing.portal import SECTIONS
+        from core.portal import register_sections
+
+        register_sections(*SECTIONS)
         from billing import db  # noqa: F401 - registers SQLite's guard switch
 
         self._register_resources()

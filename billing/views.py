@@ -225,23 +225,31 @@ def invoice_detail(request, invoice_id: str, *, model_admin):
     invoice = get_object_or_404(
         Invoice.objects.select_related("customer", "subscription"), pk=invoice_id
     )
-    lines = invoice_lines(invoice)
-    credits = sum(entry["amount"] for entry in invoice.total_pretax_credit_amounts)
     return _page(
         request,
         model_admin,
         "billing/invoice_detail.html",
         f"Invoice {invoice.number or invoice.pk}",
-        invoice=invoice,
-        customer=invoice.customer,
+        **invoice_sheet_context(invoice),
         customer_url=customer_url(invoice.customer_id),
         subscription_url=(
             subscription_url(invoice.subscription) if invoice.subscription_id else ""
         ),
-        rows=_line_rows(lines),
-        credits=credits,
-        quantity_shown=any(line.quantity not in (None, Decimal(1)) for line in lines),
     )
+
+
+def invoice_sheet_context(invoice: Invoice) -> dict:
+    """What ``billing/_invoice_sheet.html`` shows, for staff and customer pages."""
+    lines = invoice_lines(invoice)
+    return {
+        "invoice": invoice,
+        "customer": invoice.customer,
+        "rows": _line_rows(lines),
+        "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
+        "quantity_shown": any(
+            line.quantity not in (None, Decimal(1)) for line in lines
+        ),
+    }
 
 
 _ACTIONS = {

@@ -245,6 +245,13 @@ TALLY_INVOICE_GRACE_PERIOD = timedelta(
     seconds=int(os.environ.get("TALLY_INVOICE_GRACE_PERIOD", "3600"))
 )
 
+# Customer pages: how long a link (dashboard "Open customer page", API
+# billing_portal.session) stays valid, in seconds; default 7 days.
+TALLY_CUSTOMER_PAGE_TTL = int(os.environ.get("TALLY_CUSTOMER_PAGE_TTL", str(7 * 86400)))
+# Scheme and host for links made outside a request (emails), e.g.
+# "https://billing.example.com"; requests use their own host.
+TALLY_PUBLIC_URL = os.environ.get("TALLY_PUBLIC_URL", "").rstrip("/")
+
 # Webhooks (core.webhooks). Hosts that endpoint URLs may point at, as in
 # ALLOWED_HOSTS (".example.com" matches subdomains); empty allows any host.
 TALLY_WEBHOOK_ALLOWED_HOSTS = env_list("TALLY_WEBHOOK_ALLOWED_HOSTS", "")

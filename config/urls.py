@@ -9,11 +9,22 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from billing import portal as billing_portal
 from core.api.base import unknown_route
+from core.portal import urls as core_portal
+from metering import portal as metering_portal
+
+# The customer's pages: core's overview plus the apps' pages, under one link.
+customer_pages = [
+    *core_portal.urlpatterns,
+    *billing_portal.urlpatterns,
+    *metering_portal.urlpatterns,
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("customer/<str:token>/", include((customer_pages, "portal"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

@@ -8,6 +8,7 @@ from datetime import UTC
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,7 +19,7 @@ from core import clock
 from core.dashboard import customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
-from core.services import api_keys, customers, test_clocks
+from core.services import api_keys, customers, portal, test_clocks
 
 admin.site.site_header = "Tally"
 admin.site.site_title = "Tally dashboard"
@@ -138,8 +139,61 @@ class CustomerAdmin(admin.ModelAdmin):
                 {"title": panel.title, "html": panel.render(customer, request)}
                 for panel in customer_panels()
             ]
-        extra_context = {**(extra_context or {}), "customer_panels": panels}
+        extra_context = {
+            **(extra_context or {}),
+            "customer_panels": panels,
+            "live_links": _live_links(customer),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<str:object_id>/customer-page/",
+                self.admin_site.admin_view(self.customer_page_view),
+                name="core_customer_page",
+            ),
+            path(
+                "<str:object_id>/customer-page/revoke/",
+                self.admin_site.admin_view(self.revoke_links_view),
+                name="core_customer_page_revoke",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _changeable(self, request, object_id) -> Customer:
+        if request.method != "POST":
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=object_id, deleted=False)
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        return customer
+
+    def customer_page_view(self, request, object_id):
+        """Make a fresh link to the customer's pages and open it (new tab)."""
+        customer = self._changeable(request, object_id)
+        session = portal.portal_session_create(
+            customer=customer,
+            now=clock.now(),
+            base_url=request.build_absolute_uri("/"),
+        )
+        return HttpResponseRedirect(session.url)
+
+    def revoke_links_view(self, request, object_id):
+        customer = self._changeable(request, object_id)
+        count = portal.portal_sessions_revoke(customer=customer, now=clock.now())
+        self.message_user(request, f"Revoked {count} customer page link(s).")
+        return HttpResponseRedirect(
+            reverse("admin:core_customer_change", args=[quote(customer.pk)])
+        )
+
+
+def _live_links(customer: Customer | None) -> int:
+    if customer is None:
+        return 0
+    return customer.portal_sessions.filter(
+        revoked_at__isnull=True, expires_at__gt=clock.now()
+    ).count()
 
 
 class AdvanceForm(forms.Form):

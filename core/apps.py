@@ -8,8 +8,17 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from core import resources
         from core.api import serializers
-        from core.models import Customer, Event, TestClock
+        from core.api.portal_views import PortalSessionSerializer
+        from core.models import Customer, Event, PortalSession, TestClock
 
+        resources.register(
+            resources.Resource(
+                object_name="billing_portal.session",
+                model=PortalSession,
+                serializer=PortalSessionSerializer,
+                expandable={"customer": "customer"},
+            )
+        )
         resources.register(
             resources.Resource(
                 object_name="customer",

@@ -152,6 +152,36 @@ class Customer(StripeObject):
         return self.name or self.email or self.id
 
 
+class PortalSession(models.Model):
+    """A link that shows one customer their own pages (``billing_portal.session``).
+
+    The URL carries a random secret; only its SHA-256 is stored, like API keys, so
+    a database leak does not open anyone's pages. It stops working at
+    ``expires_at`` or when revoked.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=id_default("bps"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="portal_sessions"
+    )
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    return_url = models.URLField(max_length=2048, blank=True, null=True)
+    livemode = models.BooleanField(default=False)
+    created = models.DateTimeField(default=clock.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    # The link, kept for the API response only while the secret is known.
+    url = ""
+
+    class Meta:
+        verbose_name = "customer page link"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Customer page link for {self.customer_id}"
+
+
 class Event(models.Model):
     """An immutable record of a state change (``evt_``), the source of webhooks."""
 

@@ -6,6 +6,10 @@ class CreditsConfig(AppConfig):
     verbose_name = "Billing credits"
 
     def ready(self) -> None:
+        from core.portal import register_sections
+        from credits.portal import SECTIONS
+
+        register_sections(*SECTIONS)
         from core import resources
         from credits.api import serializers
         from credits.models import CreditBalanceTransaction, CreditGrant

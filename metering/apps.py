@@ -6,6 +6,10 @@ class MeteringConfig(AppConfig):
     verbose_name = "Metering"
 
     def ready(self) -> None:
+        from core.portal import register_sections
+        from metering.portal import SECTIONS
+
+        register_sections(*SECTIONS)
         from core import resources
         from metering.api import serializers
         from metering.models import Meter, MeterEvent, MeterEventAdjustment

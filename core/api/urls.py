@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core.api import views, webhook_views
+from core.api import portal_views, views, webhook_views
 
 urlpatterns = [
     path("v1/customers", views.CustomerListView.as_view()),
@@ -14,6 +14,7 @@ urlpatterns = [
         "v1/test_helpers/test_clocks/<str:test_clock_id>/advance",
         views.TestClockAdvanceView.as_view(),
     ),
+    path("v1/billing_portal/sessions", portal_views.PortalSessionCreateView.as_view()),
     path("v1/events", views.EventListView.as_view()),
     path("v1/events/<str:event_id>", views.EventDetailView.as_view()),
     path("v1/webhook_endpoints", webhook_views.WebhookEndpointListView.as_view()),

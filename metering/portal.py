@@ -1,0 +1,115 @@
+"""Usage on the customer's pages: a chart per meter, and a page per meter with a
+choice of range (a day by hour; a week, 30 or 90 days by day).
+
+Buckets are UTC hours/days ending at the customer's "now" (their test clock, if any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import path
+from django.views.decorators.http import require_safe
+
+from core.portal import CustomerPage, PortalSection, customer_page
+from metering import charts, selectors
+from metering.models import Meter
+from metering.usage import floor_day, floor_hour
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    label: str
+    span: timedelta
+    window: str  # "hour" | "day"
+
+
+RANGES = {
+    r.key: r
+    for r in (
+        Range("24h", "Last 24 hours", timedelta(hours=24), "hour"),
+        Range("7d", "Last 7 days", timedelta(days=7), "day"),
+        Range("30d", "Last 30 days", timedelta(days=30), "day"),
+        Range("90d", "Last 90 days", timedelta(days=90), "day"),
+    )
+}
+OVERVIEW_RANGE = RANGES["30d"]
+
+
+def _bounds(usage_range: Range, now: datetime) -> tuple[datetime, datetime]:
+    """Aligned [start, end): whole buckets, the last one holding ``now``."""
+    if usage_range.window == "hour":
+        end = floor_hour(now) + timedelta(hours=1)
+    else:
+        end = floor_day(now) + timedelta(days=1)
+    return end - usage_range.span, end
+
+
+def _meter_usage(meter: Meter, page: CustomerPage, usage_range: Range) -> dict:
+    start, end = _bounds(usage_range, page.now)
+    series = selectors.meter_usage_series(
+        meter=meter,
+        customer_id=page.customer.pk,
+        start=start,
+        end=end,
+        grouping_window=usage_range.window,
+    )
+    total = selectors.meter_usage_for_period(
+        meter=meter, customer_id=page.customer.pk, start=start, end=page.now
+    )
+    return {
+        "meter": meter,
+        "start": start,
+        "end": end,
+        "total": total,
+        "series": series,
+        "chart": charts.bar_chart(series, hourly=usage_range.window == "hour"),
+        "granularity": usage_range.window,
+    }
+
+
+def _used(row: dict) -> bool:
+    return any(value != Decimal(0) for _, value in row["series"])
+
+
+def usage_section(page: CustomerPage) -> str:
+    meters = Meter.objects.filter(status=Meter.Status.ACTIVE).order_by(
+        "display_name", "id"
+    )
+    rows = [_meter_usage(meter, page, OVERVIEW_RANGE) for meter in meters]
+    return render_to_string(
+        "metering/portal/_usage.html",
+        {"rows": [row for row in rows if _used(row)], "page": page},
+    )
+
+
+@require_safe
+@customer_page
+def usage_page(request, page: CustomerPage, meter_id: str):
+    meter = Meter.objects.filter(pk=meter_id).first()
+    if meter is None:
+        raise Http404("No such meter.")
+    usage_range = RANGES.get(request.GET.get("range", ""), OVERVIEW_RANGE)
+    row = _meter_usage(meter, page, usage_range)
+    return page.render(
+        "metering/portal/usage_page.html",
+        {
+            **row,
+            "ranges": RANGES.values(),
+            "current": usage_range,
+            "buckets": list(reversed(row["series"])),
+            "nav": "overview",
+        },
+    )
+
+
+SECTIONS = [
+    PortalSection(name="usage", title="Usage", render=usage_section, order=20),
+]
+
+urlpatterns = [path("usage/<str:meter_id>/", usage_page, name="usage")]
