@@ -16,9 +16,10 @@ from django.views.decorators.http import require_safe
 
 from billing.models import Invoice, Subscription
 from billing.selectors import subscription_usage_so_far
-from billing.services.lines import items_with_prices
+from billing.services.lines import items_with_prices, spec_of
 from billing.services.preview import invoice_preview
 from billing.views import invoice_sheet_context
+from catalog.pricing import price_amount
 from core.errors import TallyError
 from core.portal import CustomerPage, PortalSection, customer_page
 
@@ -45,12 +46,21 @@ def _upcoming(subscription: Subscription, page: CustomerPage) -> dict | None:
         return None
 
 
+def _licensed_amount(item) -> int:
+    """What a fixed item charges each period (minor units)."""
+    return price_amount(spec_of(item.price), item.quantity or 0).amount.minor_units()
+
+
 def _subscription_card(subscription: Subscription, page: CustomerPage) -> dict:
     items = list(items_with_prices(subscription))
     upcoming = _upcoming(subscription, page)
     return {
         "subscription": subscription,
-        "licensed": [item for item in items if not item.price.is_metered],
+        "licensed": [
+            {"item": item, "amount": _licensed_amount(item)}
+            for item in items
+            if not item.price.is_metered
+        ],
         "usage": subscription_usage_so_far(subscription=subscription, now=page.now),
         "upcoming": upcoming,
         "upcoming_credits": (

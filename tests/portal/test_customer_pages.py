@@ -95,6 +95,7 @@ def test_overview_shows_usage_so_far_and_the_upcoming_invoice(customer, subscrib
     usage_row = re.search(r'data-usage-item="[^"]+">(.*?)</tr>', html).group(1)
     assert "150,000 tokens" in usage_row
     assert "$50.00" in usage_row
+    assert re.search(r'data-licensed-item="[^"]+">.*?data-amount>\$200\.00<', html)
     # Next invoice: 200.00 fee for May + 50.00 of April's usage.
     assert re.search(r"data-upcoming-total>\$250\.00<", html)
     # The usage chart: 30 daily bars, total 150,000.
