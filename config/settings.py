@@ -229,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.tasks.credit_grants_process_due_task",
         "schedule": timedelta(minutes=1),
     },
+    "credit-grants-send-expiry-notices": {
+        "task": "credits.tasks.credit_grant_expiry_notices_send_task",
+        "schedule": timedelta(minutes=1),
+    },
     "prune-meter-event-sessions": {
         "task": "metering.tasks.meter_event_sessions_prune_task",
         "schedule": timedelta(hours=6),
@@ -251,6 +255,12 @@ TALLY_CUSTOMER_PAGE_TTL = int(os.environ.get("TALLY_CUSTOMER_PAGE_TTL", str(7 * 
 # Scheme and host for links made outside a request (emails), e.g.
 # "https://billing.example.com"; requests use their own host.
 TALLY_PUBLIC_URL = os.environ.get("TALLY_PUBLIC_URL", "").rstrip("/")
+
+# Credits: email a customer this long before a grant with credits left expires
+# (credits.services.notices); 0 turns the notice off.
+TALLY_GRANT_EXPIRY_NOTICE = timedelta(
+    hours=int(os.environ.get("TALLY_GRANT_EXPIRY_NOTICE_HOURS", str(7 * 24)))
+)
 
 # Webhooks (core.webhooks). Hosts that endpoint URLs may point at, as in
 # ALLOWED_HOSTS (".example.com" matches subdomains); empty allows any host.

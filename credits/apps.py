@@ -42,6 +42,7 @@ class CreditsConfig(AppConfig):
     def _register_time_handler(self) -> None:
         from core import clock
         from credits import selectors, services
+        from credits.services.notices import expiry_notice_window
 
         def next_due(*, clock, until):
             return selectors.credit_grants_next_due(test_clock=clock)
@@ -54,6 +55,25 @@ class CreditsConfig(AppConfig):
         clock.register_time_handler(
             clock.TimeHandler(
                 name="credits.grants_due", next_due=next_due, run=run, order=50
+            )
+        )
+
+        def next_notice(*, clock, until):
+            return selectors.credit_grants_next_expiry_notice(
+                test_clock=clock, window=expiry_notice_window()
+            )
+
+        def send_notices(*, clock, now):
+            services.credit_grant_expiry_notices_send_due(now=now, test_clock=clock)
+
+        # After the grants at the same moment: a grant that becomes effective
+        # inside the notice window is noticed as soon as its credits exist.
+        clock.register_time_handler(
+            clock.TimeHandler(
+                name="credits.expiry_notices",
+                next_due=next_notice,
+                run=send_notices,
+                order=60,
             )
         )
 

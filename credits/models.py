@@ -84,6 +84,9 @@ class CreditGrant(StripeObject):
     # When the last ledger row of this grant was created: rows of one grant get
     # strictly increasing ``created`` so the ledger lists in the order it happened.
     ledger_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the "expiring soon" email was queued (customer time); set once, by a
+    # conditional update, so one grant gets one notice whoever runs the job.
+    expiry_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(StripeObject.Meta):
         indexes = [

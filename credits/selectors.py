@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Case, F, Min, QuerySet, Sum, When
+from django.db.models import Case, F, Min, Q, QuerySet, Sum, When
 
 from catalog.models import Price
-from core.models import TestClock
+from core.models import Customer, TestClock
 from credits.allocation import GrantCandidate
 from credits.models import CreditBalanceTransaction, CreditGrant
 
@@ -163,6 +163,70 @@ def credit_grants_next_due(*, test_clock: TestClock) -> datetime | None:
     ).aggregate(at=Min("expires_at"))
     moments = [moment for moment in (starts["at"], ends["at"]) if moment is not None]
     return min(moments, default=None)
+
+
+def expiry_notice_due_q(*, now: datetime, window: timedelta) -> Q:
+    """Grants due for their expiring-soon notice at ``now`` (the grant's own columns).
+
+    Due while active with credits left and ``now < expires_at <= now + window``.
+    """
+    return Q(
+        status=Status.ACTIVE,
+        balance__gt=0,
+        expiry_notice_sent_at__isnull=True,
+        expires_at__gt=now,
+        expires_at__lte=now + window,
+    )
+
+
+def notice_recipient(customer: Customer) -> str:
+    """The address a customer's notices go to; "" when there is none."""
+    if customer.deleted:
+        return ""
+    return (customer.email or "").strip()
+
+
+def _notice_candidates(rows: QuerySet[CreditGrant]) -> QuerySet[CreditGrant]:
+    """Grants that may still get a notice, to a customer we can write to."""
+    return (
+        rows.filter(
+            status=Status.ACTIVE,
+            balance__gt=0,
+            expiry_notice_sent_at__isnull=True,
+            customer__deleted=False,
+            customer__email__isnull=False,
+        )
+        .exclude(customer__email="")
+        .order_by("pk")
+    )
+
+
+def credit_grants_expiry_notice_due(
+    *, now: datetime, window: timedelta, test_clock: TestClock | None = None
+) -> list[str]:
+    """Ids of grants whose expiring-soon notice is due at ``now``, in id order.
+
+    Without ``test_clock``: grants of customers on real time only.
+    """
+    rows = CreditGrant.objects.filter(expiry_notice_due_q(now=now, window=window))
+    if test_clock is None:
+        rows = rows.filter(test_clock__isnull=True)
+    else:
+        rows = rows.filter(test_clock=test_clock)
+    return list(_notice_candidates(rows).values_list("pk", flat=True))
+
+
+def credit_grants_next_expiry_notice(
+    *, test_clock: TestClock, window: timedelta
+) -> datetime | None:
+    """The earliest moment a notice of the clock's customers is due (maybe past)."""
+    if not window:
+        return None
+    rows = CreditGrant.objects.filter(
+        test_clock=test_clock, expires_at__gt=test_clock.frozen_time
+    )
+    first = _notice_candidates(rows).aggregate(at=Min("expires_at"))["at"]
+    return None if first is None else first - window
 
 
 def credit_grant_list(*, customer_id: str | None = None) -> QuerySet[CreditGrant]:

@@ -21,6 +21,10 @@ from credits.services.grants import (
     credit_grants_due,
     credit_grants_process_due,
 )
+from credits.services.notices import (
+    credit_grant_expiry_notice_send,
+    credit_grant_expiry_notices_send_due,
+)
 
 __all__ = [
     "CreditApplication",
@@ -29,6 +33,8 @@ __all__ = [
     "credit_grant_catch_up",
     "credit_grant_create",
     "credit_grant_expire",
+    "credit_grant_expiry_notice_send",
+    "credit_grant_expiry_notices_send_due",
     "credit_grant_update",
     "credit_grant_void",
     "credit_grants_due",

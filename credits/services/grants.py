@@ -26,6 +26,7 @@ from credits.services.ledger import (
     grants_lock,
     ledger_post,
 )
+from credits.services.notices import credit_grant_expiry_notice_send
 
 MAX_SCOPE_PRICES = 20
 # The largest grant, in minor units (a trillion cents is ten billion USD).
@@ -150,6 +151,9 @@ def credit_grant_create(
     grant.save(force_insert=True)
     event_emit(type="billing.credit_grant.created", instance=grant)
     grant_catch_up(grant=grant, now=now)
+    # Created already inside the notice window: the customer hears at once.
+    if credit_grant_expiry_notice_send(grant_id=grant.pk, now=now):
+        grant.refresh_from_db(fields=["expiry_notice_sent_at"])
     return grant
 
 
@@ -188,6 +192,10 @@ def credit_grant_update(
     event_emit_updated(
         type="billing.credit_grant.updated", instance=grant, before=before
     )
+    # An expiry moved into the notice window is announced at once (a grant
+    # already noticed is not noticed again).
+    if credit_grant_expiry_notice_send(grant_id=grant.pk, now=now):
+        grant.refresh_from_db(fields=["expiry_notice_sent_at"])
     return grant
 
 
