@@ -22,6 +22,7 @@ run: install
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_staff_user
 	$(BIN)/python manage.py create_api_key --name "make run"
+	-$(BIN)/python manage.py customer_page_link billing@northwind.example --base-url http://127.0.0.1:$(PORT)
 	@echo "Starting web on http://127.0.0.1:$(PORT)/ (dashboard /admin/, API docs /api/docs/), worker and beat. Ctrl-C stops all."
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
 

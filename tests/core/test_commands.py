@@ -2,7 +2,8 @@
 
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from core.models import Customer
@@ -31,3 +32,28 @@ def test_load_demo_is_idempotent(db):
     count = Customer.objects.count()
     call_command("load_demo", stdout=StringIO())
     assert Customer.objects.count() == count >= 2
+
+
+def test_customer_page_link_opens_the_customers_page(db):
+    Customer.objects.create(
+        name="Northwind", email="billing@northwind.example", invoice_prefix="NW"
+    )
+    out = StringIO()
+    call_command(
+        "customer_page_link",
+        "billing@northwind.example",
+        "--base-url",
+        "http://testserver",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    url = out.getvalue().strip().splitlines()[-1]
+    assert url.startswith("http://testserver/customer/cps_")
+    response = Client().get(url.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert "Northwind" in response.content.decode()
+
+
+def test_customer_page_link_refuses_an_unknown_customer(db):
+    with pytest.raises(CommandError, match="No customer"):
+        call_command("customer_page_link", "nobody@example.com", stderr=StringIO())
