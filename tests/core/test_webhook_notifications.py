@@ -6,6 +6,7 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import transaction
 
@@ -168,3 +169,27 @@ def test_no_recipients_no_email():
         is None
     )
     assert not OutboundEmail.objects.exists()
+
+
+def test_every_email_has_a_subject_a_text_and_an_html_part():
+    """Each ``templates/**/email/<name>_subject.txt`` comes with .txt and .html."""
+    root = settings.BASE_DIR / "templates"
+    subjects = sorted(root.glob("**/email/*_subject.txt"))
+    names = {str(path.relative_to(root))[: -len("_subject.txt")] for path in subjects}
+    assert {
+        "core/email/webhook_endpoint_disabled",
+        "billing/email/invoice",
+        "credits/email/grant_expiring",
+    } <= names
+    for name in names:
+        assert (root / f"{name}.txt").is_file(), f"{name}.txt is missing"
+        assert (root / f"{name}.html").is_file(), f"{name}.html is missing"
+
+
+def test_subjects_are_plain_text_not_html_escaped():
+    endpoint = WebhookEndpoint(id="we_1", url="https://erp.example.com/h?a=1&b=<2>")
+    subject, _, html = notifications.render_email(
+        TEMPLATE, {**context(), "endpoint": endpoint}
+    )
+    assert subject.endswith("https://erp.example.com/h?a=1&b=<2>")
+    assert "&amp;b=&lt;2&gt;" in html
