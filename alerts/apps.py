@@ -3,3 +3,44 @@ from django.apps import AppConfig
 
 class AlertsConfig(AppConfig):
     name = "alerts"
+    verbose_name = "Alerts and thresholds"
+
+    def ready(self) -> None:
+        from alerts.api import serializers
+        from alerts.models import Alert, AlertTrigger
+        from core import resources
+
+        resources.register(
+            resources.Resource(
+                object_name="billing.alert",
+                model=Alert,
+                serializer=serializers.AlertSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="billing.alert_triggered",
+                model=AlertTrigger,
+                serializer=serializers.AlertTriggeredSerializer,
+                expandable={"customer": "customer"},
+            )
+        )
+        self._register_time_handler()
+        from alerts import dashboard
+
+        dashboard.register()
+
+    def _register_time_handler(self) -> None:
+        from alerts import services
+        from core import clock
+
+        # After billing (period close 10, finalize 20, settle 30) and credits (50)
+        # at the same moment: thresholds see the new period and today's credits.
+        clock.register_time_handler(
+            clock.TimeHandler(
+                name="alerts.evaluate",
+                next_due=services.clock_next_due,
+                run=services.clock_evaluate,
+                order=60,
+            )
+        )

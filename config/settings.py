@@ -237,6 +237,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metering.tasks.meter_event_sessions_prune_task",
         "schedule": timedelta(hours=6),
     },
+    "alerts-evaluate": {
+        "task": "alerts.tasks.alerts_evaluate_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "billing-thresholds-evaluate": {
+        "task": "alerts.tasks.billing_thresholds_evaluate_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # Billing behaviour.

@@ -1,0 +1,146 @@
+"""Alerts and thresholds in the staff dashboard; the pages live in ``alerts.views``."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from alerts import selectors, views
+from alerts.models import Alert, ThresholdInvoice
+from core.money import format_minor
+
+_BADGE = {"active": "active", "inactive": "warn", "archived": "void"}
+
+
+def status_badge(alert: Alert):
+    return format_html(
+        '<span class="tally-badge {}" data-status="{}">{}</span>',
+        _BADGE.get(alert.status, "void"),
+        alert.status,
+        alert.get_status_display(),
+    )
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "meter",
+        "applies_to",
+        "threshold",
+        "status_display",
+        "triggered_count",
+        "created",
+    )
+    list_filter = ("status", "meter")
+    search_fields = ("id", "title", "customer__id", "customer__name", "meter__id")
+    ordering = ("-created", "-id")
+
+    def get_queryset(self, request):
+        return selectors.alerts_with_counts()
+
+    @admin.display(description="Applies to", ordering="customer__name")
+    def applies_to(self, alert: Alert):
+        return alert.customer or "All customers"
+
+    @admin.display(description="Threshold (≥)", ordering="gte")
+    def threshold(self, alert: Alert):
+        return f"{alert.gte:,}"
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, alert: Alert):
+        return status_badge(alert)
+
+    @admin.display(description="Triggered", ordering="triggered")
+    def triggered_count(self, alert: Alert):
+        return format_html(
+            '<span data-triggered="{}">{}</span>', alert.pk, alert.triggered
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Alerts are archived, never deleted: their firings and events point at them.
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return views.alert_create(request, model_admin=self)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            raise PermissionDenied
+        return views.alert_detail(request, unquote(object_id), model_admin=self)
+
+    def _changing(self, view):
+        def wrapped(request, object_id):
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return view(request, unquote(object_id), model_admin=self)
+
+        return self.admin_site.admin_view(require_POST(wrapped))
+
+    def get_urls(self):
+        return [
+            path(
+                f"<path:object_id>/{action}/",
+                self._changing(getattr(views, f"alert_{action}")),
+                name=f"alerts_alert_{action}",
+            )
+            for action in ("activate", "deactivate", "archive")
+        ] + super().get_urls()
+
+
+@admin.register(ThresholdInvoice)
+class ThresholdInvoiceAdmin(admin.ModelAdmin):
+    """Invoices issued by billing thresholds, read only."""
+
+    list_display = (
+        "invoice_link",
+        "subscription",
+        "customer",
+        "sequence",
+        "reason_display",
+        "total",
+        "created",
+    )
+    search_fields = (
+        "subscription__id",
+        "customer__id",
+        "customer__name",
+        "invoice__id",
+    )
+    list_select_related = ("invoice", "customer", "subscription")
+    ordering = ("-created", "-id")
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, row: ThresholdInvoice):
+        url = reverse("admin:billing_invoice_change", args=[quote(row.invoice_id)])
+        return format_html(
+            '<a href="{}">{}</a>', url, row.invoice.number or row.invoice_id
+        )
+
+    @admin.display(description="Reached")
+    def reason_display(self, row: ThresholdInvoice):
+        return views.threshold_reason_text(row.reason, row.invoice.currency)
+
+    @admin.display(description="Total")
+    def total(self, row: ThresholdInvoice):
+        return format_html(
+            '<span class="tally-money">{}</span>',
+            format_minor(row.invoice.total, row.invoice.currency),
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,199 @@
+"""Evaluating usage alerts, and firing an alert once per customer.
+
+The Beat job (real-time customers, every minute) and test-clock advances (the
+clock's customers, at the clock's time) run ``alerts_evaluate``. Per meter with
+active alerts, one grouped query (``meter_usage_received_after``) answers every
+candidate customer's usage reported after each alert's creation; the work does
+not grow with the number of customers, only with the events they reported since.
+A filtered alert that has fired is done (``one_time``) and is no longer read.
+
+Firing (``alert_trigger``) inserts the ``AlertTrigger`` row whose (alert, customer)
+key is unique, records ``billing.alert.triggered`` (webhooks fan out from the
+event) and queues the emails, all in one transaction: a rerun, or a second worker
+racing the first, fires nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib.admin.utils import quote
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+
+from alerts.models import Alert, AlertTrigger
+from core.models import Customer, TestClock
+from core.notifications import send_email_on_commit, staff_recipients
+from core.services.events import event_emit
+from metering.selectors import meter_usage_received_after
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "alerts/email/alert_triggered"
+# How much earlier than an alert's creation a counted event's ``created`` may be
+# (it is read when the request starts); only narrows the read, never decides.
+RECEIPT_SLACK = timedelta(hours=1)
+
+
+def active_alerts(*, test_clock: TestClock | None) -> list[Alert]:
+    """Active alerts that can fire for real-time customers, or for the clock's.
+
+    Ordered by meter, then id. Filtered alerts that already fired are left out.
+    """
+    fired = AlertTrigger.objects.filter(
+        alert=OuterRef("pk"), customer=OuterRef("customer")
+    )
+    rows = (
+        Alert.objects.filter(status=Alert.Status.ACTIVE)
+        .exclude(
+            Q(customer__isnull=False) & (Exists(fired) | Q(customer__deleted=True))
+        )
+        .filter(Q(customer__isnull=True) | Q(test_clock=test_clock))
+        .select_related("meter")
+    )
+    return list(rows.order_by("meter_id", "pk"))
+
+
+def _customers(alerts: list[Alert], test_clock: TestClock | None):
+    """Who the alerts of one meter may fire for: ids, or a queryset of ids."""
+    if all(alert.customer_id for alert in alerts):
+        return sorted({alert.customer_id for alert in alerts})
+    everyone: QuerySet = Customer.objects.filter(deleted=False, test_clock=test_clock)
+    return everyone.values("pk")
+
+
+def _received_from(alerts: list[Alert], test_clock: TestClock | None):
+    """A lower bound of the counted events' ``created``, if the times compare.
+
+    Alerts without a filter live in real time; the clock's customers do not.
+    """
+    if test_clock is not None and any(alert.test_clock_id is None for alert in alerts):
+        return None
+    return min(alert.created for alert in alerts) - RECEIPT_SLACK
+
+
+def crossings(
+    *, alerts: list[Alert], now: datetime, test_clock: TestClock | None
+) -> list[tuple[Alert, str, Decimal]]:
+    """(alert, customer id, usage) of every threshold reached, for one meter."""
+    usage = meter_usage_received_after(
+        meter=alerts[0].meter,
+        after_event_ids=[alert.after_event_id for alert in alerts],
+        customers=_customers(alerts, test_clock),
+        received_from=_received_from(alerts, test_clock),
+        received_until=now,
+    )
+    found = []
+    for alert in alerts:
+        if alert.customer_id is not None:
+            candidates = [(alert.customer_id, usage.get(alert.customer_id))]
+        else:
+            candidates = sorted(usage.items())
+        for customer_id, by_bound in candidates:
+            value = by_bound[alert.after_event_id] if by_bound else None
+            if value is not None and value >= alert.gte:
+                found.append((alert, customer_id, value))
+    return found
+
+
+def _not_fired(found: list[tuple[Alert, str, Decimal]]):
+    if not found:
+        return []
+    fired = set(
+        AlertTrigger.objects.filter(
+            alert_id__in={alert.pk for alert, _, _ in found},
+            customer_id__in={customer_id for _, customer_id, _ in found},
+        ).values_list("alert_id", "customer_id")
+    )
+    return [entry for entry in found if (entry[0].pk, entry[1]) not in fired]
+
+
+def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> int:
+    """Fire every active alert whose threshold a customer reached; returns firings.
+
+    Without ``test_clock``: customers in real time. Each firing is its own short
+    transaction; running this twice, or on two workers at once, fires nothing twice.
+    """
+    fired = 0
+    alerts = active_alerts(test_clock=test_clock)
+    for _, group in groupby(alerts, key=lambda alert: alert.meter_id):
+        meter_alerts = list(group)
+        found = crossings(alerts=meter_alerts, now=now, test_clock=test_clock)
+        for alert, customer_id, value in _not_fired(found):
+            trigger = alert_trigger(
+                alert_id=alert.pk, customer_id=customer_id, value=value, now=now
+            )
+            fired += trigger is not None
+    return fired
+
+
+def alert_trigger(
+    *, alert_id: str, customer_id: str, value: Decimal, now: datetime
+) -> AlertTrigger | None:
+    """Fire the alert for the customer: event, webhooks, emails. None if it had fired.
+
+    ``now`` is the customer's "now"; the alert must still be active.
+    """
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("meter")
+            .filter(pk=alert_id, status=Alert.Status.ACTIVE)
+            .first()
+        )
+        if alert is None:
+            return None
+        customer = Customer.objects.get(pk=customer_id)
+        try:
+            with transaction.atomic():
+                trigger = AlertTrigger.objects.create(
+                    alert=alert,
+                    customer=customer,
+                    value=value,
+                    created=now,
+                    livemode=alert.livemode,
+                )
+        except IntegrityError:
+            return None  # fired already, by an earlier run or another worker
+        event = event_emit(type="billing.alert.triggered", instance=trigger)
+        trigger.event_id = event.pk
+        trigger.save(update_fields=["event_id"])
+        _notify(alert, customer, trigger)
+    logger.info("Alert %s fired for %s at %s", alert.pk, customer.pk, value)
+    return trigger
+
+
+def _dashboard_url(alert: Alert) -> str:
+    path = reverse("admin:alerts_alert_change", args=[quote(alert.pk)])
+    return f"{getattr(settings, 'TALLY_PUBLIC_URL', '')}{path}"
+
+
+def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
+    """Email the customer, and staff (with a link to the alert), after commit."""
+    context = {
+        "alert": alert,
+        "meter": alert.meter,
+        "customer": customer,
+        "value": int(trigger.value),
+        "triggered_at": trigger.created,
+    }
+    audiences: Iterable[tuple[list[str], bool]] = (
+        ([customer.email or ""], False),
+        (staff_recipients(), True),
+    )
+    for to, for_staff in audiences:
+        send_email_on_commit(
+            to=to,
+            template=TEMPLATE,
+            context={
+                **context,
+                "for_staff": for_staff,
+                "dashboard_url": _dashboard_url(alert) if for_staff else "",
+            },
+        )

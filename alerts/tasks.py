@@ -1,0 +1,30 @@
+"""Celery tasks of the alerts app: read "now", call one service.
+
+Both jobs handle real-time customers only; customers on a test clock are
+evaluated when their clock advances (see ``AlertsConfig.ready``).
+"""
+
+from celery import shared_task
+
+from alerts import services
+from core import clock
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def alerts_evaluate_task() -> int:
+    """Fire usage alerts whose threshold a customer reached.
+
+    Idempotent: a firing is a unique (alert, customer) row, so reruns and a second
+    worker fire nothing twice.
+    """
+    return services.alerts_evaluate(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def billing_thresholds_evaluate_task() -> int:
+    """Issue threshold invoices for subscriptions over a billing threshold.
+
+    Idempotent: each crossing is re-checked under the subscription's lock and
+    recorded by a unique (subscription, period, sequence) row.
+    """
+    return services.billing_thresholds_evaluate(now=clock.now())
