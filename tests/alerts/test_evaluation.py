@@ -113,7 +113,7 @@ def test_without_a_filter_each_customer_fires_on_their_own_usage(meter):
     report(meter=meter, customer=bob, value=60)
     report(meter=meter, customer=bob, value=60)
     assert alerts_evaluate(now=T0 + MINUTE) == 2
-    assert fired() == [("everyone", bob.pk, 120), ("everyone", jenny.pk, 100)]
+    assert set(fired()) == {("everyone", bob.pk, 120), ("everyone", jenny.pk, 100)}
     report(meter=meter, customer=ada, value=1, now=T0 + MINUTE)
     assert alerts_evaluate(now=T0 + 2 * MINUTE) == 1
     assert ("everyone", ada.pk, 100) in fired()
