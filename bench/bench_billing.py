@@ -96,7 +96,11 @@ def _catalog():
 
 
 def _clean() -> None:
-    """Remove an earlier run's data (finalized invoices only go by TRUNCATE)."""
+    """Remove an earlier run's data (finalized invoices only go by TRUNCATE).
+
+    CASCADE also empties tables that point at invoices (threshold invoices of
+    alerts): this is the benchmark's own database.
+    """
     from django.db import connection
 
     from core.models import Customer
@@ -105,7 +109,7 @@ def _clean() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE billing_invoicelineitem, billing_invoiceitem, billing_invoice, "
-            "billing_subscriptionitem, billing_subscription"
+            "billing_subscriptionitem, billing_subscription CASCADE"
         )
     customers = Customer.objects.filter(metadata__bench="billing")
     MeterUsageRollup.objects.filter(customer__in=customers).delete()

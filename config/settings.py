@@ -256,6 +256,8 @@ TALLY_API_VERSION = "2025-05-28.basil"
 TALLY_INVOICE_GRACE_PERIOD = timedelta(
     seconds=int(os.environ.get("TALLY_INVOICE_GRACE_PERIOD", "3600"))
 )
+# Email each finalized invoice to its customer (when the customer has an email).
+TALLY_EMAIL_INVOICE_FINALIZED = env_bool("TALLY_EMAIL_INVOICE_FINALIZED", True)
 
 # Customer pages: how long a link (dashboard "Open customer page", API
 # billing_portal.session) stays valid, in seconds; default 7 days.

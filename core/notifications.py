@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,20 +94,53 @@ def send_email_on_commit(
     The template is rendered now, while the objects in ``context`` are current.
     Nothing is sent if the transaction rolls back.
     """
-    recipients = _recipients(to)
+    email = _outbox_row(Email(to=to, template=template, context=context))
+    if email is None:
+        return None
+    email.save(force_insert=True)
+    transaction.on_commit(lambda: _enqueue(email.pk))
+    return email
+
+
+@dataclass(frozen=True)
+class Email:
+    """A message to queue: recipients, template pair, its context."""
+
+    to: Sequence[str]
+    template: str
+    context: dict[str, Any]
+
+
+def send_emails_on_commit(*, emails: Sequence[Email]) -> list[OutboundEmail]:
+    """Queue many messages with the current transaction (batch jobs).
+
+    Like ``send_email_on_commit``, but the outbox rows go in with one insert and,
+    after commit, one task sends them all. Each message still takes its own
+    lease, so a retry or the Beat job never sends one twice.
+    """
+    rows = [row for row in map(_outbox_row, emails) if row is not None]
+    if not rows:
+        return rows
+    OutboundEmail.objects.bulk_create(rows)
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: _enqueue_many(ids))
+    return rows
+
+
+def _outbox_row(email: Email) -> OutboundEmail | None:
+    """The rendered, unsaved outbox row of ``email``; None without a recipient."""
+    recipients = _recipients(email.to)
     if not recipients:
         return None
-    subject, text, html = render_email(template, context)
-    email = OutboundEmail.objects.create(
-        template=template,
+    subject, text, html = render_email(email.template, email.context)
+    return OutboundEmail(
+        template=email.template,
         to=recipients,
         subject=subject[:998],
         text=text,
         html=html or "",
         next_attempt_at=clock.now(),
     )
-    transaction.on_commit(lambda: _enqueue(email.pk))
-    return email
 
 
 def _enqueue(email_id: int) -> None:
@@ -116,6 +150,17 @@ def _enqueue(email_id: int) -> None:
         email_send_task.delay(email_id)
     except Exception:  # broker down: the Beat job sends it later
         logger.exception("Could not queue email %s; it will be retried", email_id)
+
+
+def _enqueue_many(email_ids: list[int]) -> None:
+    from core.tasks import emails_send_task
+
+    try:
+        emails_send_task.delay(email_ids)
+    except Exception:  # broker down: the Beat job sends them later
+        logger.exception(
+            "Could not queue %s emails; they will be retried", len(email_ids)
+        )
 
 
 def outbound_email_send(*, email_id: int, now: datetime) -> bool:
@@ -157,6 +202,17 @@ def outbound_email_send(*, email_id: int, now: datetime) -> bool:
         ]
     )
     return not error
+
+
+def outbound_emails_send(*, email_ids: Sequence[int], now: datetime) -> int:
+    """Send queued messages one after the other; returns how many were sent.
+
+    What is left unsent (a failure, or the task's time running out) stays in the
+    outbox for the Beat job.
+    """
+    return sum(
+        outbound_email_send(email_id=email_id, now=now) for email_id in email_ids
+    )
 
 
 def outbound_emails_send_due(*, now: datetime) -> int:

@@ -56,6 +56,14 @@ def email_send_task(email_id: int) -> bool:
     return notifications.outbound_email_send(email_id=email_id, now=clock.now())
 
 
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def emails_send_task(email_ids: list[int]) -> int:
+    """Send a batch of queued messages (one task per batch job's chunk)."""
+    from core import notifications
+
+    return notifications.outbound_emails_send(email_ids=email_ids, now=clock.now())
+
+
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def emails_send_due_task() -> int:
     from core import notifications

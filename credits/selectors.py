@@ -71,19 +71,39 @@ def grant_candidate(grant: CreditGrant, *, now: datetime) -> GrantCandidate:
     )
 
 
+def _live_grants(now: datetime) -> QuerySet[CreditGrant]:
+    """Grants that may pay invoice lines at ``now`` (pending or active, in effect)."""
+    return CreditGrant.objects.filter(
+        status__in=[Status.PENDING, Status.ACTIVE], effective_at__lte=now
+    ).exclude(expires_at__lte=now)
+
+
 def grant_candidates_query(
     *, customer_id: str, currencies: Iterable[str], now: datetime
 ) -> QuerySet[CreditGrant]:
     """Grants of the customer that may pay lines in ``currencies`` at ``now``."""
     return (
-        CreditGrant.objects.filter(
+        _live_grants(now)
+        .filter(
             customer_id=customer_id,
-            status__in=[Status.PENDING, Status.ACTIVE],
             currency__in={currency.lower() for currency in currencies},
-            effective_at__lte=now,
         )
-        .exclude(expires_at__lte=now)
         .order_by("pk")
+    )
+
+
+def customers_with_grant_candidates(
+    *, customer_ids: Iterable[str], now: datetime
+) -> set[str]:
+    """Those of ``customer_ids`` with a grant that may pay something at ``now``.
+
+    One query for a batch of invoices: the others' invoices meet no credits.
+    """
+    return set(
+        _live_grants(now)
+        .filter(customer_id__in=list(customer_ids))
+        .values_list("customer_id", flat=True)
+        .distinct()
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from billing.models import Invoice, Subscription, SubscriptionItem
-from billing.services.events import emit
+from billing.services.events import EventBatch, emit
 from billing.services.invoicing import (
     pending_drafts,
     pending_items,
@@ -21,15 +21,27 @@ from billing.services.lines import (
 )
 
 
-def mark_canceled(*, subscription: Subscription, at: datetime, now: datetime) -> None:
-    """Record the end of the subscription at ``at``; emits ``…subscription.deleted``."""
+def mark_canceled(
+    *,
+    subscription: Subscription,
+    at: datetime,
+    now: datetime,
+    events: EventBatch | None = None,
+) -> None:
+    """Record the end of the subscription at ``at``; emits ``…subscription.deleted``.
+
+    The event goes into ``events`` when given (batch jobs), else is recorded now.
+    """
     subscription.status = Subscription.Status.CANCELED
     subscription.ended_at = at
     subscription.canceled_at = subscription.canceled_at or min(at, now)
     subscription.save(
         update_fields=["status", "ended_at", "canceled_at", "latest_invoice"]
     )
-    emit("customer.subscription.deleted", subscription)
+    if events is None:
+        emit("customer.subscription.deleted", subscription)
+    else:
+        events.emit("customer.subscription.deleted", subscription)
 
 
 def usage_so_far_drafts(

@@ -12,10 +12,11 @@ credits used. A customer without grants gets two empty lists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from billing.models import Invoice, InvoiceLineItem
+from credits.selectors import customers_with_grant_candidates
 from credits.services import (
     CreditableLine,
     credits_apply_to_invoice,
@@ -40,23 +41,35 @@ def creditable(
     ]
 
 
+def customers_with_credits(*, customer_ids: Iterable[str], now: datetime) -> set[str]:
+    """Those of ``customer_ids`` whose invoices may meet credits at ``now``.
+
+    One query for a batch: the other customers' invoices skip the credits step.
+    """
+    return customers_with_grant_candidates(customer_ids=customer_ids, now=now)
+
+
 def invoice_credits_apply(
     *,
     invoice: Invoice,
     lines: Sequence[InvoiceLineItem],
     now: datetime,
     preview: bool = False,
+    has_grants: bool = True,
 ) -> int:
     """Apply credits to the invoice's lines; returns the total applied.
 
     On finalization the ledger debits and the frozen amounts commit together or
     not at all. ``preview`` computes the same allocation without writing.
+    ``has_grants=False`` (from ``customers_with_credits``) skips the reads.
     """
-    eligible = creditable(invoice, lines)
-    # Most invoices meet no grant: the preview (one read) says so without locks.
-    applications = credits_preview_for_invoice(
-        customer_id=invoice.customer_id, lines=eligible, now=now
-    )
+    applications = []
+    if has_grants:
+        eligible = creditable(invoice, lines)
+        # Most invoices meet no grant: the preview (one read) says so, no locks.
+        applications = credits_preview_for_invoice(
+            customer_id=invoice.customer_id, lines=eligible, now=now
+        )
     if applications and not preview:
         applications = credits_apply_to_invoice(
             customer_id=invoice.customer_id,

@@ -6,7 +6,15 @@ from typing import Any
 
 from django.db import models
 
-from core.services.events import event_emit, event_emit_updated, snapshot
+from core.models import Event
+from core.services.events import (
+    event_build,
+    event_build_updated,
+    event_emit,
+    event_emit_updated,
+    events_record,
+    snapshot,
+)
 
 
 def emit(event_type: str, instance: models.Model) -> None:
@@ -22,3 +30,30 @@ def before(instance: models.Model) -> dict[str, Any]:
 def emit_updated(event_type: str, instance: models.Model, was: dict[str, Any]) -> None:
     """Record ``event_type`` with ``previous_attributes``, if anything changed."""
     event_emit_updated(type=event_type, instance=instance, before=was)
+
+
+class EventBatch:
+    """Events of a batch job: snapshots taken when emitted, recorded in one insert.
+
+    Jobs that handle many objects at once call ``record`` once per chunk, inside
+    its transaction, so a chunk's events commit (and reach webhooks) with it.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+
+    def emit(self, event_type: str, instance: models.Model) -> None:
+        event = event_build(type=event_type, data_object=snapshot(instance))
+        self._events.append(event)
+
+    def emit_updated(
+        self, event_type: str, instance: models.Model, was: dict[str, Any]
+    ) -> None:
+        event = event_build_updated(type=event_type, instance=instance, before=was)
+        if event is not None:
+            self._events.append(event)
+
+    def record(self) -> None:
+        """Write the events emitted so far (their hooks run after commit)."""
+        events, self._events = self._events, []
+        events_record(events=events)

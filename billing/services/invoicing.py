@@ -7,20 +7,27 @@ previews, inside their transactions (the subscription row already locked).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Q
 
 from billing import amounts, descriptions
-from billing.models import Invoice, InvoiceItem, Subscription, SubscriptionItem
+from billing.models import (
+    Invoice,
+    InvoiceItem,
+    InvoiceLineItem,
+    Subscription,
+    SubscriptionItem,
+)
 from billing.periods import fraction, period_containing
-from billing.services.events import emit
+from billing.services.events import EventBatch, emit
 from billing.services.lines import (
     LineDraft,
     cycle_of,
     invoice_item_draft,
-    lines_create,
+    line_from_draft,
     spec_of,
 )
 
@@ -43,6 +50,79 @@ def pending_items(
     return list(rows.select_related("price").order_by("-created", "-id"))
 
 
+@dataclass(frozen=True)
+class NewInvoice:
+    """A draft invoice of a subscription to write: its lines and pending items."""
+
+    subscription: Subscription
+    billing_reason: str
+    period_start: datetime
+    period_end: datetime
+    drafts: Sequence[LineDraft]
+    finalize_at: datetime | None
+    items: Sequence[InvoiceItem] = ()
+
+
+def _draft_invoice(new: NewInvoice, now: datetime) -> Invoice:
+    subscription, customer = new.subscription, new.subscription.customer
+    subtotal = sum(draft.amount for draft in new.drafts)
+    return Invoice(
+        customer=customer,
+        subscription=subscription,
+        test_clock_id=subscription.test_clock_id,
+        billing_reason=new.billing_reason,
+        collection_method=subscription.collection_method,
+        days_until_due=subscription.days_until_due,
+        currency=subscription.currency,
+        auto_advance=True,
+        period_start=new.period_start,
+        period_end=new.period_end,
+        subtotal=subtotal,
+        total=subtotal,
+        amount_due=max(subtotal, 0),
+        amount_remaining=max(subtotal, 0),
+        finalize_at=new.finalize_at,
+        created=now,
+        webhooks_delivered_at=now,
+        livemode=subscription.livemode,
+        customer_name=customer.name,
+        customer_email=customer.email,
+        customer_address=customer.address,
+    )
+
+
+def subscription_invoices_create(
+    *, new: Sequence[NewInvoice], now: datetime, events: EventBatch | None = None
+) -> list[Invoice]:
+    """Write draft invoices of subscriptions, their lines, and attach pending items.
+
+    Three inserts however many invoices (period close writes a chunk at once);
+    emits ``invoice.created`` for each, into ``events`` when given.
+    """
+    invoices = [_draft_invoice(entry, now) for entry in new]
+    lines = []
+    for invoice, entry in zip(invoices, new, strict=True):
+        invoice._prefetched_lines = [
+            line_from_draft(invoice=invoice, position=position, draft=draft, now=now)
+            for position, draft in enumerate(entry.drafts)
+        ]
+        invoice._last_position = len(entry.drafts) - 1
+        lines += invoice._prefetched_lines
+    Invoice.objects.bulk_create(invoices)
+    InvoiceLineItem.objects.bulk_create(lines)
+    for invoice, entry in zip(invoices, new, strict=True):
+        if entry.items:
+            InvoiceItem.objects.filter(pk__in=[item.pk for item in entry.items]).update(
+                invoice=invoice
+            )
+    batch = events or EventBatch()
+    for invoice in invoices:
+        batch.emit("invoice.created", invoice)
+    if events is None:
+        batch.record()
+    return invoices
+
+
 def subscription_invoice_create(
     *,
     subscription: Subscription,
@@ -59,40 +139,20 @@ def subscription_invoice_create(
     ``items`` are the pending invoice items among ``drafts``; they are attached to
     the invoice. Emits ``invoice.created``.
     """
-    customer = subscription.customer
-    subtotal = sum(draft.amount for draft in drafts)
-    invoice = Invoice(
-        customer=customer,
-        subscription=subscription,
-        test_clock_id=subscription.test_clock_id,
-        billing_reason=billing_reason,
-        collection_method=subscription.collection_method,
-        days_until_due=subscription.days_until_due,
-        currency=subscription.currency,
-        auto_advance=True,
-        period_start=period_start,
-        period_end=period_end,
-        subtotal=subtotal,
-        total=subtotal,
-        amount_due=max(subtotal, 0),
-        amount_remaining=max(subtotal, 0),
-        finalize_at=finalize_at,
-        created=now,
-        webhooks_delivered_at=now,
-        livemode=subscription.livemode,
-        customer_name=customer.name,
-        customer_email=customer.email,
-        customer_address=customer.address,
+    (invoice,) = subscription_invoices_create(
+        new=[
+            NewInvoice(
+                subscription=subscription,
+                billing_reason=billing_reason,
+                period_start=period_start,
+                period_end=period_end,
+                drafts=drafts,
+                finalize_at=finalize_at,
+                items=items,
+            )
+        ],
+        now=now,
     )
-    invoice.save(force_insert=True)
-    invoice._last_position = -1
-    lines = lines_create(invoice=invoice, drafts=drafts, now=now)
-    if items:
-        InvoiceItem.objects.filter(pk__in=[item.pk for item in items]).update(
-            invoice=invoice
-        )
-    invoice._prefetched_lines = lines
-    emit("invoice.created", invoice)
     return invoice
 
 

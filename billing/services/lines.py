@@ -2,8 +2,8 @@
 
 Lines are first built as ``LineDraft`` values (so previews and tests can look at
 them) and then written in one ``bulk_create``. Usage is read through
-``UsageReader``, which batches many customers of one meter and period into one
-query when a job handles many subscriptions at once.
+``UsageReader``, which reads many customers of one meter and period in one query
+when a job handles many subscriptions at once.
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ from billing.periods import Cycle
 from catalog.models import Price
 from catalog.pricing import PriceSpec
 from catalog.selectors import price_spec
-from metering.selectors import meter_usage_by_customer, meter_usage_for_period
+from metering.selectors import meter_usage_for_customers, meter_usage_for_period
 
 ZERO = Decimal(0)
-# A meter and period shared by at least this many customers is read in one query.
-BATCH_USAGE_FROM = 20
 USAGE_KINDS = (InvoiceLineItem.Kind.METERED, InvoiceLineItem.Kind.LATE_USAGE)
 
 
@@ -61,6 +59,23 @@ def items_with_prices(subscription: Subscription) -> QuerySet[SubscriptionItem]:
         .select_related("price__product", "price__recurring_meter")
         .order_by("position", "created", "id")
     )
+
+
+def items_by_subscription(
+    subscription_ids: Iterable[str],
+) -> dict[str, list[SubscriptionItem]]:
+    """The items of many subscriptions (as ``items_with_prices``), in one query."""
+    by_subscription: dict[str, list[SubscriptionItem]] = {
+        subscription_id: [] for subscription_id in subscription_ids
+    }
+    rows = (
+        SubscriptionItem.objects.filter(subscription_id__in=list(by_subscription))
+        .select_related("price__product", "price__recurring_meter")
+        .order_by("subscription_id", "position", "created", "id")
+    )
+    for item in rows:
+        by_subscription[item.subscription_id].append(item)
+    return by_subscription
 
 
 _specs: dict[str, PriceSpec] = {}
@@ -150,42 +165,45 @@ def line_from_draft(
 
 
 class UsageReader:
-    """Reads metered usage, batching by (meter, period) when many customers share it.
+    """Reads metered usage, many customers of one meter and period in one query.
 
-    ``expect`` announces the reads a job will make; groups of at least
-    ``BATCH_USAGE_FROM`` customers are then answered by one query per group. Other
-    reads go to the database one by one. Values are raw (may be negative).
+    ``expect`` announces the reads a job will make; the first read of a (meter,
+    period) then answers every customer announced for it with one grouped query
+    (``meter_usage_for_customers``), and later reads of those come from memory.
+    Unannounced reads go to the database one by one. Values are raw (may be
+    negative).
     """
 
     def __init__(self) -> None:
-        self._batched: dict[tuple, dict[str, Decimal]] = {}
-        self._single: dict[tuple, Decimal] = {}
+        self._values: dict[tuple, Decimal] = {}
         self._expected: dict[tuple, set[str]] = defaultdict(set)
 
     def expect(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
-        self._expected[(meter, start, end)].add(customer_id)
-
-    def _batch(self, key: tuple) -> dict[str, Decimal] | None:
-        if key in self._batched:
-            return self._batched[key]
-        meter, start, end = key
-        if len(self._expected.get(key, ())) < BATCH_USAGE_FROM:
-            return None
-        self._batched[key] = meter_usage_by_customer(meter=meter, start=start, end=end)
-        return self._batched[key]
+        if start < end and (meter.pk, customer_id, start, end) not in self._values:
+            self._expected[(meter, start, end)].add(customer_id)
 
     def usage(self, meter, customer_id: str, start: datetime, end: datetime):
         if start >= end:
             return ZERO
-        batch = self._batch((meter, start, end))
-        if batch is not None:
-            return batch.get(customer_id, ZERO)
         key = (meter.pk, customer_id, start, end)
-        if key not in self._single:
-            self._single[key] = meter_usage_for_period(
-                meter=meter, customer_id=customer_id, start=start, end=end
+        if key not in self._values:
+            self._read(meter, customer_id, start, end)
+        return self._values[key]
+
+    def _read(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
+        customers = self._expected.pop((meter, start, end), set()) | {customer_id}
+        if len(customers) == 1:
+            found = {
+                customer_id: meter_usage_for_period(
+                    meter=meter, customer_id=customer_id, start=start, end=end
+                )
+            }
+        else:
+            found = meter_usage_for_customers(
+                meter=meter, customer_ids=customers, start=start, end=end
             )
-        return self._single[key]
+        for customer in customers:
+            self._values[(meter.pk, customer, start, end)] = found.get(customer, ZERO)
 
 
 def billed_usage(
@@ -198,22 +216,41 @@ def billed_usage(
     invoice bill nothing.
     """
     keys = set(keys)
+    return billed_totals(
+        row[1:] for row in _billed_rows(keys) if row[0] != exclude_invoice_id
+    )
+
+
+def billed_usage_by_invoice(
+    *, keys: dict[str, set[tuple[str, datetime]]]
+) -> dict[str, dict[tuple[str, datetime], Decimal]]:
+    """``billed_usage`` of each invoice's keys on the other invoices, one query."""
+    rows: dict[tuple[str, datetime], list[tuple]] = defaultdict(list)
+    for row in _billed_rows(set().union(*keys.values())):
+        rows[row[1:3]].append(row)
+    return {
+        invoice_id: billed_totals(
+            row[1:]
+            for key in wanted
+            for row in rows.get(key, ())
+            if row[0] != invoice_id
+        )
+        for invoice_id, wanted in keys.items()
+    }
+
+
+def _billed_rows(keys: set[tuple[str, datetime]]) -> list[tuple]:
+    """(invoice, item, start, quantity, amount) of the usage lines with ``keys``."""
     if not keys:
-        return {}
+        return []
     rows = InvoiceLineItem.objects.filter(
         kind__in=USAGE_KINDS,
         subscription_item_id__in={item for item, _ in keys},
         period_start__in={start for _, start in keys},
+    ).values_list(
+        "invoice_id", "subscription_item_id", "period_start", "quantity", "amount"
     )
-    if exclude_invoice_id is not None:
-        rows = rows.exclude(invoice_id=exclude_invoice_id)
-    return billed_totals(
-        (item_id, start, quantity, amount)
-        for item_id, start, quantity, amount in rows.values_list(
-            "subscription_item_id", "period_start", "quantity", "amount"
-        )
-        if (item_id, start) in keys
-    )
+    return [row for row in rows if row[1:3] in keys]
 
 
 def billed_totals(rows) -> dict[tuple[str, datetime], Decimal]:

@@ -1,12 +1,23 @@
 """Period close: one invoice per subscription and ended period, exactly once.
 
-The job selects due subscriptions by state (``current_period_end <= now``, or a
-``cancel_at`` reached), in id order, and handles each in its own short
-transaction holding the subscription's row lock; a subscription that missed
-several periods catches up one period per transaction, in order. A rerun or a
-second worker finds nothing due (the period moved on) and, should two ever race
-past the lock (SQLite has none), the unique constraint on (subscription,
-billing_reason, period start) refuses the second invoice.
+The job claims due subscriptions (``current_period_end <= now``, or a
+``cancel_at`` reached) a chunk at a time, in id order, with ``SELECT ... FOR
+UPDATE SKIP LOCKED``: two workers never take the same subscription, and one that
+another worker holds is skipped (that worker closes all of its due periods). A
+subscription that missed several periods catches up one period per round, in
+order, within its chunk.
+
+A chunk is one transaction, closed set-based: items, usage lines, pending items
+and usage (one grouped query per meter and period) are read for the whole chunk,
+lines are priced by the pure engine, and invoices, lines, period moves and events
+are written in bulk — a few dozen queries for hundreds of subscriptions instead
+of a dozen each. A failure rolls the whole chunk back (never an invoice without
+its period move); the chunk is then redone one subscription per transaction, so
+only a subscription that fails by itself is left, and the next run redoes it. The
+price is that a chunk's rows stay locked for the chunk (about a second), so an API
+change to one of them waits that long. Should two workers ever race past the
+locks (SQLite has none), the unique constraint on (subscription, billing_reason,
+period start) refuses the second invoice.
 
 At a period's end the cycle invoice bills the ended period's metered usage in
 arrears, the new period's licensed prices in advance, pending invoice items, and
@@ -17,34 +28,35 @@ previous period"). It finalizes after the grace period.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q, QuerySet
 
+from billing.bulk import bulk_save
 from billing.models import (
     Invoice,
     InvoiceItem,
     Subscription,
-    SubscriptionItem,
 )
 from billing.periods import next_boundary, period_containing
 from billing.services import cancellation
 from billing.services.arrears import ROW_FIELDS, arrears_drafts, line_rows
-from billing.services.events import before, emit_updated
+from billing.services.events import EventBatch, before
 from billing.services.finalize import invoice_finalize
 from billing.services.invoicing import (
+    NewInvoice,
     pending_drafts,
     pending_items,
     period_share,
-    subscription_invoice_create,
+    subscription_invoices_create,
 )
 from billing.services.lines import (
     UsageReader,
     cycle_of,
     grace_period,
-    items_with_prices,
+    items_by_subscription,
     licensed_draft,
 )
 from core.errors import InvalidRequest
@@ -84,125 +96,151 @@ def next_period_event(*, test_clock: TestClock) -> datetime | None:
 def subscriptions_close_due(
     *, now: datetime, test_clock: TestClock | None = None
 ) -> int:
-    """Close every due period of every due subscription; returns invoices made.
+    """Close every due period of every due subscription; returns the steps done."""
+    usage, done, after = UsageReader(), 0, ""
+    while True:
+        claimed: list[str] = []
+        try:
+            with transaction.atomic():
+                subs = _claim(now=now, test_clock=test_clock, after=after)
+                claimed = [sub.pk for sub in subs]
+                steps = _close_chunk(subs, now, usage)
+            done += steps
+        except Exception:
+            if not claimed:
+                raise
+            # The chunk rolled back whole: one by one, only a failing one is left.
+            for subscription_id in claimed:
+                done += _close_one(subscription_id, now, usage, skip_locked=True)
+        if not claimed:
+            return done
+        after = claimed[-1]
 
-    Workers may run this side by side: a subscription another worker holds is
-    skipped (that worker closes all of its due periods).
-    """
-    ids = list(
+
+def _claim(
+    *, now: datetime, test_clock: TestClock | None, after: str
+) -> list[Subscription]:
+    """Lock the next chunk of due subscriptions that no other worker holds."""
+    return list(
         due_subscriptions(now=now, test_clock=test_clock)
-        .order_by("id")
-        .values_list("id", flat=True)
+        .filter(pk__gt=after)
+        .select_for_update(of=("self",), skip_locked=True)
+        .select_related("customer")
+        .order_by("id")[:_CHUNK]
     )
-    usage, done = UsageReader(), 0
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        batch = _Batch(chunk, usage)
-        for subscription_id in chunk:
-            sub = _close_step(subscription_id, now, usage, batch=batch, skip=True)
-            while sub is not None:
-                done += 1
-                if _due_step(sub, now) is None:
-                    break
-                sub = _close_step(subscription_id, now, usage, skip=True)
-    return done
-
-
-class _Batch:
-    """What a chunk of due subscriptions needs, read in a few queries up front.
-
-    Usage reads are announced (shared periods read in one query), and the usage
-    lines and pending-item customers are read for the whole chunk. A draft made
-    from them is exact once it finalizes: finalization re-reads usage and billed
-    lines, so nothing read here early can end up on a final invoice.
-    """
-
-    def __init__(self, ids: list[str], usage: UsageReader) -> None:
-        items = list(
-            SubscriptionItem.objects.filter(
-                subscription_id__in=ids, price__recurring_usage_type="metered"
-            ).select_related("price__recurring_meter", "subscription")
-        )
-        self.rows: dict[str, list] = defaultdict(list)
-        for item in items:
-            sub = item.subscription
-            meter = item.price.recurring_meter
-            usage.expect(
-                meter,
-                sub.customer_id,
-                item.current_period_start,
-                sub.current_period_end,
-            )
-            previous_start, _ = period_containing(
-                cycle_of(sub), sub.current_period_start - timedelta(seconds=1)
-            )
-            usage.expect(
-                meter,
-                sub.customer_id,
-                max(previous_start, sub.start_date),
-                sub.current_period_start,
-            )
-        if items:
-            rows = line_rows(
-                Q(subscription_item_id__in=[item.pk for item in items])
-            ).filter(period_end__gte=min(item.current_period_start for item in items))
-            for row in rows.values_list("subscription_id", *ROW_FIELDS):
-                self.rows[row[0]].append(row[1:])
-        self.pending_customers = set(
-            InvoiceItem.objects.filter(
-                invoice__isnull=True,
-                customer__subscriptions__in=ids,
-            ).values_list("customer_id", flat=True)
-        )
-
-    def prepare(self, sub: Subscription) -> None:
-        """Hand the chunk's reads to the subscription's first step (once)."""
-        sub._usage_rows = self.rows.pop(sub.pk, [])
-        sub._has_pending = sub.customer_id in self.pending_customers
 
 
 def subscription_close_next(
     *, subscription_id: str, now: datetime, usage: UsageReader | None = None
 ) -> bool:
     """Do the subscription's next due step in one transaction; False if none."""
-    return _close_step(subscription_id, now, usage or UsageReader()) is not None
+    return _close_one(subscription_id, now, usage or UsageReader(), once=True) > 0
 
 
-def _close_step(
+def _close_one(
     subscription_id: str,
     now: datetime,
     usage: UsageReader,
     *,
-    batch: _Batch | None = None,
-    skip: bool = False,
-) -> Subscription | None:
-    """Lock the subscription and do its next due step; None if nothing was due."""
+    skip_locked: bool = False,
+    once: bool = False,
+) -> int:
+    """Close the subscription's due periods in one transaction (a chunk of one)."""
     try:
         with transaction.atomic():
-            sub = (
-                Subscription.objects.select_for_update(of=("self",), skip_locked=skip)
+            subs = list(
+                Subscription.objects.select_for_update(
+                    of=("self",), skip_locked=skip_locked
+                )
                 .select_related("customer")
                 .filter(pk=subscription_id)
-                .first()
             )
-            step = _due_step(sub, now) if sub is not None else None
-            if step is None:
-                return None
-            if batch is not None:
-                batch.prepare(sub)
-            items = list(items_with_prices(sub))
-            sub._loaded_items = items
-            step(sub, items, now, usage)
-            return sub
+            return _close_chunk(subs, now, usage, once=once)
     except IntegrityError:
         # Another worker closed this period first: its invoice holds the key.
         sub = Subscription.objects.filter(pk=subscription_id).first()
         if sub is not None and _due_step(sub, now) is None:
-            return None
+            return 0
         if sub is not None and _duplicate_exists(sub):
             logger.info("Period of %s already closed elsewhere", subscription_id)
-            return None
+            return 0
         raise
+
+
+def _close_chunk(
+    subs: list[Subscription], now: datetime, usage: UsageReader, *, once=False
+) -> int:
+    """Close the due periods of locked subscriptions, a period per round.
+
+    Returns the steps done (periods closed, subscriptions canceled).
+    """
+    items = items_by_subscription(sub.pk for sub in subs)
+    for sub in subs:
+        sub._loaded_items = items[sub.pk]
+    done, due = 0, [sub for sub in subs if _due_step(sub, now) is not None]
+    while due:
+        _close_round(due, now, usage)
+        done += len(due)
+        if once:
+            break
+        due = [sub for sub in due if _due_step(sub, now) is not None]
+    return done
+
+
+def _close_round(subs: list[Subscription], now: datetime, usage: UsageReader):
+    """Do the next step of each due subscription; period ends are written in bulk."""
+    ending_now = [sub for sub in subs if _due_step(sub, now) is _cancel_at_step]
+    for sub in ending_now:
+        _cancel_at_step(sub, sub._loaded_items, now, usage)
+    cycles = [sub for sub in subs if sub not in ending_now]
+    if not cycles:
+        return
+    _prefetch(cycles, usage)
+    events = EventBatch()
+    closes = [_plan(sub, sub._loaded_items, now, usage) for sub in cycles]
+    _write(closes, now, usage, events)
+    events.record()
+
+
+def _prefetch(subs: list[Subscription], usage: UsageReader) -> None:
+    """Read what the subscriptions' period close needs, for all of them at once.
+
+    Usage reads are announced (one grouped query per meter and period later),
+    and the usage lines and pending-item customers are read in one query each;
+    ``arrears.usage_lines`` and ``cycle_drafts`` take them from the subscription.
+    A draft made from them is exact once it finalizes: finalization re-reads
+    usage and billed lines, so nothing read here early can end up on a final
+    invoice.
+    """
+    metered = []
+    for sub in subs:
+        sub._usage_rows = []
+        previous_start, _ = period_containing(
+            cycle_of(sub), sub.current_period_start - timedelta(seconds=1)
+        )
+        for item in sub._loaded_items:
+            if not item.price.is_metered:
+                continue
+            metered.append(item)
+            meter, customer_id = item.price.recurring_meter, sub.customer_id
+            end = sub.current_period_end
+            usage.expect(meter, customer_id, item.current_period_start, end)
+            start = max(previous_start, sub.start_date)
+            usage.expect(meter, customer_id, start, sub.current_period_start)
+    by_id = {sub.pk: sub for sub in subs}
+    if metered:
+        rows = line_rows(
+            Q(subscription_item_id__in=[item.pk for item in metered])
+        ).filter(period_end__gte=min(item.current_period_start for item in metered))
+        for row in rows.values_list("subscription_id", *ROW_FIELDS):
+            by_id[row[0]]._usage_rows.append(row[1:])
+    pending = set(
+        InvoiceItem.objects.filter(
+            invoice__isnull=True, customer_id__in={sub.customer_id for sub in subs}
+        ).values_list("customer_id", flat=True)
+    )
+    for sub in subs:
+        sub._has_pending = sub.customer_id in pending
 
 
 def _duplicate_exists(sub: Subscription) -> bool:
@@ -278,6 +316,76 @@ def ends_at_period_end(sub: Subscription) -> bool:
     )
 
 
+@dataclass
+class _Close:
+    """One subscription's period close, priced and not written yet."""
+
+    sub: Subscription
+    new: NewInvoice | None  # None when nothing is billed
+    ending: bool  # the subscription ends with the period
+    new_end: datetime | None  # of the next period, unless ending
+    was: dict | None  # the subscription before (for ``…updated``), unless ending
+
+
+def _plan(
+    sub: Subscription,
+    items,
+    now: datetime,
+    usage: UsageReader,
+    *,
+    reason: str = Invoice.BillingReason.SUBSCRIPTION_CYCLE,
+    finalize_now: bool = False,
+) -> _Close:
+    """Price the close of the subscription's current period (writes nothing)."""
+    ending = reason == Invoice.BillingReason.SUBSCRIPTION_CYCLE and (
+        ends_at_period_end(sub)
+    )
+    was = None if ending else before(sub)
+    drafts, pending, new_end = cycle_drafts(sub, items, now, usage, ending=ending)
+    new, end = None, sub.current_period_end
+    if drafts:
+        new = NewInvoice(
+            subscription=sub,
+            billing_reason=reason,
+            period_start=sub.current_period_start,
+            period_end=sub.current_period_end,
+            drafts=drafts,
+            items=pending,
+            finalize_at=None if finalize_now else end + grace_period(),
+        )
+    return _Close(sub=sub, new=new, ending=ending, new_end=new_end, was=was)
+
+
+def _write(
+    closes: list[_Close],
+    now: datetime,
+    usage: UsageReader,
+    events: EventBatch,
+    *,
+    finalize_now: bool = False,
+) -> None:
+    """Write the closes: invoices, then cancellations and next periods."""
+    billed = [close for close in closes if close.new is not None]
+    invoices = subscription_invoices_create(
+        new=[close.new for close in billed], now=now, events=events
+    )
+    for close, invoice in zip(billed, invoices, strict=True):
+        close.sub.latest_invoice = invoice
+    if finalize_now:
+        events.record()  # invoice.created comes before invoice.finalized
+        for invoice in invoices:
+            invoice_finalize(invoice=invoice, now=now, usage=usage)
+    for close in closes:
+        if close.ending:
+            cancellation.mark_canceled(
+                subscription=close.sub,
+                at=close.sub.current_period_end,
+                now=now,
+                events=events,
+            )
+    _advance([close for close in closes if not close.ending], events)
+
+
 def _cycle_step(
     sub: Subscription,
     items,
@@ -288,46 +396,11 @@ def _cycle_step(
     finalize_now: bool = False,
 ) -> None:
     """Close the ended period: one cycle invoice, then the next period begins."""
-    ended_start, ended_end = sub.current_period_start, sub.current_period_end
-    ending = reason == Invoice.BillingReason.SUBSCRIPTION_CYCLE and (
-        ends_at_period_end(sub)
-    )
-    was_trial = sub.status == Subscription.Status.TRIALING
-    was = before(sub)
-    drafts, pending, new_end = cycle_drafts(sub, items, now, usage, ending=ending)
-    if drafts:
-        invoice = subscription_invoice_create(
-            subscription=sub,
-            billing_reason=reason,
-            period_start=ended_start,
-            period_end=ended_end,
-            drafts=drafts,
-            items=pending,
-            now=now,
-            finalize_at=None if finalize_now else ended_end + grace_period(),
-        )
-        sub.latest_invoice = invoice
-        if finalize_now:
-            invoice_finalize(invoice=invoice, now=now, usage=usage)
-    if ending:
-        cancellation.mark_canceled(subscription=sub, at=ended_end, now=now)
-        return
-    _advance(sub, ended_end, new_end)
-    if was_trial:
-        sub.status = Subscription.Status.ACTIVE
-    sub.save(
-        update_fields=[
-            "current_period_start",
-            "current_period_end",
-            "status",
-            "latest_invoice",
-            "billing_cycle_anchor",
-            "anchor_day",
-            "billing_cycle_anchor_config",
-            "trial_end",
-        ]
-    )
-    emit_updated("customer.subscription.updated", sub, was)
+    sub._loaded_items = items
+    events = EventBatch()
+    close = _plan(sub, items, now, usage, reason=reason, finalize_now=finalize_now)
+    _write([close], now, usage, events, finalize_now=finalize_now)
+    events.record()
 
 
 def subscription_period_restart(
@@ -363,10 +436,33 @@ def subscription_period_restart(
     _cycle_step(subscription, items, now, usage, reason=reason, finalize_now=True)
 
 
-def _advance(sub: Subscription, start: datetime, end: datetime) -> None:
-    sub.current_period_start, sub.current_period_end = start, end
-    SubscriptionItem.objects.filter(subscription=sub).update(
-        current_period_start=start, current_period_end=end
+# What a period move saves on the subscription.
+_MOVED_FIELDS = (
+    "current_period_start",
+    "current_period_end",
+    "status",
+    "latest_invoice",
+    "billing_cycle_anchor",
+    "anchor_day",
+    "billing_cycle_anchor_config",
+    "trial_end",
+)
+
+
+def _advance(closes: list[_Close], events: EventBatch) -> None:
+    """Start each subscription's next period (its items' too); a trial ends."""
+    for close in closes:
+        sub = close.sub
+        start, end = sub.current_period_end, close.new_end
+        sub.current_period_start, sub.current_period_end = start, end
+        if sub.status == Subscription.Status.TRIALING:
+            sub.status = Subscription.Status.ACTIVE
+        for item in sub._loaded_items:
+            item.current_period_start, item.current_period_end = start, end
+    bulk_save([close.sub for close in closes], _MOVED_FIELDS)
+    bulk_save(
+        [item for close in closes for item in close.sub._loaded_items],
+        ["current_period_start", "current_period_end"],
     )
-    for item in getattr(sub, "_loaded_items", ()):
-        item.current_period_start, item.current_period_end = start, end
+    for close in closes:
+        events.emit_updated("customer.subscription.updated", close.sub, close.was)

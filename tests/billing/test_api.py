@@ -331,10 +331,11 @@ def test_one_off_invoice_lifecycle_and_immutability(api, clocked, mailoutbox):
     assert final["due_date"] == ts(APR1 + timedelta(days=30))
     sent = api.post(f"/v1/invoices/{invoice['id']}/send")
     assert sent.status_code == 200
-    (message,) = mailoutbox
-    assert message.to == [customer.email]
-    assert "API-0001" in message.subject
-    assert "$100,000.00" in message.body
+    finalized, message = mailoutbox  # finalizing emails too (invoice_finalized)
+    for email in (finalized, message):
+        assert email.to == [customer.email]
+        assert "API-0001" in email.subject
+        assert "$100,000.00" in email.body
     edit = api.post(f"/v1/invoiceitems/{item['id']}", {"amount": 1})
     assert (edit.status_code, error_of(edit)["code"]) == (400, "invoice_not_editable")
     terms = api.post(

@@ -10,7 +10,10 @@ from tests.core.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_sending_an_invoice_emails_both_parts_to_the_customer(api, mailoutbox):
+def test_sending_an_invoice_emails_both_parts_to_the_customer(
+    api, mailoutbox, settings
+):
+    settings.TALLY_EMAIL_INVOICE_FINALIZED = False  # only the "sent" email here
     customer = CustomerFactory(
         name="Acme Corp", email="ap@acme.example", invoice_prefix="ACME"
     )
