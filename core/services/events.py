@@ -16,12 +16,22 @@ from core.models import Event
 
 # Called with the event id after the recording transaction commits (webhooks).
 _after_commit_hooks: list[Callable[[str], None]] = []
+# A hook's variant for events recorded together: called once with their ids.
+_batch_hooks: dict[Callable[[str], None], Callable[[list[str]], None]] = {}
 
 
-def on_event_recorded(hook: Callable[[str], None]) -> None:
-    """Run ``hook(event_id)`` after each event's transaction commits."""
+def on_event_recorded(
+    hook: Callable[[str], None], *, many: Callable[[list[str]], None] | None = None
+) -> None:
+    """Run ``hook(event_id)`` after each event's transaction commits.
+
+    ``many(event_ids)``, when given, runs instead for events recorded together
+    by ``events_record``: once per batch, with the ids in order.
+    """
     if hook not in _after_commit_hooks:
         _after_commit_hooks.append(hook)
+    if many is not None:
+        _batch_hooks[hook] = many
 
 
 def event_build(
@@ -72,8 +82,8 @@ def event_record(
 def events_record(*, events: Sequence[Event]) -> list[Event]:
     """Append events built by ``event_build`` in one insert, in order.
 
-    Batch jobs record a chunk's events at once; each hook still runs once per
-    event, in order, after the transaction commits.
+    Batch jobs record a chunk's events at once; after the transaction commits,
+    each hook runs once per event, in order (or its ``many`` variant once).
     """
     events = list(events)
     if not events:
@@ -107,6 +117,10 @@ def _bulk_insert(events: list[Event]) -> None:
 
 
 def _run_hook(hook: Callable[[str], None], event_ids: list[str]) -> None:
+    many = _batch_hooks.get(hook)
+    if many is not None and len(event_ids) > 1:
+        many(event_ids)
+        return
     for event_id in event_ids:
         hook(event_id)
 

@@ -19,6 +19,21 @@ def deliver_after_commit(event_id: str) -> None:
         logger.exception("Could not fan out event %s to webhook endpoints", event_id)
 
 
+def deliver_many_after_commit(event_ids: list[str]) -> None:
+    """Fan out events recorded together; a single read when no endpoint listens."""
+    from core.models import WebhookEndpoint
+
+    enabled = WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ENABLED)
+    try:
+        if not enabled.exists():
+            return
+    except Exception:  # never fail the committed job; the reconcile job retries
+        logger.exception("Could not fan out %s events", len(event_ids))
+        return
+    for event_id in event_ids:
+        deliver_after_commit(event_id)
+
+
 def register() -> None:
     """Hook webhooks into the event log, the resources and the home page (``ready``)."""
     from core import dashboard, resources
@@ -26,7 +41,7 @@ def register() -> None:
     from core.models import WebhookEndpoint
     from core.services.events import on_event_recorded
 
-    on_event_recorded(deliver_after_commit)
+    on_event_recorded(deliver_after_commit, many=deliver_many_after_commit)
     resources.register(
         resources.Resource(
             object_name="webhook_endpoint",
