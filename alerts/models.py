@@ -10,6 +10,10 @@
 - ``ThresholdInvoice``: one billing-threshold invoice of a subscription period.
   ``(subscription, period_start, sequence)`` is unique, so a crossing is invoiced
   once even by two workers that both saw it.
+- ``AlertProgress`` and ``AlertCursor``: the Beat job counts usage incrementally.
+  The cursor says up to which meter event (receipt order) usage has been counted;
+  each run adds the newer events to the progress of each (alert, customer), in the
+  transaction that moves the cursor, so every event is counted once.
 - ``ClockEvaluation``: when alerts and thresholds were last evaluated on a test
   clock, so an advance evaluates each moment once.
 """
@@ -121,6 +125,53 @@ class AlertTrigger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} for {self.customer_id}"
+
+
+class AlertProgress(models.Model):
+    """Usage counted so far towards an alert for one customer (Beat, real time).
+
+    Kept for sum and count meters while the pair has not fired; the row goes when
+    the alert fires for the customer. ``reached`` is ``value >= alert.gte``.
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # Meter units reported after the alert was created, counted up to the cursor.
+    value = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
+    reached = models.BooleanField(default=False)
+    updated = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "customer"], name="alert_progress_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["alert"], condition=Q(reached=True), name="alert_progress_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} for {self.customer_id}: {self.value}"
+
+
+class AlertCursor(models.Model):
+    """How far the Beat job has counted meter events into ``AlertProgress``.
+
+    One row. Events with ``id <= event_id`` are counted; cancellations received
+    up to ``received_until`` are accounted for.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    event_id = models.BigIntegerField(default=0)
+    received_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"alerts counted up to event {self.event_id}"
 
 
 class ThresholdInvoice(models.Model):

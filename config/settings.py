@@ -247,6 +247,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Alerts: the longest an ingestion transaction takes from reading "now" to its
+# commit. The alerts job counts events received at least twice that long ago, so
+# it never steps over one still in flight (alerts fire that much after the usage).
+TALLY_ALERT_RECEIPT_LAG = timedelta(
+    seconds=int(os.environ.get("TALLY_ALERT_RECEIPT_LAG_SECONDS", "60"))
+)
+
 # Billing behaviour.
 TALLY_IDEMPOTENCY_TTL = timedelta(
     hours=int(os.environ.get("TALLY_IDEMPOTENCY_HOURS", "24"))

@@ -11,7 +11,12 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Max
 
-from alerts.models import MAX_ALERTS_PER_METER_AND_CUSTOMER, Alert
+from alerts.models import (
+    MAX_ALERTS_PER_METER_AND_CUSTOMER,
+    Alert,
+    AlertCursor,
+    AlertProgress,
+)
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 from core.models import Customer
 from metering.models import Meter, MeterEvent
@@ -94,6 +99,9 @@ def alert_create(
         )
     meter = _locked_meter(meter_id)
     _check_limit(meter, customer)
+    # The Beat job's counting waits (its cursor is locked): it has counted no
+    # event past ``after``, and counts every later one for this alert.
+    AlertCursor.objects.select_for_update().get_or_create(pk=1)
     after = MeterEvent.objects.aggregate(last=Max("id"))["last"] or 0
     alert = Alert(
         title=title,
@@ -120,6 +128,8 @@ def _change(alert: Alert, status: str, now: datetime) -> Alert:
         if alert.status != status:
             alert.status, alert.updated = status, now
             alert.save(update_fields=["status", "updated"])
+        if status == Alert.Status.ARCHIVED:
+            AlertProgress.objects.filter(alert=alert).delete()
     return alert
 
 

@@ -1,10 +1,15 @@
 """Evaluating usage alerts, and firing an alert once per customer.
 
 The Beat job (real-time customers, every minute) and test-clock advances (the
-clock's customers, at the clock's time) run ``alerts_evaluate``. Per meter with
-active alerts, one grouped query (``meter_usage_received_after``) answers every
-candidate customer's usage reported after each alert's creation; the work does
-not grow with the number of customers, only with the events they reported since.
+clock's customers, at the clock's time) run ``alerts_evaluate``.
+
+- In real time, alerts on sum and count meters fire from the progress that
+  ``alerts.services.progress`` counts incrementally: each run reads only the events
+  received since the last one, in one grouped query.
+- Alerts on ``last`` and ``event_time_window`` meters, and every alert on a test
+  clock, are evaluated by reading the usage reported since each alert's creation:
+  one grouped query per meter (``meter_usage_received_after``), not per customer.
+
 A filtered alert that has fired is done (``one_time``) and is no longer read.
 
 Firing (``alert_trigger``) inserts the ``AlertTrigger`` row whose (alert, customer)
@@ -27,7 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
-from alerts.models import Alert, AlertTrigger
+from alerts.models import Alert, AlertProgress, AlertTrigger
+from alerts.services.progress import ADDITIVE, alert_usage_count, progress_reached
 from core.models import Customer, TestClock
 from core.notifications import send_email_on_commit, staff_recipients
 from core.services.events import event_emit
@@ -41,10 +47,13 @@ TEMPLATE = "alerts/email/alert_triggered"
 RECEIPT_SLACK = timedelta(hours=1)
 
 
-def active_alerts(*, test_clock: TestClock | None) -> list[Alert]:
+def active_alerts(
+    *, test_clock: TestClock | None, additive: bool | None = None
+) -> list[Alert]:
     """Active alerts that can fire for real-time customers, or for the clock's.
 
-    Ordered by meter, then id. Filtered alerts that already fired are left out.
+    Ordered by meter, then id. Filtered alerts that already fired are left out;
+    ``additive`` picks alerts on sum and count meters (True) or the others (False).
     """
     fired = AlertTrigger.objects.filter(
         alert=OuterRef("pk"), customer=OuterRef("customer")
@@ -57,6 +66,8 @@ def active_alerts(*, test_clock: TestClock | None) -> list[Alert]:
         .filter(Q(customer__isnull=True) | Q(test_clock=test_clock))
         .select_related("meter")
     )
+    if additive is not None:
+        rows = rows.filter(ADDITIVE) if additive else rows.exclude(ADDITIVE)
     return list(rows.order_by("meter_id", "pk"))
 
 
@@ -120,8 +131,27 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
     Without ``test_clock``: customers in real time. Each firing is its own short
     transaction; running this twice, or on two workers at once, fires nothing twice.
     """
+    if test_clock is not None:
+        return _evaluate_reading(active_alerts(test_clock=test_clock), now, test_clock)
+    alert_usage_count(now=now)
     fired = 0
-    alerts = active_alerts(test_clock=test_clock)
+    for progress in progress_reached():
+        trigger = alert_trigger(
+            alert_id=progress.alert_id,
+            customer_id=progress.customer_id,
+            value=progress.value,
+            now=now,
+        )
+        fired += trigger is not None
+    others = active_alerts(test_clock=None, additive=False)
+    return fired + _evaluate_reading(others, now, None)
+
+
+def _evaluate_reading(
+    alerts: list[Alert], now: datetime, test_clock: TestClock | None
+) -> int:
+    """Fire the alerts from the usage reported since each one's creation."""
+    fired = 0
     for _, group in groupby(alerts, key=lambda alert: alert.meter_id):
         meter_alerts = list(group)
         found = crossings(alerts=meter_alerts, now=now, test_clock=test_clock)
@@ -161,6 +191,7 @@ def alert_trigger(
                 )
         except IntegrityError:
             return None  # fired already, by an earlier run or another worker
+        AlertProgress.objects.filter(alert=alert, customer=customer).delete()
         event = event_emit(type="billing.alert.triggered", instance=trigger)
         trigger.event_id = event.pk
         trigger.save(update_fields=["event_id"])

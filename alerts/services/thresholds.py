@@ -145,9 +145,11 @@ def threshold_check(
     ]
     amount_gte, amount = subscription.threshold_amount_gte, None
     if amount_gte is not None:
-        amount = _amount_after_credits(
-            subscription, [draft for _, draft in drafts], now
-        )
+        lines = [draft for _, draft in drafts]
+        amount = sum(draft.amount for draft in lines)
+        # Credits only lower the amount: below the threshold already, no need.
+        if amount >= amount_gte:
+            amount = _amount_after_credits(subscription, lines, now)
     if not item_reasons and (amount is None or amount < amount_gte):
         return None
     reached = amount is not None and amount >= amount_gte

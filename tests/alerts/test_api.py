@@ -267,7 +267,9 @@ def test_at_most_25_alerts_per_meter_and_customer(api, meter, customer):
     assert api.post(ALERTS, params(meter, other)).status_code == 200
     # Another meter has its own 25; archiving one makes room again.
     assert api.post(ALERTS, params(MeterFactory(), customer)).status_code == 200
-    api.post(f"{ALERTS}/{Alert.objects.filter(customer=customer).first().pk}/archive")
+    api.post(
+        f"{ALERTS}/{Alert.objects.filter(meter=meter, customer=customer).first().pk}/archive"
+    )
     assert api.post(ALERTS, params(meter, customer)).status_code == 200
 
 

@@ -10,7 +10,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alerts.models import Alert, AlertTrigger
+from alerts.models import Alert, AlertCursor, AlertProgress, AlertTrigger
 from alerts.services import (
     alert_activate,
     alert_archive,
@@ -265,28 +265,92 @@ def test_a_customer_without_email_still_fires_and_staff_hear_of_it(meter, settin
     ]
 
 
-def _queries(now) -> int:
+def _queries(now) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         alerts_evaluate(now=now)
-    return len(queries)
+    return [query["sql"] for query in queries]
 
 
-def test_one_grouped_read_per_meter_whatever_the_number_of_customers(meter):
+def test_the_job_costs_the_same_queries_whatever_the_number_of_customers(meter):
     second = MeterFactory()
     make_alert(meter=meter, gte=1_000_000, title="everyone")
     make_alert(meter=second, gte=1_000_000, title="everyone, second meter")
-    customers = [CustomerFactory() for _ in range(3)]
-    for customer in customers:
+    for _ in range(3):
+        customer = CustomerFactory()
         make_alert(meter=meter, customer=customer, gte=1_000_000)
         report(meter=meter, customer=customer, value=5)
-    few = _queries(T0 + MINUTE)
+    few = len(_queries(T0 + MINUTE))
     for _ in range(30):
         customer = CustomerFactory()
         make_alert(meter=second, customer=customer, gte=1_000_000)
-        report(meter=meter, customer=customer, value=5)
-        report(meter=second, customer=customer, value=5)
-    # The alerts, then one usage query per meter: no per-customer queries.
-    assert _queries(T0 + MINUTE) == few == 3
+        report(meter=meter, customer=customer, value=5, now=T0 + MINUTE)
+        report(meter=second, customer=customer, value=5, now=T0 + MINUTE)
+    many = _queries(T0 + 2 * MINUTE)
+    assert len(many) == few
+    # One grouped read of the new events covers both meters and every customer.
+    reads = [sql for sql in many if "GROUP BY" in sql and "meterevent" in sql]
+    assert len(reads) == 1
+
+
+def test_each_run_reads_only_the_events_received_since_the_last(meter, customer):
+    make_alert(meter=meter, customer=customer, gte=1_000)
+    report(meter=meter, customer=customer, value=400)
+    alerts_evaluate(now=T0 + MINUTE)
+    counted = AlertCursor.objects.get().event_id
+    assert AlertProgress.objects.get().value == 400
+    report(meter=meter, customer=customer, value=300, now=T0 + MINUTE)
+    (read,) = [
+        sql
+        for sql in _queries(T0 + 2 * MINUTE)
+        if "GROUP BY" in sql and "meterevent" in sql
+    ]
+    assert f"> {counted}" in read
+    assert AlertProgress.objects.get().value == 700
+    report(meter=meter, customer=customer, value=300, now=T0 + 2 * MINUTE)
+    assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
+    # The pair fired: its progress is gone and is not counted any more.
+    report(meter=meter, customer=customer, value=300, now=T0 + 3 * MINUTE)
+    alerts_evaluate(now=T0 + 4 * MINUTE)
+    assert not AlertProgress.objects.exists()
+
+
+def test_a_cancellation_after_counting_takes_the_event_back_out(meter, customer):
+    make_alert(meter=meter, customer=customer, gte=100)
+    report(meter=meter, customer=customer, value=90)
+    assert alerts_evaluate(now=T0 + MINUTE) == 0
+    # Received after the run (time only moves on), about an event it counted.
+    meter_event_cancel(
+        event_name=meter.event_name,
+        identifier=MeterEvent.objects.get().identifier,
+        now=T0 + 1.5 * MINUTE,
+    )
+    report(meter=meter, customer=customer, value=20, now=T0 + 1.5 * MINUTE)
+    assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
+    assert AlertProgress.objects.get().value == 20
+    report(meter=meter, customer=customer, value=80, now=T0 + 2 * MINUTE)
+    assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
+    assert fired() == [("Usage alert", customer.pk, 100)]
+
+
+def test_events_still_in_flight_wait_for_the_receipt_lag(meter, customer, settings):
+    settings.TALLY_ALERT_RECEIPT_LAG = timedelta(minutes=1)
+    make_alert(meter=meter, customer=customer, gte=100)
+    report(meter=meter, customer=customer, value=150, now=T0 + MINUTE)
+    # Received at +1 min: counted once it is two lags old (+3 min), not before.
+    assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
+    assert AlertCursor.objects.get().received_until == T0
+    assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
+
+
+def test_an_alert_created_between_two_runs_counts_from_its_creation(meter, customer):
+    make_alert(meter=meter, gte=1_000, title="old")
+    report(meter=meter, customer=customer, value=50)
+    make_alert(meter=meter, gte=60, title="new", now=T0)
+    report(meter=meter, customer=customer, value=60)
+    assert alerts_evaluate(now=T0 + MINUTE) == 1
+    assert fired() == [("new", customer.pk, 60)]
+    progress = AlertProgress.objects.select_related("alert").get()
+    assert (progress.alert.title, progress.value) == ("old", 110)
 
 
 def test_a_threshold_reached_by_many_customers_fires_each_once(meter):

@@ -1,0 +1,248 @@
+"""Counting usage towards alerts incrementally, for the real-time Beat job.
+
+Re-reading every event reported since an alert was created would cost more each
+minute as the alert ages. Instead each run reads only the meter events received
+since the last run, in receipt order (their ids), and adds them to the progress of
+each (alert, customer): one grouped query over the new events, whatever the number
+of meters, alerts and customers. The cursor row is locked for the run and moved in
+the same transaction as the progress, so every event counts exactly once even with
+two workers.
+
+An event id is taken when its row is inserted, and ingestion reads "now" (the
+event's ``created``) just before. A run at ``now`` counts up to the highest id
+received by ``now - 2 × lag`` (``TALLY_ALERT_RECEIPT_LAG``, the longest an
+ingestion transaction takes): any lower id was inserted before that event, so its
+transaction began before ``now - lag`` and has ended; none is stepped over.
+
+A cancellation received after its event was counted takes it back out; one
+received before is excluded from the count. Only sum and count meters add up like
+this: alerts on ``last`` and ``event_time_window`` meters, and customers on test
+clocks, are evaluated by reading the events since the alert's creation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+
+from alerts.models import Alert, AlertCursor, AlertProgress, AlertTrigger
+from core.models import Customer
+from metering.models import Meter, MeterEvent, MeterEventAdjustment
+
+# Meters whose usage adds up event by event (sum and count, no time window).
+ADDITIVE = Q(meter__event_time_window__isnull=True) & ~Q(
+    meter__formula=Meter.Formula.LAST
+)
+_BATCH = 1000
+
+
+def receipt_lag() -> timedelta:
+    return settings.TALLY_ALERT_RECEIPT_LAG
+
+
+def counted_alerts() -> list[Alert]:
+    """Alerts whose progress the job keeps: additive meters, not archived, real
+    time, not fired for good (inactive ones count too, to fire once activated)."""
+    fired = AlertTrigger.objects.filter(
+        alert=OuterRef("pk"), customer=OuterRef("customer")
+    )
+    return list(
+        Alert.objects.filter(ADDITIVE)
+        .exclude(status=Alert.Status.ARCHIVED)
+        .exclude(
+            Q(customer__isnull=False)
+            & (Exists(fired) | Q(customer__test_clock__isnull=False))
+        )
+        .select_related("meter")
+        .order_by("pk")
+    )
+
+
+def _new_usage(alerts, start: int, high: int, cutoff: datetime):
+    """Rows (meter, customer, slot, sum, count) of the events in ``(start, high]``.
+
+    Slots split the range at the alerts' creations that fall inside it.
+    """
+    bounds = sorted({a.after_event_id for a in alerts if start < a.after_event_id})
+    slot = Case(
+        *(
+            When(id__gt=bound, then=Value(index + 1))
+            for index, bound in reversed(list(enumerate(bounds)))
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    cancelled = MeterEventAdjustment.objects.filter(
+        event=OuterRef("pk"), created__lte=cutoff
+    )
+    rows = (
+        MeterEvent.objects.filter(
+            id__gt=start,
+            id__lte=high,
+            meter_id__in={alert.meter_id for alert in alerts},
+        )
+        .exclude(customer_id__in=_clock_customers())
+        .exclude(Exists(cancelled))
+        .annotate(slot=slot)
+        .values("meter_id", "customer_id", "slot")
+        .annotate(total=Sum("value"), count=Count("id"))
+        .values_list("meter_id", "customer_id", "slot", "total", "count")
+    )
+    return [start, *bounds], rows
+
+
+def _clock_customers():
+    return Customer.objects.filter(test_clock__isnull=False).values("pk")
+
+
+def _amount(alert: Alert, total, count) -> Decimal:
+    return Decimal(count) if alert.meter.formula == Meter.Formula.COUNT else total
+
+
+class _Watchers:
+    """The alerts watching each (meter, customer): everyone's and the customer's."""
+
+    def __init__(self, alerts: list[Alert]) -> None:
+        self._everyone: dict[str, list[Alert]] = defaultdict(list)
+        self._own: dict[tuple[str, str], list[Alert]] = defaultdict(list)
+        for alert in alerts:
+            if alert.customer_id is None:
+                self._everyone[alert.meter_id].append(alert)
+            else:
+                self._own[(alert.meter_id, alert.customer_id)].append(alert)
+
+    def of(self, meter_id: str, customer_id: str, first_id: int):
+        """Alerts for which events from ``first_id`` on count (created before)."""
+        for alert in self._everyone.get(meter_id, ()):
+            if first_id > alert.after_event_id:
+                yield alert
+        for alert in self._own.get((meter_id, customer_id), ()):
+            if first_id > alert.after_event_id:
+                yield alert
+
+
+def _deltas(alerts, starts, rows, cancels) -> dict[tuple[str, str], Decimal]:
+    watchers = _Watchers(alerts)
+    deltas: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for meter_id, customer_id, slot, total, count in rows:
+        # Every event of the slot has an id above the slot's lower bound.
+        for alert in watchers.of(meter_id, customer_id, starts[slot] + 1):
+            deltas[(alert.pk, customer_id)] += _amount(alert, total, count)
+    for meter_id, customer_id, event_id, value in cancels:
+        for alert in watchers.of(meter_id, customer_id, event_id):
+            deltas[(alert.pk, customer_id)] -= _amount(alert, value, 1)
+    return deltas
+
+
+def _cancelled_since(alerts, cursor: AlertCursor, cutoff: datetime):
+    """Cancellations received since the last run of events counted before it."""
+    rows = MeterEventAdjustment.objects.filter(
+        created__lte=cutoff,
+        event_id__lte=cursor.event_id,
+        event__meter_id__in={alert.meter_id for alert in alerts},
+    ).exclude(event__customer_id__in=_clock_customers())
+    if cursor.received_until is not None:
+        rows = rows.filter(created__gt=cursor.received_until)
+    return rows.values_list(
+        "event__meter_id", "event__customer_id", "event_id", "event__value"
+    )
+
+
+def _upsert_sql(rows: int) -> str:
+    progress, alert = AlertProgress._meta.db_table, Alert._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * rows)
+    return (
+        f"INSERT INTO {progress} (alert_id, customer_id, value, reached, updated)"
+        f" VALUES {values} ON CONFLICT (alert_id, customer_id) DO UPDATE SET"
+        f" value = {progress}.value + excluded.value,"
+        f" reached = {progress}.value + excluded.value"
+        f" >= (SELECT gte FROM {alert} WHERE id = excluded.alert_id),"
+        " updated = excluded.updated"
+    )
+
+
+def _apply(alerts, deltas, now: datetime) -> int:
+    """Add the deltas to the progress rows; pairs that fired already are skipped.
+
+    One upsert per thousand pairs: the database adds each delta to the stored value.
+    """
+    deltas = {key: value for key, value in deltas.items() if value}
+    if not deltas:
+        return 0
+    fired = set(
+        AlertTrigger.objects.filter(
+            alert_id__in={alert_id for alert_id, _ in deltas},
+            customer_id__in={customer_id for _, customer_id in deltas},
+        ).values_list("alert_id", "customer_id")
+    )
+    gte = {alert.pk: alert.gte for alert in alerts}
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (alert_id, customer_id, delta, delta >= gte[alert_id], stamp)
+        for (alert_id, customer_id), delta in sorted(deltas.items())
+        if (alert_id, customer_id) not in fired
+    ]
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), _BATCH):
+            chunk = rows[offset : offset + _BATCH]
+            cursor.execute(
+                _upsert_sql(len(chunk)), [value for row in chunk for value in row]
+            )
+    return len(rows)
+
+
+@transaction.atomic
+def alert_usage_count(*, now: datetime) -> int:
+    """Add the usage received since the last run to the alerts' progress.
+
+    Returns how many (alert, customer) progress rows changed.
+    """
+    cursor, _ = AlertCursor.objects.select_for_update().get_or_create(pk=1)
+    cutoff = now - 2 * receipt_lag()
+    alerts = counted_alerts()
+    if not alerts:
+        cursor.received_until = cutoff
+        cursor.save(update_fields=["received_until"])
+        return 0
+    # Events up to the oldest alert's creation count for no alert.
+    start = max(cursor.event_id, min(alert.after_event_id for alert in alerts))
+    high = MeterEvent.objects.filter(id__gt=start, created__lte=cutoff).aggregate(
+        high=Max("id")
+    )["high"]
+    deltas: dict = {}
+    if high is not None:
+        starts, rows = _new_usage(alerts, start, high, cutoff)
+        deltas = _deltas(alerts, starts, rows, [])
+    cancels = _cancelled_since(alerts, cursor, cutoff)
+    for key, value in _deltas(alerts, [0], [], cancels).items():
+        deltas[key] = deltas.get(key, Decimal(0)) + value
+    changed = _apply(alerts, deltas, now)
+    cursor.event_id = high if high is not None else start
+    cursor.received_until = cutoff
+    cursor.save(update_fields=["event_id", "received_until"])
+    return changed
+
+
+def progress_reached() -> list[AlertProgress]:
+    """Progress rows over their alert's threshold, of active alerts, in order."""
+    return list(
+        AlertProgress.objects.filter(reached=True, alert__status=Alert.Status.ACTIVE)
+        .select_related("alert")
+        .order_by("alert_id", "customer_id")
+    )
