@@ -267,9 +267,8 @@ def test_at_most_25_alerts_per_meter_and_customer(api, meter, customer):
     assert api.post(ALERTS, params(meter, other)).status_code == 200
     # Another meter has its own 25; archiving one makes room again.
     assert api.post(ALERTS, params(MeterFactory(), customer)).status_code == 200
-    api.post(
-        f"{ALERTS}/{Alert.objects.filter(meter=meter, customer=customer).first().pk}/archive"
-    )
+    oldest = Alert.objects.filter(meter=meter, customer=customer).first()
+    api.post(f"{ALERTS}/{oldest.pk}/archive")
     assert api.post(ALERTS, params(meter, customer)).status_code == 200
 
 
