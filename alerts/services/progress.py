@@ -34,6 +34,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     Sum,
@@ -50,6 +51,9 @@ ADDITIVE = Q(meter__event_time_window__isnull=True) & ~Q(
     meter__formula=Meter.Formula.LAST
 )
 _BATCH = 1000
+# A run counts at most this many event ids; a backlog (a first run on a long
+# history, a job that was down) is caught up over the next runs, a minute apart.
+MAX_IDS_PER_RUN = 5_000_000
 
 
 def receipt_lag() -> timedelta:
@@ -222,9 +226,12 @@ def alert_usage_count(*, now: datetime) -> int:
         return 0
     # Events up to the oldest alert's creation count for no alert.
     start = max(cursor.event_id, min(alert.after_event_id for alert in alerts))
-    high = MeterEvent.objects.filter(id__gt=start, created__lte=cutoff).aggregate(
-        high=Max("id")
-    )["high"]
+    ids = MeterEvent.objects.filter(id__gt=start, created__lte=cutoff).aggregate(
+        low=Min("id"), high=Max("id")
+    )
+    high = ids["high"]
+    if high is not None:
+        high = min(high, ids["low"] - 1 + MAX_IDS_PER_RUN)
     deltas: dict = {}
     if high is not None:
         starts, rows = _new_usage(alerts, start, high, cutoff)

@@ -361,3 +361,16 @@ def test_a_threshold_reached_by_many_customers_fires_each_once(meter):
     assert alerts_evaluate(now=T0 + MINUTE) == 12
     assert alerts_evaluate(now=T0 + MINUTE) == 0
     assert Alert.objects.get().triggers.count() == 12
+
+
+def test_a_backlog_is_counted_over_several_runs(meter, customer, monkeypatch):
+    from alerts.services import progress
+
+    monkeypatch.setattr(progress, "MAX_IDS_PER_RUN", 2)
+    make_alert(meter=meter, customer=customer, gte=5)
+    for _ in range(5):
+        report(meter=meter, customer=customer, value=1)
+    assert alerts_evaluate(now=T0 + MINUTE) == 0
+    assert AlertProgress.objects.get().value == 2
+    assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
+    assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
