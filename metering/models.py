@@ -1,18 +1,24 @@
 """Meters, the raw meter events they count, cancellations, and hourly usage rollups.
 
-Storage is built for tens of millions of events:
+Storage is built for tens of millions of events, and for bulk loads of 100,000 a
+second, where every index on the events table costs a share of that rate:
 
 - ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique, so a retried or
   concurrent duplicate can never be stored (and so never counted) twice. Its foreign
   keys carry no database constraint: the ingestion service has checked the meter and
   the customer, and a constraint would add a trigger query to every inserted row.
   Nothing deletes meters; customers are only deleted with their test clock, and the
-  ORM cascade then removes their events too.
+  ORM cascade then removes their events too. Besides the primary key it has three
+  indexes: the unique key, ``(customer, meter, timestamp)`` and ``(customer, meter,
+  created)``. Their text columns use the ``varchar_pattern_ops`` operator class on
+  PostgreSQL: byte-wise comparison instead of the locale's collation, which is all
+  that equality on ids and names needs, and a good part cheaper per inserted row.
 - ``MeterEventAdjustment`` records a cancellation; one per event (unique).
 - ``MeterUsageRollup`` holds, per (meter, customer, UTC hour of the event timestamp),
   the sum, the count, the last value by event time and the most recently received
   value. It is updated in the same transaction as the insert or cancel, so usage
-  queries read a few hundred rollup rows instead of scanning raw events.
+  queries read a few hundred rollup rows instead of scanning raw events. Its unique
+  key leads with the customer, so it also serves the customer foreign key.
 
 Values are whole numbers (``Decimal`` with no fraction) in the meter's own unit.
 """
@@ -30,6 +36,9 @@ from core.models import Customer, StripeObject
 VALUE_DIGITS = 30
 # Sums of many values need more room than one value.
 SUM_DIGITS = 38
+# Operator class of indexed text columns on PostgreSQL (other databases ignore it):
+# byte-wise comparison, cheaper than the collation's for every inserted row.
+BYTEWISE = "varchar_pattern_ops"
 
 
 class Meter(StripeObject):
@@ -118,17 +127,23 @@ class MeterEvent(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["event_name", "identifier"], name="meter_event_identifier_once"
+                fields=["event_name", "identifier"],
+                name="meter_event_identifier_once",
+                opclasses=[BYTEWISE, BYTEWISE],
             )
         ]
         indexes = [
             # Edges of a period and cancel recomputation: one customer, a time range.
             models.Index(
-                fields=["customer", "meter", "timestamp"], name="meter_event_by_time"
+                fields=["customer", "meter", "timestamp"],
+                name="meter_event_by_time",
+                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops"],
             ),
             # Usage received since a moment (alerts count only usage after creation).
             models.Index(
-                fields=["customer", "meter", "created"], name="meter_event_by_receipt"
+                fields=["customer", "meter", "created"],
+                name="meter_event_by_receipt",
+                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops"],
             ),
         ]
 
@@ -173,7 +188,10 @@ class MeterUsageRollup(models.Model):
     meter = models.ForeignKey(
         Meter, on_delete=models.CASCADE, db_index=False, related_name="+"
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # The unique key below leads with the customer and serves this foreign key.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
     bucket = models.DateTimeField()
     value_sum = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
     event_count = models.BigIntegerField()
@@ -190,14 +208,20 @@ class MeterUsageRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["meter", "customer", "bucket"], name="meter_rollup_bucket_once"
+                fields=["customer", "meter", "bucket"],
+                name="meter_rollup_bucket_once",
+                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops"],
             ),
             models.CheckConstraint(
                 condition=Q(event_count__gte=0), name="meter_rollup_count_not_negative"
             ),
         ]
         indexes = [
-            models.Index(fields=["meter", "bucket"], name="meter_rollup_by_time")
+            models.Index(
+                fields=["meter", "bucket"],
+                name="meter_rollup_by_time",
+                opclasses=[BYTEWISE, "timestamptz_ops"],
+            )
         ]
 
     def __str__(self) -> str:

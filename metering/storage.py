@@ -1,41 +1,53 @@
-"""The storage of meter events: lookups for validation, append plus rollup on write.
+"""The storage of meter events: append plus rollup on write, in one transaction.
 
 Two rules make the write safe, in PostgreSQL and SQLite (3.35+) alike:
 
-- ``INSERT ... ON CONFLICT (event_name, identifier) DO NOTHING RETURNING`` tells
-  which events are new; the unique key decides, also between concurrent
-  transactions, so a duplicate is never stored nor counted.
+- The unique key ``(event_name, identifier)`` decides which events are new, also
+  between concurrent transactions, so a duplicate is never stored nor counted.
 - ``INSERT ... ON CONFLICT (meter_id, customer_id, bucket) DO UPDATE`` adds exactly
   the new events to their hourly rollups, in the same transaction.
 
 Rows are written in key order, so concurrent batches lock in the same order and
-cannot deadlock. PostgreSQL does both in one statement (the events arrive as arrays
-and are folded into rollup rows in SQL), a single round trip whatever the batch
-size. SQLite runs the two statements in a transaction and folds in Python, with the
-rule ``metering.usage.cells_from_events`` states; tests hold both to it.
+cannot deadlock. How, depends on the batch:
 
-Reads here are plain SQL because they run for every ingestion request, where the
-ORM's query compilation would cost more than the queries.
+- PostgreSQL, one event (v1): one statement, ``INSERT ... VALUES ... ON CONFLICT DO
+  NOTHING RETURNING`` feeding the rollup upsert in a CTE: one round trip.
+- PostgreSQL, a few events (the v2 stream): the same with the events as one JSON
+  parameter, unpacked by ``json_to_recordset`` and folded into rollups in SQL.
+- PostgreSQL, large batches (bulk import): ``COPY`` straight into the events table,
+  the fastest way in, with ids taken from the sequence beforehand so that the
+  rollups can be folded here; the rollups then go in with one upsert. ``COPY`` has
+  no ``ON CONFLICT``: a batch holding an already stored event fails on the unique
+  key, is rolled back to its savepoint and written again the way small batches are
+  (a re-run of an import pays that, a first run does not).
+- SQLite: two statements in a transaction, folded in Python (``fold``) with the rule
+  ``metering.usage.cells_from_events`` states; tests hold every path to it.
+
+Statements run on a psycopg cursor with server-side binding (``raw_cursor``), which
+psycopg prepares after a few runs: the ORM's query compilation would cost more
+than these queries.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Sequence
+import operator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from core.models import Customer, TestClock
-from metering.models import Meter, MeterEvent, MeterUsageRollup
+from metering.models import MeterEvent, MeterUsageRollup
 
 # Rows per VALUES statement (SQLite): far below its parameter limit.
 _CHUNK = 1000
+# From this many rows a PostgreSQL batch goes in by COPY (see the module docstring).
+COPY_FROM = 1000
 
 
 class EventRow(NamedTuple):
@@ -53,7 +65,20 @@ class EventRow(NamedTuple):
 
 
 _EVENT_COLUMNS = EventRow._fields
-# How the events travel to PostgreSQL: one JSON array of objects, unpacked by
+# Binary COPY needs each column's type; ``id`` comes first.
+_COPY_TYPES = (
+    "int8",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "numeric",
+    "timestamptz",
+    "timestamptz",
+    "bool",
+    "jsonb",
+)
+# How a few events travel to PostgreSQL: one JSON array of objects, unpacked by
 # json_to_recordset. Timestamps go as integer microseconds since the epoch and values
 # as decimal strings, both exact, and far cheaper to encode than driver-side arrays.
 _RECORDSET = (
@@ -61,8 +86,14 @@ _RECORDSET = (
     " value numeric, timestamp_us bigint, created_us bigint, livemode boolean,"
     " dimensions jsonb"
 )
+_ROLLUP_RECORDSET = (
+    "meter_id text, customer_id text, bucket_us bigint, value_sum numeric,"
+    " event_count bigint, last_us bigint, last_seq bigint, last_value numeric,"
+    " latest_seq bigint, latest_value numeric"
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
 
 
 def _from_us(column: str) -> str:
@@ -70,6 +101,10 @@ def _from_us(column: str) -> str:
         f"to_timestamp({column} / 1000000)"
         f" + ({column} %% 1000000) * interval '1 microsecond'"
     )
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 # See ``metering.models.MeterUsageRollup``.
@@ -85,19 +120,16 @@ _ROLLUP_COLUMNS = (
     "latest_seq",
     "latest_value",
 )
-# Every column of a meter but its metadata, in model order (``Model.from_db`` wants
-# that order when some fields are left deferred).
-_METER_FIELDS = tuple(
-    field.attname for field in Meter._meta.concrete_fields if field.name != "metadata"
-)
+# The UTC hour of an event's timestamp, in SQL.
+_EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _names(columns: Sequence[str]) -> str:
-    return ", ".join(_quote(column) for column in columns)
+def names(columns: Sequence[str]) -> str:
+    return ", ".join(quote(column) for column in columns)
 
 
 def _placeholders(count: int) -> str:
@@ -105,13 +137,13 @@ def _placeholders(count: int) -> str:
 
 
 @contextmanager
-def _cursor():
-    """A cursor for this module's statements.
+def raw_cursor():
+    """A cursor for the ingestion statements, in Django's current transaction.
 
     On PostgreSQL, a psycopg cursor with server-side parameter binding on Django's
-    own connection (same transaction): psycopg then prepares these fixed statements
-    after a few runs, and sends array parameters without rewriting the query text,
-    which Django's client-side binding cursor does on every call.
+    own connection: psycopg then prepares these fixed statements after a few runs,
+    and sends parameters without rewriting the query text, which Django's
+    client-side binding cursor does on every call. Errors are Django's.
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -127,17 +159,17 @@ def _cursor():
         yield cursor
 
 
-def _aware(value) -> datetime | None:
-    """A datetime from a raw cursor: PostgreSQL gives aware ones, SQLite text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return parse_datetime(value).replace(tzinfo=UTC)
+def aware(value) -> datetime | None:
+    """A datetime from a raw cursor: PostgreSQL gives aware ones, SQLite naive UTC
+    ones or text."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-# ---- reads ---------------------------------------------------------------------
-
-
-def _in(column: str, values: list) -> tuple[str, list]:
+def in_filter(column: str, values: list) -> tuple[str, list]:
     """``column IN (...)``: one JSON parameter on PostgreSQL, a list on SQLite."""
     if connection.vendor == "postgresql":
         return (
@@ -147,63 +179,7 @@ def _in(column: str, values: list) -> tuple[str, list]:
     return f"{column} IN ({_placeholders(len(values))})", values
 
 
-@functools.cache
-def _lookup_sql() -> tuple[str, str]:
-    """The two halves of the lookup, with a ``{}`` where each filter goes.
-
-    Rows are ('m', NULL, meter columns...) or ('c', frozen time, NULLs but the id).
-    """
-    customer_columns = ", ".join(
-        "c.id" if name == "id" else "NULL" for name in _METER_FIELDS
-    )
-    return (
-        f"SELECT 'm', NULL, {_names(_METER_FIELDS)}"
-        f" FROM {_quote(Meter._meta.db_table)} WHERE {{}}",
-        f" UNION ALL SELECT 'c', k.frozen_time, {customer_columns}"
-        f" FROM {_quote(Customer._meta.db_table)} c"
-        f" LEFT JOIN {_quote(TestClock._meta.db_table)} k ON k.id = c.test_clock_id"
-        " WHERE {} AND NOT c.deleted",
-    )
-
-
-def meters_and_customers(
-    event_names: Collection[str], customer_ids: Collection[str]
-) -> tuple[list[Meter], dict[str, datetime | None]]:
-    """Meters with these event names (oldest first), and which customers exist.
-
-    The customers map an existing, not deleted id to its test clock's frozen time
-    (None without a clock); ``customer_ids`` may hold candidates that are not
-    customers at all. One query, since this runs for every ingestion request.
-    """
-    if not event_names and not customer_ids:
-        return [], {}
-    meter_filter, params = _in("event_name", list(event_names))
-    meters_sql, customers_sql = _lookup_sql()
-    sql = meters_sql.format(meter_filter)
-    if customer_ids:
-        customer_filter, customer_params = _in("c.id", list(customer_ids))
-        sql += customers_sql.format(customer_filter)
-        params += customer_params
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    meters, customers = [], {}
-    for kind, frozen_time, *fields in rows:
-        values = dict(zip(_METER_FIELDS, fields, strict=True))
-        if kind == "c":
-            customers[values["id"]] = _aware(frozen_time)
-            continue
-        for name in ("created", "updated", "status_transitions_deactivated_at"):
-            values[name] = _aware(values[name])
-        values["livemode"] = bool(values["livemode"])
-        meters.append(
-            Meter.from_db(connection.alias, list(values), list(values.values()))
-        )
-    meters.sort(key=lambda meter: (meter.created, meter.id))
-    return meters, customers
-
-
-# ---- writes --------------------------------------------------------------------
+# ---- the rollup fold -------------------------------------------------------------
 
 
 def _newer(old: str, *, latest: bool) -> str:
@@ -239,58 +215,11 @@ def _rollup_merge(old: str) -> str:
     )
 
 
-@functools.cache
-def _postgres_sql() -> str:
-    events, rollups = _quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
-    columns = _names(_EVENT_COLUMNS)
-    order = 'ORDER BY "timestamp" DESC, id DESC'
-    return (
-        f"WITH ins AS (INSERT INTO {events} ({columns})"
-        " SELECT meter_id, customer_id, event_name, identifier, value,"
-        f" {_from_us('timestamp_us')}, {_from_us('created_us')}, livemode, dimensions"
-        f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
-        " ORDER BY event_name, identifier"
-        " ON CONFLICT (event_name, identifier) DO NOTHING"
-        " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
-        ' "timestamp"'
-        "), folded AS (SELECT meter_id, customer_id,"
-        " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',"
-        ' sum(value), count(*), max("timestamp"),'
-        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-        " max(id), (array_agg(value ORDER BY id DESC))[1]"
-        " FROM ins GROUP BY 1, 2, 3"
-        f"), merged AS (INSERT INTO {_quote(rollups)} AS r ({_names(_ROLLUP_COLUMNS)})"
-        " SELECT * FROM folded ORDER BY 1, 2, 3" + _rollup_merge("r") + ")"
-        " SELECT event_name, identifier, id FROM ins"
-    )
-
-
-def _write_postgres(rows: Sequence[EventRow]) -> list[tuple]:
-    document = json.dumps(
-        [
-            {
-                "meter_id": row.meter_id,
-                "customer_id": row.customer_id,
-                "event_name": row.event_name,
-                "identifier": row.identifier,
-                "value": str(row.value),
-                "timestamp_us": (row.timestamp - _EPOCH) // _MICROSECOND,
-                "created_us": (row.created - _EPOCH) // _MICROSECOND,
-                "livemode": row.livemode,
-                "dimensions": row.dimensions,
-            }
-            for row in rows
-        ]
-    )
-    with _cursor() as cursor:
-        cursor.execute(_postgres_sql(), [document])
-        return cursor.fetchall()
-
-
 def fold(rows: Sequence[EventRow], ids: dict[tuple[str, str], int]) -> list[tuple]:
     """Fold the inserted events into one rollup row per (meter, customer, hour).
 
     ``last`` is the latest event by (timestamp, id), ``latest`` the highest id.
+    Rows come out in key order.
     """
     folded: dict[tuple, list] = {}
     for row in rows:
@@ -313,6 +242,208 @@ def fold(rows: Sequence[EventRow], ids: dict[tuple[str, str], int]) -> list[tupl
     return [(*key, *acc) for key, acc in sorted(folded.items())]
 
 
+# ---- PostgreSQL ------------------------------------------------------------------
+
+
+@functools.cache
+def _one_event_sql() -> str:
+    events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
+    return (
+        f"WITH ins AS (INSERT INTO {events} ({names(_EVENT_COLUMNS)})"
+        f" VALUES ({_placeholders(len(_EVENT_COLUMNS) - 1)}, %s::jsonb)"
+        " ON CONFLICT (event_name, identifier) DO NOTHING"
+        ' RETURNING id, meter_id, customer_id, value, "timestamp"'
+        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(_ROLLUP_COLUMNS)})"
+        f" SELECT meter_id, customer_id, {_EVENT_HOUR}, value, 1,"
+        ' "timestamp", id, value, id, value FROM ins' + _rollup_merge("r") + ")"
+        " SELECT id FROM ins"
+    )
+
+
+def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
+    dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
+    with raw_cursor() as cursor:
+        cursor.execute(_one_event_sql(), [*row[:8], dimensions])
+        stored = cursor.fetchone()
+    return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
+
+
+@functools.cache
+def _few_events_sql() -> str:
+    events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
+    order = 'ORDER BY "timestamp" DESC, id DESC'
+    return (
+        f"WITH ins AS (INSERT INTO {events} ({names(_EVENT_COLUMNS)})"
+        " SELECT meter_id, customer_id, event_name, identifier, value,"
+        f" {_from_us('timestamp_us')}, {_from_us('created_us')}, livemode, dimensions"
+        f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
+        " ORDER BY event_name, identifier"
+        " ON CONFLICT (event_name, identifier) DO NOTHING"
+        " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
+        ' "timestamp"'
+        "), folded AS (SELECT meter_id, customer_id,"
+        f" {_EVENT_HOUR},"
+        ' sum(value), count(*), max("timestamp"),'
+        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
+        " max(id), (array_agg(value ORDER BY id DESC))[1]"
+        " FROM ins GROUP BY 1, 2, 3"
+        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(_ROLLUP_COLUMNS)})"
+        " SELECT * FROM folded ORDER BY 1, 2, 3" + _rollup_merge("r") + ")"
+        " SELECT event_name, identifier, id FROM ins"
+    )
+
+
+def _write_few(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+    document = json.dumps(
+        [
+            {
+                "meter_id": row.meter_id,
+                "customer_id": row.customer_id,
+                "event_name": row.event_name,
+                "identifier": row.identifier,
+                "value": str(row.value),
+                "timestamp_us": _us(row.timestamp),
+                "created_us": _us(row.created),
+                "livemode": row.livemode,
+                "dimensions": row.dimensions,
+            }
+            for row in rows
+        ]
+    )
+    with raw_cursor() as cursor:
+        cursor.execute(_few_events_sql(), [document])
+        return {(name, identifier): seq for name, identifier, seq in cursor.fetchall()}
+
+
+@functools.cache
+def _copy_sql(sequence: str) -> tuple[str, str, str]:
+    """Taking ids, the COPY, and the rollup upsert (rows as a JSON parameter)."""
+    table = MeterEvent._meta.db_table
+    rollups = quote(MeterUsageRollup._meta.db_table)
+    return (
+        f"SELECT nextval('{sequence}'::regclass) FROM generate_series(1, %s)",
+        f"COPY {quote(table)} (id, {names(_EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
+        f"INSERT INTO {rollups} AS r ({names(_ROLLUP_COLUMNS)})"
+        f" SELECT meter_id, customer_id, {_from_us('bucket_us')}, value_sum,"
+        f" event_count, {_from_us('last_us')}, last_seq, last_value, latest_seq,"
+        f" latest_value FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
+        + _rollup_merge("r"),
+    )
+
+
+def _rollup_document(folded: list[tuple]) -> str:
+    return json.dumps(
+        [
+            {
+                "meter_id": meter_id,
+                "customer_id": customer_id,
+                "bucket_us": _us(bucket),
+                "value_sum": str(total),
+                "event_count": count,
+                "last_us": _us(last_timestamp),
+                "last_seq": last_seq,
+                "last_value": str(last_value),
+                "latest_seq": latest_seq,
+                "latest_value": str(latest_value),
+            }
+            for (
+                meter_id,
+                customer_id,
+                bucket,
+                total,
+                count,
+                last_timestamp,
+                last_seq,
+                last_value,
+                latest_seq,
+                latest_value,
+            ) in folded
+        ]
+    )
+
+
+_sequence: list[str] = []
+
+
+def _event_id_sequence(cursor) -> str:
+    if not _sequence:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, 'id')", [MeterEvent._meta.db_table]
+        )
+        _sequence.append(cursor.fetchone()[0])
+    return _sequence[0]
+
+
+# (event_name, identifier) of an EventRow: the unique key, and the write order.
+_event_key = operator.itemgetter(2, 3)
+
+
+def _fold_in_order(rows: Sequence[EventRow], ids: list[int]) -> list[tuple]:
+    """``_fold`` of rows whose ids increase: the latest is the last one seen."""
+    folded: dict[tuple, list] = {}
+    get = folded.get
+    for row, seq in zip(rows, ids, strict=True):
+        value, timestamp = row[4], row[5]
+        key = (row[0], row[1], (timestamp - _EPOCH) // _HOUR)
+        acc = get(key)
+        if acc is None:
+            folded[key] = [value, 1, timestamp, seq, value, seq, value]
+            continue
+        acc[0] += value
+        acc[1] += 1
+        if timestamp >= acc[2]:
+            acc[2], acc[3], acc[4] = timestamp, seq, value
+        acc[5], acc[6] = seq, value
+    return [
+        (meter_id, customer_id, _EPOCH + hours * _HOUR, *acc)
+        for (meter_id, customer_id, hours), acc in sorted(folded.items())
+    ]
+
+
+def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+    """COPY rows none of which may be stored yet; IntegrityError if one is.
+
+    Ids are handed out in key order, as ``INSERT ... ORDER BY`` does in the other
+    paths: within a batch, "received later" follows the unique key.
+    """
+    ordered = sorted(rows, key=_event_key)
+    with raw_cursor() as cursor:
+        take_ids, copy_sql, rollup_sql = _copy_sql(_event_id_sequence(cursor))
+        cursor.execute(take_ids, [len(ordered)])
+        ids = [seq for (seq,) in cursor.fetchall()]
+        with cursor.copy(copy_sql) as copy:
+            copy.set_types(_COPY_TYPES)
+            write = copy.write_row
+            for seq, row in zip(ids, ordered, strict=True):
+                write((seq, *row))
+        cursor.execute(rollup_sql, [_rollup_document(_fold_in_order(ordered, ids))])
+    return dict(zip(map(_event_key, ordered), ids, strict=True))
+
+
+def _write_postgres(
+    rows: Sequence[EventRow], sync_commit: bool
+) -> dict[tuple[str, str], int]:
+    if len(rows) == 1 and sync_commit:
+        return _write_one(rows[0])
+    if len(rows) < COPY_FROM and sync_commit:
+        return _write_few(rows)
+    with transaction.atomic():
+        if not sync_commit:
+            with raw_cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if len(rows) < COPY_FROM:
+            return _write_few(rows)
+        try:
+            with transaction.atomic():
+                return _write_copy(rows)
+        except IntegrityError:
+            # Some event is stored already (a re-run, or a concurrent writer).
+            return _write_few(rows)
+
+
+# ---- SQLite (and any other database) ---------------------------------------------
+
+
 def _values(cursor, table: str, columns, rows: Sequence[tuple], tail: str) -> list:
     adapt = connection.ops.adapt_datetimefield_value
     placeholder = f"({_placeholders(len(columns))})"
@@ -320,7 +451,7 @@ def _values(cursor, table: str, columns, rows: Sequence[tuple], tail: str) -> li
     for offset in range(0, len(rows), _CHUNK):
         chunk = rows[offset : offset + _CHUNK]
         cursor.execute(
-            f"INSERT INTO {_quote(table)} ({_names(columns)}) VALUES "
+            f"INSERT INTO {quote(table)} ({names(columns)}) VALUES "
             + ", ".join([placeholder] * len(chunk))
             + tail,
             [
@@ -334,7 +465,7 @@ def _values(cursor, table: str, columns, rows: Sequence[tuple], tail: str) -> li
     return returned
 
 
-def _write_generic(rows: Sequence[EventRow]) -> list[tuple]:
+def _write_generic(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     ordered = sorted(rows, key=lambda row: (row.event_name, row.identifier))
     stored = [
         (*row[:8], None if row.dimensions is None else json.dumps(row.dimensions))
@@ -356,21 +487,24 @@ def _write_generic(rows: Sequence[EventRow]) -> list[tuple]:
             table,
             _ROLLUP_COLUMNS,
             fold(ordered, ids),
-            _rollup_merge(_quote(table)),
+            _rollup_merge(quote(table)),
         )
-    return returned
+    return ids
 
 
-def events_write(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+def events_write(
+    rows: Sequence[EventRow], *, sync_commit: bool = True
+) -> dict[tuple[str, str], int]:
     """Store the new events among ``rows`` and add them to their rollups, atomically.
 
     ``rows`` must not repeat an (event_name, identifier). Returns the id of each
     stored event by that key; a key missing from the result was already stored.
+    ``sync_commit=False`` lets PostgreSQL confirm the commit before its WAL is on
+    disk: a crash may then lose the batch, so only callers that can redo it (bulk
+    import, which skips what is stored when re-run) may ask for it.
     """
     if not rows:
         return {}
     if connection.vendor == "postgresql":
-        returned = _write_postgres(rows)
-    else:
-        returned = _write_generic(rows)
-    return {(name, identifier): seq for name, identifier, seq in returned}
+        return _write_postgres(rows, sync_commit)
+    return _write_generic(rows)

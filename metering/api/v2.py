@@ -7,10 +7,12 @@ body is checked by hand rather than by a nested serializer.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -22,6 +24,7 @@ from core.api.errors import to_tally_error, unexpected_error
 from core.errors import AuthenticationFailed, InvalidRequest, TallyError
 from metering import services
 from metering.api import serializers as s
+from metering.api.views import json_response
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,16 @@ def v2_error_response(error: TallyError) -> Response:
     return response
 
 
+def v2_plain_error_response(error: TallyError) -> HttpResponse:
+    """``v2_error_response`` for paths outside DRF."""
+    response = json_response(
+        {"error": {"type": error.type, "code": error.code, "message": error.message}},
+        status=error.http_status,
+    )
+    response.tally_error_code = error.code
+    return response
+
+
 def v2_exception_handler(exc: Exception, context: dict) -> Response:
     error = to_tally_error(exc)
     if error is None:
@@ -53,15 +66,22 @@ def v2_exception_handler(exc: Exception, context: dict) -> Response:
     return v2_error_response(error)
 
 
-def parse_rfc3339(value: Any, param: str) -> datetime:
-    """An RFC 3339 timestamp with a UTC offset (``2024-06-01T12:00:00.000Z``)."""
-    if isinstance(value, str) and "T" in value.upper():
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, str) and ("T" in value or "t" in value):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
+            return None
+        if moment.tzinfo is not None:
             return moment
+    return None
+
+
+def parse_rfc3339(value: Any, param: str) -> datetime:
+    """An RFC 3339 timestamp with a UTC offset (``2024-06-01T12:00:00.000Z``)."""
+    moment = _moment(value)
+    if moment is not None:
+        return moment
     raise InvalidRequest(
         f"Invalid {param}: must be an RFC 3339 timestamp with an offset, such as "
         "2024-06-01T12:00:00.000Z.",
@@ -72,27 +92,39 @@ def parse_rfc3339(value: Any, param: str) -> datetime:
 def _object(body: Any, param: str, allowed: frozenset[str]) -> dict:
     if not isinstance(body, dict):
         raise InvalidRequest(f"Invalid {param or 'body'}: must be a JSON object.")
-    unknown = [key for key in body if key not in allowed]
-    if unknown:
-        name = f"{param}[{unknown[0]}]" if param else unknown[0]
+    if not body.keys() <= allowed:
+        unknown = next(key for key in body if key not in allowed)
+        name = f"{param}[{unknown}]" if param else unknown
         raise InvalidRequest(
             f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
         )
     return body
 
 
-def event_input(body: Any, prefix: str = "") -> services.EventInput:
-    """One v2 event object into an EventInput (types are checked by the service)."""
-    event = _object(body, prefix, _EVENT_KEYS)
-    timestamp = event.get("timestamp")
+def _event_param(index: int | None) -> str:
+    return "" if index is None else f"events[{index}]"
+
+
+def event_input(body: Any, index: int | None = None) -> services.EventInput:
+    """One v2 event object (``events[index]`` of a stream) into an EventInput.
+
+    Types are checked by the service; the parameter names of errors are only
+    written when there is one (this runs 100 times per stream call).
+    """
+    if type(body) is not dict or not body.keys() <= _EVENT_KEYS:
+        _object(body, _event_param(index), _EVENT_KEYS)
+    timestamp = body.get("timestamp")
     if timestamp is not None:
-        param = f"{prefix}[timestamp]" if prefix else "timestamp"
-        timestamp = parse_rfc3339(timestamp, param)
+        moment = _moment(timestamp)
+        if moment is None:
+            prefix = _event_param(index)
+            parse_rfc3339(timestamp, f"{prefix}[timestamp]" if prefix else "timestamp")
+        timestamp = moment
     return services.EventInput(
-        event_name=event.get("event_name"),
-        payload=event.get("payload"),
-        identifier=event.get("identifier"),
-        timestamp=timestamp,
+        body.get("event_name"),
+        body.get("payload"),
+        body.get("identifier"),
+        timestamp,
     )
 
 
@@ -147,9 +179,42 @@ class MeterEventSessionView(V2View):
         return Response(s.v2_session(session, token))
 
 
+def _json_body(request) -> dict:
+    """``V2View.body`` for a JSON request read without DRF."""
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"Invalid request body: JSON parse error - {exc}", code="invalid_body"
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
 class MeterEventStreamView(V2View):
+    """``POST /v2/billing/meter_event_stream``: up to 100 events per call.
+
+    JSON bodies (what the SDKs send) skip DRF's request wrapping and renderer, as
+    ``MeterEventCreateView`` does; other content types take DRF's path.
+    """
+
     authentication_classes: list = []
     permission_classes: list = []
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST" or request.content_type != "application/json":
+            return super().dispatch(request, *args, **kwargs)
+        try:
+            self._ingest(request, _json_body(request))
+        except TallyError as error:
+            return v2_plain_error_response(error)
+        except Exception as exc:
+            logger.exception("Unhandled v2 API error", exc_info=exc)
+            return v2_plain_error_response(unexpected_error())
+        return json_response({})
 
     def _authenticate(self, request) -> services.sessions.SessionAuth:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -177,8 +242,12 @@ class MeterEventStreamView(V2View):
         responses={200: OpenApiResponse(description="An empty object: {}")},
     )
     def post(self, request):
+        self._ingest(request, self.body(request))
+        return Response({})
+
+    def _ingest(self, request, body: dict) -> None:
         auth = self._authenticate(request)
-        body = _object(self.body(request), "", frozenset({"events"}))
+        body = _object(body, "", frozenset({"events"}))
         items = body.get("events")
         if not isinstance(items, list) or not items:
             raise InvalidRequest(
@@ -191,13 +260,10 @@ class MeterEventStreamView(V2View):
                 f"Invalid events: at most {MAX_STREAM_EVENTS} events per request.",
                 param="events",
             )
-        events = [
-            event_input(item, f"events[{index}]") for index, item in enumerate(items)
-        ]
+        events = [event_input(item, index) for index, item in enumerate(items)]
         services.meter_events_ingest_batch(
             events=events, now=clock.now(), livemode=auth.livemode, all_or_nothing=True
         )
-        return Response({})
 
 
 _V2EventSchema = inline_serializer(

@@ -16,15 +16,16 @@ so the common case runs a few cheap checks inline and each refusal is explained 
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from core.errors import InvalidRequest, TallyError
-from metering import errors, storage
+from metering import errors, lookups, storage
 from metering.models import Meter, MeterEvent
 from metering.storage import EventRow
 
@@ -34,15 +35,13 @@ MAX_IDENTIFIER = 100
 MAX_EVENT_NAME = 100
 MAX_SIGNIFICANT_DIGITS = 15
 MAX_DIGITS = 30
-_MAX_CUSTOMER_ID = 64
-# Batches up to this size look meters and customers up in one query; larger ones
-# first read the meters, then exactly the customers their events name.
-_ONE_LOOKUP_UP_TO = 200
 
 
-@dataclass(frozen=True, slots=True)
-class EventInput:
-    """A meter event as a client sent it; ``timestamp`` already parsed at the edge."""
+class EventInput(NamedTuple):
+    """A meter event as a client sent it; ``timestamp`` already parsed at the edge.
+
+    A named tuple rather than a dataclass: bulk import makes 100,000 a second.
+    """
 
     event_name: Any
     payload: Any
@@ -63,37 +62,52 @@ class BatchResult:
 
 
 class _Lookups:
-    """Meters by event name and customers' clocks, fetched once per batch."""
+    """Meters by event name and customers' clocks, read once per batch.
+
+    The meters come first: which payload key names the customer depends on the
+    meter. Both reads are usually answered from memory (``metering.lookups``).
+    """
 
     def __init__(self, events: Sequence[EventInput], now: datetime) -> None:
         names = {event.event_name for event in events if type(event.event_name) is str}
-        if len(events) <= _ONE_LOOKUP_UP_TO:
-            # Which payload key names the customer depends on the meter: ask for
-            # every short string value, and find out in the same query.
-            candidates = {
-                value
-                for event in events
-                if type(event.payload) is dict
-                for value in event.payload.values()
-                if type(value) is str and len(value) <= _MAX_CUSTOMER_ID
-            }
-            meters, clocks = storage.meters_and_customers(names, candidates)
-            self._index(meters)
-        else:
-            self._index(storage.meters_and_customers(names, ())[0])
-            wanted = set()
-            for event in events:
-                meter = self.active.get(event.event_name)
-                if meter is not None and type(event.payload) is dict:
-                    customer_id = event.payload.get(meter.customer_payload_key)
-                    if type(customer_id) is str:
-                        wanted.add(customer_id)
-            clocks = storage.meters_and_customers((), wanted)[1]
+        self._index(lookups.meters_by_event_name(names))
+        wanted = self._customer_ids(events)
+        clocks = lookups.customer_clocks(wanted) if wanted else {}
         # A customer on a test clock lives at the clock's frozen time.
         self.customer_now: dict[str, datetime] = {
             customer_id: frozen_time or now
             for customer_id, frozen_time in clocks.items()
         }
+        # Each customer's "now" and the timestamps it accepts, [earliest, latest].
+        windows = {
+            moment: (moment, moment - MAX_PAST, moment + MAX_FUTURE)
+            for moment in set(self.customer_now.values())
+        }
+        self.windows: dict[str, tuple[datetime, datetime, datetime]] = {
+            customer_id: windows[moment]
+            for customer_id, moment in self.customer_now.items()
+        }
+
+    def _customer_ids(self, events: Sequence[EventInput]) -> set[str]:
+        """The ids the events name as their customer, under their meter's key."""
+        if len(self.active) == 1:
+            # The usual batch: one meter, so one customer key (read a bit widely:
+            # events of unknown names add candidates, which is harmless).
+            key = next(iter(self.active.values())).customer_payload_key
+            return {
+                customer_id
+                for event in events
+                if type(event.payload) is dict
+                and type(customer_id := event.payload.get(key)) is str
+            }
+        found = set()
+        for event in events:
+            meter = self.active.get(event.event_name)
+            if meter is not None and type(event.payload) is dict:
+                customer_id = event.payload.get(meter.customer_payload_key)
+                if type(customer_id) is str:
+                    found.add(customer_id)
+        return found
 
     def _index(self, meters: list[Meter]) -> None:
         self.meters: dict[str, list[Meter]] = {}
@@ -213,6 +227,10 @@ def _whole_number_text(raw: Any) -> str | None:
 
 def parse_value(raw: Any) -> Decimal | None:
     """A whole number of at most 15 significant digits, or None."""
+    if type(raw) is str and 0 < len(raw) <= MAX_SIGNIFICANT_DIGITS:
+        # The usual value: a few plain digits.
+        if raw.isdigit() and raw.isascii():
+            return Decimal(raw)
     digits = _whole_number_text(raw)
     if digits is None:
         return None
@@ -293,6 +311,68 @@ def _validate(event: EventInput, lookups: _Lookups, livemode: bool) -> EventRow:
     )
 
 
+_new_row = tuple.__new__  # EventRow(...) without its Python-level __new__
+_event_key = operator.itemgetter(2, 3)  # (event_name, identifier) of an EventRow
+
+
+def _plain_rows(
+    events: Sequence[EventInput], lookups: _Lookups, livemode: bool
+) -> list[EventRow] | None:
+    """The rows of a batch of plain events, or None if some event is not plain.
+
+    Plain is how nearly every event arrives: an active meter's event name, a
+    payload of just the meter's customer and value keys, a known customer, a value
+    of at most 15 ASCII digits, an identifier of 1 to 100 characters, and a UTC
+    timestamp in the window, or none. ``_validate`` makes the same row of each
+    (tests hold the two to it), and explains or refuses any other event; this loop
+    is only faster, which bulk import needs.
+    """
+    active, windows = lookups.active, lookups.windows
+    rows: list[EventRow] = []
+    append = rows.append
+    for event_name, payload, identifier, timestamp in events:
+        if type(event_name) is not str or type(payload) is not dict:
+            return None
+        meter = active.get(event_name)
+        if meter is None or len(payload) != 2:
+            return None
+        customer_id = payload.get(meter.customer_payload_key)
+        raw = payload.get(meter.value_payload_key)
+        if type(customer_id) is not str or type(raw) is not str:
+            return None
+        window = windows.get(customer_id)
+        if (
+            window is None
+            or not 0 < len(raw) <= MAX_SIGNIFICANT_DIGITS
+            or not raw.isdigit()
+            or not raw.isascii()
+            or type(identifier) is not str
+            or not 0 < len(identifier) <= MAX_IDENTIFIER
+        ):
+            return None
+        if timestamp is None:
+            timestamp = window[0]
+        elif timestamp.tzinfo is not UTC or not window[1] <= timestamp <= window[2]:
+            return None
+        append(
+            _new_row(
+                EventRow,
+                (
+                    meter.id,
+                    customer_id,
+                    event_name,
+                    identifier,
+                    Decimal(raw),
+                    timestamp,
+                    window[0],
+                    livemode,
+                    None,
+                ),
+            )
+        )
+    return rows
+
+
 def _refuse_payload_values(payload: dict) -> None:
     """Refuse values that are not strings (only checked when there are extra keys)."""
     for value in payload.values():
@@ -306,18 +386,24 @@ def meter_events_ingest_batch(
     now: datetime,
     livemode: bool = False,
     all_or_nothing: bool = False,
+    sync_commit: bool = True,
 ) -> BatchResult:
     """Validate and record many events in one transaction.
 
     Refused events are reported by position and the rest are recorded, unless
     ``all_or_nothing``: then the first refusal is raised (its ``param`` under
     ``events[i]``) and nothing is written. Events already stored, or repeated within
-    the batch, are reported as duplicates and counted once.
+    the batch, are reported as duplicates and counted once. ``sync_commit=False``
+    is for callers that can redo a lost batch (``storage.events_write``).
     """
     lookups = _Lookups(events, now)
     result = BatchResult(
         meters={meter.id: meter for group in lookups.meters.values() for meter in group}
     )
+    rows = _plain_rows(events, lookups, livemode)
+    if rows is not None and len(set(map(_event_key, rows))) == len(rows):
+        result.rows = rows
+        return _write(result, range(len(rows)), sync_commit)
     seen: set[tuple[str, str]] = set()
     positions: list[int] = []
     for position, event in enumerate(events):
@@ -335,9 +421,14 @@ def meter_events_ingest_batch(
         seen.add(key)
         result.rows.append(row)
         positions.append(position)
+    return _write(result, positions, sync_commit)
+
+
+def _write(result: BatchResult, positions: Sequence[int], sync_commit: bool):
+    """Store the batch's rows (at ``positions`` of the batch); note duplicates."""
     if not result.rows:
         return result
-    result.event_ids = storage.events_write(result.rows)
+    result.event_ids = storage.events_write(result.rows, sync_commit=sync_commit)
     if len(result.event_ids) < len(result.rows):
         for position, row in zip(positions, result.rows, strict=True):
             if (row.event_name, row.identifier) not in result.event_ids:

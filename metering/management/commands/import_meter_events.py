@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import json
@@ -19,10 +20,9 @@ from core.errors import InvalidRequest
 from metering.imports import (
     HEAD_BYTES,
     ChunkResult,
-    Record,
-    csv_records,
+    csv_chunks,
     import_chunk,
-    ndjson_records,
+    ndjson_chunks,
 )
 
 
@@ -45,17 +45,13 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
 class Command(BaseCommand):
     help = (
         "Import meter events from an NDJSON or CSV file ('-' reads stdin), validated "
         "like the API, in batches of one transaction each. Re-running the same file "
-        "stores nothing twice; refused lines go to a rejects file with the reason."
+        "stores nothing twice, so an interrupted import (even by a database crash, "
+        "which may lose the last batches reported) is finished by running it again; "
+        "refused lines go to a rejects file with the reason."
     )
 
     def add_arguments(self, parser):
@@ -99,11 +95,13 @@ class Command(BaseCommand):
         if fmt == "auto":
             is_csv = path.lower().endswith(".csv") or not head.lstrip().startswith(b"{")
             fmt = "csv" if is_csv else "ndjson"
-        records = (csv_records if fmt == "csv" else ndjson_records)(stream)
+        chunks = (csv_chunks if fmt == "csv" else ndjson_chunks)(
+            stream, options["batch_size"]
+        )
         try:
-            # The first record is read here so that a bad CSV header stops us early.
-            first = next(records, None)
-            records = itertools.chain([first] if first else [], records)
+            # The first chunk is read here so that a bad CSV header stops us early.
+            first = next(chunks, None)
+            chunks = itertools.chain([first] if first else [], chunks)
             progress = tqdm(
                 total=size,
                 unit="B",
@@ -113,9 +111,7 @@ class Command(BaseCommand):
                 file=sys.stderr,
             )
             with progress:
-                results = self._run(
-                    _chunks(records, options["batch_size"]), options["workers"]
-                )
+                results = self._run(chunks, options["workers"])
                 totals = self._collect(results, Path(rejects_path), progress)
         except InvalidRequest as error:
             raise CommandError(error.message) from None
@@ -128,14 +124,24 @@ class Command(BaseCommand):
         if rejected:
             self.stdout.write(f"Rejected lines and reasons: {rejects_path}")
 
-    def _run(self, chunks: Iterator[list[Record]], workers: int):
-        """Import chunks here, or in worker processes (each its own connection)."""
+    def _run(self, chunks: Iterator, workers: int) -> Iterator[ChunkResult]:
+        """Import chunks here, or in worker processes (each its own connection).
+
+        Results come back in file order; at most two chunks per worker are read
+        ahead, so a file of any size needs little memory.
+        """
         if workers == 1 or connection.vendor != "postgresql":
             yield from map(import_chunk, chunks)
             return
         connections.close_all()  # forked workers must not share our connection
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(import_chunk, chunks)
+            pending: collections.deque = collections.deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(import_chunk, (chunk,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
 
     def _collect(self, results: Iterable[ChunkResult], rejects_path: Path, progress):
         accepted = duplicates = rejected = 0

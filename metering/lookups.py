@@ -1,0 +1,189 @@
+"""What ingestion reads for every event: meters by event name, customers' clocks.
+
+Both change rarely, and every ingestion request needs them, so each process
+remembers what it read for ``CACHE_SECONDS``; a warm process validates an event
+without a query. What that allows, and what it does not:
+
+- A meter deactivated, reactivated or replaced in another process is seen here
+  within ``CACHE_SECONDS`` (2 s): until then this process may still accept events
+  for a just-deactivated meter. A change made in this process is seen at once:
+  saving or deleting a meter forgets every remembered meter (now, and again at
+  commit, so that a read racing the transaction cannot keep the old row).
+- Likewise a customer deleted in another process may still receive events here for
+  up to ``CACHE_SECONDS``; saving a customer in this process forgets it at once.
+- Customers on a test clock are never remembered: their "now" moves with the clock.
+  Event names without a meter and unknown customers are not remembered either, so a
+  new meter or customer can be used at once from any process.
+- Only rows read outside a transaction are remembered. Inside one, they may be
+  uncommitted and vanish on rollback (tests run that way, and so always read).
+- ``flush`` (between transactional tests) forgets everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Collection
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
+
+from core.models import Customer, TestClock
+from metering.models import Meter
+from metering.storage import aware, in_filter, names, quote, raw_cursor
+
+CACHE_SECONDS = 2.0
+# Far more than any installation has meters; customers are forgotten in bulk.
+_CACHE_SIZE = 100_000
+
+# event name -> (monotonic time read, its meters); customer id -> time read.
+_meters: dict[str, tuple[float, tuple[Meter, ...]]] = {}
+_customers: dict[str, float] = {}
+_lock = threading.Lock()
+
+# Every column of a meter but its metadata, in model order (``Model.from_db`` wants
+# that order when some fields are left deferred).
+_METER_FIELDS = tuple(
+    field.attname for field in Meter._meta.concrete_fields if field.name != "metadata"
+)
+
+
+@functools.cache
+def _meters_sql() -> str:
+    return (
+        f"SELECT {names(_METER_FIELDS)} FROM {quote(Meter._meta.db_table)} WHERE {{}}"
+    )
+
+
+@functools.cache
+def _customers_sql() -> str:
+    return (
+        f"SELECT c.id, k.frozen_time FROM {quote(Customer._meta.db_table)} c"
+        f" LEFT JOIN {quote(TestClock._meta.db_table)} k ON k.id = c.test_clock_id"
+        " WHERE {} AND NOT c.deleted"
+    )
+
+
+def _read_meters(event_names: list[str]) -> list[Meter]:
+    condition, params = in_filter("event_name", event_names)
+    with raw_cursor() as cursor:
+        cursor.execute(_meters_sql().format(condition), params)
+        rows = cursor.fetchall()
+    meters = []
+    for row in rows:
+        values = dict(zip(_METER_FIELDS, row, strict=True))
+        for name in ("created", "updated", "status_transitions_deactivated_at"):
+            values[name] = aware(values[name])
+        values["livemode"] = bool(values["livemode"])
+        meters.append(
+            Meter.from_db(connection.alias, list(values), list(values.values()))
+        )
+    return meters
+
+
+def _read_customers(customer_ids: list[str]) -> dict[str, datetime | None]:
+    condition, params = in_filter("c.id", customer_ids)
+    with raw_cursor() as cursor:
+        cursor.execute(_customers_sql().format(condition), params)
+        return {
+            customer_id: aware(frozen_time)
+            for customer_id, frozen_time in cursor.fetchall()
+        }
+
+
+def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> None:
+    if connection.in_atomic_block:
+        return
+    read_at = time.monotonic()
+    by_name: dict[str, list[Meter]] = {}
+    for meter in meters:
+        by_name.setdefault(meter.event_name, []).append(meter)
+    with _lock:
+        if len(_meters) + len(by_name) > _CACHE_SIZE:
+            _meters.clear()
+        if len(_customers) + len(customers) > _CACHE_SIZE:
+            _customers.clear()
+        for event_name, group in by_name.items():
+            _meters[event_name] = (read_at, tuple(group))
+        for customer_id, frozen_time in customers.items():
+            if frozen_time is None:
+                _customers[customer_id] = read_at
+
+
+def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
+    """The meters (active or not) of these event names, oldest first."""
+    now = time.monotonic()
+    meters: list[Meter] = []
+    missing = []
+    for event_name in event_names:
+        remembered = _meters.get(event_name)
+        if remembered is not None and now - remembered[0] < CACHE_SECONDS:
+            meters.extend(remembered[1])
+        else:
+            missing.append(event_name)
+    if missing:
+        read = _read_meters(missing)
+        _remember(read, {})
+        meters.extend(read)
+    meters.sort(key=lambda meter: (meter.created, meter.id))
+    return meters
+
+
+def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]:
+    """Map each existing, not deleted customer among the ids to its clock's time.
+
+    The time is the frozen time of the customer's test clock, None without one; ids
+    of no customer are left out.
+    """
+    now = time.monotonic()
+    found: dict[str, datetime | None] = {}
+    missing = []
+    for customer_id in customer_ids:
+        read_at = _customers.get(customer_id)
+        if read_at is not None and now - read_at < CACHE_SECONDS:
+            found[customer_id] = None
+        else:
+            missing.append(customer_id)
+    if missing:
+        read = _read_customers(missing)
+        _remember([], read)
+        found.update(read)
+    return found
+
+
+def forget_meters(**_kwargs) -> None:
+    with _lock:
+        _meters.clear()
+
+
+def forget_everything(**_kwargs) -> None:
+    with _lock:
+        _meters.clear()
+        _customers.clear()
+
+
+def _meter_changed(**_kwargs) -> None:
+    forget_meters()
+    transaction.on_commit(forget_meters)
+
+
+def _customer_changed(instance: Customer, **_kwargs) -> None:
+    def forget() -> None:
+        with _lock:
+            _customers.pop(instance.pk, None)
+
+    forget()
+    transaction.on_commit(forget)
+
+
+post_save.connect(_meter_changed, sender=Meter, dispatch_uid="metering.lookups.m1")
+post_delete.connect(_meter_changed, sender=Meter, dispatch_uid="metering.lookups.m2")
+post_save.connect(
+    _customer_changed, sender=Customer, dispatch_uid="metering.lookups.c1"
+)
+post_delete.connect(
+    _customer_changed, sender=Customer, dispatch_uid="metering.lookups.c2"
+)
+post_migrate.connect(forget_everything, dispatch_uid="metering.lookups.flush")
