@@ -6,6 +6,10 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts and thresholds"
 
     def ready(self) -> None:
+        from alerts.portal import SECTIONS
+        from core.portal import register_sections
+
+        register_sections(*SECTIONS)
         from alerts.api import serializers
         from alerts.models import Alert, AlertTrigger
         from core import resources

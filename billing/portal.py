@@ -48,7 +48,7 @@ def _upcoming(subscription: Subscription, page: CustomerPage) -> dict | None:
 
 def _licensed_amount(item) -> int:
     """What a fixed item charges each period (minor units)."""
-    return price_amount(spec_of(item.price), item.quantity or 0).amount.minor_units()
+    return price_amount(spec_of(item.price), item.quantity or 0).amount.minor_units
 
 
 def _subscription_card(subscription: Subscription, page: CustomerPage) -> dict:

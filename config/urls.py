@@ -9,6 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from alerts import portal as alerts_portal
 from billing import portal as billing_portal
 from core.api.base import unknown_route
 from core.portal import urls as core_portal
@@ -19,6 +20,7 @@ customer_pages = [
     *core_portal.urlpatterns,
     *billing_portal.urlpatterns,
     *metering_portal.urlpatterns,
+    *alerts_portal.urlpatterns,
 ]
 
 urlpatterns = [

@@ -82,6 +82,7 @@ def alert_create(
     gte: int,
     customer: Customer | None = None,
     livemode: bool = False,
+    metadata: dict[str, str] | None = None,
     now: datetime,
 ) -> Alert:
     """Create an active ``usage_threshold`` alert (``recurrence=one_time``).
@@ -111,6 +112,7 @@ def alert_create(
         test_clock_id=customer.test_clock_id if customer else None,
         after_event_id=after,
         livemode=livemode,
+        metadata=metadata or {},
         created=now,
         updated=now,
     )
