@@ -21,6 +21,7 @@ from billing.services.events import EventBatch
 from billing.services.lines import (
     USAGE_KINDS,
     UsageReader,
+    attach_prices,
     billed_usage_by_invoice,
     usage_draft,
 )
@@ -58,17 +59,22 @@ def invoice_lines(invoice: Invoice) -> list[InvoiceLineItem]:
 
     Tiers are read once per price by ``spec_of`` (they never change).
     """
-    return lines_by_invoice([invoice.pk])[invoice.pk]
+    return list(
+        invoice.lines.select_related(
+            "price__product", "price__recurring_meter"
+        ).order_by("position")
+    )
 
 
 def lines_by_invoice(invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLineItem]]:
-    """The lines of many invoices (as ``invoice_lines``), in one query."""
+    """The lines of many invoices (as ``invoice_lines``), in two queries."""
     found: dict[str, list[InvoiceLineItem]] = {pk: [] for pk in invoice_ids}
-    rows = (
-        InvoiceLineItem.objects.filter(invoice_id__in=list(found))
-        .select_related("price__product", "price__recurring_meter")
-        .order_by("invoice_id", "position")
+    rows = list(
+        InvoiceLineItem.objects.filter(invoice_id__in=list(found)).order_by(
+            "invoice_id", "position"
+        )
     )
+    attach_prices(rows)
     for line in rows:
         found[line.invoice_id].append(line)
     return found

@@ -9,7 +9,7 @@ when a job handles many subscriptions at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +29,7 @@ from billing.periods import Cycle
 from catalog.models import Price
 from catalog.pricing import PriceSpec
 from catalog.selectors import price_spec
-from metering.selectors import meter_usage_for_customers, meter_usage_for_period
+from metering.selectors import meter_usage_for_customers, meter_usage_for_periods
 
 ZERO = Decimal(0)
 USAGE_KINDS = (InvoiceLineItem.Kind.METERED, InvoiceLineItem.Kind.LATE_USAGE)
@@ -64,18 +64,33 @@ def items_with_prices(subscription: Subscription) -> QuerySet[SubscriptionItem]:
 def items_by_subscription(
     subscription_ids: Iterable[str],
 ) -> dict[str, list[SubscriptionItem]]:
-    """The items of many subscriptions (as ``items_with_prices``), in one query."""
+    """The items of many subscriptions (as ``items_with_prices``), in two queries."""
     by_subscription: dict[str, list[SubscriptionItem]] = {
         subscription_id: [] for subscription_id in subscription_ids
     }
-    rows = (
-        SubscriptionItem.objects.filter(subscription_id__in=list(by_subscription))
-        .select_related("price__product", "price__recurring_meter")
-        .order_by("subscription_id", "position", "created", "id")
+    rows = list(
+        SubscriptionItem.objects.filter(
+            subscription_id__in=list(by_subscription)
+        ).order_by("subscription_id", "position", "created", "id")
     )
+    attach_prices(rows)
     for item in rows:
         by_subscription[item.subscription_id].append(item)
     return by_subscription
+
+
+def attach_prices(rows: Sequence[SubscriptionItem | InvoiceLineItem]) -> None:
+    """Give rows their prices (with product and meter), one object per price.
+
+    One query however many rows: a chunk's thousands of items or lines share a
+    handful of prices, so building them once per row would cost more than the
+    query.
+    """
+    ids = {row.price_id for row in rows if row.price_id}
+    prices = Price.objects.select_related("product", "recurring_meter").in_bulk(ids)
+    for row in rows:
+        if row.price_id:
+            row.price = prices[row.price_id]
 
 
 _specs: dict[str, PriceSpec] = {}
@@ -165,22 +180,26 @@ def line_from_draft(
 
 
 class UsageReader:
-    """Reads metered usage, many customers of one meter and period in one query.
+    """Reads metered usage, announced reads together in one query.
 
-    ``expect`` announces the reads a job will make; the first read of a (meter,
-    period) then answers every customer announced for it with one grouped query
-    (``meter_usage_for_customers``), and later reads of those come from memory.
-    Unannounced reads go to the database one by one. Values are raw (may be
+    ``expect`` announces the reads a job will make. The first read of a (meter,
+    period) announced for several customers answers all of them with one grouped
+    query (``meter_usage_for_customers``); the first read of a customer announced
+    alone reads that customer's other lone reads with it, every meter and period
+    in one query (``meter_usage_for_periods``). Later reads come from memory;
+    unannounced ones go to the database one by one. Values are raw (may be
     negative).
     """
 
     def __init__(self) -> None:
         self._values: dict[tuple, Decimal] = {}
         self._expected: dict[tuple, set[str]] = defaultdict(set)
+        self._keys_of: dict[str, set[tuple]] = defaultdict(set)
 
     def expect(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
         if start < end and (meter.pk, customer_id, start, end) not in self._values:
             self._expected[(meter, start, end)].add(customer_id)
+            self._keys_of[customer_id].add((meter, start, end))
 
     def usage(self, meter, customer_id: str, start: datetime, end: datetime):
         if start >= end:
@@ -192,18 +211,27 @@ class UsageReader:
 
     def _read(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
         customers = self._expected.pop((meter, start, end), set()) | {customer_id}
-        if len(customers) == 1:
-            found = {
-                customer_id: meter_usage_for_period(
-                    meter=meter, customer_id=customer_id, start=start, end=end
-                )
-            }
-        else:
+        if len(customers) > 1:
             found = meter_usage_for_customers(
                 meter=meter, customer_ids=customers, start=start, end=end
             )
-        for customer in customers:
-            self._values[(meter.pk, customer, start, end)] = found.get(customer, ZERO)
+            for customer in customers:
+                self._store(meter, customer, start, end, found.get(customer, ZERO))
+            return
+        alone = [
+            key
+            for key in self._keys_of.pop(customer_id, ())
+            if self._expected.get(key) == {customer_id}
+        ]
+        for key in alone:
+            del self._expected[key]
+        reads = [(meter, start, end), *alone]
+        values = meter_usage_for_periods(customer_id=customer_id, reads=reads)
+        for (meter, start, end), value in zip(reads, values, strict=True):
+            self._store(meter, customer_id, start, end, value)
+
+    def _store(self, meter, customer_id, start, end, value: Decimal) -> None:
+        self._values[(meter.pk, customer_id, start, end)] = value
 
 
 def billed_usage(

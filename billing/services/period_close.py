@@ -195,14 +195,14 @@ def _close_round(subs: list[Subscription], now: datetime, usage: UsageReader):
     cycles = [sub for sub in subs if sub not in ending_now]
     if not cycles:
         return
-    _prefetch(cycles, usage)
+    cycle_prefetch(cycles, usage)
     events = EventBatch()
     closes = [_plan(sub, sub._loaded_items, now, usage) for sub in cycles]
     _write(closes, now, usage, events)
     events.record()
 
 
-def _prefetch(subs: list[Subscription], usage: UsageReader) -> None:
+def cycle_prefetch(subs: list[Subscription], usage: UsageReader) -> None:
     """Read what the subscriptions' period close needs, for all of them at once.
 
     Usage reads are announced (one grouped query per meter and period later),

@@ -24,6 +24,7 @@ from billing.services.lines import UsageReader, items_with_prices, line_from_dra
 from billing.services.period_close import (
     CLOSING_STATUSES,
     cycle_drafts,
+    cycle_prefetch,
     ends_at_period_end,
     subscription_close_next,
 )
@@ -102,8 +103,10 @@ def _upcoming_cycle(sub: Subscription, now: datetime):
         return None
     items = list(items_with_prices(sub))
     sub._loaded_items = items
+    usage = UsageReader()
+    cycle_prefetch([sub], usage)  # every usage read in one query
     drafts, _, _ = cycle_drafts(
-        sub, items, now, UsageReader(), ending=ends_at_period_end(sub), lock=False
+        sub, items, now, usage, ending=ends_at_period_end(sub), lock=False
     )
     if not drafts:
         return None

@@ -82,3 +82,44 @@ def test_no_customers_reads_nothing(django_assert_num_queries):
             )
             == {}
         )
+
+
+@pytest.mark.django_db
+def test_many_periods_of_one_customer_in_one_read(django_assert_max_num_queries):
+    meters = [
+        MeterFactory(formula="sum"),
+        MeterFactory(formula="count"),
+        MeterFactory(formula="last"),
+        MeterFactory(formula="sum", event_time_window="hour"),
+    ]
+    customer, other = CustomerFactory(), CustomerFactory()
+    for meter in meters:
+        for minutes, value in [(15, 3), (70, 5), (26 * 60 + 5, 7), (50 * 60, 11)]:
+            record(meter, customer, value, T0 + timedelta(minutes=minutes))
+        record(meter, other, 100, T0 + timedelta(minutes=80))
+    record(meters[0], customer, 1000, T0 + timedelta(minutes=75), identifier="gone")
+    services.meter_event_cancel(
+        event_name=meters[0].event_name, identifier="gone", now=NOW
+    )
+    day = timedelta(days=1)
+    periods = [
+        (T0, T0 + day),
+        (T0 + day, T0 + 3 * day),
+        (T0 + timedelta(minutes=30), T0 + timedelta(hours=26, minutes=10)),  # edges
+        (T0 - day, T0),  # no events
+        (T0 + 3 * day, T0 + 3 * day),  # empty
+    ]
+    reads = [(meter, start, end) for meter in meters for start, end in periods]
+
+    plain = [(meter, start, end) for meter, start, end in reads if meter in meters[:2]]
+    with django_assert_max_num_queries(1 + 2):  # the rollups, plus one edge read each
+        selectors.meter_usage_for_periods(customer_id=customer.id, reads=plain)
+    found = selectors.meter_usage_for_periods(customer_id=customer.id, reads=reads)
+
+    assert found == [
+        selectors.meter_usage_for_period(
+            meter=meter, customer_id=customer.id, start=start, end=end
+        )
+        for meter, start, end in reads
+    ]
+    assert found[0] == 8  # 3 + 5; the cancelled 1000 does not count
