@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Case, F, Min, Q, QuerySet, Sum, When
+from django.db.models import Case, Exists, F, Min, Q, QuerySet, Sum, When
 
 from catalog.models import Price
 from core.models import Customer, TestClock
@@ -90,6 +91,15 @@ def grant_candidates_query(
         )
         .order_by("pk")
     )
+
+
+def grant_candidates_exist(*, customer: Any, now: datetime) -> Exists:
+    """Whether ``customer`` (an id or ``OuterRef``) has a grant that may pay at ``now``.
+
+    For annotating a query (an invoice preview's subscription), without a query
+    of its own.
+    """
+    return Exists(_live_grants(now).filter(customer_id=customer))
 
 
 def customers_with_grant_candidates(

@@ -202,7 +202,9 @@ def _close_round(subs: list[Subscription], now: datetime, usage: UsageReader):
     events.record()
 
 
-def cycle_prefetch(subs: list[Subscription], usage: UsageReader) -> None:
+def cycle_prefetch(
+    subs: list[Subscription], usage: UsageReader, *, pending: set[str] | None = None
+) -> None:
     """Read what the subscriptions' period close needs, for all of them at once.
 
     Usage reads are announced (one grouped query per meter and period later),
@@ -234,11 +236,12 @@ def cycle_prefetch(subs: list[Subscription], usage: UsageReader) -> None:
         ).filter(period_end__gte=min(item.current_period_start for item in metered))
         for row in rows.values_list("subscription_id", *ROW_FIELDS):
             by_id[row[0]]._usage_rows.append(row[1:])
-    pending = set(
-        InvoiceItem.objects.filter(
-            invoice__isnull=True, customer_id__in={sub.customer_id for sub in subs}
-        ).values_list("customer_id", flat=True)
-    )
+    if pending is None:  # the customers with pending items, unless known
+        pending = set(
+            InvoiceItem.objects.filter(
+                invoice__isnull=True, customer_id__in={sub.customer_id for sub in subs}
+            ).values_list("customer_id", flat=True)
+        )
     for sub in subs:
         sub._has_pending = sub.customer_id in pending
 

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from billing.api import render
-from billing.models import Invoice, Subscription
+from billing.models import Invoice, InvoiceItem, Subscription
 from billing.services import changes, credits
 from billing.services.finalize import invoice_lines, totals_compute
 from billing.services.invoice_items import invoice_item_create
@@ -32,6 +33,7 @@ from billing.services.subscriptions import subscription_cancel, subscription_cre
 from core.errors import InvalidRequest, ResourceMissing
 from core.ids import new_id
 from core.models import Customer
+from credits.selectors import grant_candidates_exist
 
 
 class _Discard(Exception):
@@ -66,15 +68,31 @@ def _no_upcoming(customer: Customer | None) -> ResourceMissing:
     )
 
 
-def _next_subscription(customer: Customer) -> Subscription:
+def _next_subscription(customer: Customer, now: datetime) -> Subscription:
+    """The customer's subscription renewing first.
+
+    It says, in the same query, whether the customer has pending invoice items
+    (``has_pending``) and credit grants that may apply (``has_grants``): most
+    have neither, and a preview then needs no read for them.
+    """
     sub = (
         Subscription.objects.filter(customer=customer, status__in=CLOSING_STATUSES)
-        .select_related("customer")
+        .annotate(
+            has_pending=Exists(
+                InvoiceItem.objects.filter(
+                    customer_id=OuterRef("customer_id"), invoice__isnull=True
+                )
+            ),
+            has_grants=grant_candidates_exist(
+                customer=OuterRef("customer_id"), now=now
+            ),
+        )
         .order_by("current_period_end", "id")
         .first()
     )
     if sub is None:
         raise _no_upcoming(customer)
+    sub.customer = customer
     return sub
 
 
@@ -104,7 +122,10 @@ def _upcoming_cycle(sub: Subscription, now: datetime):
     items = list(items_with_prices(sub))
     sub._loaded_items = items
     usage = UsageReader()
-    cycle_prefetch([sub], usage)  # every usage read in one query
+    pending = None  # unknown for a subscription given by id: read
+    if hasattr(sub, "has_pending"):
+        pending = {sub.customer_id} if sub.has_pending else set()
+    cycle_prefetch([sub], usage, pending=pending)  # usage reads: one query
     drafts, _, _ = cycle_drafts(
         sub, items, now, usage, ending=ends_at_period_end(sub), lock=False
     )
@@ -176,7 +197,7 @@ def _build(
             params["backdate_start_date"] = details["start_date"]
         sub = subscription_create(customer=customer, params=params, now=now)
         return sub.latest_invoice
-    return _existing(_next_subscription(customer), details, now)
+    return _existing(_next_subscription(customer, now), details, now)
 
 
 def invoice_preview(
@@ -195,12 +216,12 @@ def invoice_preview(
     customer = customer or subscription.customer
     details = details or {}
     if not details and not invoice_items:
-        sub = subscription or _next_subscription(customer)
+        sub = subscription or _next_subscription(customer, now)
         if sub.cancel_at is None or sub.cancel_at >= sub.current_period_end:
             built = _upcoming_cycle(sub, now)
             if built is None:
                 raise _no_upcoming(customer)
-            return _shown(*built, now=now)
+            return _shown(*built, now=now, has_grants=getattr(sub, "has_grants", True))
     shown: dict[str, Any] | None = None
     try:
         with transaction.atomic():
@@ -222,11 +243,13 @@ def invoice_preview(
     return shown
 
 
-def _shown(invoice: Invoice, lines: list, *, now: datetime) -> dict[str, Any]:
+def _shown(
+    invoice: Invoice, lines: list, *, now: datetime, has_grants: bool = True
+) -> dict[str, Any]:
     """Price the draft as finalization would (credits included) and render it."""
     if invoice.is_draft or invoice.billing_reason == "upcoming":
         applied = credits.invoice_credits_apply(
-            invoice=invoice, lines=lines, now=now, preview=True
+            invoice=invoice, lines=lines, now=now, preview=True, has_grants=has_grants
         )
         totals_compute(invoice, lines, applied)
         invoice.amount_due = max(invoice.total + invoice.customer.balance, 0)
