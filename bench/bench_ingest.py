@@ -12,16 +12,26 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import support
 
 EVENT_NAME = "bench_tokens"
 CUSTOMERS = 200
+# gunicorn as config/gunicorn.conf.py sets it up for two cores.
+WEB_WORKERS = 2
+WEB_THREADS = 4
+# Concurrent keep-alive connections (one client process each).
+V1_CLIENTS = 8
+STREAM_CLIENTS = 6
 
 
 def _fixtures():
@@ -71,7 +81,19 @@ def _events(count: int, customers: list[str], tag: str, now: datetime):
 
 _COPY = (
     "COPY {table} (meter_id, customer_id, event_name, identifier, value, timestamp,"
-    " created, livemode, dimensions) FROM STDIN"
+    " created, livemode, dimensions) FROM STDIN (FORMAT BINARY)"
+)
+# Binary COPY, as bulk import writes it: the baseline is the fastest raw COPY.
+_COPY_TYPES = (
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "numeric",
+    "timestamptz",
+    "timestamptz",
+    "bool",
+    "jsonb",
 )
 
 
@@ -82,7 +104,7 @@ def _copy_rows(meter_id: str, events: list[dict], now: datetime) -> list[tuple]:
             event["customer"],
             EVENT_NAME,
             event["identifier"],
-            event["value"],
+            Decimal(event["value"]),
             event["timestamp"],
             now,
             False,
@@ -90,6 +112,13 @@ def _copy_rows(meter_id: str, events: list[dict], now: datetime) -> list[tuple]:
         )
         for event in events
     ]
+
+
+def _copy(cursor, table: str, rows: list[tuple]) -> None:
+    with cursor.copy(_COPY.format(table=table)) as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
 
 
 def _raw_copy(meter_id: str, events: list[dict], now: datetime) -> float:
@@ -104,9 +133,7 @@ def _raw_copy(meter_id: str, events: list[dict], now: datetime) -> float:
     raw = connection.connection
     with raw.cursor() as cursor:
         started = time.perf_counter()
-        with cursor.copy(_COPY.format(table="metering_meterevent")) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(cursor, "metering_meterevent", rows)
         cursor.execute("SELECT 1")  # the COPY has been applied
         elapsed = time.perf_counter() - started
         raw.rollback()
@@ -127,9 +154,7 @@ def _raw_copy_bare(meter_id: str, events: list[dict], now: datetime) -> float:
         )
         raw.commit()
         started = time.perf_counter()
-        with cursor.copy(_COPY.format(table="bench_copy_events")) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(cursor, "bench_copy_events", rows)
         raw.commit()
         elapsed = time.perf_counter() - started
         cursor.execute("DROP TABLE bench_copy_events")
@@ -137,7 +162,66 @@ def _raw_copy_bare(meter_id: str, events: list[dict], now: datetime) -> float:
     return len(rows) / elapsed
 
 
-def _bulk_import(events: list[dict], workers: int) -> float:
+class _BackendCpu(threading.Thread):
+    """CPU seconds of this database's sessions while it runs (bulk import).
+
+    Polls their /proc entries every 50 ms and keeps each session's last reading,
+    since the import workers' sessions end with them; a session's first and last
+    50 ms may be missed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.ignore: set[int] = set()
+        self.seen: dict[int, float] = {}
+        self.started: dict[int, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(support.database_url(), autocommit=True) as watcher:
+            self.ignore.add(watcher.info.backend_pid)
+            while not self.stopping.is_set():
+                rows = watcher.execute(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND backend_type = 'client backend'"
+                ).fetchall()
+                for (pid,) in rows:
+                    if pid not in self.ignore:
+                        seconds = _process_seconds(pid)
+                        self.started.setdefault(pid, seconds)
+                        self.seen[pid] = max(seconds, self.seen.get(pid, 0.0))
+                self.stopping.wait(0.05)
+
+    def seconds(self) -> float:
+        self.stopping.set()
+        self.join()
+        return sum(self.seen[pid] - self.started[pid] for pid in self.seen)
+
+
+def _process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _python_seconds() -> float:
+    """CPU seconds of this process and of its ended children (import workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def _bulk_import(events: list[dict], workers: int) -> tuple[float, float, float]:
+    """Import the events from a file: events/s, and Python and PostgreSQL CPU seconds
+    per event."""
     from django.core.management import call_command
 
     with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False) as handle:
@@ -157,6 +241,9 @@ def _bulk_import(events: list[dict], workers: int) -> float:
                 + "\n"
             )
     try:
+        backends = _BackendCpu()
+        backends.start()
+        python_before = _python_seconds()
         started = time.perf_counter()
         call_command(
             "import_meter_events",
@@ -166,7 +253,13 @@ def _bulk_import(events: list[dict], workers: int) -> float:
             str(workers),
             stdout=open(os.devnull, "w"),
         )
-        return len(events) / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        python = _python_seconds() - python_before
+        return (
+            len(events) / elapsed,
+            python / len(events),
+            backends.seconds() / len(events),
+        )
     finally:
         os.unlink(handle.name)
 
@@ -252,8 +345,102 @@ def _http_figures(figures, label, result: support.LoadResult, events, copy_rate)
     )
     per_event = result.server_cpu / events
     figures[f"{label}: server CPU per event (us)"] = 1e6 * per_event
+    figures[f"{label}: client CPU per event (us)"] = 1e6 * result.client_cpu / events
     figures[f"{label}: events/s on 2 dedicated cores"] = (
         2 / per_event if per_event else 0
+    )
+
+
+def _raw_request(request: support.Request, host: str, port: int) -> bytes:
+    """The request as bytes on the wire, encoded once before the clock starts."""
+    headers = {
+        "Host": f"{host}:{port}",
+        "Content-Length": str(len(request.body)),
+        **request.headers,
+    }
+    head = f"{request.method} {request.path} HTTP/1.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return head.encode() + b"\r\n" + request.body
+
+
+def _read_response(sock, buffer: bytes) -> tuple[int, bytes, bytes]:
+    """(status, body, what follows) of one response with a Content-Length."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += _receive(sock)
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(rest) < length:
+        rest += _receive(sock)
+    return status, rest[:length], rest[length:]
+
+
+def _receive(sock) -> bytes:
+    data = sock.recv(65536)
+    if not data:
+        raise ConnectionError("the server closed the connection")
+    return data
+
+
+def _lean_drive(host: str, port: int, requests: list[bytes], start_at: float):
+    """One client: its requests in turn on one keep-alive connection.
+
+    Plain sockets and requests encoded beforehand: a tenth of ``http.client``'s
+    CPU per request, which matters when client and server share two cores.
+    """
+    import socket
+
+    while time.time() < start_at:
+        time.sleep(0.001)
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    latencies, failures, first_failure, buffer = [], 0, "", b""
+    cpu, began = time.process_time(), time.time()
+    for raw in requests:
+        sent = time.perf_counter()
+        sock.sendall(raw)
+        status, body, buffer = _read_response(sock, buffer)
+        latencies.append(time.perf_counter() - sent)
+        if status >= 300:
+            failures += 1
+            first_failure = first_failure or f"{status} {body[:300]!r}"
+    ended, cpu = time.time(), time.process_time() - cpu
+    sock.close()
+    return began, ended, latencies, failures, first_failure, cpu
+
+
+def _lean_load(server, requests: list[support.Request], *, clients: int):
+    """``support.drive_load`` with the lean client: one process per connection."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    raw = [_raw_request(request, *server) for request in requests]
+    shares = [raw[index::clients] for index in range(clients)]
+    start_at = time.time() + 1.0
+    server_before = support.server_cpu_seconds(server)
+    with ProcessPoolExecutor(max_workers=clients) as pool:
+        outcomes = list(
+            pool.map(
+                _lean_drive,
+                [server.host] * clients,
+                [server.port] * clients,
+                shares,
+                [start_at] * clients,
+            )
+        )
+    server_cpu = support.server_cpu_seconds(server) - server_before
+    return support.LoadResult(
+        requests=len(requests),
+        failures=sum(outcome[3] for outcome in outcomes),
+        seconds=max(o[1] for o in outcomes) - min(o[0] for o in outcomes),
+        latencies=[latency for outcome in outcomes for latency in outcome[2]],
+        first_failure=next((outcome[4] for outcome in outcomes if outcome[4]), ""),
+        client_cpu=sum(outcome[5] for outcome in outcomes),
+        server_cpu=server_cpu,
     )
 
 
@@ -283,28 +470,29 @@ def run(args) -> dict:
         meter.id, batches[1], now
     )
     for workers, events in batches.items():
-        rate = _bulk_import(events, workers)
-        figures[f"bulk import, {workers} worker(s) (events/s)"] = rate
-        figures[f"bulk import, {workers} worker(s), % of COPY"] = 100 * rate / copy_rate
+        rate, python, database = _bulk_import(events, workers)
+        label = f"bulk import, {workers} worker(s)"
+        figures[f"{label} (events/s)"] = rate
+        figures[f"{label}, % of COPY"] = 100 * rate / copy_rate
+        figures[f"{label}: Python CPU per event (us)"] = 1e6 * python
+        figures[f"{label}: PostgreSQL CPU per event (us)"] = 1e6 * database
 
-    with support.gunicorn(workers=2, threads=4) as server:
-        v1 = support.drive_load(
-            *server,
+    with support.gunicorn(workers=WEB_WORKERS, threads=WEB_THREADS) as server:
+        v1 = _lean_load(
+            server,
             _v1_requests(_events(v1_count, customers, f"v1-{run_id}", now), secret),
-            clients=8,
-            server=server,
+            clients=V1_CLIENTS,
         )
         _check(v1, "v1")
         _http_figures(figures, "v1 single events", v1, v1_count, copy_rate)
 
         token = _session_token(*server, secret)
-        stream = support.drive_load(
-            *server,
+        stream = _lean_load(
+            server,
             _stream_requests(
                 _events(stream_count, customers, f"v2-{run_id}", now), token
             ),
-            clients=6,
-            server=server,
+            clients=STREAM_CLIENTS,
         )
         _check(stream, "v2 stream")
         _http_figures(figures, "v2 stream (100/call)", stream, stream_count, copy_rate)

@@ -132,13 +132,9 @@ def _event(fields: Any, number: int, text: str) -> EventInput:
         timestamp = _from_unix(timestamp, UTC)
     else:
         timestamp = parse_timestamp(timestamp)
-    return _new_input(
-        EventInput,
-        (fields.get("event_name"), fields.get("payload"), identifier, timestamp),
+    return EventInput(
+        fields.get("event_name"), fields.get("payload"), identifier, timestamp
     )
-
-
-_new_input = tuple.__new__  # EventInput(...) without its Python-level __new__
 
 
 def _not_an_object() -> InvalidRequest:

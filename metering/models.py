@@ -18,7 +18,9 @@ second, where every index on the events table costs a share of that rate:
   the sum, the count, the last value by event time and the most recently received
   value. It is updated in the same transaction as the insert or cancel, so usage
   queries read a few hundred rollup rows instead of scanning raw events. Its unique
-  key leads with the customer, so it also serves the customer foreign key.
+  key leads with the customer, so it also serves the customer foreign key. An hour
+  may have a few rows (``shard``): concurrent writers each update their own, rather
+  than queue for one row until the other's commit is on disk.
 
 Values are whole numbers (``Decimal`` with no fraction) in the meter's own unit.
 """
@@ -182,6 +184,12 @@ class MeterUsageRollup(models.Model):
     ``latest_*`` is the event received last (highest id): ``event_time_window``
     meters count only that one per window. Both are null once every event of the hour
     is cancelled; ``event_count`` is then 0.
+
+    An hour may have several rows, one per ``shard``, each summarising some of its
+    events: the hour is their sum (and the latest of their ``last_*`` and
+    ``latest_*``), as ``metering.usage`` merges cells. Ingestion writes the shard of
+    its database session (``storage``), so concurrent writers of a busy hour do not
+    wait for each other; cancelling an event merges the hour back into one row.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -204,13 +212,14 @@ class MeterUsageRollup(models.Model):
     latest_value = models.DecimalField(
         max_digits=VALUE_DIGITS, decimal_places=0, null=True
     )
+    shard = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "meter", "bucket"],
+                fields=["customer", "meter", "bucket", "shard"],
                 name="meter_rollup_bucket_once",
-                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops"],
+                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops", "int2_ops"],
             ),
             models.CheckConstraint(
                 condition=Q(event_count__gte=0), name="meter_rollup_count_not_negative"

@@ -4,8 +4,11 @@ Two rules make the write safe, in PostgreSQL and SQLite (3.35+) alike:
 
 - The unique key ``(event_name, identifier)`` decides which events are new, also
   between concurrent transactions, so a duplicate is never stored nor counted.
-- ``INSERT ... ON CONFLICT (meter_id, customer_id, bucket) DO UPDATE`` adds exactly
-  the new events to their hourly rollups, in the same transaction.
+- ``INSERT ... ON CONFLICT (meter_id, customer_id, bucket, shard) DO UPDATE`` adds
+  exactly the new events to their hourly rollups, in the same transaction. On
+  PostgreSQL concurrent transactions write distinct shards of an hour
+  (``ROLLUP_SHARDS``): a busy hour's rollup would otherwise be a hot row, every
+  writer queueing for it until the previous one's commit reaches the disk.
 
 Rows are written in key order, so concurrent batches lock in the same order and
 cannot deadlock. How, depends on the batch:
@@ -119,7 +122,21 @@ _ROLLUP_COLUMNS = (
     "last_value",
     "latest_seq",
     "latest_value",
+    "shard",
 )
+# At most this many rows per rollup hour on PostgreSQL. A transaction writes shard k,
+# the first k in [0, ROLLUP_SHARDS) whose advisory lock (transaction-scoped, under
+# _SHARD_LOCKS) no other transaction holds: up to that many concurrent writers
+# never touch the same row, and without concurrency every row is shard 0.
+ROLLUP_SHARDS = 8
+_SHARD_LOCKS = 0x6D747273  # "mtrs": the advisory lock space of the shards
+_SHARD = (
+    f"(SELECT coalesce((SELECT k FROM generate_series(0, {ROLLUP_SHARDS - 1}) AS k"
+    f" WHERE pg_try_advisory_xact_lock({_SHARD_LOCKS}, k) LIMIT 1),"
+    f" floor(random() * {ROLLUP_SHARDS})::int))"
+)
+
+
 # The UTC hour of an event's timestamp, in SQL.
 _EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
@@ -210,8 +227,9 @@ def _rollup_merge(old: str) -> str:
             f" ELSE {old}.{column} END"
             for column in columns
         ]
-    return " ON CONFLICT (meter_id, customer_id, bucket) DO UPDATE SET " + ", ".join(
-        sets
+    return (
+        " ON CONFLICT (meter_id, customer_id, bucket, shard) DO UPDATE SET "
+        + ", ".join(sets)
     )
 
 
@@ -255,7 +273,9 @@ def _one_event_sql() -> str:
         ' RETURNING id, meter_id, customer_id, value, "timestamp"'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(_ROLLUP_COLUMNS)})"
         f" SELECT meter_id, customer_id, {_EVENT_HOUR}, value, 1,"
-        ' "timestamp", id, value, id, value FROM ins' + _rollup_merge("r") + ")"
+        f' "timestamp", id, value, id, value, {_SHARD} FROM ins'
+        + _rollup_merge("r")
+        + ")"
         " SELECT id FROM ins"
     )
 
@@ -288,7 +308,7 @@ def _few_events_sql() -> str:
         " max(id), (array_agg(value ORDER BY id DESC))[1]"
         " FROM ins GROUP BY 1, 2, 3"
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(_ROLLUP_COLUMNS)})"
-        " SELECT * FROM folded ORDER BY 1, 2, 3" + _rollup_merge("r") + ")"
+        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3" + _rollup_merge("r") + ")"
         " SELECT event_name, identifier, id FROM ins"
     )
 
@@ -326,7 +346,8 @@ def _copy_sql(sequence: str) -> tuple[str, str, str]:
         f"INSERT INTO {rollups} AS r ({names(_ROLLUP_COLUMNS)})"
         f" SELECT meter_id, customer_id, {_from_us('bucket_us')}, value_sum,"
         f" event_count, {_from_us('last_us')}, last_seq, last_value, latest_seq,"
-        f" latest_value FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
+        f" latest_value, {_SHARD}"
+        f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
         + _rollup_merge("r"),
     )
 
@@ -486,7 +507,7 @@ def _write_generic(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
             cursor,
             table,
             _ROLLUP_COLUMNS,
-            fold(ordered, ids),
+            [(*row, 0) for row in fold(ordered, ids)],
             _rollup_merge(quote(table)),
         )
     return ids

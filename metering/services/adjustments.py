@@ -79,14 +79,43 @@ def meter_event_cancel(
             param="cancel[identifier]",
             code=errors.ALREADY_CANCELED,
         ) from None
-    rollup = MeterUsageRollup.objects.select_for_update().get(
-        meter_id=event.meter_id,
-        customer_id=event.customer_id,
-        bucket=floor_hour(event.timestamp),
-    )
+    rollup = _merged_hour(event)
     rollup.value_sum -= event.value
     rollup.event_count -= 1
     if event.id in (rollup.last_seq, rollup.latest_seq):
         _recount_hour(rollup)
     rollup.save()
     return adjustment
+
+
+def _merged_hour(event: MeterEvent) -> MeterUsageRollup:
+    """The rollup of the event's hour, its shards (if several) merged into one row.
+
+    The rows are locked in shard order, as ingestion's upserts lock them.
+    """
+    first, *others = (
+        MeterUsageRollup.objects.select_for_update()
+        .filter(
+            meter_id=event.meter_id,
+            customer_id=event.customer_id,
+            bucket=floor_hour(event.timestamp),
+        )
+        .order_by("shard")
+    )
+    for other in others:
+        first.value_sum += other.value_sum
+        first.event_count += other.event_count
+        if other.last_seq is not None and (
+            first.last_seq is None
+            or (other.last_timestamp, other.last_seq)
+            > (first.last_timestamp, first.last_seq)
+        ):
+            first.last_timestamp = other.last_timestamp
+            first.last_seq, first.last_value = other.last_seq, other.last_value
+        if other.latest_seq is not None and (
+            first.latest_seq is None or other.latest_seq > first.latest_seq
+        ):
+            first.latest_seq, first.latest_value = other.latest_seq, other.latest_value
+    if others:
+        MeterUsageRollup.objects.filter(pk__in=[other.pk for other in others]).delete()
+    return first

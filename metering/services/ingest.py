@@ -311,7 +311,6 @@ def _validate(event: EventInput, lookups: _Lookups, livemode: bool) -> EventRow:
     )
 
 
-_new_row = tuple.__new__  # EventRow(...) without its Python-level __new__
 _event_key = operator.itemgetter(2, 3)  # (event_name, identifier) of an EventRow
 
 
@@ -355,19 +354,16 @@ def _plain_rows(
         elif timestamp.tzinfo is not UTC or not window[1] <= timestamp <= window[2]:
             return None
         append(
-            _new_row(
-                EventRow,
-                (
-                    meter.id,
-                    customer_id,
-                    event_name,
-                    identifier,
-                    Decimal(raw),
-                    timestamp,
-                    window[0],
-                    livemode,
-                    None,
-                ),
+            EventRow(
+                meter.id,
+                customer_id,
+                event_name,
+                identifier,
+                Decimal(raw),
+                timestamp,
+                window[0],
+                livemode,
+                None,
             )
         )
     return rows
