@@ -40,6 +40,8 @@ ENDPOINTS = 3
 BATCH = 100
 WORKER_CONCURRENCY = 4
 DRAIN_TIMEOUT = 30 * 60  # seconds
+COST_EVENTS = 300
+WORKER_APPLICATION_NAME = "tally-bench-worker"
 
 
 # ---- receivers (child processes) ----------------------------------------------
@@ -51,10 +53,19 @@ def _receive(secret: str, port: int, ready, stop, results) -> None:
 
     received: list[str] = []
     bad: list[int] = [0]
+    connections: list[int] = [0]
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as production receivers
+        # TCP_NODELAY, as production servers set it: without it the body ("ok",
+        # written after the headers) waits for the client's delayed ACK, ~40 ms.
+        disable_nagle_algorithm = True
+
+        def setup(self):  # once per TCP connection, however many requests on it
+            super().setup()
+            with lock:
+                connections[0] += 1
 
         def do_POST(self):  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -86,7 +97,9 @@ def _receive(secret: str, port: int, ready, stop, results) -> None:
     ready.send(server.server_port)
     stop.wait()
     server.shutdown()
-    results.send({"ids": received, "bad_signatures": bad[0]})
+    results.send(
+        {"ids": received, "bad_signatures": bad[0], "connections": connections[0]}
+    )
 
 
 class _Receiver:
@@ -141,11 +154,32 @@ def _redis():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _worker_database_url() -> str:
+    """The database URL for workers: their sessions are named, to count their CPU."""
+    url = support.database_url()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}application_name={WORKER_APPLICATION_NAME}"
+
+
+def _worker_cpu_seconds(process) -> float:
+    """CPU used so far by the worker processes and their database sessions."""
+    from django.db import connection
+
+    pids = [process.pid, *support._children(process.pid)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+            [WORKER_APPLICATION_NAME],
+        )
+        pids += [pid for (pid,) in cursor.fetchall()]
+    return sum(support._process_seconds(pid) for pid in pids)
+
+
 @contextmanager
 def _workers(broker_url: str, concurrency: int):
     env = {
         **os.environ,
-        "DATABASE_URL": support.database_url(),
+        "DATABASE_URL": _worker_database_url(),
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "LOG_LEVEL": "WARNING",
@@ -167,6 +201,64 @@ def _workers(broker_url: str, concurrency: int):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# ---- cost per delivery, in this process ------------------------------------------
+
+
+def _cost(context, count: int) -> dict:
+    """Database queries, tasks and CPU per delivery, with no broker and one process.
+
+    The tasks the fan-out queues are kept in a list and run here one after another,
+    as a single worker would: the figures do not depend on the machine's load.
+    """
+    from collections import deque
+    from unittest import mock
+
+    from celery.app.task import Task
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    jobs: deque = deque()
+    tasks_run = [0]
+
+    def keep(task, args=None, kwargs=None, **options):
+        jobs.append((task, args or (), kwargs or {}))
+
+    ports = [support.free_port() for _ in range(ENDPOINTS)]
+    endpoints = _endpoints(ports)
+    receivers = [
+        _Receiver(context, endpoint.secret, port)
+        for endpoint, port in zip(endpoints, ports, strict=True)
+    ]
+    deliveries = count * ENDPOINTS
+    try:
+        with mock.patch.object(Task, "apply_async", keep):
+            with CaptureQueriesContext(connection) as fanout_queries:
+                started = time.process_time()
+                _record(count, tag=f"cost{int(time.time())}")
+                fanout_cpu = time.process_time() - started
+            with CaptureQueriesContext(connection) as worker_queries:
+                started = time.process_time()
+                while jobs:
+                    task, args, kwargs = jobs.popleft()
+                    task(*args, **kwargs)
+                    tasks_run[0] += 1
+                worker_cpu = time.process_time() - started
+    finally:
+        results = [receiver.finish() for receiver in receivers]
+    received = sum(len(result["ids"]) for result in results)
+    if received != deliveries:
+        raise RuntimeError(f"cost run: {received} of {deliveries} deliveries arrived")
+    return {
+        "cost: events (in-process, no broker)": count,
+        "cost: fan-out queries per event": len(fanout_queries) / count,
+        "cost: fan-out CPU ms per event": fanout_cpu * 1000 / count,
+        "cost: tasks per delivery": tasks_run[0] / deliveries,
+        "cost: worker queries per delivery": len(worker_queries) / deliveries,
+        "cost: worker CPU ms per delivery": worker_cpu * 1000 / deliveries,
+        "cost: receiver connections": sum(r["connections"] for r in results),
+    }
 
 
 # ---- the benchmark -------------------------------------------------------------
@@ -264,10 +356,12 @@ def run(args) -> dict:
 
     count = args.events or (QUICK_EVENTS if args.quick else EVENTS)
     context = multiprocessing.get_context("spawn")
+    load_before = os.getloadavg()[0]
     with ExitStack() as stack:
         broker_url = stack.enter_context(_redis())
         app.conf.broker_url = broker_url
         app.conf.task_always_eager = False
+        cost = _cost(context, min(count, COST_EVENTS))
         # Ports first (endpoints need them), then receivers (they need secrets).
         ports = [support.free_port() for _ in range(ENDPOINTS)]
         endpoints = _endpoints(ports)
@@ -275,14 +369,16 @@ def run(args) -> dict:
             _Receiver(context, endpoint.secret, port)
             for endpoint, port in zip(endpoints, ports, strict=True)
         ]
-        stack.enter_context(_workers(broker_url, WORKER_CONCURRENCY))
+        workers = stack.enter_context(_workers(broker_url, WORKER_CONCURRENCY))
         time.sleep(3)  # let the workers connect
         endpoint_ids = [endpoint.id for endpoint in endpoints]
 
+        worker_cpu = _worker_cpu_seconds(workers)
         started = time.perf_counter()
         ids = _record(count, tag=str(int(time.time())))
         recorded = time.perf_counter()
         drained = _wait_drained(endpoint_ids, count * ENDPOINTS)
+        worker_cpu = _worker_cpu_seconds(workers) - worker_cpu
         results = [receiver.finish() for receiver in receivers]
 
     order = {event_id: index for index, event_id in enumerate(ids)}
@@ -308,12 +404,20 @@ def run(args) -> dict:
         "latency p50 ms": support.percentile(latencies, 0.50),
         "latency p95 ms": support.percentile(latencies, 0.95),
         "latency max ms": max(latencies) if latencies else 0.0,
+        "worker CPU ms per delivery (with their DB sessions)": worker_cpu
+        * 1000
+        / (count * ENDPOINTS),
+        "receiver connections (keep-alive)": sum(r["connections"] for r in results),
+        "load average (1 min) before / after": (
+            f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
+        ),
         "lost (endpoint, event)": lost,
         "duplicates (endpoint, event)": duplicates,
         "extra attempts": extra_attempts,
         "bad signatures": sum(r["bad_signatures"] for r in results),
         "out-of-order arrivals": sum(_out_of_order(r["ids"], order) for r in results),
     }
+    figures.update(cost)
     if lost or duplicates or figures["bad signatures"]:
         raise RuntimeError(f"webhook delivery lost or doubled events: {figures}")
     return figures

@@ -293,6 +293,10 @@ TALLY_WEBHOOK_READ_TIMEOUT = float(os.environ.get("TALLY_WEBHOOK_READ_TIMEOUT", 
 # Send a healthy endpoint's events one at a time, in commit order (see
 # core/webhooks/__init__.py); off sends them side by side, for throughput.
 TALLY_WEBHOOK_ORDERED = env_bool("TALLY_WEBHOOK_ORDERED", True)
+# Unordered: how many workers may send one endpoint's events at once (its lanes).
+TALLY_WEBHOOK_LANES = int(os.environ.get("TALLY_WEBHOOK_LANES", "4"))
+# First attempts a worker claims at a time from a lane, sent one after another.
+TALLY_WEBHOOK_BATCH_SIZE = int(os.environ.get("TALLY_WEBHOOK_BATCH_SIZE", "50"))
 # Retries stop this long after an event; an endpoint failing every attempt for
 # this long is disabled (and staff are emailed).
 TALLY_WEBHOOK_RETRY_FOR = timedelta(

@@ -28,10 +28,25 @@ def test_clocks_delete_expired_task() -> int:
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def webhook_delivery_send_task(delivery_id: int, lease_token: str) -> bool | None:
-    from core.webhooks import dispatch
+    from core.webhooks import sending
 
-    return dispatch.delivery_attempt(
+    return sending.delivery_attempt(
         delivery_id=delivery_id, lease_token=lease_token, now=clock.now()
+    )
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def webhook_lane_send_task(
+    endpoint_id: str, lane: int, lease_token: str, delivery_ids: list[int]
+) -> int:
+    from core.webhooks import sending
+
+    return sending.lane_send(
+        endpoint_id=endpoint_id,
+        lane=lane,
+        lease_token=lease_token,
+        delivery_ids=delivery_ids,
+        now=clock.now(),
     )
 
 

@@ -1,17 +1,24 @@
-"""The delivery engine: fan-out after commit, leases, attempts, the retry job.
+"""Who sends what: fan-out after commit, lanes and leases, the Beat jobs.
 
-Who sends what is decided by leases (conditional updates), not by holding locks:
-a delivery is sent only by the worker whose token it carries. Keeping an
-endpoint's first attempts in order needs a hand-over without lost wake-ups, done
-the way two threads do it with flags: each side writes (and commits) before it
-reads. The finish of a first attempt commits, then dispatches the oldest waiting
-one; a start that finds an earlier event still waiting gives its lease back,
-commits, then looks again and takes the lease back if that event has finished.
-Fan-out commits its deliveries, then dispatches.
+Who sends a delivery is decided by leases (conditional updates), not by holding
+locks: a delivery is sent only by the worker whose token it carries.
 
-Row locks only serialise writes to one row: a delivery while it is started or
-recorded, an endpoint while its failure streak is updated; a transaction that
-needs both takes the endpoint first.
+First attempts of a healthy endpoint travel in *lanes*: one lane per endpoint when
+its events are ordered, ``TALLY_WEBHOOK_LANES`` (delivery id modulo the count)
+when they are not. A lane is sent by at most one worker at a time, a batch at a
+time: a claim leases the lane's next ``TALLY_WEBHOOK_BATCH_SIZE`` first attempts in
+id order, but only while the lane's oldest one (its head) is free, that is while
+nobody is sending the lane. The worker sends the batch in order, then claims the
+lane's next batch itself, until the lane is empty. Hand-overs lose no wake-up
+because each side writes (and commits) before it reads: fan-out commits the new
+delivery, then looks at the head; the worker commits its last attempt, then claims
+again.
+
+Retries, and first attempts of a failing endpoint, are leased one by one and sent
+side by side, a task each.
+
+Row locks only serialise writes: a lane claim, and a transaction that updates an
+endpoint's failure streak, lock the endpoint row first, then deliveries.
 """
 
 from __future__ import annotations
@@ -19,16 +26,16 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Mod
 
-from core.models import Event, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from core.notifications import send_email_on_commit, staff_recipients
-from core.webhooks import policy, signing, transport
+from core.models import Event, WebhookDelivery, WebhookEndpoint
+from core.webhooks import policy
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +49,6 @@ DUE_BATCH = 500
 RECONCILE_SETTLE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
-class _Send:
-    delivery_id: int
-    endpoint_id: str
-    event_id: str
-    token: str
-    url: str
-    secrets: list[str]
-    attempted_at: datetime
-    first: bool
-    endpoint: WebhookEndpoint  # as it was when the attempt started
-
-
 def _lease_free(now: datetime) -> Q:
     return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
 
@@ -66,12 +60,26 @@ def _first_attempts(endpoint_id) -> QuerySet:
     )
 
 
-def _ordered(endpoint: WebhookEndpoint) -> bool:
-    """Whether the endpoint's first attempts go one at a time, in order."""
-    return settings.TALLY_WEBHOOK_ORDERED and endpoint.failing_since is None
+def endpoint_lanes(endpoint: WebhookEndpoint) -> int:
+    """How many lanes carry the endpoint's first attempts; 0 while it is failing.
+
+    A failing endpoint gets its first attempts side by side: its events are
+    retried out of order anyway, and a dead receiver must not grow a queue.
+    """
+    if endpoint.status != ENABLED or endpoint.failing_since is not None:
+        return 0
+    return 1 if settings.TALLY_WEBHOOK_ORDERED else settings.TALLY_WEBHOOK_LANES
 
 
-def _enqueue(delivery_id: int, token: str) -> None:
+def _lane(endpoint_id: str, lane: int, lanes: int) -> QuerySet:
+    """The lane's first attempts, oldest first."""
+    rows = _first_attempts(endpoint_id)
+    if lanes > 1:
+        rows = rows.alias(lane=Mod("id", lanes)).filter(lane=lane)
+    return rows.order_by("id")
+
+
+def _enqueue_send(delivery_id: int, token: str) -> None:
     from core.tasks import webhook_delivery_send_task
 
     try:
@@ -80,8 +88,18 @@ def _enqueue(delivery_id: int, token: str) -> None:
         logger.exception("Could not queue webhook delivery %s", delivery_id)
 
 
+def enqueue_lane(endpoint_id: str, lane: int, token: str, ids: list[int]) -> None:
+    """Queue a worker for a claimed lane batch (after commit)."""
+    from core.tasks import webhook_lane_send_task
+
+    try:
+        webhook_lane_send_task.delay(endpoint_id, lane, token, ids)
+    except Exception:  # broker down: the lease expires and Beat dispatches again
+        logger.exception("Could not queue webhook lane %s/%s", endpoint_id, lane)
+
+
 def claim(delivery_ids: Iterable[int], *, now: datetime) -> int:
-    """Lease the deliveries that are due and free; queue their sends after commit."""
+    """Lease the deliveries that are due and free; queue a send each after commit."""
     ids = list(delivery_ids)
     if not ids:
         return 0
@@ -101,76 +119,153 @@ def claim(delivery_ids: Iterable[int], *, now: datetime) -> int:
         )
     for delivery_id in ids if taken else ():
         transaction.on_commit(
-            lambda delivery_id=delivery_id: _enqueue(delivery_id, token)
+            lambda delivery_id=delivery_id: _enqueue_send(delivery_id, token)
         )
     return taken
 
 
+def lane_claim(
+    *, endpoint_id: str, lane: int, now: datetime
+) -> tuple[str, list[int]] | None:
+    """Lease the lane's next batch if nobody sends the lane; (token, ids) or None.
+
+    The endpoint's row lock serialises claims of its lanes (SQLite takes the
+    write lock up front instead), so of two claims the second sees the first's
+    leases on the head and takes nothing.
+    """
+    with transaction.atomic():
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update()
+            .filter(pk=endpoint_id)
+            .only("id", "status", "failing_since")
+            .first()
+        )
+        lanes = endpoint_lanes(endpoint) if endpoint is not None else 0
+        if lane >= lanes:
+            return None
+        rows = list(
+            _lane(endpoint_id, lane, lanes).values_list("id", "leased_until")[
+                : settings.TALLY_WEBHOOK_BATCH_SIZE
+            ]
+        )
+        if not rows or (rows[0][1] is not None and rows[0][1] > now):
+            return None  # empty, or being sent: its worker claims the next batch
+        token = secrets.token_hex(16)
+        ids = [delivery_id for delivery_id, leased_until in rows]
+        batch = WebhookDelivery.objects.filter(pk__in=ids)
+        taken = batch.filter(_lease_free(now), status=PENDING, attempt_count=0).update(
+            lease_token=token, leased_until=now + LEASE, dispatched_at=now
+        )
+        if taken < len(ids):  # a few were leased one by one (failing before)
+            ids = list(
+                batch.filter(lease_token=token)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+    return (token, ids) if ids else None
+
+
 def event_fanout(*, event_id: str, now: datetime) -> int:
     """Create the event's deliveries to every enabled endpoint that wants it."""
+    return events_fanout(event_ids=[event_id], now=now)
+
+
+def events_fanout(*, event_ids: list[str], now: datetime) -> int:
+    """Fan events out in one go (in the given order): one read, one insert."""
+    if not event_ids:
+        return 0
+    event_types = Subquery(Event.objects.filter(pk=event_ids[0]).values("type")[:1])
     listening = list(
-        WebhookEndpoint.objects.filter(status=ENABLED).values_list(
-            "id", "enabled_events"
-        )
+        WebhookEndpoint.objects.filter(status=ENABLED)
+        .annotate(first_event_type=event_types)
+        .only("id", "enabled_events", "status", "failing_since")
     )
     if not listening:  # the common case costs one query
         return 0
-    event = Event.objects.filter(pk=event_id).only("id", "type").first()
-    if event is None:
-        return 0
-    endpoint_ids = [
-        endpoint_id
-        for endpoint_id, enabled_events in listening
-        if policy.endpoint_wants(enabled_events, event.type)
+    if len(event_ids) == 1:
+        types = {event_ids[0]: listening[0].first_event_type}
+    else:
+        types = dict(Event.objects.filter(pk__in=event_ids).values_list("id", "type"))
+    deliveries = [
+        WebhookDelivery(
+            endpoint_id=endpoint.id, event_id=event_id, created=now, next_attempt_at=now
+        )
+        for event_id in event_ids
+        if types.get(event_id) is not None
+        for endpoint in listening
+        if policy.endpoint_wants(endpoint.enabled_events, types[event_id])
     ]
-    if not endpoint_ids:
+    if not deliveries:
         return 0
-    WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(
-                endpoint_id=endpoint_id,
-                event_id=event.id,
-                created=now,
-                next_attempt_at=now,
-            )
-            for endpoint_id in endpoint_ids
-        ],
-        ignore_conflicts=True,
-    )
+    _insert_new(deliveries)
     # Committed (autocommit) before looking for what may start: see the top.
-    return _dispatch_first_attempts(_enabled(endpoint_ids), now=now)
+    wanted = {delivery.endpoint_id for delivery in deliveries}
+    return _dispatch_first_attempts(
+        [endpoint for endpoint in listening if endpoint.id in wanted], now=now
+    )
+
+
+def _insert_new(deliveries: list[WebhookDelivery]) -> None:
+    """Insert the deliveries, skipping any an earlier fan-out made (autocommit).
+
+    A few rows go in as one ``INSERT ... ON CONFLICT DO NOTHING``: ``bulk_create``
+    would wrap it in a transaction, two more round trips in every request that
+    records an event.
+    """
+    if len(deliveries) > 50:
+        WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        return
+    fields = [
+        field
+        for field in WebhookDelivery._meta.concrete_fields
+        if not field.primary_key
+    ]
+    WebhookDelivery.objects._insert(
+        deliveries, fields=fields, on_conflict=OnConflict.IGNORE
+    )
 
 
 def dispatch_first_attempts(*, endpoint_id: str, now: datetime) -> int:
     """Dispatch the first attempts of an endpoint that may start now."""
-    return _dispatch_first_attempts(_enabled([endpoint_id]), now=now)
-
-
-def _enabled(endpoint_ids: list[str]) -> list[WebhookEndpoint]:
-    return list(
-        WebhookEndpoint.objects.filter(pk__in=endpoint_ids, status=ENABLED).only(
-            "id", "failing_since"
+    endpoints = list(
+        WebhookEndpoint.objects.filter(pk=endpoint_id, status=ENABLED).only(
+            "id", "status", "failing_since"
         )
+    )
+    return _dispatch_first_attempts(endpoints, now=now)
+
+
+def _free_lanes(endpoints: list[WebhookEndpoint], *, now: datetime) -> list[tuple]:
+    """(endpoint id, lane) of each lane whose head waits and nobody sends."""
+    heads, lanes_of = Q(), {}
+    for endpoint in endpoints:  # one indexed LIMIT 1 per lane, in one query
+        lanes_of[endpoint.id] = lanes = endpoint_lanes(endpoint)
+        for lane in range(lanes):
+            heads |= Q(pk=Subquery(_lane(endpoint.id, lane, lanes).values("id")[:1]))
+    free = WebhookDelivery.objects.filter(heads, _lease_free(now)).values_list(
+        "endpoint_id", "id"
+    )
+    return sorted(
+        (endpoint_id, delivery_id % lanes_of[endpoint_id])
+        for endpoint_id, delivery_id in free
     )
 
 
 def _dispatch_first_attempts(endpoints: list[WebhookEndpoint], *, now: datetime) -> int:
-    """Claim the next first attempt of each ordered endpoint, all of the others.
-
-    For an ordered endpoint that is its oldest waiting delivery, unless that one is
-    already queued or being sent.
-    """
-    ordered = [endpoint.id for endpoint in endpoints if _ordered(endpoint)]
-    side_by_side = [endpoint.id for endpoint in endpoints if not _ordered(endpoint)]
-    ids: list[int] = []
-    if ordered:
-        heads = Q()
-        for endpoint_id in ordered:  # one indexed LIMIT 1 per endpoint
-            oldest = _first_attempts(endpoint_id).order_by("id").values("id")[:1]
-            heads |= Q(pk=Subquery(oldest))
-        ids += WebhookDelivery.objects.filter(heads, _lease_free(now)).values_list(
-            "id", flat=True
-        )
+    """Start the free lanes of healthy endpoints; claim all of the failing ones'."""
+    in_lanes = [endpoint for endpoint in endpoints if endpoint_lanes(endpoint)]
+    side_by_side = [
+        endpoint.id for endpoint in endpoints if not endpoint_lanes(endpoint)
+    ]
+    dispatched = 0
+    for endpoint_id, lane in _free_lanes(in_lanes, now=now) if in_lanes else ():
+        claimed = lane_claim(endpoint_id=endpoint_id, lane=lane, now=now)
+        if claimed is not None:
+            token, ids = claimed
+            transaction.on_commit(
+                lambda e=endpoint_id, n=lane, t=token, i=ids: enqueue_lane(e, n, t, i)
+            )
+            dispatched += len(ids)
     if side_by_side:
         waiting = WebhookDelivery.objects.filter(
             _lease_free(now),
@@ -178,191 +273,16 @@ def _dispatch_first_attempts(endpoints: list[WebhookEndpoint], *, now: datetime)
             status=PENDING,
             attempt_count=0,
         )
-        ids += waiting.order_by("id").values_list("id", flat=True)[:DUE_BATCH]
-    return claim(ids, now=now)
+        ids = waiting.order_by("id").values_list("id", flat=True)[:DUE_BATCH]
+        dispatched += claim(ids, now=now)
+    return dispatched
 
 
-def delivery_attempt(
-    *, delivery_id: int, lease_token: str, now: datetime
-) -> bool | None:
-    """POST the delivery's event if the lease is still ours; None if not sent."""
-    send = _start(delivery_id=delivery_id, token=lease_token, now=now)
-    if send is None:
-        return None
-    event = Event.objects.filter(pk=send.event_id).first()
-    if event is None:  # deleted meanwhile; the delivery went with it (cascade)
-        return None
-    body = signing.render_body(event)
-    header = signing.signature_header(
-        secrets=send.secrets, timestamp=int(now.timestamp()), body=body
-    )
-    outcome = transport.post(
-        url=send.url, body=body, headers=signing.request_headers(signature_value=header)
-    )
-    _finish(send, outcome)
-    return outcome.succeeded
-
-
-def _start(*, delivery_id: int, token: str, now: datetime) -> _Send | None:
-    """Turn a lease into a send: check the order, renew the lease."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("endpoint")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status != PENDING:
-            return None
-        if delivery.lease_token != token:
-            return None
-        endpoint = delivery.endpoint
-        # A Beat run ahead of the wall clock (tests, catching up) sets the time.
-        attempted_at = max(delivery.dispatched_at or now, now)
-        rows = WebhookDelivery.objects.filter(pk=delivery.pk)
-        if not endpoint.is_enabled:
-            _cancel(rows, now=attempted_at)
-            return None
-        first = delivery.attempt_count == 0
-        waiting = first and _ordered(endpoint) and _earlier_waiting(delivery)
-        if waiting:
-            rows.update(lease_token="", leased_until=None)
-        else:
-            token = secrets.token_hex(16)
-            rows.update(
-                lease_token=token,
-                leased_until=attempted_at + LEASE,
-                sending_since=attempted_at,
-            )
-    if waiting:
-        # The earlier event's finish dispatches this one, unless it finished
-        # between the look above and the release: look again, now released.
-        if not _earlier_waiting(delivery):
-            claim([delivery.pk], now=attempted_at)
-        return None
-    return _Send(
-        delivery_id=delivery.pk,
-        endpoint_id=endpoint.id,
-        event_id=delivery.event_id,
-        token=token,
-        url=endpoint.url,
-        secrets=signing.signing_secrets(endpoint, now=attempted_at),
-        attempted_at=attempted_at,
-        first=first,
-        endpoint=endpoint,
-    )
-
-
-def _earlier_waiting(delivery: WebhookDelivery) -> bool:
-    """Whether an earlier event to the same endpoint waits for its first attempt."""
-    return _first_attempts(delivery.endpoint_id).filter(id__lt=delivery.id).exists()
-
-
-def _finish(send: _Send, outcome: transport.Outcome) -> None:
-    """Log the attempt, decide what comes next, dispatch the next event in line."""
-    at = send.attempted_at
-    with transaction.atomic():
-        endpoint = None
-        if not outcome.succeeded:  # its failure streak changes: lock it first
-            endpoint = (
-                WebhookEndpoint.objects.select_for_update()
-                .filter(pk=send.endpoint_id)
-                .first()
-            )
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .filter(pk=send.delivery_id)
-            .first()
-        )
-        if delivery is None:  # the endpoint was deleted meanwhile
-            return
-        _record_attempt(delivery, send=send, outcome=outcome)
-        if endpoint is not None:
-            _note_failure(endpoint, at=at, error=outcome.error)
-    if outcome.succeeded and send.endpoint.failing_since is not None:
-        WebhookEndpoint.objects.filter(
-            pk=send.endpoint_id, failing_since__lte=at
-        ).update(failing_since=None)
-        send.endpoint.failing_since = None
-    if send.first and outcome.succeeded:
-        # Healthy, as far as this worker knows: no need to read it again.
-        _dispatch_first_attempts([send.endpoint], now=at)
-    elif send.first:
-        dispatch_first_attempts(endpoint_id=send.endpoint_id, now=at)
-
-
-def _record_attempt(
-    delivery: WebhookDelivery, *, send: _Send, outcome: transport.Outcome
-) -> None:
-    """Append the attempt to the log and move the (locked) delivery on."""
-    at = send.attempted_at
-    number = delivery.attempt_count + 1
-    WebhookDeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=number,
-        attempted_at=at,
-        succeeded=outcome.succeeded,
-        status_code=outcome.status_code,
-        duration_ms=outcome.duration_ms,
-        response_excerpt=outcome.excerpt,
-        error=outcome.error,
-    )
-    delivery.attempt_count = number
-    delivery.last_attempt_at = at
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = outcome.error
-    # A lease taken over (only ever from a dead worker) is not ours to change.
-    ours = delivery.lease_token == send.token
-    if ours:
-        delivery.lease_token, delivery.leased_until = "", None
-        delivery.sending_since = None
-    if outcome.succeeded:
-        delivery.status = WebhookDelivery.Status.SUCCEEDED
-        delivery.next_attempt_at = None
-        delivery.completed_at = at
-    elif ours and delivery.status == PENDING:
-        first_at = at
-        if number > 1:
-            first_at = delivery.attempts.order_by("number")[0].attempted_at
-        delivery.next_attempt_at = policy.next_attempt_at(
-            first_at=first_at, attempted_at=at, failed_attempts=number
-        )
-        if delivery.next_attempt_at is None:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.completed_at = at
-    delivery.save()
-
-
-def _note_failure(endpoint: WebhookEndpoint, *, at: datetime, error: str) -> None:
-    """Start or extend the failure streak; disable after a long enough one."""
-    if endpoint.failing_since is None or endpoint.failing_since > at:
-        endpoint.failing_since = at
-        endpoint.save(update_fields=["failing_since"])
-        return
-    failing_for = at - endpoint.failing_since
-    if endpoint.is_enabled and failing_for >= settings.TALLY_WEBHOOK_DISABLE_AFTER:
-        canceled = endpoint_disable(
-            endpoint=endpoint,
-            reason=WebhookEndpoint.DisabledReason.FAILING,
-            now=at,
-        )
-        logger.warning(
-            "Disabled webhook endpoint %s (%s): failing since %s",
-            endpoint.id,
-            endpoint.url,
-            endpoint.failing_since.isoformat(),
-        )
-        send_email_on_commit(
-            to=staff_recipients(),
-            template="core/email/webhook_endpoint_disabled",
-            context={
-                "endpoint": endpoint,
-                "failing_since": endpoint.failing_since,
-                "disabled_at": at,
-                "last_error": error,
-                "canceled": canceled,
-            },
-        )
+def release(delivery_ids: Iterable[int], *, lease_token: str) -> int:
+    """Give up the lease on deliveries not sent after all (someone may take them)."""
+    return WebhookDelivery.objects.filter(
+        pk__in=list(delivery_ids), lease_token=lease_token
+    ).update(lease_token="", leased_until=None, sending_since=None)
 
 
 def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime) -> int:
@@ -371,13 +291,13 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime) -
     endpoint.disabled_reason = reason
     endpoint.disabled_at = now
     endpoint.save(update_fields=["status", "disabled_reason", "disabled_at"])
-    return _cancel(
+    return cancel(
         WebhookDelivery.objects.filter(endpoint_id=endpoint.pk, status=PENDING),
         now=now,
     )
 
 
-def _cancel(deliveries: QuerySet, *, now: datetime) -> int:
+def cancel(deliveries: QuerySet, *, now: datetime) -> int:
     return deliveries.update(
         status=WebhookDelivery.Status.CANCELED,
         next_attempt_at=None,

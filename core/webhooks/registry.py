@@ -20,18 +20,13 @@ def deliver_after_commit(event_id: str) -> None:
 
 
 def deliver_many_after_commit(event_ids: list[str]) -> None:
-    """Fan out events recorded together; a single read when no endpoint listens."""
-    from core.models import WebhookEndpoint
+    """Fan out events recorded together: one read, one insert, in their order."""
+    from core.webhooks import dispatch
 
-    enabled = WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ENABLED)
     try:
-        if not enabled.exists():
-            return
+        dispatch.events_fanout(event_ids=event_ids, now=clock.now())
     except Exception:  # never fail the committed job; the reconcile job retries
         logger.exception("Could not fan out %s events", len(event_ids))
-        return
-    for event_id in event_ids:
-        deliver_after_commit(event_id)
 
 
 def register() -> None:

@@ -40,6 +40,8 @@ class Receiver:
     release: threading.Event = field(default_factory=threading.Event)
     answer: bytes = b'{"received": true}'
     server: ThreadingHTTPServer | None = None
+    keep_alive: bool = False  # HTTP/1.1, several requests per connection
+    connections: int = 0  # TCP connections accepted
 
     @property
     def url(self) -> str:
@@ -49,6 +51,12 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                receiver.connections += 1
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
