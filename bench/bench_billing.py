@@ -6,8 +6,12 @@ licensed and two metered items each, usage in the hourly rollups) in ≤ 60 s;
 
 Setup writes customers, subscriptions, items and rollups with bulk inserts (it is
 not what is measured). The close and the finalization then run as the Beat jobs
-do, with ``--workers`` processes side by side (default 2, this machine's cores);
-each subscription is still closed in its own transaction, exactly once.
+do, with ``BENCH_BILLING_WORKERS`` processes side by side (default 2, this
+machine's cores), each claiming chunks of subscriptions (drafts) the other does
+not hold; every subscription is closed exactly once. Besides wall-clock seconds,
+the figures give the workers' and their database sessions' CPU per subscription
+and the queries per subscription, which do not depend on the neighbours on a
+shared machine.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import http.client
 import json
 import os
 import random
+import resource
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -194,40 +200,82 @@ def _analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def _worker(job: str) -> int:
+@dataclass(frozen=True)
+class _Run:
+    """What one worker process did: items, its CPU, its session's, its queries."""
+
+    done: int
+    cpu: float
+    db_cpu: float
+    queries: int
+
+
+def _worker(job: str) -> _Run:
     from django.apps import apps
 
     if not apps.ready:  # a spawned (not forked) process
         support.setup_django()
-    from django.db import connections
+    from django.db import connection, connections
 
     from billing import services
 
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
     try:
-        if job == "close":
-            return services.subscriptions_close_due(now=MAY1)
-        return services.invoices_finalize_due(now=MAY1 + GRACE)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (backend,) = cursor.fetchone()
+        cpu, db_cpu = _cpu_seconds(), support._process_seconds(backend)
+        with connection.execute_wrapper(count):
+            if job == "close":
+                done = services.subscriptions_close_due(now=MAY1)
+            else:
+                done = services.invoices_finalize_due(now=MAY1 + GRACE)
+        return _Run(
+            done=done,
+            cpu=_cpu_seconds() - cpu,
+            db_cpu=support._process_seconds(backend) - db_cpu,
+            queries=queries,
+        )
     finally:
         connections.close_all()
 
 
-def _timed(job: str, workers: int) -> tuple[float, int]:
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(job: str, workers: int) -> tuple[float, _Run]:
+    """Run ``job`` in ``workers`` processes at once; wall seconds and their sums."""
     from django.db import connections
 
     connections.close_all()
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        done = sum(pool.map(_worker, [job] * workers))
-    return time.perf_counter() - started, done
+        runs = list(pool.map(_worker, [job] * workers))
+    return time.perf_counter() - started, _Run(
+        done=sum(run.done for run in runs),
+        cpu=sum(run.cpu for run in runs),
+        db_cpu=sum(run.db_cpu for run in runs),
+        queries=sum(run.queries for run in runs),
+    )
 
 
-def _previews(customers: list[str]) -> list[float]:
+def _previews(customers: list[str]) -> tuple[list[float], float]:
+    """Latencies of sequential previews, and the server's CPU seconds per preview."""
     from core.services.api_keys import api_key_create
 
     _, secret = api_key_create(name="bench billing")
     rng = random.Random(7)
     latencies = []
-    with support.gunicorn(workers=2, threads=2) as (host, port):
+    with support.gunicorn(workers=2, threads=2) as server:
+        host, port = server
         connection = http.client.HTTPConnection(host, port, timeout=30)
         headers = {
             "Authorization": f"Bearer {secret}",
@@ -242,11 +290,14 @@ def _previews(customers: list[str]) -> list[float]:
             elapsed = time.perf_counter() - started
             if response.status != 200:
                 raise RuntimeError(f"preview failed: {response.status} {payload[:300]}")
-            if index >= 20:  # the first requests warm the workers up
+            if index == 19:  # the first requests warm the workers up
+                server_cpu = support.server_cpu_seconds(server)
+            if index >= 20:
                 latencies.append(elapsed)
         json.loads(payload)
         connection.close()
-    return latencies
+        server_cpu = support.server_cpu_seconds(server) - server_cpu
+    return latencies, server_cpu / PREVIEWS
 
 
 def run(args) -> dict:
@@ -255,14 +306,14 @@ def run(args) -> dict:
     count = 500 if getattr(args, "quick", False) else 10_000
     workers = int(os.environ.get("BENCH_BILLING_WORKERS", "2"))
     customers = _setup(count)
-    close_seconds, closed = _timed("close", workers)
-    finalize_seconds, finalized = _timed("finalize", workers)
+    close_seconds, close = _timed("close", workers)
+    finalize_seconds, finalize = _timed("finalize", workers)
     cycles = Invoice.objects.filter(billing_reason="subscription_cycle")
-    if closed != count or finalized != count or cycles.count() != count:
-        raise RuntimeError(f"expected {count} invoices: {closed=} {finalized=}")
+    if close.done != count or finalize.done != count or cycles.count() != count:
+        raise RuntimeError(f"expected {count} invoices: {close=} {finalize=}")
     if cycles.exclude(status="open").exists():
         raise RuntimeError("every cycle invoice should be open")
-    latencies = _previews(customers)
+    latencies, preview_cpu = _previews(customers)
     return {
         "subscriptions": count,
         "workers": workers,
@@ -270,9 +321,21 @@ def run(args) -> dict:
         "finalize s": finalize_seconds,
         "close + finalize s (target ≤ 60)": close_seconds + finalize_seconds,
         "subscriptions/s": count / (close_seconds + finalize_seconds),
+        **_per_subscription("close", close, count),
+        **_per_subscription("finalize", finalize, count),
         "create_preview p50 ms": support.percentile(latencies, 0.5) * 1000,
         "create_preview p95 ms (target ≤ 30)": support.percentile(latencies, 0.95)
         * 1000,
+        "create_preview server CPU ms/request": preview_cpu * 1000,
+    }
+
+
+def _per_subscription(job: str, run: _Run, count: int) -> dict:
+    """CPU and queries per subscription: they do not depend on the neighbours."""
+    return {
+        f"{job} worker CPU ms/subscription": run.cpu / count * 1000,
+        f"{job} database CPU ms/subscription": run.db_cpu / count * 1000,
+        f"{job} queries/1,000 subscriptions": run.queries / count * 1000,
     }
 
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from django.db.models import Q
 
 from billing import amounts, descriptions
+from billing.bulk import bulk_insert
 from billing.models import (
     Invoice,
     InvoiceItem,
-    InvoiceLineItem,
     Subscription,
     SubscriptionItem,
 )
@@ -109,7 +109,7 @@ def subscription_invoices_create(
         invoice._last_position = len(entry.drafts) - 1
         lines += invoice._prefetched_lines
     Invoice.objects.bulk_create(invoices)
-    InvoiceLineItem.objects.bulk_create(lines)
+    bulk_insert(lines)
     for invoice, entry in zip(invoices, new, strict=True):
         if entry.items:
             InvoiceItem.objects.filter(pk__in=[item.pk for item in entry.items]).update(
