@@ -7,17 +7,18 @@ another worker holds is skipped (that worker closes all of its due periods). A
 subscription that missed several periods catches up one period per round, in
 order, within its chunk.
 
-A chunk is one transaction, closed set-based: items, usage lines, pending items
-and usage (one grouped query per meter and period) are read for the whole chunk,
-lines are priced by the pure engine, and invoices, lines, period moves and events
-are written in bulk — a few dozen queries for hundreds of subscriptions instead
-of a dozen each. A failure rolls the whole chunk back (never an invoice without
-its period move); the chunk is then redone one subscription per transaction, so
-only a subscription that fails by itself is left, and the next run redoes it. The
-price is that a chunk's rows stay locked for the chunk (about a second), so an API
-change to one of them waits that long. Should two workers ever race past the
-locks (SQLite has none), the unique constraint on (subscription, billing_reason,
-period start) refuses the second invoice.
+A chunk is one transaction, closed set-based (``billing.services.cycle``): items,
+usage lines, pending items and usage (one grouped query per meter and period) are
+read for the whole chunk, lines are priced by the pure engine, and invoices,
+lines, period moves and events are written in bulk — a few dozen queries for
+hundreds of subscriptions instead of a dozen each. A failure rolls the whole
+chunk back (never an invoice without its period move); the chunk is then redone
+one subscription per transaction, so only a subscription that fails by itself is
+left, and the next run redoes it. The price is that a chunk's rows stay locked
+for the chunk (about a second), so an API change to one of them waits that long.
+Should two workers ever race past the locks (SQLite has none), the unique
+constraint on (subscription, billing_reason, period start) refuses the second
+invoice.
 
 At a period's end the cycle invoice bills the ended period's metered usage in
 arrears, the new period's licensed prices in advance, pending invoice items, and
@@ -28,37 +29,20 @@ previous period"). It finalizes after the grace period.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q, QuerySet
 
-from billing.bulk import bulk_save
-from billing.models import (
-    Invoice,
-    InvoiceItem,
-    Subscription,
-)
-from billing.periods import next_boundary, period_containing
+from billing.models import Invoice, Subscription
 from billing.services import cancellation
-from billing.services.arrears import ROW_FIELDS, arrears_drafts, line_rows
-from billing.services.events import EventBatch, before
-from billing.services.finalize import invoice_finalize
-from billing.services.invoicing import (
-    NewInvoice,
-    pending_drafts,
-    pending_items,
-    period_share,
-    subscription_invoices_create,
+from billing.services.cycle import (
+    cycle_plan,
+    cycle_prefetch,
+    cycles_write,
 )
-from billing.services.lines import (
-    UsageReader,
-    cycle_of,
-    grace_period,
-    items_by_subscription,
-    licensed_draft,
-)
+from billing.services.events import EventBatch
+from billing.services.lines import UsageReader, items_by_subscription
 from core.errors import InvalidRequest
 from core.models import TestClock
 
@@ -197,53 +181,9 @@ def _close_round(subs: list[Subscription], now: datetime, usage: UsageReader):
         return
     cycle_prefetch(cycles, usage)
     events = EventBatch()
-    closes = [_plan(sub, sub._loaded_items, now, usage) for sub in cycles]
-    _write(closes, now, usage, events)
+    closes = [cycle_plan(sub, sub._loaded_items, now, usage) for sub in cycles]
+    cycles_write(closes, now, usage, events)
     events.record()
-
-
-def cycle_prefetch(
-    subs: list[Subscription], usage: UsageReader, *, pending: set[str] | None = None
-) -> None:
-    """Read what the subscriptions' period close needs, for all of them at once.
-
-    Usage reads are announced (one grouped query per meter and period later),
-    and the usage lines and pending-item customers are read in one query each;
-    ``arrears.usage_lines`` and ``cycle_drafts`` take them from the subscription.
-    A draft made from them is exact once it finalizes: finalization re-reads
-    usage and billed lines, so nothing read here early can end up on a final
-    invoice.
-    """
-    metered = []
-    for sub in subs:
-        sub._usage_rows = []
-        previous_start, _ = period_containing(
-            cycle_of(sub), sub.current_period_start - timedelta(seconds=1)
-        )
-        for item in sub._loaded_items:
-            if not item.price.is_metered:
-                continue
-            metered.append(item)
-            meter, customer_id = item.price.recurring_meter, sub.customer_id
-            end = sub.current_period_end
-            usage.expect(meter, customer_id, item.current_period_start, end)
-            start = max(previous_start, sub.start_date)
-            usage.expect(meter, customer_id, start, sub.current_period_start)
-    by_id = {sub.pk: sub for sub in subs}
-    if metered:
-        rows = line_rows(
-            Q(subscription_item_id__in=[item.pk for item in metered])
-        ).filter(period_end__gte=min(item.current_period_start for item in metered))
-        for row in rows.values_list("subscription_id", *ROW_FIELDS):
-            by_id[row[0]]._usage_rows.append(row[1:])
-    if pending is None:  # the customers with pending items, unless known
-        pending = set(
-            InvoiceItem.objects.filter(
-                invoice__isnull=True, customer_id__in={sub.customer_id for sub in subs}
-            ).values_list("customer_id", flat=True)
-        )
-    for sub in subs:
-        sub._has_pending = sub.customer_id in pending
 
 
 def _duplicate_exists(sub: Subscription) -> bool:
@@ -278,117 +218,6 @@ def _cancel_at_step(sub, items, now, usage) -> None:
     )
 
 
-def cycle_drafts(
-    sub: Subscription,
-    items,
-    now: datetime,
-    usage: UsageReader,
-    *,
-    ending: bool,
-    lock: bool = True,
-) -> tuple[list, list, datetime | None]:
-    """The lines closing the current period: (drafts, pending items, new end).
-
-    Pending items, the period's usage in arrears (not for a trial, which is
-    free), late usage of the period before, and unless the subscription ends,
-    the next period's licensed prices in advance. Writes nothing.
-    """
-    ended_end = sub.current_period_end
-    pending = []
-    if getattr(sub, "_has_pending", True):
-        pending = pending_items(subscription=sub, lock=lock)
-    sub._has_pending = None
-    drafts = pending_drafts(pending)
-    if sub.status != Subscription.Status.TRIALING:
-        drafts += arrears_drafts(sub, items, usage, now)
-    new_end = None
-    if not ending:
-        new_end = next_boundary(cycle_of(sub), ended_end)
-        share = period_share(sub, ended_end, new_end)
-        drafts += [
-            licensed_draft(item=item, start=ended_end, end=new_end, share=share)
-            for item in items
-            if not item.price.is_metered
-        ]
-    return drafts, pending, new_end
-
-
-def ends_at_period_end(sub: Subscription) -> bool:
-    return sub.cancel_at_period_end or (
-        sub.cancel_at is not None and sub.cancel_at <= sub.current_period_end
-    )
-
-
-@dataclass
-class _Close:
-    """One subscription's period close, priced and not written yet."""
-
-    sub: Subscription
-    new: NewInvoice | None  # None when nothing is billed
-    ending: bool  # the subscription ends with the period
-    new_end: datetime | None  # of the next period, unless ending
-    was: dict | None  # the subscription before (for ``…updated``), unless ending
-
-
-def _plan(
-    sub: Subscription,
-    items,
-    now: datetime,
-    usage: UsageReader,
-    *,
-    reason: str = Invoice.BillingReason.SUBSCRIPTION_CYCLE,
-    finalize_now: bool = False,
-) -> _Close:
-    """Price the close of the subscription's current period (writes nothing)."""
-    ending = reason == Invoice.BillingReason.SUBSCRIPTION_CYCLE and (
-        ends_at_period_end(sub)
-    )
-    was = None if ending else before(sub)
-    drafts, pending, new_end = cycle_drafts(sub, items, now, usage, ending=ending)
-    new, end = None, sub.current_period_end
-    if drafts:
-        new = NewInvoice(
-            subscription=sub,
-            billing_reason=reason,
-            period_start=sub.current_period_start,
-            period_end=sub.current_period_end,
-            drafts=drafts,
-            items=pending,
-            finalize_at=None if finalize_now else end + grace_period(),
-        )
-    return _Close(sub=sub, new=new, ending=ending, new_end=new_end, was=was)
-
-
-def _write(
-    closes: list[_Close],
-    now: datetime,
-    usage: UsageReader,
-    events: EventBatch,
-    *,
-    finalize_now: bool = False,
-) -> None:
-    """Write the closes: invoices, then cancellations and next periods."""
-    billed = [close for close in closes if close.new is not None]
-    invoices = subscription_invoices_create(
-        new=[close.new for close in billed], now=now, events=events
-    )
-    for close, invoice in zip(billed, invoices, strict=True):
-        close.sub.latest_invoice = invoice
-    if finalize_now:
-        events.record()  # invoice.created comes before invoice.finalized
-        for invoice in invoices:
-            invoice_finalize(invoice=invoice, now=now, usage=usage)
-    for close in closes:
-        if close.ending:
-            cancellation.mark_canceled(
-                subscription=close.sub,
-                at=close.sub.current_period_end,
-                now=now,
-                events=events,
-            )
-    _advance([close for close in closes if not close.ending], events)
-
-
 def _cycle_step(
     sub: Subscription,
     items,
@@ -401,8 +230,8 @@ def _cycle_step(
     """Close the ended period: one cycle invoice, then the next period begins."""
     sub._loaded_items = items
     events = EventBatch()
-    close = _plan(sub, items, now, usage, reason=reason, finalize_now=finalize_now)
-    _write([close], now, usage, events, finalize_now=finalize_now)
+    close = cycle_plan(sub, items, now, usage, reason=reason, finalize_now=finalize_now)
+    cycles_write([close], now, usage, events, finalize_now=finalize_now)
     events.record()
 
 
@@ -440,32 +269,3 @@ def subscription_period_restart(
 
 
 # What a period move saves on the subscription.
-_MOVED_FIELDS = (
-    "current_period_start",
-    "current_period_end",
-    "status",
-    "latest_invoice",
-    "billing_cycle_anchor",
-    "anchor_day",
-    "billing_cycle_anchor_config",
-    "trial_end",
-)
-
-
-def _advance(closes: list[_Close], events: EventBatch) -> None:
-    """Start each subscription's next period (its items' too); a trial ends."""
-    for close in closes:
-        sub = close.sub
-        start, end = sub.current_period_end, close.new_end
-        sub.current_period_start, sub.current_period_end = start, end
-        if sub.status == Subscription.Status.TRIALING:
-            sub.status = Subscription.Status.ACTIVE
-        for item in sub._loaded_items:
-            item.current_period_start, item.current_period_end = start, end
-    bulk_save([close.sub for close in closes], _MOVED_FIELDS)
-    bulk_save(
-        [item for close in closes for item in close.sub._loaded_items],
-        ["current_period_start", "current_period_end"],
-    )
-    for close in closes:
-        events.emit_updated("customer.subscription.updated", close.sub, close.was)

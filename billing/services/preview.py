@@ -19,16 +19,11 @@ from django.db.models import Exists, OuterRef
 from billing.api import render
 from billing.models import Invoice, InvoiceItem, Subscription
 from billing.services import changes, credits
+from billing.services.cycle import cycle_drafts, cycle_prefetch, ends_at_period_end
 from billing.services.finalize import invoice_lines, totals_compute
 from billing.services.invoice_items import invoice_item_create
 from billing.services.lines import UsageReader, items_with_prices, line_from_draft
-from billing.services.period_close import (
-    CLOSING_STATUSES,
-    cycle_drafts,
-    cycle_prefetch,
-    ends_at_period_end,
-    subscription_close_next,
-)
+from billing.services.period_close import CLOSING_STATUSES, subscription_close_next
 from billing.services.subscriptions import subscription_cancel, subscription_create
 from core.errors import InvalidRequest, ResourceMissing
 from core.ids import new_id

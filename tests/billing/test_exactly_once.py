@@ -9,9 +9,9 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from billing.models import Invoice, InvoiceLineItem
 from billing.services import (
+    cycle,
     invoice_finalize,
     invoices_finalize_due,
-    period_close,
     subscription_create,
     subscriptions_close_due,
 )
@@ -152,12 +152,12 @@ def test_concurrent_finalizations_number_without_gaps():
 @pytest.mark.django_db(transaction=True)
 def test_failure_mid_close_leaves_nothing_and_the_next_run_completes(monkeypatch):
     (sub,) = _subscriptions(1)
-    real = period_close._advance
+    real = cycle._advance
 
     def broken(*args, **kwargs):
         raise RuntimeError("worker lost mid-close")
 
-    monkeypatch.setattr(period_close, "_advance", broken)
+    monkeypatch.setattr(cycle, "_advance", broken)
     with pytest.raises(RuntimeError):
         subscriptions_close_due(now=JUL1)
     assert not Invoice.objects.filter(billing_reason="subscription_cycle").exists()
@@ -166,7 +166,7 @@ def test_failure_mid_close_leaves_nothing_and_the_next_run_completes(monkeypatch
     )
     sub.refresh_from_db()
     assert sub.current_period_start == APR1
-    monkeypatch.setattr(period_close, "_advance", real)
+    monkeypatch.setattr(cycle, "_advance", real)
     assert subscriptions_close_due(now=JUL1) == 3
 
 
