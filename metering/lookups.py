@@ -14,8 +14,10 @@ without a query. What that allows, and what it does not:
 - Customers on a test clock are never remembered: their "now" moves with the clock.
   Event names without a meter and unknown customers are not remembered either, so a
   new meter or customer can be used at once from any process.
-- Only rows read outside a transaction are remembered. Inside one, they may be
-  uncommitted and vanish on rollback (tests run that way, and so always read).
+- Inside a transaction nothing is remembered nor taken from memory: its rows may
+  be uncommitted (and vanish on rollback), and it must see its own changes even
+  while another thread remembers the rows as they were. (Tests run that way, and
+  so always read; API requests and bulk import read outside one.)
 - ``flush`` (between transactional tests) forgets everything.
 """
 
@@ -94,8 +96,6 @@ def _read_customers(customer_ids: list[str]) -> dict[str, datetime | None]:
 
 
 def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> None:
-    if connection.in_atomic_block:
-        return
     read_at = time.monotonic()
     by_name: dict[str, list[Meter]] = {}
     for meter in meters:
@@ -114,6 +114,8 @@ def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> Non
 
 def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
     """The meters (active or not) of these event names, oldest first."""
+    if connection.in_atomic_block:
+        return _oldest_first(_read_meters(list(event_names)))
     now = time.monotonic()
     meters: list[Meter] = []
     missing = []
@@ -127,8 +129,11 @@ def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
         read = _read_meters(missing)
         _remember(read, {})
         meters.extend(read)
-    meters.sort(key=lambda meter: (meter.created, meter.id))
-    return meters
+    return _oldest_first(meters)
+
+
+def _oldest_first(meters: list[Meter]) -> list[Meter]:
+    return sorted(meters, key=lambda meter: (meter.created, meter.id))
 
 
 def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]:
@@ -137,6 +142,8 @@ def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]
     The time is the frozen time of the customer's test clock, None without one; ids
     of no customer are left out.
     """
+    if connection.in_atomic_block:
+        return _read_customers(list(customer_ids))
     now = time.monotonic()
     found: dict[str, datetime | None] = {}
     missing = []

@@ -175,3 +175,55 @@ def test_parallel_workers(tmp_path):
     assert "Accepted 0, already imported 50, rejected 1." in run(
         str(path), "--workers", "2", "--batch-size", "7"
     )
+
+
+def test_lines_that_only_parse_together_are_refused(tmp_path, meter, customer):
+    """One json.loads parses a chunk: a line must still be JSON on its own."""
+    good = json.dumps(line(customer, 4, identifier="good"))
+    path = tmp_path / "tricky.ndjson"
+    path.write_text(
+        "\n".join(
+            [
+                good[:-1] + ', "x": [1',  # borrows the next line's bracket...
+                '2]}, {"event_name": "tokens"}',  # ...and gives one more object
+                good,
+            ]
+        )
+        + "\n"
+    )
+    assert "Accepted 1, already imported 0, rejected 2." in run(str(path))
+    rejects = (tmp_path / "tricky.ndjson.rejects.ndjson").read_text().splitlines()
+    assert [json.loads(row)["error"]["code"] for row in rejects] == [
+        "invalid_body",
+        "invalid_body",
+    ]
+
+
+def test_blank_lines_and_crlf(tmp_path, meter, customer):
+    path = tmp_path / "windows.ndjson"
+    text = (
+        json.dumps(line(customer, 2))
+        + "\r\n\r\n   \r\n"
+        + json.dumps(line(customer, 3))
+    )
+    path.write_bytes(text.encode())
+    assert "Accepted 2, already imported 0, rejected 0." in run(str(path))
+    # Identifiers derive from line number and text without its line end.
+    from metering.imports import derived_identifier
+
+    assert set(MeterEvent.objects.values_list("identifier", flat=True)) == {
+        derived_identifier(1, json.dumps(line(customer, 2))),
+        derived_identifier(4, json.dumps(line(customer, 3))),
+    }
+
+
+def test_large_batches_and_a_rerun_of_them(tmp_path, meter, customer):
+    """Batches from 1,000 events go in by COPY; a re-run finds them stored."""
+    lines = [line(customer, 1, identifier=f"big-{index}") for index in range(1500)]
+    lines.insert(700, line(customer, "x"))
+    path = ndjson(tmp_path, lines)
+    assert "Accepted 1500, already imported 0, rejected 1." in run(str(path))
+    lines.append(line(customer, 5, identifier="big-new"))
+    path = ndjson(tmp_path, lines)
+    assert "Accepted 1, already imported 1500, rejected 1." in run(str(path))
+    assert usage(meter, customer) == Decimal(1505)

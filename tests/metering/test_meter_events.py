@@ -422,3 +422,39 @@ def test_batches_small_and_large_validate_alike(frozen, meter, customer, size):
     ]
     assert result.duplicates == [size + 3]
     assert usage(meter, customer) == Decimal(2 * size)
+
+
+def test_bodies_outside_the_fast_path_are_parsed_alike(api, frozen, meter, customer):
+    """Form and JSON are parsed by the view itself; multipart by DRF, the same."""
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api.secret}")
+    params = {
+        "event_name": "tokens",
+        "identifier": "multi",
+        "payload[stripe_customer_id]": customer.id,
+        "payload[value]": "4",
+    }
+    response = client.post("/v1/billing/meter_events", params)  # multipart
+    assert response.status_code == 200, response.content
+    assert response.json()["payload"] == {
+        "stripe_customer_id": customer.id,
+        "value": "4",
+    }
+    assert error_of(client.post("/v1/billing/meter_events", params))["code"] == (
+        "duplicate_meter_event"
+    )
+    assert usage(meter, customer) == Decimal(4)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [("{not json", "JSON parse error"), ("[1, 2]", "must be an object")],
+)
+def test_bad_json_bodies(api, frozen, meter, body, fragment):
+    response = api.client.post(
+        "/v1/billing/meter_events",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api.secret}",
+    )
+    assert response.status_code == 400
+    assert fragment in error_of(response)["message"]

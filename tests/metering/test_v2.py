@@ -249,3 +249,29 @@ def test_v2_requires_a_secret_key(customer):
         "/v2/billing/meter_events", {}, content_type="application/json"
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [("{not json", "JSON parse error"), ("[1]", "must be a JSON object")],
+)
+def test_stream_bad_json_bodies(api, traveller, customer, body, fragment):
+    response = Client().post(
+        "/v2/billing/meter_event_stream",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {session_token(api)}",
+    )
+    assert response.status_code == 400
+    assert fragment in v2_error(response)["message"]
+
+
+def test_stream_form_bodies_take_drf_path(api, traveller, customer):
+    response = Client().post(
+        "/v2/billing/meter_event_stream",
+        "events=1",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Bearer {session_token(api)}",
+    )
+    assert response.status_code == 400
+    assert v2_error(response)["code"] == "parameter_missing"
