@@ -18,6 +18,7 @@ from billing.bulk import bulk_save
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services import credits
 from billing.services.events import EventBatch
+from billing.services.jobs import chunks_run
 from billing.services.lines import (
     USAGE_KINDS,
     UsageReader,
@@ -350,35 +351,29 @@ def invoices_finalize_due(*, now: datetime, test_clock=None, chunk: int = 500) -
     Drafts are claimed with ``FOR UPDATE SKIP LOCKED``, so workers side by side
     never take the same one; their customers are then locked in id order (a
     customer another worker holds is waited for, never skipped, so no draft is
-    left behind). A failure rolls the chunk back whole; it is then redone one
-    draft per transaction, so only a draft that fails by itself is left for the
-    next run.
+    left behind). A failed chunk is redone one draft per transaction
+    (``billing.services.jobs``).
     """
-    usage, done, after = UsageReader(), 0, ""
-    while True:
-        claimed: list[str] = []
-        try:
-            with transaction.atomic():
-                invoices = _claim(
-                    now=now, test_clock=test_clock, after=after, chunk=chunk
-                )
-                claimed = [invoice.pk for invoice in invoices]
-                invoices_finalize_locked(invoices=invoices, now=now, usage=usage)
-            done += len(claimed)
-        except Exception:
-            if not claimed:
-                raise
-            for invoice_id in claimed:
-                invoice = invoice_finalize(
-                    invoice=Invoice(pk=invoice_id),
-                    now=now,
-                    usage=usage,
-                    only_if_due=True,
-                )
-                done += getattr(invoice, "finalized_now", False)
-        if not claimed:
-            return done
-        after = claimed[-1]
+    usage = UsageReader()
+    return chunks_run(
+        claim=lambda after: _claim(
+            now=now, test_clock=test_clock, after=after, chunk=chunk
+        ),
+        chunk_do=lambda invoices: _finalize_chunk(invoices, now, usage),
+        one_do=lambda pk: _finalize_one(pk, now, usage),
+    )
+
+
+def _finalize_chunk(invoices: list[Invoice], now: datetime, usage) -> int:
+    invoices_finalize_locked(invoices=invoices, now=now, usage=usage)
+    return len(invoices)
+
+
+def _finalize_one(invoice_id: str, now: datetime, usage) -> int:
+    invoice = invoice_finalize(
+        invoice=Invoice(pk=invoice_id), now=now, usage=usage, only_if_due=True
+    )
+    return int(getattr(invoice, "finalized_now", False))
 
 
 def _claim(*, now: datetime, test_clock, after: str, chunk: int) -> list[Invoice]:

@@ -14,8 +14,9 @@ lines, period moves and events are written in bulk — a few dozen queries for
 hundreds of subscriptions instead of a dozen each. A failure rolls the whole
 chunk back (never an invoice without its period move); the chunk is then redone
 one subscription per transaction, so only a subscription that fails by itself is
-left, and the next run redoes it. The price is that a chunk's rows stay locked
-for the chunk (about a second), so an API change to one of them waits that long.
+left, and the next run redoes it (``billing.services.jobs``). The price is that a
+chunk's rows stay locked for the chunk (about a second), so an API change to one
+of them waits that long.
 Should two workers ever race past the locks (SQLite has none), the unique
 constraint on (subscription, billing_reason, period start) refuses the second
 invoice.
@@ -42,6 +43,7 @@ from billing.services.cycle import (
     cycles_write,
 )
 from billing.services.events import EventBatch
+from billing.services.jobs import chunks_run
 from billing.services.lines import UsageReader, items_by_subscription
 from core.errors import InvalidRequest
 from core.models import TestClock
@@ -81,24 +83,12 @@ def subscriptions_close_due(
     *, now: datetime, test_clock: TestClock | None = None
 ) -> int:
     """Close every due period of every due subscription; returns the steps done."""
-    usage, done, after = UsageReader(), 0, ""
-    while True:
-        claimed: list[str] = []
-        try:
-            with transaction.atomic():
-                subs = _claim(now=now, test_clock=test_clock, after=after)
-                claimed = [sub.pk for sub in subs]
-                steps = _close_chunk(subs, now, usage)
-            done += steps
-        except Exception:
-            if not claimed:
-                raise
-            # The chunk rolled back whole: one by one, only a failing one is left.
-            for subscription_id in claimed:
-                done += _close_one(subscription_id, now, usage, skip_locked=True)
-        if not claimed:
-            return done
-        after = claimed[-1]
+    usage = UsageReader()
+    return chunks_run(
+        claim=lambda after: _claim(now=now, test_clock=test_clock, after=after),
+        chunk_do=lambda subs: _close_chunk(subs, now, usage),
+        one_do=lambda pk: _close_one(pk, now, usage, skip_locked=True),
+    )
 
 
 def _claim(
