@@ -42,7 +42,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils.dateparse import parse_datetime
 
 from metering.models import MeterEvent, MeterUsageRollup
@@ -162,17 +169,13 @@ def raw_cursor():
     and sends parameters without rewriting the query text, which Django's
     client-side binding cursor does on every call. Errors are Django's.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each ``connection.x`` is a lookup
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             yield cursor
         return
-    import psycopg
-
-    connection.ensure_connection()
-    with (
-        connection.wrap_database_errors,
-        psycopg.Cursor(connection.connection) as cursor,
-    ):
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
         yield cursor
 
 
