@@ -11,11 +11,13 @@ insert and one send task.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
 from billing.models import Invoice
+from core.money import format_minor
 from core.notifications import Email, send_emails_on_commit
 
 TEMPLATE = "billing/email/invoice_finalized"
@@ -36,11 +38,43 @@ def invoices_finalized_notify(*, invoices: Sequence[Invoice]) -> int:
 
 
 def _context(invoice: Invoice) -> dict[str, Any]:
+    """What the templates show, formatted here: a batch renders thousands of these,
+    and plain strings render several times faster than template filters."""
     lines = invoice._prefetched_lines
+    credits = invoice.subtotal - invoice.total
+    due_date = invoice.due_date if invoice.amount_due else None
     return {
         "invoice": invoice,
-        "lines": lines[:LINES_SHOWN],
+        "lines": [
+            (line.description, format_minor(line.amount, line.currency))
+            for line in lines[:LINES_SHOWN]
+        ],
         "more_lines": max(len(lines) - LINES_SHOWN, 0),
-        "credits": invoice.subtotal - invoice.total,
-        "show_period": invoice.period_start != invoice.period_end,
+        "period": _period(invoice),
+        "subtotal": _money(invoice, invoice.subtotal),
+        "credits": _money(invoice, -credits) if credits else "",
+        "total": _money(invoice, invoice.total),
+        "balance": _money(invoice, invoice.starting_balance)
+        if invoice.starting_balance
+        else "",
+        "amount_due": _money(invoice, invoice.amount_due),
+        "paid": invoice.amount_due == 0,
+        "due": _day(due_date) if due_date else "",
+        "issued": _day(invoice.finalized_at),
     }
+
+
+def _money(invoice: Invoice, amount: int) -> str:
+    return format_minor(amount, invoice.currency)
+
+
+def _day(moment: datetime) -> str:
+    """``Apr 1, 2026`` (UTC), as the ``date:"M j, Y"`` filter shows it."""
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def _period(invoice: Invoice) -> str:
+    """The billing period, ``Apr 1, 2026 – May 1, 2026``; empty for a one-off."""
+    if invoice.period_start == invoice.period_end:
+        return ""
+    return f"{_day(invoice.period_start)} – {_day(invoice.period_end)}"
