@@ -125,6 +125,9 @@ class MeterEvent(models.Model):
     created = models.DateTimeField()
     livemode = models.BooleanField(default=False)
     dimensions = models.JSONField(null=True, blank=True)
+    # Digest of the API key and Idempotency-Key that created the event (v1 API),
+    # so that a retry with that key gets the event back (``metering.api.views``).
+    request_key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -72,6 +72,7 @@ class EventRow(NamedTuple):
     created: datetime
     livemode: bool
     dimensions: dict[str, str] | None
+    request_key: str | None = None
 
 
 _EVENT_COLUMNS = EventRow._fields
@@ -87,6 +88,7 @@ _COPY_TYPES = (
     "timestamptz",
     "bool",
     "jsonb",
+    "varchar",
 )
 # How a few events travel to PostgreSQL: one JSON array of objects, unpacked by
 # json_to_recordset. Timestamps go as integer microseconds since the epoch and values
@@ -94,7 +96,7 @@ _COPY_TYPES = (
 _RECORDSET = (
     "meter_id text, customer_id text, event_name text, identifier text,"
     " value numeric, timestamp_us bigint, created_us bigint, livemode boolean,"
-    " dimensions jsonb"
+    " dimensions jsonb, request_key text"
 )
 _ROLLUP_RECORDSET = (
     "meter_id text, customer_id text, bucket_us bigint, value_sum numeric,"
@@ -271,7 +273,7 @@ def _one_event_sql() -> str:
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(_EVENT_COLUMNS)})"
-        f" VALUES ({_placeholders(len(_EVENT_COLUMNS) - 1)}, %s::jsonb)"
+        f" VALUES ({_placeholders(8)}, %s::jsonb, %s)"
         " ON CONFLICT (event_name, identifier) DO NOTHING"
         ' RETURNING id, meter_id, customer_id, value, "timestamp"'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(_ROLLUP_COLUMNS)})"
@@ -286,7 +288,7 @@ def _one_event_sql() -> str:
 def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
     dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
     with raw_cursor() as cursor:
-        cursor.execute(_one_event_sql(), [*row[:8], dimensions])
+        cursor.execute(_one_event_sql(), [*row[:8], dimensions, row.request_key])
         stored = cursor.fetchone()
     return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
 
@@ -298,7 +300,8 @@ def _few_events_sql() -> str:
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(_EVENT_COLUMNS)})"
         " SELECT meter_id, customer_id, event_name, identifier, value,"
-        f" {_from_us('timestamp_us')}, {_from_us('created_us')}, livemode, dimensions"
+        f" {_from_us('timestamp_us')}, {_from_us('created_us')}, livemode, dimensions,"
+        " request_key"
         f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
         " ORDER BY event_name, identifier"
         " ON CONFLICT (event_name, identifier) DO NOTHING"
@@ -329,6 +332,7 @@ def _write_few(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
                 "created_us": _us(row.created),
                 "livemode": row.livemode,
                 "dimensions": row.dimensions,
+                "request_key": row.request_key,
             }
             for row in rows
         ]
@@ -492,7 +496,11 @@ def _values(cursor, table: str, columns, rows: Sequence[tuple], tail: str) -> li
 def _write_generic(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     ordered = sorted(rows, key=lambda row: (row.event_name, row.identifier))
     stored = [
-        (*row[:8], None if row.dimensions is None else json.dumps(row.dimensions))
+        (
+            *row[:8],
+            None if row.dimensions is None else json.dumps(row.dimensions),
+            row.request_key,
+        )
         for row in ordered
     ]
     with transaction.atomic(), connection.cursor() as cursor:

@@ -141,16 +141,36 @@ def request_fingerprint(request) -> str:
 
 
 class IdempotencyMiddleware:
-    """Replay the first response to a POST carrying a reused ``Idempotency-Key``."""
+    """Replay the first response to a POST carrying a reused ``Idempotency-Key``.
+
+    The key is claimed once the URL is resolved (``process_view``), so that a view
+    class may set ``idempotency_exempt = True`` when it makes retries safe itself
+    (meter events: the event identifier) and the claim's two extra commits would
+    dominate its cost.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self.get_response(request)
+        begun = getattr(request, "idempotency_begun", None)
+        if begun is not None:
+            idempotency.idempotency_finish(
+                record=begun.record,
+                status=response.status_code,
+                body=response.content,
+                error_code=getattr(response, "tally_error_code", None),
+            )
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         key = request.headers.get("Idempotency-Key")
         api_key = getattr(request, "api_key", None)
         if request.method != "POST" or not key or api_key is None:
-            return self.get_response(request)
+            return None
+        if getattr(getattr(view_func, "cls", view_func), "idempotency_exempt", False):
+            return None
         if len(key) > 255:
             return plain_error_response(
                 InvalidRequest(
@@ -177,11 +197,5 @@ class IdempotencyMiddleware:
             replay["Idempotent-Replayed"] = "true"
             replay["Original-Request"] = begun.replay.request_id
             return replay
-        response = self.get_response(request)
-        idempotency.idempotency_finish(
-            record=begun.record,
-            status=response.status_code,
-            body=response.content,
-            error_code=getattr(response, "tally_error_code", None),
-        )
-        return response
+        request.idempotency_begun = begun
+        return None

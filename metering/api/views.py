@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from urllib.parse import parse_qsl
 
@@ -238,6 +239,17 @@ def _body_params(request) -> dict:
     return params
 
 
+def _replayed(response, replayed: bool):
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _request_key(api_key, key: str) -> str:
+    """A digest of the API key and the Idempotency-Key: what a retry repeats."""
+    return hashlib.sha256(f"{api_key.pk}:{key}".encode()).hexdigest()
+
+
 class MeterEventCreateView(StripeView):
     """``POST /v1/billing/meter_events``, the busiest endpoint.
 
@@ -245,7 +257,16 @@ class MeterEventCreateView(StripeView):
     renderer, a good third of the request's CPU: ApiKeyMiddleware has already
     authenticated the key, and errors get the same envelope. Other content types
     (multipart) take DRF's path through ``post``.
+
+    An ``Idempotency-Key`` (which the SDKs send with every POST) is honoured with
+    the event itself rather than by the idempotency store, whose two extra commits
+    would cost more than the event: the event records a digest of the key, and
+    gets an identifier derived from it when it has none; a retry with the key
+    finds the event by its identifier and gets it back, marked
+    ``Idempotent-Replayed``.
     """
+
+    idempotency_exempt = True
 
     def dispatch(self, request, *args, **kwargs):
         if (
@@ -255,9 +276,10 @@ class MeterEventCreateView(StripeView):
         ):
             return super().dispatch(request, *args, **kwargs)
         try:
-            return json_response(self._create(_body_params(request)))
+            data, replayed = self._create(request, _body_params(request))
         except TallyError as error:
             return plain_error_response(error)
+        return _replayed(json_response(data), replayed)
 
     @extend_schema(
         operation_id="CreateBillingMeterEvent",
@@ -265,21 +287,39 @@ class MeterEventCreateView(StripeView):
         responses=s.MeterEventSerializer,
     )
     def post(self, request):
-        return Response(self._create(self.params(request)))
+        data, replayed = self._create(request, self.params(request))
+        return _replayed(Response(data), replayed)
 
-    def _create(self, raw_params: dict) -> dict:
+    def _create(self, request, raw_params: dict) -> tuple[dict, bool]:
         params = _meter_event_params(raw_params)
-        event = services.meter_event_create(
-            event_name=params.get("event_name"),
-            payload=params.get("payload"),
-            identifier=params.get("identifier"),
-            timestamp=params["timestamp"],
-            now=clock.now(),
-            livemode=_livemode(),
-        )
+        fields = {
+            "event_name": params.get("event_name"),
+            "payload": params.get("payload"),
+            "timestamp": params["timestamp"],
+            "now": clock.now(),
+            "livemode": _livemode(),
+        }
+        key = request.headers.get("Idempotency-Key")
+        if key:
+            if len(key) > 255:
+                raise InvalidRequest(
+                    "Idempotency-Key must be at most 255 characters.",
+                    param="Idempotency-Key",
+                )
+            request_key = _request_key(request.api_key, key)
+            event, replayed = services.meter_event_create_or_replay(
+                identifier=params.get("identifier") or f"idk_{request_key[:48]}",
+                request_key=request_key,
+                **fields,
+            )
+        else:
+            event = services.meter_event_create(
+                identifier=params.get("identifier"), **fields
+            )
+            replayed = False
         if params.get("expand"):
-            return resources.serialize(event, expand=params["expand"])
-        return s.meter_event_data(event)
+            return resources.serialize(event, expand=params["expand"]), replayed
+        return s.meter_event_data(event), replayed
 
 
 class MeterEventAdjustmentCreateView(StripeView):

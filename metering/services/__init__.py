@@ -3,7 +3,7 @@
 - ``meter_create / meter_update / meter_deactivate / meter_reactivate``
 - ``meter_event_create`` (one event) and ``meter_events_ingest_batch`` (many; the v2
   stream and bulk import): validated synchronously, appended, folded into the hourly
-  rollups in the same transaction.
+  rollups in the same transaction; ``meter_event_create_or_replay`` answers a retry.
 - ``meter_event_cancel``: a cancellation adjustment.
 - ``meter_event_session_create / _authenticate / meter_event_sessions_prune``: v2
   stream tokens.
@@ -14,6 +14,7 @@ from metering.services.ingest import (
     BatchResult,
     EventInput,
     meter_event_create,
+    meter_event_create_or_replay,
     meter_events_ingest_batch,
 )
 from metering.services.meters import (
@@ -35,6 +36,7 @@ __all__ = [
     "meter_deactivate",
     "meter_event_cancel",
     "meter_event_create",
+    "meter_event_create_or_replay",
     "meter_event_session_authenticate",
     "meter_event_session_create",
     "meter_event_sessions_prune",

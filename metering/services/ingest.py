@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn
 
-from core.errors import InvalidRequest, TallyError
+from core.errors import IdempotencyError, InvalidRequest, TallyError
 from metering import errors, lookups, storage
 from metering.models import Meter, MeterEvent
 from metering.storage import EventRow
@@ -383,6 +383,7 @@ def meter_events_ingest_batch(
     livemode: bool = False,
     all_or_nothing: bool = False,
     sync_commit: bool = True,
+    request_key: str | None = None,
 ) -> BatchResult:
     """Validate and record many events in one transaction.
 
@@ -390,7 +391,8 @@ def meter_events_ingest_batch(
     ``all_or_nothing``: then the first refusal is raised (its ``param`` under
     ``events[i]``) and nothing is written. Events already stored, or repeated within
     the batch, are reported as duplicates and counted once. ``sync_commit=False``
-    is for callers that can redo a lost batch (``storage.events_write``).
+    is for callers that can redo a lost batch (``storage.events_write``);
+    ``request_key`` is stored with the events (``MeterEvent.request_key``).
     """
     lookups = _Lookups(events, now)
     result = BatchResult(
@@ -399,7 +401,7 @@ def meter_events_ingest_batch(
     rows = _plain_rows(events, lookups, livemode)
     if rows is not None and len(set(map(_event_key, rows))) == len(rows):
         result.rows = rows
-        return _write(result, range(len(rows)), sync_commit)
+        return _write(result, range(len(rows)), sync_commit, request_key)
     seen: set[tuple[str, str]] = set()
     positions: list[int] = []
     for position, event in enumerate(events):
@@ -417,13 +419,20 @@ def meter_events_ingest_batch(
         seen.add(key)
         result.rows.append(row)
         positions.append(position)
-    return _write(result, positions, sync_commit)
+    return _write(result, positions, sync_commit, request_key)
 
 
-def _write(result: BatchResult, positions: Sequence[int], sync_commit: bool):
+def _write(
+    result: BatchResult,
+    positions: Sequence[int],
+    sync_commit: bool,
+    request_key: str | None,
+) -> BatchResult:
     """Store the batch's rows (at ``positions`` of the batch); note duplicates."""
     if not result.rows:
         return result
+    if request_key is not None:
+        result.rows = [row._replace(request_key=request_key) for row in result.rows]
     result.event_ids = storage.events_write(result.rows, sync_commit=sync_commit)
     if len(result.event_ids) < len(result.rows):
         for position, row in zip(positions, result.rows, strict=True):
@@ -442,6 +451,7 @@ def meter_event_create(
     timestamp: datetime | None = None,
     now: datetime,
     livemode: bool = False,
+    request_key: str | None = None,
 ) -> MeterEvent:
     """Validate and record one event; a known identifier is a duplicate (400)."""
     event = EventInput(
@@ -450,7 +460,9 @@ def meter_event_create(
         identifier=identifier,
         timestamp=timestamp,
     )
-    result = meter_events_ingest_batch(events=[event], now=now, livemode=livemode)
+    result = meter_events_ingest_batch(
+        events=[event], now=now, livemode=livemode, request_key=request_key
+    )
     if result.errors:
         raise result.errors[0][1]
     row = result.rows[0]
@@ -472,4 +484,70 @@ def meter_event_create(
         created=row.created,
         livemode=row.livemode,
         dimensions=row.dimensions,
+        request_key=row.request_key,
     )
+
+
+def _same_event(stored: MeterEvent, payload: Any, timestamp: datetime | None) -> bool:
+    """Whether a request for ``stored``'s identifier asks for that very event."""
+    meter = stored.meter
+    if type(payload) is not dict:
+        return False
+    extra = {
+        key: str(value)
+        for key, value in payload.items()
+        if key not in (meter.customer_payload_key, meter.value_payload_key)
+    }
+    return (
+        payload.get(meter.customer_payload_key) == stored.customer_id
+        and parse_value(payload.get(meter.value_payload_key)) == stored.value
+        and extra == (stored.dimensions or {})
+        and (timestamp is None or timestamp == stored.timestamp)
+    )
+
+
+def meter_event_create_or_replay(
+    *,
+    event_name: Any,
+    payload: Any,
+    identifier: str,
+    timestamp: datetime | None = None,
+    now: datetime,
+    livemode: bool = False,
+    request_key: str,
+) -> tuple[MeterEvent, bool]:
+    """``meter_event_create`` for a request that may retry one made with the same
+    ``request_key`` (an Idempotency-Key): that request's event is returned, with
+    True (a replay), instead of the duplicate error.
+
+    The same key with another event is an ``idempotency_error``; another key with
+    a stored identifier stays a duplicate.
+    """
+    try:
+        event = meter_event_create(
+            event_name=event_name,
+            payload=payload,
+            identifier=identifier,
+            timestamp=timestamp,
+            now=now,
+            livemode=livemode,
+            request_key=request_key,
+        )
+    except errors.MeterEventError as error:
+        if error.code != errors.DUPLICATE:
+            raise
+        stored = (
+            MeterEvent.objects.select_related("meter")
+            .filter(event_name=event_name, identifier=identifier)
+            .first()
+        )
+        if stored is None or stored.request_key != request_key:
+            raise
+        if not _same_event(stored, payload, timestamp):
+            raise IdempotencyError(
+                "Keys for idempotent requests can only be used with the same "
+                "parameters they were first used with.",
+                param="Idempotency-Key",
+            ) from None
+        return stored, True
+    return event, False

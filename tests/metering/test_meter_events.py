@@ -458,3 +458,27 @@ def test_bad_json_bodies(api, frozen, meter, body, fragment):
     )
     assert response.status_code == 400
     assert fragment in error_of(response)["message"]
+
+
+def test_idempotency_keys_are_kept_with_the_event(api, frozen, meter, customer):
+    """Meter events answer retries themselves, without the idempotency store."""
+    from core.models import IdempotencyKey
+
+    def post(key, **changes):
+        return api.post(
+            "/v1/billing/meter_events",
+            event(customer, identifier="keyed", **changes),
+            headers={"Idempotency-Key": key},
+        )
+
+    first = post("k1")
+    retry = post("k1")
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert error_of(post("k2"))["code"] == "duplicate_meter_event"
+    changed = post("k1", payload={"stripe_customer_id": customer.id, "value": "26"})
+    assert error_of(changed)["type"] == "idempotency_error"
+    assert MeterEvent.objects.count() == 1
+    assert usage(meter, customer) == Decimal(25)
+    assert not IdempotencyKey.objects.exists()
