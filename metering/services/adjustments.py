@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from core import clock
 from metering import errors
 from metering.models import MeterEvent, MeterEventAdjustment, MeterUsageRollup
-from metering.services.ingest import MAX_EVENT_NAME, MAX_IDENTIFIER, require_text
+from metering.services.validation import MAX_EVENT_NAME, MAX_IDENTIFIER, require_text
 from metering.usage import HOUR, RawEvent, cells_from_events, floor_hour
 
 

@@ -1,52 +1,38 @@
 """Meter event ingestion: validate synchronously, append, fold into rollups.
 
 Every path (v1, v2, the v2 stream, bulk import, the dashboard's test event) goes
-through ``meter_events_ingest_batch``; ``meter_event_create`` is its one-event form.
-Validation (DESIGN.md "Metering"): an active meter for ``event_name``; the customer
-named by the meter's customer payload key exists; the value (under the meter's value
-key) is a whole number of at most 15 significant digits, negative allowed; the
-timestamp lies within the 35 days before and 5 minutes after the customer's "now"
-(its test clock's frozen time, if any), defaulting to that "now"; the identifier is
-at most 100 characters, generated when absent, and new for the event name.
-
-The loop over events is the hot path of bulk import (100,000 events/s is the goal),
-so the common case runs a few cheap checks inline and each refusal is explained by a
-``_refuse_*`` function off that path.
+through ``meter_events_ingest_batch``; ``meter_event_create`` is its one-event form,
+``meter_event_create_or_replay`` the form that answers a retry. The rules live in
+``metering.services.validation``; a batch of plain events takes its fast loop.
 """
 
 from __future__ import annotations
 
-import operator
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any, NamedTuple, NoReturn
+from datetime import datetime
+from typing import Any
 
 from core.errors import IdempotencyError, InvalidRequest, TallyError
-from metering import errors, lookups, storage
+from metering import errors, storage
 from metering.models import Meter, MeterEvent
+from metering.services.validation import (
+    EventInput,
+    Lookups,
+    event_key,
+    plain_rows,
+    same_event,
+    validate,
+)
 from metering.storage import EventRow
 
-MAX_PAST = timedelta(days=35)
-MAX_FUTURE = timedelta(minutes=5)
-MAX_IDENTIFIER = 100
-MAX_EVENT_NAME = 100
-MAX_SIGNIFICANT_DIGITS = 15
-MAX_DIGITS = 30
-
-
-class EventInput(NamedTuple):
-    """A meter event as a client sent it; ``timestamp`` already parsed at the edge.
-
-    A named tuple rather than a dataclass: bulk import makes 100,000 a second.
-    """
-
-    event_name: Any
-    payload: Any
-    identifier: Any = None
-    timestamp: datetime | None = None
+__all__ = [
+    "BatchResult",
+    "EventInput",
+    "meter_event_create",
+    "meter_event_create_or_replay",
+    "meter_events_ingest_batch",
+]
 
 
 @dataclass
@@ -59,321 +45,6 @@ class BatchResult:
     rows: list[EventRow] = field(default_factory=list)
     event_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     meters: dict[str, Meter] = field(default_factory=dict)
-
-
-class _Lookups:
-    """Meters by event name and customers' clocks, read once per batch.
-
-    The meters come first: which payload key names the customer depends on the
-    meter. Both reads are usually answered from memory (``metering.lookups``).
-    """
-
-    def __init__(self, events: Sequence[EventInput], now: datetime) -> None:
-        names = {event.event_name for event in events if type(event.event_name) is str}
-        self._index(lookups.meters_by_event_name(names))
-        wanted = self._customer_ids(events)
-        clocks = lookups.customer_clocks(wanted) if wanted else {}
-        # A customer on a test clock lives at the clock's frozen time.
-        self.customer_now: dict[str, datetime] = {
-            customer_id: frozen_time or now
-            for customer_id, frozen_time in clocks.items()
-        }
-        # Each customer's "now" and the timestamps it accepts, [earliest, latest].
-        windows = {
-            moment: (moment, moment - MAX_PAST, moment + MAX_FUTURE)
-            for moment in set(self.customer_now.values())
-        }
-        self.windows: dict[str, tuple[datetime, datetime, datetime]] = {
-            customer_id: windows[moment]
-            for customer_id, moment in self.customer_now.items()
-        }
-
-    def _customer_ids(self, events: Sequence[EventInput]) -> set[str]:
-        """The ids the events name as their customer, under their meter's key."""
-        if len(self.active) == 1:
-            # The usual batch: one meter, so one customer key (read a bit widely:
-            # events of unknown names add candidates, which is harmless).
-            key = next(iter(self.active.values())).customer_payload_key
-            return {
-                customer_id
-                for event in events
-                if type(event.payload) is dict
-                and type(customer_id := event.payload.get(key)) is str
-            }
-        found = set()
-        for event in events:
-            meter = self.active.get(event.event_name)
-            if meter is not None and type(event.payload) is dict:
-                customer_id = event.payload.get(meter.customer_payload_key)
-                if type(customer_id) is str:
-                    found.add(customer_id)
-        return found
-
-    def _index(self, meters: list[Meter]) -> None:
-        self.meters: dict[str, list[Meter]] = {}
-        self.active: dict[str, Meter] = {}
-        for meter in meters:
-            self.meters.setdefault(meter.event_name, []).append(meter)
-            if meter.is_active:
-                self.active[meter.event_name] = meter
-
-
-def _error(message: str, param: str, code: str) -> errors.MeterEventError:
-    return errors.MeterEventError(message, param=param, code=code)
-
-
-def _refuse_text(value: Any, param: str, limit: int) -> NoReturn:
-    if value is None or value == "":
-        raise _error(f"Missing required param: {param}.", param, "parameter_missing")
-    if not isinstance(value, str):
-        raise _error(f"Invalid {param}: must be a string.", param, "parameter_invalid")
-    raise _error(
-        f"Invalid {param}: must be at most {limit} characters.",
-        param,
-        "parameter_invalid",
-    )
-
-
-def require_text(value: Any, param: str, limit: int) -> str:
-    """A non-empty string of at most ``limit`` characters, or a 400 naming ``param``."""
-    if type(value) is not str or not value or len(value) > limit:
-        _refuse_text(value, param, limit)
-    return value
-
-
-def _refuse_event_name(event_name: Any, lookups: _Lookups) -> NoReturn:
-    require_text(event_name, "event_name", MAX_EVENT_NAME)
-    meters = lookups.meters.get(event_name)
-    if meters:
-        raise _error(
-            f"The meter {meters[-1].id} for event_name '{event_name}' is inactive; "
-            "reactivate it to record usage.",
-            "event_name",
-            errors.ARCHIVED_METER,
-        )
-    raise _error(
-        f"No active meter was found for event_name '{event_name}'.",
-        "event_name",
-        errors.NO_METER,
-    )
-
-
-def _refuse_payload(payload: Any) -> NoReturn:
-    if payload is None or payload == "":
-        raise _error("Missing required param: payload.", "payload", "parameter_missing")
-    if not isinstance(payload, dict):
-        raise _error(
-            "Invalid payload: must be an object of string keys and values.",
-            "payload",
-            "parameter_invalid",
-        )
-    for key, value in payload.items():
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise _error(
-                f"Invalid payload[{key}]: payload values must be strings.",
-                f"payload[{key}]",
-                "parameter_invalid",
-            )
-    raise AssertionError("payload refused without a reason")
-
-
-def _refuse_customer(meter: Meter, customer_id: Any) -> NoReturn:
-    key = meter.customer_payload_key
-    if customer_id is None or customer_id == "":
-        raise _error(
-            f"The payload must contain the customer key '{key}' of meter {meter.id}.",
-            f"payload[{key}]",
-            errors.NO_CUSTOMER_DEFINED,
-        )
-    raise _error(
-        f"No such customer: '{customer_id}'",
-        f"payload[{key}]",
-        errors.CUSTOMER_NOT_FOUND,
-    )
-
-
-def _refuse_value(meter: Meter, raw: Any) -> NoReturn:
-    param = f"payload[{meter.value_payload_key}]"
-    if raw is None or raw == "":
-        raise _error(
-            f"The payload must contain the value key '{meter.value_payload_key}' of "
-            f"meter {meter.id}.",
-            param,
-            errors.NO_VALUE_DEFINED,
-        )
-    if _whole_number_text(raw) is None:
-        raise _error(
-            f"The value {raw!r} of {param} must be a whole number (such as 25 or -3).",
-            param,
-            errors.INVALID_VALUE,
-        )
-    raise _error(
-        f"The value of {param} has more than {MAX_SIGNIFICANT_DIGITS} significant "
-        "digits.",
-        param,
-        errors.TOO_MANY_DIGITS,
-    )
-
-
-def _whole_number_text(raw: Any) -> str | None:
-    """The digits of ``raw`` (sign stripped) if it is a whole number, else None."""
-    if type(raw) is int:
-        raw = str(raw)
-    elif type(raw) is not str:
-        return None
-    digits = raw[1:] if raw[:1] in ("+", "-") else raw
-    return digits if digits.isascii() and digits.isdigit() else None
-
-
-def parse_value(raw: Any) -> Decimal | None:
-    """A whole number of at most 15 significant digits, or None."""
-    if type(raw) is str and 0 < len(raw) <= MAX_SIGNIFICANT_DIGITS:
-        # The usual value: a few plain digits.
-        if raw.isdigit() and raw.isascii():
-            return Decimal(raw)
-    digits = _whole_number_text(raw)
-    if digits is None:
-        return None
-    digits = digits.lstrip("0")
-    if len(digits) > MAX_DIGITS or len(digits.rstrip("0")) > MAX_SIGNIFICANT_DIGITS:
-        return None
-    return Decimal(raw)
-
-
-def _refuse_timestamp(customer_now: datetime, too_old: bool) -> NoReturn:
-    moment = int(customer_now.timestamp())
-    if too_old:
-        raise _error(
-            "The timestamp must be within the past 35 days of the customer's current "
-            f"time ({moment}).",
-            "timestamp",
-            errors.TIMESTAMP_TOO_OLD,
-        )
-    raise _error(
-        "The timestamp may be at most 5 minutes after the customer's current time "
-        f"({moment}).",
-        "timestamp",
-        errors.TIMESTAMP_IN_FUTURE,
-    )
-
-
-def _validate(event: EventInput, lookups: _Lookups, livemode: bool) -> EventRow:
-    event_name = event.event_name
-    meter = lookups.active.get(event_name) if type(event_name) is str else None
-    if meter is None:
-        _refuse_event_name(event_name, lookups)
-    payload = event.payload
-    if type(payload) is not dict:
-        _refuse_payload(payload)
-    customer_key, value_key = meter.customer_payload_key, meter.value_payload_key
-    dimensions = None
-    if len(payload) > 2 or customer_key not in payload or value_key not in payload:
-        _refuse_payload_values(payload)
-        dimensions = {
-            key: str(item)
-            for key, item in payload.items()
-            if key != customer_key and key != value_key
-        } or None
-    customer_id = payload.get(customer_key)
-    customer_now = (
-        lookups.customer_now.get(customer_id) if type(customer_id) is str else None
-    )
-    if customer_now is None:
-        _refuse_customer(meter, customer_id)
-    raw_value = payload.get(value_key)
-    value = parse_value(raw_value)
-    if value is None:
-        _refuse_value(meter, raw_value)
-    identifier = event.identifier
-    if identifier is None or identifier == "":
-        identifier = str(uuid.uuid4())
-    elif type(identifier) is not str or len(identifier) > MAX_IDENTIFIER:
-        _refuse_text(identifier, "identifier", MAX_IDENTIFIER)
-    timestamp = event.timestamp
-    if timestamp is None:
-        timestamp = customer_now
-    elif timestamp < customer_now - MAX_PAST:
-        _refuse_timestamp(customer_now, too_old=True)
-    elif timestamp > customer_now + MAX_FUTURE:
-        _refuse_timestamp(customer_now, too_old=False)
-    elif timestamp.tzinfo is not UTC:
-        timestamp = timestamp.astimezone(UTC)
-    return EventRow(
-        meter.id,
-        customer_id,
-        event_name,
-        identifier,
-        value,
-        timestamp,
-        customer_now,
-        livemode,
-        dimensions,
-    )
-
-
-_event_key = operator.itemgetter(2, 3)  # (event_name, identifier) of an EventRow
-
-
-def _plain_rows(
-    events: Sequence[EventInput], lookups: _Lookups, livemode: bool
-) -> list[EventRow] | None:
-    """The rows of a batch of plain events, or None if some event is not plain.
-
-    Plain is how nearly every event arrives: an active meter's event name, a
-    payload of just the meter's customer and value keys, a known customer, a value
-    of at most 15 ASCII digits, an identifier of 1 to 100 characters, and a UTC
-    timestamp in the window, or none. ``_validate`` makes the same row of each
-    (tests hold the two to it), and explains or refuses any other event; this loop
-    is only faster, which bulk import needs.
-    """
-    active, windows = lookups.active, lookups.windows
-    rows: list[EventRow] = []
-    append = rows.append
-    for event_name, payload, identifier, timestamp in events:
-        if type(event_name) is not str or type(payload) is not dict:
-            return None
-        meter = active.get(event_name)
-        if meter is None or len(payload) != 2:
-            return None
-        customer_id = payload.get(meter.customer_payload_key)
-        raw = payload.get(meter.value_payload_key)
-        if type(customer_id) is not str or type(raw) is not str:
-            return None
-        window = windows.get(customer_id)
-        if (
-            window is None
-            or not 0 < len(raw) <= MAX_SIGNIFICANT_DIGITS
-            or not raw.isdigit()
-            or not raw.isascii()
-            or type(identifier) is not str
-            or not 0 < len(identifier) <= MAX_IDENTIFIER
-        ):
-            return None
-        if timestamp is None:
-            timestamp = window[0]
-        elif timestamp.tzinfo is not UTC or not window[1] <= timestamp <= window[2]:
-            return None
-        append(
-            EventRow(
-                meter.id,
-                customer_id,
-                event_name,
-                identifier,
-                Decimal(raw),
-                timestamp,
-                window[0],
-                livemode,
-                None,
-            )
-        )
-    return rows
-
-
-def _refuse_payload_values(payload: dict) -> None:
-    """Refuse values that are not strings (only checked when there are extra keys)."""
-    for value in payload.values():
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            _refuse_payload(payload)
 
 
 def meter_events_ingest_batch(
@@ -394,19 +65,19 @@ def meter_events_ingest_batch(
     is for callers that can redo a lost batch (``storage.events_write``);
     ``request_key`` is stored with the events (``MeterEvent.request_key``).
     """
-    lookups = _Lookups(events, now)
+    lookups = Lookups(events, now)
     result = BatchResult(
         meters={meter.id: meter for group in lookups.meters.values() for meter in group}
     )
-    rows = _plain_rows(events, lookups, livemode)
-    if rows is not None and len(set(map(_event_key, rows))) == len(rows):
+    rows = plain_rows(events, lookups, livemode)
+    if rows is not None and len(set(map(event_key, rows))) == len(rows):
         result.rows = rows
         return _write(result, range(len(rows)), sync_commit, request_key)
     seen: set[tuple[str, str]] = set()
     positions: list[int] = []
     for position, event in enumerate(events):
         try:
-            row = _validate(event, lookups, livemode)
+            row = validate(event, lookups, livemode)
         except InvalidRequest as error:
             if all_or_nothing:
                 raise errors.with_prefix(error, f"events[{position}]") from None
@@ -488,24 +159,6 @@ def meter_event_create(
     )
 
 
-def _same_event(stored: MeterEvent, payload: Any, timestamp: datetime | None) -> bool:
-    """Whether a request for ``stored``'s identifier asks for that very event."""
-    meter = stored.meter
-    if type(payload) is not dict:
-        return False
-    extra = {
-        key: str(value)
-        for key, value in payload.items()
-        if key not in (meter.customer_payload_key, meter.value_payload_key)
-    }
-    return (
-        payload.get(meter.customer_payload_key) == stored.customer_id
-        and parse_value(payload.get(meter.value_payload_key)) == stored.value
-        and extra == (stored.dimensions or {})
-        and (timestamp is None or timestamp == stored.timestamp)
-    )
-
-
 def meter_event_create_or_replay(
     *,
     event_name: Any,
@@ -543,7 +196,7 @@ def meter_event_create_or_replay(
         )
         if stored is None or stored.request_key != request_key:
             raise
-        if not _same_event(stored, payload, timestamp):
+        if not same_event(stored, payload, timestamp):
             raise IdempotencyError(
                 "Keys for idempotent requests can only be used with the same "
                 "parameters they were first used with.",

@@ -1,6 +1,6 @@
-"""The fast loop for plain batches makes exactly the rows ``_validate`` makes.
+"""The fast loop for plain batches makes exactly the rows ``validate`` makes.
 
-``_plain_rows`` either gives up on a batch (None) or must agree, event by event,
+``plain_rows`` either gives up on a batch (None) or must agree, event by event,
 with the general validation; hypothesis mixes plain events with every kind of
 irregular one.
 """
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from core.errors import InvalidRequest
 from metering.models import Meter
 from metering.services import EventInput
-from metering.services.ingest import _Lookups, _plain_rows, _validate
+from metering.services.validation import Lookups, plain_rows, validate
 from tests.metering.factories import CustomerFactory, MeterFactory, TestClockFactory
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -95,11 +95,11 @@ def test_the_fast_loop_agrees_with_validation(batch, livemode):
             ).pk,
         }
         batch = [_resolve(event, customers) for event in batch]
-        lookups = _Lookups(batch, NOW)
-        fast = _plain_rows(batch, lookups, livemode)
+        lookups = Lookups(batch, NOW)
+        fast = plain_rows(batch, lookups, livemode)
         note("fast loop" if fast is not None else "general validation")
         if fast is not None:
-            assert fast == [_validate(event, lookups, livemode) for event in batch]
+            assert fast == [validate(event, lookups, livemode) for event in batch]
         transaction.set_rollback(True)
 
 
@@ -116,8 +116,8 @@ def test_the_fast_loop_takes_plain_batches():
         )
         for index in range(3)
     ]
-    lookups = _Lookups(batch, NOW)
-    rows = _plain_rows(batch, lookups, False)
-    assert rows == [_validate(event, lookups, False) for event in batch]
+    lookups = Lookups(batch, NOW)
+    rows = plain_rows(batch, lookups, False)
+    assert rows == [validate(event, lookups, False) for event in batch]
     with pytest.raises(InvalidRequest):
-        _validate(batch[0]._replace(payload={}), lookups, False)
+        validate(batch[0]._replace(payload={}), lookups, False)

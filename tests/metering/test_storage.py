@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from metering import selectors, services, storage
 from metering.models import MeterEvent, MeterUsageRollup
-from metering.storage import EventRow
+from metering.storage import EventRow, postgres
 from metering.usage import RawEvent, cells_from_events
 from tests.metering.factories import CustomerFactory, MeterFactory
 
@@ -158,7 +158,7 @@ class _ShardHolder:
             port=params["PORT"] or None,
         )
         self.session.execute(
-            "SELECT pg_advisory_xact_lock(%s, 0)", [storage._SHARD_LOCKS]
+            "SELECT pg_advisory_xact_lock(%s, 0)", [postgres.SHARD_LOCKS]
         )
         return self
 

@@ -1,0 +1,81 @@
+"""The storage of meter events: append plus rollup on write, in one transaction.
+
+Two rules make the write safe, in PostgreSQL and SQLite (3.35+) alike:
+
+- The unique key ``(event_name, identifier)`` decides which events are new, also
+  between concurrent transactions, so a duplicate is never stored nor counted.
+- ``INSERT ... ON CONFLICT (meter_id, customer_id, bucket, shard) DO UPDATE`` adds
+  exactly the new events to their hourly rollups, in the same transaction. On
+  PostgreSQL concurrent transactions write distinct shards of an hour
+  (``ROLLUP_SHARDS``): a busy hour's rollup would otherwise be a hot row, every
+  writer queueing for it until the previous one's commit reaches the disk.
+
+Rows are written in key order, so concurrent batches lock in the same order and
+cannot deadlock. How, depends on the batch:
+
+- PostgreSQL, one event (v1): one statement, ``INSERT ... VALUES ... ON CONFLICT DO
+  NOTHING RETURNING`` feeding the rollup upsert in a CTE: one round trip.
+- PostgreSQL, a few events (the v2 stream): the same with the events as one JSON
+  parameter, unpacked by ``json_to_recordset`` and folded into rollups in SQL.
+- PostgreSQL, large batches (bulk import): ``COPY`` straight into the events table,
+  the fastest way in, with ids taken from the sequence beforehand so that the
+  rollups can be folded here; the rollups then go in with one upsert. ``COPY`` has
+  no ``ON CONFLICT``: a batch holding an already stored event fails on the unique
+  key, is rolled back to its savepoint and written again the way small batches are
+  (a re-run of an import pays that, a first run does not).
+- SQLite: two statements in a transaction, folded in Python (``fold``) with the rule
+  ``metering.usage.cells_from_events`` states; tests hold every path to it.
+
+Statements run on a psycopg cursor with server-side binding (``raw_cursor``), which
+psycopg prepares after a few runs: the ORM's query compilation would cost more
+than these queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from metering.storage import generic, postgres
+from metering.storage.postgres import COPY_FROM, ROLLUP_SHARDS
+from metering.storage.rows import (
+    EventRow,
+    aware,
+    fold,
+    in_filter,
+    names,
+    quote,
+    raw_cursor,
+)
+
+__all__ = [
+    "COPY_FROM",
+    "ROLLUP_SHARDS",
+    "EventRow",
+    "aware",
+    "events_write",
+    "fold",
+    "in_filter",
+    "names",
+    "quote",
+    "raw_cursor",
+]
+
+
+def events_write(
+    rows: Sequence[EventRow], *, sync_commit: bool = True
+) -> dict[tuple[str, str], int]:
+    """Store the new events among ``rows`` and add them to their rollups, atomically.
+
+    ``rows`` must not repeat an (event_name, identifier). Returns the id of each
+    stored event by that key; a key missing from the result was already stored.
+    ``sync_commit=False`` lets PostgreSQL confirm the commit before its WAL is on
+    disk: a crash may then lose the batch, so only callers that can redo it (bulk
+    import, which skips what is stored when re-run) may ask for it.
+    """
+    if not rows:
+        return {}
+    if connection.vendor == "postgresql":
+        return postgres.write(rows, sync_commit)
+    return generic.write(rows)

@@ -1,0 +1,275 @@
+"""The PostgreSQL paths: one statement for one or a few events, COPY for many."""
+
+from __future__ import annotations
+
+import functools
+import json
+import operator
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+
+from metering.models import MeterEvent, MeterUsageRollup
+from metering.storage.rows import (
+    EPOCH,
+    EVENT_COLUMNS,
+    HOUR,
+    ROLLUP_COLUMNS,
+    EventRow,
+    names,
+    placeholders,
+    quote,
+    raw_cursor,
+    rollup_merge,
+    us,
+)
+
+# From this many rows a batch goes in by COPY (see ``metering.storage``).
+COPY_FROM = 1000
+# Binary COPY needs each column's type; ``id`` comes first.
+_COPY_TYPES = (
+    "int8",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "numeric",
+    "timestamptz",
+    "timestamptz",
+    "bool",
+    "jsonb",
+    "varchar",
+)
+# How a few events travel: one JSON array of objects, unpacked by json_to_recordset.
+# Timestamps go as integer microseconds since the epoch and values as decimal
+# strings, both exact, and far cheaper to encode than driver-side arrays.
+_RECORDSET = (
+    "meter_id text, customer_id text, event_name text, identifier text,"
+    " value numeric, timestamp_us bigint, created_us bigint, livemode boolean,"
+    " dimensions jsonb, request_key text"
+)
+_ROLLUP_RECORDSET = (
+    "meter_id text, customer_id text, bucket_us bigint, value_sum numeric,"
+    " event_count bigint, last_us bigint, last_seq bigint, last_value numeric,"
+    " latest_seq bigint, latest_value numeric"
+)
+# At most this many rows per rollup hour. A transaction writes shard k, the first
+# k in [0, ROLLUP_SHARDS) whose advisory lock (transaction-scoped, in the space
+# SHARD_LOCKS) no other transaction holds: up to that many concurrent writers never
+# touch the same row, and without concurrency every row is shard 0.
+ROLLUP_SHARDS = 8
+SHARD_LOCKS = 0x6D747273  # "mtrs"
+_SHARD = (
+    f"(SELECT coalesce((SELECT k FROM generate_series(0, {ROLLUP_SHARDS - 1}) AS k"
+    f" WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, k) LIMIT 1),"
+    f" floor(random() * {ROLLUP_SHARDS})::int))"
+)
+# The UTC hour of an event's timestamp.
+_EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+
+
+def _from_us(column: str) -> str:
+    """SQL for the timestamp of integer microseconds (in statements with parameters)."""
+    return (
+        f"to_timestamp({column} / 1000000)"
+        f" + ({column} %% 1000000) * interval '1 microsecond'"
+    )
+
+
+@functools.cache
+def _one_event_sql() -> str:
+    events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
+    return (
+        f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
+        f" VALUES ({placeholders(8)}, %s::jsonb, %s)"
+        " ON CONFLICT (event_name, identifier) DO NOTHING"
+        ' RETURNING id, meter_id, customer_id, value, "timestamp"'
+        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
+        f" SELECT meter_id, customer_id, {_EVENT_HOUR}, value, 1,"
+        f' "timestamp", id, value, id, value, {_SHARD} FROM ins'
+        + rollup_merge("r")
+        + ")"
+        " SELECT id FROM ins"
+    )
+
+
+def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
+    dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
+    with raw_cursor() as cursor:
+        cursor.execute(_one_event_sql(), [*row[:8], dimensions, row.request_key])
+        stored = cursor.fetchone()
+    return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
+
+
+@functools.cache
+def _few_events_sql() -> str:
+    events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
+    order = 'ORDER BY "timestamp" DESC, id DESC'
+    return (
+        f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
+        " SELECT meter_id, customer_id, event_name, identifier, value,"
+        f" {_from_us('timestamp_us')}, {_from_us('created_us')}, livemode, dimensions,"
+        " request_key"
+        f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
+        " ORDER BY event_name, identifier"
+        " ON CONFLICT (event_name, identifier) DO NOTHING"
+        " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
+        ' "timestamp"'
+        "), folded AS (SELECT meter_id, customer_id,"
+        f" {_EVENT_HOUR},"
+        ' sum(value), count(*), max("timestamp"),'
+        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
+        " max(id), (array_agg(value ORDER BY id DESC))[1]"
+        " FROM ins GROUP BY 1, 2, 3"
+        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
+        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3" + rollup_merge("r") + ")"
+        " SELECT event_name, identifier, id FROM ins"
+    )
+
+
+def _write_few(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+    document = json.dumps(
+        [
+            {
+                "meter_id": row.meter_id,
+                "customer_id": row.customer_id,
+                "event_name": row.event_name,
+                "identifier": row.identifier,
+                "value": str(row.value),
+                "timestamp_us": us(row.timestamp),
+                "created_us": us(row.created),
+                "livemode": row.livemode,
+                "dimensions": row.dimensions,
+                "request_key": row.request_key,
+            }
+            for row in rows
+        ]
+    )
+    with raw_cursor() as cursor:
+        cursor.execute(_few_events_sql(), [document])
+        return {(name, identifier): seq for name, identifier, seq in cursor.fetchall()}
+
+
+@functools.cache
+def _copy_sql(sequence: str) -> tuple[str, str, str]:
+    """Taking ids, the COPY, and the rollup upsert (rows as a JSON parameter)."""
+    table = MeterEvent._meta.db_table
+    rollups = quote(MeterUsageRollup._meta.db_table)
+    return (
+        f"SELECT nextval('{sequence}'::regclass) FROM generate_series(1, %s)",
+        f"COPY {quote(table)} (id, {names(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
+        f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
+        f" SELECT meter_id, customer_id, {_from_us('bucket_us')}, value_sum,"
+        f" event_count, {_from_us('last_us')}, last_seq, last_value, latest_seq,"
+        f" latest_value, {_SHARD}"
+        f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
+        + rollup_merge("r"),
+    )
+
+
+def _rollup_document(folded: list[tuple]) -> str:
+    return json.dumps(
+        [
+            {
+                "meter_id": meter_id,
+                "customer_id": customer_id,
+                "bucket_us": us(bucket),
+                "value_sum": str(total),
+                "event_count": count,
+                "last_us": us(last_timestamp),
+                "last_seq": last_seq,
+                "last_value": str(last_value),
+                "latest_seq": latest_seq,
+                "latest_value": str(latest_value),
+            }
+            for (
+                meter_id,
+                customer_id,
+                bucket,
+                total,
+                count,
+                last_timestamp,
+                last_seq,
+                last_value,
+                latest_seq,
+                latest_value,
+            ) in folded
+        ]
+    )
+
+
+_sequence: list[str] = []
+
+
+def _event_id_sequence(cursor) -> str:
+    if not _sequence:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, 'id')", [MeterEvent._meta.db_table]
+        )
+        _sequence.append(cursor.fetchone()[0])
+    return _sequence[0]
+
+
+# (event_name, identifier) of an EventRow: the unique key, and the write order.
+_event_key = operator.itemgetter(2, 3)
+
+
+def _fold_in_order(rows: Sequence[EventRow], ids: list[int]) -> list[tuple]:
+    """``_fold`` of rows whose ids increase: the latest is the last one seen."""
+    folded: dict[tuple, list] = {}
+    get = folded.get
+    for row, seq in zip(rows, ids, strict=True):
+        value, timestamp = row[4], row[5]
+        key = (row[0], row[1], (timestamp - EPOCH) // HOUR)
+        acc = get(key)
+        if acc is None:
+            folded[key] = [value, 1, timestamp, seq, value, seq, value]
+            continue
+        acc[0] += value
+        acc[1] += 1
+        if timestamp >= acc[2]:
+            acc[2], acc[3], acc[4] = timestamp, seq, value
+        acc[5], acc[6] = seq, value
+    return [
+        (meter_id, customer_id, EPOCH + hours * HOUR, *acc)
+        for (meter_id, customer_id, hours), acc in sorted(folded.items())
+    ]
+
+
+def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+    """COPY rows none of which may be stored yet; IntegrityError if one is.
+
+    Ids are handed out in key order, as ``INSERT ... ORDER BY`` does in the other
+    paths: within a batch, "received later" follows the unique key.
+    """
+    ordered = sorted(rows, key=_event_key)
+    with raw_cursor() as cursor:
+        take_ids, copy_sql, rollup_sql = _copy_sql(_event_id_sequence(cursor))
+        cursor.execute(take_ids, [len(ordered)])
+        ids = [seq for (seq,) in cursor.fetchall()]
+        with cursor.copy(copy_sql) as copy:
+            copy.set_types(_COPY_TYPES)
+            write = copy.write_row
+            for seq, row in zip(ids, ordered, strict=True):
+                write((seq, *row))
+        cursor.execute(rollup_sql, [_rollup_document(_fold_in_order(ordered, ids))])
+    return dict(zip(map(_event_key, ordered), ids, strict=True))
+
+
+def write(rows: Sequence[EventRow], sync_commit: bool) -> dict[tuple[str, str], int]:
+    if len(rows) == 1 and sync_commit:
+        return _write_one(rows[0])
+    if len(rows) < COPY_FROM and sync_commit:
+        return _write_few(rows)
+    with transaction.atomic():
+        if not sync_commit:
+            with raw_cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if len(rows) < COPY_FROM:
+            return _write_few(rows)
+        try:
+            with transaction.atomic():
+                return _write_copy(rows)
+        except IntegrityError:
+            # Some event is stored already (a re-run, or a concurrent writer).
+            return _write_few(rows)
