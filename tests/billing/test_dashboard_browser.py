@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from billing.models import Invoice, Subscription
 from tests.billing.factories import CustomerFactory, hypernian
@@ -22,7 +23,7 @@ def test_prepayment_invoice_and_subscription(staff_page, live_server):
     page.fill("#id_item_0", "Hypernian Credits")
     page.fill("#id_price_0", "100,000")
     page.click("#add-line")
-    assert page.is_visible("#id_item_1")
+    expect(page.locator("#id_item_1")).to_be_visible()
     page.click("input[type=submit]")
     page.wait_for_selector("text=Finalize invoice")
     assert "$100,000.00" in page.content()

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.utils import quote
+from playwright.sync_api import expect
 
 from catalog.models import Price, Product
 from tests.catalog.factories import MeterFactory
@@ -34,8 +35,8 @@ def test_create_hypernian_fixed_fee_and_overage(staff_page, live_server):
     page.fill("#id_description", "Advanced model: 100,000 tokens included each month.")
     page.check("input[name='price-pricing_model'][value='flat_rate']")
     # Flat rate needs no tier table and no meter: those sections are hidden.
-    assert not page.is_visible("[data-tier-editor]")
-    assert not page.is_visible("#id_price-meter")
+    expect(page.locator("[data-tier-editor]")).to_be_hidden()
+    expect(page.locator("#id_price-meter")).to_be_hidden()
     page.fill("#id_price-amount", "200")
     page.select_option("#id_price-billing_period", "month")
     _shot(page, "02_create_product")
@@ -43,8 +44,8 @@ def test_create_hypernian_fixed_fee_and_overage(staff_page, live_server):
 
     page.wait_for_url(re.compile(r"/admin/catalog/price/add/\?product=prod_"))
     page.click("label[for='id_price-pricing_model_3']")  # Graduated
-    assert page.is_visible("[data-tier-editor]")
-    assert not page.is_visible("#id_price-amount")
+    expect(page.locator("[data-tier-editor]")).to_be_visible()
+    expect(page.locator("#id_price-amount")).to_be_hidden()
     page.fill("#id_price-tiers-0-up_to", "100000")
     page.fill("#id_price-tiers-0-unit_amount", "0")
     page.fill("#id_price-tiers-0-flat_amount", "0")

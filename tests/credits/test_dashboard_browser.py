@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.utils import quote
+from playwright.sync_api import expect
 
 from core import clock
 from credits.models import CreditGrant
@@ -33,15 +34,15 @@ def test_grant_credits_from_the_customer_page(staff_page, live_server):
 
     page.wait_for_url(re.compile(r"/admin/credits/creditgrant/add/\?customer=cus_"))
     # The date and the price list appear only when chosen.
-    assert not page.is_visible("#id_expires_on")
-    assert not page.is_visible(".field-prices")
+    expect(page.locator("#id_expires_on")).to_be_hidden()
+    expect(page.locator(".field-prices")).to_be_hidden()
     page.fill("#id_name", "Hypernian Credits")
     page.fill("#id_amount", "120000")
     page.check("input[name='expiry'][value='date']")
     expiry = (clock.now() + timedelta(days=365)).date()
     page.fill("#id_expires_on", expiry.isoformat())
     page.check("input[name='scope'][value='prices']")
-    assert page.is_visible(".field-prices")
+    expect(page.locator(".field-prices")).to_be_visible()
     page.check("input[name='scope'][value='metered']")
     _shot(page, "credits_02_new_grant")
     page.click("input[name='_save']")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin.utils import quote
+from playwright.sync_api import expect
 
 from billing.services import subscription_create
 from tests.billing.factories import (
@@ -60,10 +61,10 @@ def test_staff_open_the_customer_page_and_it_fits_a_phone(staff_page, live_serve
     assert "/customer/cps_" in page.url
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    assert page.is_visible("text=Plan and usage this period")
+    expect(page.locator("text=Plan and usage this period")).to_be_visible()
     assert page.inner_text("[data-upcoming-total]") == "$250.00"
     assert page.inner_text("[data-usage-item] [data-amount]") == "$50.00"
-    assert page.is_visible("#section-usage svg[data-chart]")
+    expect(page.locator("#section-usage svg[data-chart]")).to_be_visible()
     overflow = page.evaluate(
         "document.scrollingElement.scrollWidth - window.innerWidth"
     )
@@ -72,9 +73,9 @@ def test_staff_open_the_customer_page_and_it_fits_a_phone(staff_page, live_serve
 
     page.click("#section-invoices a >> nth=0")
     page.wait_for_url("**/invoices/in_*/")
-    assert page.is_visible("text=$200.00")
+    expect(page.locator("text=$200.00")).to_be_visible()
     page.emulate_media(media="print")
-    assert not page.is_visible(".portal-nav")
-    assert not page.is_visible("text=Print or save as PDF")
+    expect(page.locator(".portal-nav")).to_be_hidden()
+    expect(page.locator("text=Print or save as PDF")).to_be_hidden()
     _shot(page, "customer_invoice_print")
     page.close()
