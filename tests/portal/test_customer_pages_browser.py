@@ -73,7 +73,7 @@ def test_staff_open_the_customer_page_and_it_fits_a_phone(staff_page, live_serve
 
     page.click("#section-invoices a >> nth=0")
     page.wait_for_url("**/invoices/in_*/")
-    expect(page.locator("text=$200.00")).to_be_visible()
+    expect(page.locator(".invoice-amount-due")).to_contain_text("$200.00")
     page.emulate_media(media="print")
     expect(page.locator(".portal-nav")).to_be_hidden()
     expect(page.locator("text=Print or save as PDF")).to_be_hidden()
