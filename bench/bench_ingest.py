@@ -137,13 +137,15 @@ def _raw_copy(meter_id: str, events: list[dict], now: datetime) -> float:
     from django.db import connection
 
     rows = _copy_rows(meter_id, events, now)
+    connection.ensure_connection()
     raw = connection.connection
-    with raw.cursor() as cursor:
+    # The connection is in autocommit mode: without a transaction of its own, the
+    # COPY would commit, and the imports would then find every row stored already.
+    with raw.transaction(force_rollback=True), raw.cursor() as cursor:
         started = time.perf_counter()
         _copy(cursor, "metering_meterevent", rows)
         cursor.execute("SELECT 1")  # the COPY has been applied
         elapsed = time.perf_counter() - started
-        raw.rollback()
     return len(rows) / elapsed
 
 

@@ -1,16 +1,17 @@
 """What ingestion reads for every event: meters by event name, customers' clocks.
 
 Both change rarely, and every ingestion request needs them, so each process
-remembers what it read for ``CACHE_SECONDS``; a warm process validates an event
+remembers what it read for a few seconds; a warm process validates an event
 without a query. What that allows, and what it does not:
 
 - A meter deactivated, reactivated or replaced in another process is seen here
-  within ``CACHE_SECONDS`` (2 s): until then this process may still accept events
+  within ``METER_SECONDS`` (2 s): until then this process may still accept events
   for a just-deactivated meter. A change made in this process is seen at once:
   saving or deleting a meter forgets every remembered meter (now, and again at
   commit, so that a read racing the transaction cannot keep the old row).
 - Likewise a customer deleted in another process may still receive events here for
-  up to ``CACHE_SECONDS``; saving a customer in this process forgets it at once.
+  up to ``CUSTOMER_SECONDS`` (10 s; customers are many, and each is read again
+  when forgotten); saving a customer in this process forgets it at once.
 - Customers on a test clock are never remembered: their "now" moves with the clock.
   Event names without a meter and unknown customers are not remembered either, so a
   new meter or customer can be used at once from any process.
@@ -36,7 +37,8 @@ from core.models import Customer, TestClock
 from metering.models import Meter
 from metering.storage import aware, in_filter, names, quote, raw_cursor
 
-CACHE_SECONDS = 2.0
+METER_SECONDS = 2.0
+CUSTOMER_SECONDS = 10.0
 # Far more than any installation has meters; customers are forgotten in bulk.
 _CACHE_SIZE = 100_000
 
@@ -121,7 +123,7 @@ def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
     missing = []
     for event_name in event_names:
         remembered = _meters.get(event_name)
-        if remembered is not None and now - remembered[0] < CACHE_SECONDS:
+        if remembered is not None and now - remembered[0] < METER_SECONDS:
             meters.extend(remembered[1])
         else:
             missing.append(event_name)
@@ -149,7 +151,7 @@ def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]
     missing = []
     for customer_id in customer_ids:
         read_at = _customers.get(customer_id)
-        if read_at is not None and now - read_at < CACHE_SECONDS:
+        if read_at is not None and now - read_at < CUSTOMER_SECONDS:
             found[customer_id] = None
         else:
             missing.append(customer_id)
