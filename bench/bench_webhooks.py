@@ -40,6 +40,7 @@ ENDPOINTS = 3
 BATCH = 100
 WORKER_CONCURRENCY = 4
 DRAIN_TIMEOUT = 30 * 60  # seconds
+STALL_TIMEOUT = 120  # seconds without a delivery
 COST_EVENTS = 300
 WORKER_APPLICATION_NAME = "tally-bench-worker"
 
@@ -316,12 +317,22 @@ def _wait_drained(endpoint_ids: list[str], expected: int) -> float:
     deliveries = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids)
     deadline = time.monotonic() + DRAIN_TIMEOUT
     last_report = 0.0
+    progress = (-1, time.monotonic())  # (delivered, since when)
     while True:
         done = deliveries.filter(status="succeeded").count()
         if done >= expected:
             return time.perf_counter()
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {done} of {expected} deliveries after timeout")
+        if done != progress[0]:
+            progress = (done, time.monotonic())
+        elif time.monotonic() - progress[1] > STALL_TIMEOUT:
+            # No Beat runs here to restart a lane whose worker failed: say so.
+            leased = deliveries.filter(status="pending").exclude(lease_token="")
+            raise RuntimeError(
+                f"stalled at {done} of {expected} deliveries for {STALL_TIMEOUT} s "
+                f"({leased.count()} still leased): see the worker log above"
+            )
         if time.monotonic() - last_report > 10:
             print(f"   {done:,} / {expected:,} delivered", flush=True)
             last_report = time.monotonic()

@@ -17,8 +17,9 @@ again.
 Retries, and first attempts of a failing endpoint, are leased one by one and sent
 side by side, a task each.
 
-Row locks only serialise writes: a lane claim, and a transaction that updates an
-endpoint's failure streak, lock the endpoint row first, then deliveries.
+Row locks only serialise writes: a lane claim locks the lane's head delivery; a
+transaction that updates an endpoint's failure streak locks the endpoint row
+first, then deliveries.
 """
 
 from __future__ import annotations
@@ -125,35 +126,36 @@ def claim(delivery_ids: Iterable[int], *, now: datetime) -> int:
 
 
 def lane_claim(
-    *, endpoint_id: str, lane: int, now: datetime
+    *, endpoint_id: str, lane: int, now: datetime, lanes: int | None = None
 ) -> tuple[str, list[int]] | None:
     """Lease the lane's next batch if nobody sends the lane; (token, ids) or None.
 
-    The endpoint's row lock serialises claims of its lanes (SQLite takes the
-    write lock up front instead), so of two claims the second sees the first's
-    leases on the head and takes nothing.
+    The lane's head is locked first, so of two claims the second waits on the
+    head, then sees the first's lease and takes nothing (SQLite takes its write
+    lock up front instead). ``lanes``: the endpoint's lane count, if the caller
+    has just read it.
     """
-    with transaction.atomic():
+    if lanes is None:
         endpoint = (
-            WebhookEndpoint.objects.select_for_update()
-            .filter(pk=endpoint_id)
+            WebhookEndpoint.objects.filter(pk=endpoint_id)
             .only("id", "status", "failing_since")
             .first()
         )
         lanes = endpoint_lanes(endpoint) if endpoint is not None else 0
-        if lane >= lanes:
-            return None
-        rows = list(
-            _lane(endpoint_id, lane, lanes).values_list("id", "leased_until")[
-                : settings.TALLY_WEBHOOK_BATCH_SIZE
-            ]
-        )
-        if not rows or (rows[0][1] is not None and rows[0][1] > now):
+    if lane >= lanes:
+        return None
+    rows = _lane(endpoint_id, lane, lanes)
+    with transaction.atomic():
+        # Only the head is locked while looking: locking the batch's rows here
+        # would deadlock with the worker taking over a batch the head leads.
+        head = list(rows.select_for_update().values_list("leased_until", flat=True)[:1])
+        if not head or (head[0] is not None and head[0] > now):
             return None  # empty, or being sent: its worker claims the next batch
         token = secrets.token_hex(16)
-        ids = [delivery_id for delivery_id, leased_until in rows]
+        size = settings.TALLY_WEBHOOK_BATCH_SIZE
+        ids = list(rows.values_list("id", flat=True)[:size])
         batch = WebhookDelivery.objects.filter(pk__in=ids)
-        taken = batch.filter(_lease_free(now), status=PENDING, attempt_count=0).update(
+        taken = batch.filter(_lease_free(now)).update(
             lease_token=token, leased_until=now + LEASE, dispatched_at=now
         )
         if taken < len(ids):  # a few were leased one by one (failing before)
@@ -200,9 +202,31 @@ def events_fanout(*, event_ids: list[str], now: datetime) -> int:
     _insert_new(deliveries)
     # Committed (autocommit) before looking for what may start: see the top.
     wanted = {delivery.endpoint_id for delivery in deliveries}
+    endpoints = [endpoint for endpoint in listening if endpoint.id in wanted]
     return _dispatch_first_attempts(
-        [endpoint for endpoint in listening if endpoint.id in wanted], now=now
+        endpoints, now=now, lanes=_lanes_of_new(endpoints, event_ids)
     )
+
+
+def _lanes_of_new(
+    endpoints: list[WebhookEndpoint], event_ids: list[str]
+) -> dict[str, set[int]]:
+    """The lanes the events' deliveries fell in, per endpoint: only those may start.
+
+    Unordered endpoints need the deliveries' ids for that (one indexed read).
+    """
+    lanes = {endpoint.id: {0} for endpoint in endpoints if endpoint_lanes(endpoint)}
+    counts = {endpoint.id: endpoint_lanes(endpoint) for endpoint in endpoints}
+    several = [endpoint_id for endpoint_id in lanes if counts[endpoint_id] > 1]
+    if several:
+        for endpoint_id in several:
+            lanes[endpoint_id] = set()
+        rows = WebhookDelivery.objects.filter(
+            endpoint_id__in=several, event_id__in=event_ids
+        ).values_list("endpoint_id", "id")
+        for endpoint_id, delivery_id in rows:
+            lanes[endpoint_id].add(delivery_id % counts[endpoint_id])
+    return lanes
 
 
 def _insert_new(deliveries: list[WebhookDelivery]) -> None:
@@ -235,13 +259,24 @@ def dispatch_first_attempts(*, endpoint_id: str, now: datetime) -> int:
     return _dispatch_first_attempts(endpoints, now=now)
 
 
-def _free_lanes(endpoints: list[WebhookEndpoint], *, now: datetime) -> list[tuple]:
-    """(endpoint id, lane) of each lane whose head waits and nobody sends."""
+def _free_lanes(
+    endpoints: list[WebhookEndpoint],
+    *,
+    now: datetime,
+    lanes: dict[str, set[int]] | None = None,
+) -> list[tuple]:
+    """(endpoint id, lane) of each lane whose head waits and nobody sends.
+
+    ``lanes``: the lanes to look at per endpoint (default: all of them).
+    """
     heads, lanes_of = Q(), {}
     for endpoint in endpoints:  # one indexed LIMIT 1 per lane, in one query
-        lanes_of[endpoint.id] = lanes = endpoint_lanes(endpoint)
-        for lane in range(lanes):
-            heads |= Q(pk=Subquery(_lane(endpoint.id, lane, lanes).values("id")[:1]))
+        lanes_of[endpoint.id] = count = endpoint_lanes(endpoint)
+        wanted = range(count) if lanes is None else lanes.get(endpoint.id, ())
+        for lane in wanted:
+            heads |= Q(pk=Subquery(_lane(endpoint.id, lane, count).values("id")[:1]))
+    if not heads:
+        return []
     free = WebhookDelivery.objects.filter(heads, _lease_free(now)).values_list(
         "endpoint_id", "id"
     )
@@ -251,15 +286,27 @@ def _free_lanes(endpoints: list[WebhookEndpoint], *, now: datetime) -> list[tupl
     )
 
 
-def _dispatch_first_attempts(endpoints: list[WebhookEndpoint], *, now: datetime) -> int:
-    """Start the free lanes of healthy endpoints; claim all of the failing ones'."""
+def _dispatch_first_attempts(
+    endpoints: list[WebhookEndpoint],
+    *,
+    now: datetime,
+    lanes: dict[str, set[int]] | None = None,
+) -> int:
+    """Start the free lanes of healthy endpoints; claim all of the failing ones'.
+
+    ``lanes``: only these lanes may have new work (default: look at all).
+    """
     in_lanes = [endpoint for endpoint in endpoints if endpoint_lanes(endpoint)]
     side_by_side = [
         endpoint.id for endpoint in endpoints if not endpoint_lanes(endpoint)
     ]
     dispatched = 0
-    for endpoint_id, lane in _free_lanes(in_lanes, now=now) if in_lanes else ():
-        claimed = lane_claim(endpoint_id=endpoint_id, lane=lane, now=now)
+    lanes_of = {endpoint.id: endpoint_lanes(endpoint) for endpoint in in_lanes}
+    free = _free_lanes(in_lanes, now=now, lanes=lanes) if in_lanes else ()
+    for endpoint_id, lane in free:
+        claimed = lane_claim(
+            endpoint_id=endpoint_id, lane=lane, lanes=lanes_of[endpoint_id], now=now
+        )
         if claimed is not None:
             token, ids = claimed
             transaction.on_commit(

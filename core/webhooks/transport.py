@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from core.models import WebhookDeliveryAttempt
 
@@ -27,11 +28,18 @@ class Outcome:
 
 
 def _session() -> requests.Session:
-    """A keep-alive session per thread (Celery workers reuse connections)."""
+    """A keep-alive session per thread (Celery workers reuse connections).
+
+    Made on first use, so in each worker process after the fork; it keeps one
+    connection pool per endpoint host, for as many hosts as there may be endpoints.
+    """
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
         session.trust_env = False  # no proxies or .netrc from the worker's env
+        hosts = max(settings.TALLY_WEBHOOK_MAX_ENDPOINTS, 10)
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, HTTPAdapter(pool_connections=hosts))
     return session
 
 
