@@ -92,27 +92,7 @@ def _generate(meter_id: str, customers: list[str], rows: int) -> float:
             raw.commit()
             print(f"   events: {upto:,} of {rows:,}", flush=True)
         if have < rows:
-            cursor.execute(
-                "DELETE FROM metering_meterusagerollup WHERE meter_id = %s", [meter_id]
-            )
-            order = 'ORDER BY "timestamp" DESC, id DESC'
-            cursor.execute(
-                "INSERT INTO metering_meterusagerollup (meter_id, customer_id, bucket,"
-                " value_sum, event_count, last_timestamp, last_seq, last_value,"
-                " latest_seq, latest_value)"
-                " SELECT meter_id, customer_id,"
-                " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
-                " AT TIME ZONE 'UTC',"
-                ' sum(value), count(*), max("timestamp"),'
-                f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-                " max(id), (array_agg(value ORDER BY id DESC))[1]"
-                " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3",
-                [meter_id],
-            )
-            raw.commit()
-            cursor.execute("ANALYZE metering_meterevent")
-            cursor.execute("ANALYZE metering_meterusagerollup")
-            raw.commit()
+            support.rollups_rebuild(raw, cursor, meter_id)
         total = cursor.execute("SELECT count(*) FROM metering_meterevent").fetchone()[0]
     print(f"   events table: {total:,} rows", flush=True)
     return time.perf_counter() - started

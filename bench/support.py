@@ -267,3 +267,29 @@ def print_table(rows: list[tuple[str, str, object]]) -> None:
     for name, key, value in rows:
         shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
         print(f"{name:<{width_name}}  {key:<{width_key}}  {shown}")
+
+
+def rollups_rebuild(raw, cursor, meter_id: str) -> None:
+    """Recompute a meter's hourly rollups from its raw events in one statement, then
+    refresh the planner's statistics (bench setups bulk-load events with COPY)."""
+    cursor.execute(
+        "DELETE FROM metering_meterusagerollup WHERE meter_id = %s", [meter_id]
+    )
+    order = 'ORDER BY "timestamp" DESC, id DESC'
+    cursor.execute(
+        "INSERT INTO metering_meterusagerollup (meter_id, customer_id, bucket,"
+        " value_sum, event_count, last_timestamp, last_seq, last_value,"
+        " latest_seq, latest_value)"
+        " SELECT meter_id, customer_id,"
+        " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
+        " AT TIME ZONE 'UTC',"
+        ' sum(value), count(*), max("timestamp"),'
+        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
+        " max(id), (array_agg(value ORDER BY id DESC))[1]"
+        " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3",
+        [meter_id],
+    )
+    raw.commit()
+    cursor.execute("ANALYZE metering_meterevent")
+    cursor.execute("ANALYZE metering_meterusagerollup")
+    raw.commit()
