@@ -25,13 +25,13 @@ How a delivery travels:
 
 Lanes, per endpoint: while an endpoint is healthy its first attempts go in lanes.
 With ``TALLY_WEBHOOK_ORDERED`` (the default) there is one lane, sent by one worker
-at a time in delivery id order (the order the events' transactions committed):
-event N+1 is not sent before N's first attempt has finished. Unordered endpoints
-get ``TALLY_WEBHOOK_LANES`` lanes (delivery id modulo the count) sent side by
+at a time in delivery id order (the order the events' transactions committed): event
+N+1 is not sent before N's first attempt has finished. Unordered endpoints get
+``TALLY_WEBHOOK_LANES`` lanes (blocks of delivery ids taking turns) sent side by
 side. While an endpoint is failing (``failing_since`` set) its first attempts run
 side by side, a task each: its events are retried out of order anyway, and a dead
 receiver must not build an ever-growing queue. Retries are never held back (as at
-Stripe, one failing event must not block every later one for three days). The
-price of the order is throughput per endpoint: one delivery per round trip to the
-receiver (plus about one database round trip).
+Stripe, one failing event must not block every later one for three days). The price
+of the order is throughput per endpoint: one delivery per round trip to the receiver
+(plus about one database round trip).
 """

@@ -4,10 +4,10 @@ Who sends a delivery is decided by leases (conditional updates), not by holding
 locks: a delivery is sent only by the worker whose token it carries.
 
 First attempts of a healthy endpoint travel in *lanes*: one lane per endpoint when
-its events are ordered, ``TALLY_WEBHOOK_LANES`` (delivery id modulo the count)
-when they are not. A lane is sent by at most one worker at a time, a batch at a
-time: a claim leases the lane's next ``TALLY_WEBHOOK_BATCH_SIZE`` first attempts in
-id order, but only while the lane's oldest one (its head) is free, that is while
+its events are ordered, ``TALLY_WEBHOOK_LANES`` (blocks of delivery ids taking
+turns) when they are not. A lane is sent by at most one worker at a time, a batch at
+a time: a claim leases the lane's next ``TALLY_WEBHOOK_BATCH_SIZE`` first attempts
+in id order, but only while the lane's oldest one (its head) is free, that is while
 nobody is sending the lane. The worker sends the batch in order, then claims the
 lane's next batch itself, until the lane is empty. Hand-overs lose no wake-up
 because each side writes (and commits) before it reads: fan-out commits the new
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Mod
 
@@ -48,6 +48,8 @@ LEASE = timedelta(minutes=5)
 DUE_BATCH = 500
 # The reconcile job leaves this long to the after-commit hook before stepping in.
 RECONCILE_SETTLE = timedelta(minutes=1)
+# Unordered lanes take turns by blocks of this many delivery ids (``lane_of``).
+LANE_BLOCK = 64
 
 
 def _lease_free(now: datetime) -> Q:
@@ -72,11 +74,17 @@ def endpoint_lanes(endpoint: WebhookEndpoint) -> int:
     return 1 if settings.TALLY_WEBHOOK_ORDERED else settings.TALLY_WEBHOOK_LANES
 
 
+def lane_of(delivery_id: int, lanes: int) -> int:
+    """The lane a delivery goes in: blocks of ids take turns, so events close in
+    time share a lane (and a batch) while the lanes still share the work."""
+    return (delivery_id // LANE_BLOCK) % lanes
+
+
 def _lane(endpoint_id: str, lane: int, lanes: int) -> QuerySet:
     """The lane's first attempts, oldest first."""
     rows = _first_attempts(endpoint_id)
-    if lanes > 1:
-        rows = rows.alias(lane=Mod("id", lanes)).filter(lane=lane)
+    if lanes > 1:  # integer division in SQL, as ``lane_of``
+        rows = rows.alias(lane=Mod(F("id") / LANE_BLOCK, lanes)).filter(lane=lane)
     return rows.order_by("id")
 
 
@@ -225,7 +233,7 @@ def _lanes_of_new(
             endpoint_id__in=several, event_id__in=event_ids
         ).values_list("endpoint_id", "id")
         for endpoint_id, delivery_id in rows:
-            lanes[endpoint_id].add(delivery_id % counts[endpoint_id])
+            lanes[endpoint_id].add(lane_of(delivery_id, counts[endpoint_id]))
     return lanes
 
 
@@ -281,7 +289,7 @@ def _free_lanes(
         "endpoint_id", "id"
     )
     return sorted(
-        (endpoint_id, delivery_id % lanes_of[endpoint_id])
+        (endpoint_id, lane_of(delivery_id, lanes_of[endpoint_id]))
         for endpoint_id, delivery_id in free
     )
 

@@ -115,19 +115,20 @@ def test_a_failure_mid_batch_releases_the_rest_side_by_side(receiver, run, queue
 
 
 def test_unordered_endpoints_send_their_lanes_side_by_side(
-    receiver, run, queued, settings
+    receiver, run, queued, settings, monkeypatch
 ):
     settings.TALLY_WEBHOOK_ORDERED = False
     settings.TALLY_WEBHOOK_LANES = 2
+    monkeypatch.setattr(dispatch, "LANE_BLOCK", 2)
     endpoint_for(receiver.url)
     ids = record(run, 6)
-    # Two lanes (delivery id modulo 2), each started by its first event.
+    # Two lanes (blocks of two ids, taking turns), each started by its first event.
     lanes = sorted(args[1] for task, args in queued)
     assert lanes == [0, 1]
     work(queued)
     assert sorted(arrived(receiver)) == sorted(ids)
     deliveries = WebhookDelivery.objects.order_by("id")
-    lane_of = {row.event_id: row.id % 2 for row in deliveries}
+    lane_of = {row.event_id: dispatch.lane_of(row.id, 2) for row in deliveries}
     for lane in (0, 1):
         in_lane = [event_id for event_id in ids if lane_of[event_id] == lane]
         assert [e for e in arrived(receiver) if lane_of[e] == lane] == in_lane
