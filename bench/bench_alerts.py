@@ -41,17 +41,8 @@ TITLE = "bench:"
 
 def _fixtures():
     from core.models import Customer
-    from metering.models import Meter
-    from metering.services import meter_create
 
-    meter = Meter.objects.filter(event_name=EVENT_NAME, status="active").first()
-    if meter is None:
-        meter = meter_create(
-            display_name="Bench alert tokens",
-            event_name=EVENT_NAME,
-            formula="sum",
-            now=datetime.now(UTC),
-        )
+    meter = support.sum_meter(EVENT_NAME, "Bench alert tokens")
     customers = list(
         Customer.objects.filter(metadata__bench_alerts="true")
         .order_by("id")

@@ -29,17 +29,8 @@ SPAN = timedelta(days=32)
 def _fixtures():
     from core.models import Customer
     from core.services.api_keys import api_key_create
-    from metering.models import Meter
-    from metering.services import meter_create
 
-    meter = Meter.objects.filter(event_name=EVENT_NAME, status="active").first()
-    if meter is None:
-        meter = meter_create(
-            display_name="Bench summary tokens",
-            event_name=EVENT_NAME,
-            formula="sum",
-            now=datetime.now(UTC),
-        )
+    meter = support.sum_meter(EVENT_NAME, "Bench summary tokens")
     customers = list(
         Customer.objects.filter(metadata__bench_summaries="true")
         .order_by("id")

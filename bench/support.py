@@ -293,3 +293,19 @@ def rollups_rebuild(raw, cursor, meter_id: str) -> None:
     cursor.execute("ANALYZE metering_meterevent")
     cursor.execute("ANALYZE metering_meterusagerollup")
     raw.commit()
+
+
+def sum_meter(event_name: str, display_name: str):
+    """The bench's active ``sum`` meter for ``event_name``, created on first use."""
+    from datetime import UTC, datetime
+
+    from metering.models import Meter
+    from metering.services import meter_create
+
+    meter = Meter.objects.filter(event_name=event_name, status="active").first()
+    return meter or meter_create(
+        display_name=display_name,
+        event_name=event_name,
+        formula="sum",
+        now=datetime.now(UTC),
+    )
