@@ -2,7 +2,7 @@
 
 Usage is served from the hourly rollups. Only the partial hours at the edges of a
 period that is not hour-aligned (at most two hours, one customer or one meter) are
-read from raw events, through the ``(customer, meter, timestamp)`` index; a period
+read from raw events, through the ``(customer, timestamp)`` index; a period
 is never answered by scanning its raw events.
 
 Every value is a ``Decimal`` whole number in the meter's unit, computed with the
@@ -130,7 +130,7 @@ def _edge_cells(
         events = _of_customers(events, customers)
     else:
         # The edge hours' rollups name the customers with events there, so the
-        # (customer, meter, timestamp) index serves the read instead of a scan.
+        # (customer, timestamp) index serves the read instead of a scan.
         hours = {floor_hour(edge_start) for edge_start, _ in edges}
         customers = (
             MeterUsageRollup.objects.filter(
@@ -301,35 +301,6 @@ def _filtered_totals(
     return cells
 
 
-def meter_usage_received_since(
-    *, meter: Meter, customer_id: str, since: datetime, start: datetime, end: datetime
-) -> Decimal:
-    """Usage of the events received at or after ``since`` with timestamp in the period.
-
-    Alerts count only usage reported after they were created. Served by the
-    ``(customer, meter, created)`` index: the cost grows with the events received
-    since ``since``, not with the period.
-    """
-    events = MeterEvent.objects.filter(
-        customer_id=customer_id,
-        meter=meter,
-        created__gte=since,
-        timestamp__gte=start,
-        timestamp__lt=end,
-        cancellation__isnull=True,
-    )
-    if meter.event_time_window is None and meter.formula != Meter.Formula.LAST:
-        totals = events.aggregate(total=Sum("value"), count=Count("id"))
-        if meter.formula == Meter.Formula.COUNT:
-            return Decimal(totals["count"])
-        return totals["total"] or ZERO
-    cells = cells_from_events(
-        RawEvent(seq, timestamp, value)
-        for seq, timestamp, value in events.values_list("id", "timestamp", "value")
-    )
-    return usage_of(formula=meter.formula, window=meter.event_time_window, cells=cells)
-
-
 def meter_usage_received_after(
     *,
     meter: Meter,
@@ -345,8 +316,8 @@ def meter_usage_received_after(
     they were created. Returns ``{customer_id: {W: usage}}`` for the customers (ids,
     or a queryset of ids) with such events; cancelled events and events received
     (``created``) after ``received_until`` do not count. ``received_from``, not
-    later than any counted event's ``created``, narrows the read to the
-    ``(customer, meter, created)`` index.
+    later than any counted event's ``created``, narrows the read to the pages the
+    BRIN index on ``created`` names.
 
     One query whatever the number of boundaries: for sum and count meters the
     database groups events by customer and by the last boundary they pass, and the
@@ -557,7 +528,7 @@ def meter_events_latest(
     """The latest events by timestamp (cancelled ones flagged), newest first.
 
     The newest rollup hours say which customers to read and from when, so the
-    ``(customer, meter, timestamp)`` index serves this even on a huge table.
+    ``(customer, timestamp)`` index serves this even on a huge table.
     """
     rollups = MeterUsageRollup.objects.filter(meter=meter)
     if customer_id is not None:

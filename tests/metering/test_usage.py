@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from metering import selectors, services
-from metering.models import Meter
 from metering.usage import billable_quantity, split_period
 from tests.metering.factories import CustomerFactory, MeterFactory
 
@@ -179,41 +178,6 @@ def test_other_meters_do_not_leak(db, customer):
     record(meter, customer, 1, T0 + timedelta(hours=1))
     record(other, customer, 100, T0 + timedelta(hours=1))
     assert usage(meter, customer, T0, T0 + timedelta(days=1)) == Decimal(1)
-
-
-def test_usage_received_since(db, customer):
-    meter = MeterFactory()
-    record(meter, customer, 5, T0 + timedelta(hours=1))
-    since = NOW + timedelta(seconds=1)
-    services.meter_event_create(
-        event_name=meter.event_name,
-        payload={"stripe_customer_id": customer.id, "value": "7"},
-        timestamp=T0 + timedelta(hours=2),
-        now=since,
-    )
-    services.meter_event_create(
-        event_name=meter.event_name,
-        payload={"stripe_customer_id": customer.id, "value": "11"},
-        timestamp=T0 - timedelta(hours=2),  # received late, but before the period
-        now=since,
-    )
-    received = selectors.meter_usage_received_since(
-        meter=meter,
-        customer_id=customer.id,
-        since=since,
-        start=T0,
-        end=T0 + timedelta(days=1),
-    )
-    assert received == Decimal(7)
-    last = Meter.objects.filter(pk=meter.pk)
-    last.update(formula="last")
-    assert selectors.meter_usage_received_since(
-        meter=last.get(),
-        customer_id=customer.id,
-        since=since,
-        start=T0 - timedelta(days=1),
-        end=T0 + timedelta(days=1),
-    ) == Decimal(7)
 
 
 @pytest.mark.parametrize(
