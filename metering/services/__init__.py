@@ -3,7 +3,8 @@
 - ``meter_create / meter_update / meter_deactivate / meter_reactivate``
 - ``meter_event_create`` (one event) and ``meter_events_ingest_batch`` (many; the v2
   stream and bulk import): validated synchronously, appended, folded into the hourly
-  rollups in the same transaction; ``meter_event_create_or_replay`` answers a retry.
+  rollups in the same transaction; ``meter_event_create_or_replay`` answers a retry;
+  ``meter_events_ingest_documents`` is bulk import's fast path for plain events.
 - ``meter_event_cancel``: a cancellation adjustment.
 - ``meter_event_session_create / _authenticate / meter_event_sessions_prune``: v2
   stream tokens.
@@ -16,6 +17,7 @@ from metering.services.ingest import (
     meter_event_create,
     meter_event_create_or_replay,
     meter_events_ingest_batch,
+    meter_events_ingest_documents,
 )
 from metering.services.meters import (
     meter_create,
@@ -41,6 +43,7 @@ __all__ = [
     "meter_event_session_create",
     "meter_event_sessions_prune",
     "meter_events_ingest_batch",
+    "meter_events_ingest_documents",
     "meter_reactivate",
     "meter_update",
 ]

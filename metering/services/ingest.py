@@ -20,6 +20,7 @@ from metering.services.validation import (
     EventInput,
     Lookups,
     event_key,
+    plain_document_rows,
     plain_rows,
     same_event,
     validate,
@@ -32,6 +33,7 @@ __all__ = [
     "meter_event_create",
     "meter_event_create_or_replay",
     "meter_events_ingest_batch",
+    "meter_events_ingest_documents",
 ]
 
 
@@ -66,9 +68,7 @@ def meter_events_ingest_batch(
     ``request_key`` is stored with the events (``MeterEvent.request_key``).
     """
     lookups = Lookups(events, now)
-    result = BatchResult(
-        meters={meter.id: meter for group in lookups.meters.values() for meter in group}
-    )
+    result = BatchResult(meters=_meters(lookups))
     rows = plain_rows(events, lookups, livemode)
     if rows is not None and len(set(map(event_key, rows))) == len(rows):
         result.rows = rows
@@ -91,6 +91,33 @@ def meter_events_ingest_batch(
         result.rows.append(row)
         positions.append(position)
     return _write(result, positions, sync_commit, request_key)
+
+
+def meter_events_ingest_documents(
+    *,
+    documents: Sequence[Any],
+    now: datetime,
+    unix_seconds: bool,
+    livemode: bool = False,
+    sync_commit: bool = True,
+) -> BatchResult | None:
+    """``meter_events_ingest_batch`` of JSON documents, when every one is plain.
+
+    The fast path of bulk import (timestamps in ``unix_seconds``) and of the v2
+    stream (RFC 3339): None, with nothing written, when some document is not a
+    plain event (``plain_document_rows``) or two share an identifier; the caller
+    then takes ``meter_events_ingest_batch``, which explains every refusal.
+    """
+    lookups = Lookups.of_documents(documents, now)
+    rows = plain_document_rows(documents, lookups, livemode, unix_seconds=unix_seconds)
+    if rows is None or len(set(map(event_key, rows))) != len(rows):
+        return None
+    result = BatchResult(rows=rows, meters=_meters(lookups))
+    return _write(result, range(len(rows)), sync_commit, None)
+
+
+def _meters(lookups: Lookups) -> dict[str, Meter]:
+    return {meter.id: meter for group in lookups.meters.values() for meter in group}
 
 
 def _write(

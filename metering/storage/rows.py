@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -45,14 +45,6 @@ ROLLUP_COLUMNS = (
     "latest_value",
     "shard",
 )
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def us(moment: datetime) -> int:
-    """Integer microseconds since the epoch: exact, and cheap to send as JSON."""
-    return (moment - EPOCH) // _MICROSECOND
 
 
 def quote(name: str) -> str:
