@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bench import support
+from bench import pgserver, support
 
 
 def available() -> list[str]:
@@ -33,7 +36,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rows", type=int, default=None, help="events in the table for summaries"
     )
+    parser.add_argument(
+        "--server",
+        choices=["private", "system"],
+        default="private",
+        help="PostgreSQL to measure when DATABASE_URL is unset: a private server "
+        "tuned as production would be (default), or the machine's at 127.0.0.1:5432",
+    )
     return parser.parse_args(argv)
+
+
+def database_server(args: argparse.Namespace):
+    """The server to measure, as (context yielding its URL, description)."""
+    if "DATABASE_URL" in os.environ:
+        url = os.environ["DATABASE_URL"]
+        return nullcontext(url), f"DATABASE_URL ({urlsplit(url).netloc})"
+    system = nullcontext(support.DEFAULT_DATABASE_URL)
+    if args.server == "system":
+        return system, "the machine's server at 127.0.0.1:5432, as configured"
+    reason = pgserver.unavailable()
+    if reason is not None:
+        print(f"No private PostgreSQL server ({reason}): measuring the machine's.")
+        return system, "the machine's server at 127.0.0.1:5432, as configured"
+    tuned = ", ".join(
+        f"{name}={value}"
+        for name, value in pgserver.settings().items()
+        if name in ("shared_buffers", "max_wal_size")
+    )
+    return pgserver.private_server(), f"private server ({tuned}; durability defaults)"
 
 
 def main(argv: list[str]) -> int:
@@ -43,15 +73,20 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"Unknown benchmark(s): {unknown}; available: {available()}")
         return 2
-    support.setup_django()
-    results: list[tuple[str, str, object]] = []
-    for name in names:
-        module = importlib.import_module(f"bench.bench_{name}")
-        started = time.perf_counter()
-        print(f"== {name}", flush=True)
-        figures = module.run(args)
-        print(f"   done in {time.perf_counter() - started:.1f}s", flush=True)
-        results.extend((name, key, value) for key, value in figures.items())
+    server, described = database_server(args)
+    with server as url:
+        os.environ["DATABASE_URL"] = url
+        print(f"PostgreSQL: {described}", flush=True)
+        support.setup_django()
+        results: list[tuple[str, str, object]] = []
+        for name in names:
+            module = importlib.import_module(f"bench.bench_{name}")
+            started = time.perf_counter()
+            print(f"== {name}", flush=True)
+            figures = module.run(args)
+            print(f"   done in {time.perf_counter() - started:.1f}s", flush=True)
+            results.extend((name, key, value) for key, value in figures.items())
+    print(f"\nPostgreSQL: {described}")
     support.print_table(results)
     return 0
 

@@ -3,7 +3,9 @@
 Targets (issue #4): v1 single events through gunicorn >= 1,000 events/s, v2 stream
 >= 20,000 events/s, bulk import >= 100,000 events/s; each is also shown as a share of
 a raw PostgreSQL ``COPY`` of the same rows into the events table itself (binary, as
-bulk import writes it, rolled back), measured in the same run. Events are in time
+bulk import writes it, rolled back), measured in the same run; bulk import with two
+workers also as a share of two such COPYs at once, what two cores can store with no
+other work. Events are in time
 order over the last day, spread over 200 customers, as an export of a usage log
 would be.
 
@@ -138,6 +140,44 @@ def _raw_copy(meter_id: str, events: list[dict], now: datetime) -> float:
         cursor.execute("SELECT 1")  # the COPY has been applied
         elapsed = time.perf_counter() - started
     return len(rows) / elapsed
+
+
+def _copy_session(url: str, rows: list[tuple], start_at: float):
+    """One session's share of a parallel COPY, rolled back: (began, ended)."""
+    import psycopg
+
+    with psycopg.connect(url) as raw:
+        with raw.transaction(force_rollback=True), raw.cursor() as cursor:
+            while time.time() < start_at:
+                time.sleep(0.001)
+            began = time.time()
+            _copy(cursor, "metering_meterevent", rows)
+            cursor.execute("SELECT 1")
+            ended = time.time()
+    return began, ended
+
+
+def _raw_copy_parallel(
+    meter_id: str, events: list[dict], now: datetime, sessions: int
+) -> float:
+    """Rows per second of ``sessions`` COPYs of a share each, at once (processes,
+    as the import's workers are): what the machine can store with no work at all
+    besides, the ceiling for an import with as many workers."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    rows = _copy_rows(meter_id, events, now)
+    shares = [rows[index::sessions] for index in range(sessions)]
+    start_at = time.time() + 1.0
+    with ProcessPoolExecutor(max_workers=sessions) as pool:
+        spans = list(
+            pool.map(
+                _copy_session,
+                [support.database_url()] * sessions,
+                shares,
+                [start_at] * sessions,
+            )
+        )
+    return len(rows) / (max(end for _, end in spans) - min(one for one, _ in spans))
 
 
 def _raw_copy_bare(meter_id: str, events: list[dict], now: datetime) -> float:
@@ -469,6 +509,10 @@ def run(args) -> dict:
     _raw_copy(meter.id, batches[1][: bulk_count // 10], now)
     copy_rate = _raw_copy(meter.id, batches[1], now)
     figures["raw COPY into the events table (rows/s)"] = copy_rate
+    parallel_rate = _raw_copy_parallel(meter.id, batches[1], now, sessions=2)
+    figures["raw COPY into the events table, 2 sessions at once (rows/s)"] = (
+        parallel_rate
+    )
     figures["raw COPY into a table without indexes (rows/s)"] = _raw_copy_bare(
         meter.id, batches[1], now
     )
@@ -477,6 +521,8 @@ def run(args) -> dict:
         label = f"bulk import, {workers} worker(s)"
         figures[f"{label} (events/s)"] = rate
         figures[f"{label}, % of COPY"] = 100 * rate / copy_rate
+        if workers == 2:
+            figures[f"{label}, % of 2-session COPY"] = 100 * rate / parallel_rate
         figures[f"{label}: Python CPU per event (us)"] = 1e6 * python
         figures[f"{label}: PostgreSQL CPU per event (us)"] = 1e6 * database
 
