@@ -298,8 +298,7 @@ def _import_plain(chunk: NdjsonChunk, result: ChunkResult) -> bool:
     )
     if outcome is None:
         return False
-    result.accepted = outcome.accepted
-    result.duplicates = len(outcome.duplicates)
+    result.accepted, result.duplicates = outcome
     return True
 
 

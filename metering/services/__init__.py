@@ -4,7 +4,7 @@
 - ``meter_event_create`` (one event) and ``meter_events_ingest_batch`` (many; the v2
   stream and bulk import): validated synchronously, appended, folded into the hourly
   rollups in the same transaction; ``meter_event_create_or_replay`` answers a retry;
-  ``meter_events_ingest_documents`` is bulk import's fast path for plain events.
+  ``meter_events_ingest_documents`` is the fast path of bulk import and the v2 stream.
 - ``meter_event_cancel``: a cancellation adjustment.
 - ``meter_event_session_create / _authenticate / meter_event_sessions_prune``: v2
   stream tokens.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.errors import IdempotencyError, InvalidRequest, TallyError
 from metering import errors, storage
@@ -29,6 +29,7 @@ from metering.storage import EventRow
 
 __all__ = [
     "BatchResult",
+    "StoredCount",
     "EventInput",
     "meter_event_create",
     "meter_event_create_or_replay",
@@ -93,6 +94,13 @@ def meter_events_ingest_batch(
     return _write(result, positions, sync_commit, request_key)
 
 
+class StoredCount(NamedTuple):
+    """How many events of a batch were new, and how many were stored already."""
+
+    accepted: int
+    duplicates: int
+
+
 def meter_events_ingest_documents(
     *,
     documents: Sequence[Any],
@@ -100,8 +108,8 @@ def meter_events_ingest_documents(
     unix_seconds: bool,
     livemode: bool = False,
     sync_commit: bool = True,
-) -> BatchResult | None:
-    """``meter_events_ingest_batch`` of JSON documents, when every one is plain.
+) -> StoredCount | None:
+    """Validate and record JSON documents in one transaction, if all are plain.
 
     The fast path of bulk import (timestamps in ``unix_seconds``) and of the v2
     stream (RFC 3339): None, with nothing written, when some document is not a
@@ -112,8 +120,8 @@ def meter_events_ingest_documents(
     rows = plain_document_rows(documents, lookups, livemode, unix_seconds=unix_seconds)
     if rows is None or len(set(map(event_key, rows))) != len(rows):
         return None
-    result = BatchResult(rows=rows, meters=_meters(lookups))
-    return _write(result, range(len(rows)), sync_commit, None)
+    accepted = storage.events_store(rows, sync_commit=sync_commit)
+    return StoredCount(accepted, len(rows) - accepted)
 
 
 def _meters(lookups: Lookups) -> dict[str, Meter]:

@@ -54,6 +54,7 @@ __all__ = [
     "ROLLUP_SHARDS",
     "EventRow",
     "aware",
+    "events_store",
     "events_write",
     "fold",
     "in_filter",
@@ -79,3 +80,13 @@ def events_write(
     if connection.vendor == "postgresql":
         return postgres.write(rows, sync_commit)
     return generic.write(rows)
+
+
+def events_store(rows: Sequence[EventRow], *, sync_commit: bool = True) -> int:
+    """``events_write`` for callers that need only how many events were new (the v2
+    stream, bulk import): it spares returning and reading an id per event."""
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        return postgres.write(rows, sync_commit, ids=False)
+    return len(generic.write(rows))

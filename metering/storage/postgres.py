@@ -97,11 +97,12 @@ def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
 
 
 @functools.cache
-def _few_events_sql(skip_stored: bool) -> str:
+def _few_events_sql(skip_stored: bool, ids: bool) -> str:
     """Insert the events of one JSON parameter and fold them into their rollups.
 
     ``skip_stored`` adds ``ON CONFLICT DO NOTHING``; without it a stored event fails
-    the statement, and the insert costs a good part less per row.
+    the statement, and the insert costs a good part less per row. The statement
+    answers each new event's key and id, or (not ``ids``) only how many there are.
     """
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     order = 'ORDER BY "timestamp" DESC, id DESC'
@@ -124,8 +125,14 @@ def _few_events_sql(skip_stored: bool) -> str:
         " max(id), (array_agg(value ORDER BY id DESC))[1]"
         " FROM ins GROUP BY 1, 2, 3"
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3" + rollup_merge("r") + ")"
-        " SELECT event_name, identifier, id FROM ins"
+        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3"
+        + rollup_merge("r")
+        + ")"
+        + (
+            " SELECT event_name, identifier, id FROM ins"
+            if ids
+            else " SELECT count(*) FROM ins"
+        )
     )
 
 
@@ -149,28 +156,31 @@ def _events_document(rows: Sequence[EventRow]) -> str:
     ).decode()
 
 
-def _write_few(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
+def _write_few(rows: Sequence[EventRow], ids: bool = True):
     """One statement; outside a transaction, first without ``ON CONFLICT``.
 
     Stored events are rare on this path (a client's retry), so it first tries the
     cheaper insert, which fails as a whole on a stored event: in autocommit that
     leaves nothing behind, and the batch goes again skipping what is stored. In a
     transaction a failure would abort it, so there it skips stored events at once.
+    Returns the new events' ids by key, or (not ``ids``) how many are new.
     """
     document = _events_document(rows)
     with raw_cursor() as cursor:
         if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
             try:
-                cursor.execute(_few_events_sql(skip_stored=False), [document])
+                cursor.execute(_few_events_sql(False, ids), [document])
             except psycopg.errors.UniqueViolation:
                 pass
             else:
-                return _stored_ids(cursor)
-        cursor.execute(_few_events_sql(skip_stored=True), [document])
-        return _stored_ids(cursor)
+                return _stored(cursor, ids)
+        cursor.execute(_few_events_sql(True, ids), [document])
+        return _stored(cursor, ids)
 
 
-def _stored_ids(cursor) -> dict[tuple[str, str], int]:
+def _stored(cursor, ids: bool):
+    if not ids:
+        return cursor.fetchone()[0]
     return {(name, identifier): seq for name, identifier, seq in cursor.fetchall()}
 
 
@@ -301,20 +311,22 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     return dict(zip(map(_event_key, ordered), ids, strict=True))
 
 
-def write(rows: Sequence[EventRow], sync_commit: bool) -> dict[tuple[str, str], int]:
-    if len(rows) == 1 and sync_commit:
+def write(rows: Sequence[EventRow], sync_commit: bool, ids: bool = True):
+    """``storage.events_write`` (``ids``) or ``storage.events_store`` on PostgreSQL."""
+    if len(rows) == 1 and sync_commit and ids:
         return _write_one(rows[0])
     if len(rows) < COPY_FROM and sync_commit:
-        return _write_few(rows)
+        return _write_few(rows, ids)
     with transaction.atomic():
         if not sync_commit:
             with raw_cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if len(rows) < COPY_FROM:
-            return _write_few(rows)
+            return _write_few(rows, ids)
         try:
             with transaction.atomic():
-                return _write_copy(rows)
+                stored = _write_copy(rows)
         except IntegrityError:
             # Some event is stored already (a re-run, or a concurrent writer).
-            return _write_few(rows)
+            return _write_few(rows, ids)
+        return stored if ids else len(stored)
