@@ -75,6 +75,25 @@ def events(draw):
     )
 
 
+EXAMPLES = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _catalog() -> dict[str, str]:
+    """The meters the events name, and the customers' ids by the names they use."""
+    MeterFactory(event_name="tokens")
+    MeterFactory(event_name="retired", status=Meter.Status.INACTIVE)
+    return {
+        "plain": CustomerFactory().pk,
+        "clock": CustomerFactory(
+            test_clock=TestClockFactory(frozen_time=CLOCK_TIME)
+        ).pk,
+    }
+
+
 def _resolve(event, customers):
     payload = event.payload
     if isinstance(payload, dict) and payload.get("stripe_customer_id") in customers:
@@ -86,22 +105,11 @@ def _resolve(event, customers):
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@EXAMPLES
 @given(batch=st.lists(events(), min_size=1, max_size=6), livemode=st.booleans())
 def test_the_fast_loop_agrees_with_validation(batch, livemode):
     with transaction.atomic():
-        MeterFactory(event_name="tokens")
-        MeterFactory(event_name="retired", status=Meter.Status.INACTIVE)
-        customers = {
-            "plain": CustomerFactory().pk,
-            "clock": CustomerFactory(
-                test_clock=TestClockFactory(frozen_time=CLOCK_TIME)
-            ).pk,
-        }
+        customers = _catalog()
         batch = [_resolve(event, customers) for event in batch]
         lookups = Lookups(batch, NOW)
         fast = plain_rows(batch, lookups, livemode)
@@ -169,23 +177,12 @@ def _reference(document: dict, unix_seconds: bool) -> EventInput:
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@EXAMPLES
 @given(data=st.data(), unix_seconds=st.booleans(), livemode=st.booleans())
 def test_the_document_loop_agrees_with_validation(data, unix_seconds, livemode):
     batch = data.draw(st.lists(documents(unix_seconds), min_size=1, max_size=6))
     with transaction.atomic():
-        MeterFactory(event_name="tokens")
-        MeterFactory(event_name="retired", status=Meter.Status.INACTIVE)
-        customers = {
-            "plain": CustomerFactory().pk,
-            "clock": CustomerFactory(
-                test_clock=TestClockFactory(frozen_time=CLOCK_TIME)
-            ).pk,
-        }
+        customers = _catalog()
         batch = [_resolve_document(document, customers) for document in batch]
         lookups = Lookups.of_documents(batch, NOW)
         fast = plain_document_rows(batch, lookups, livemode, unix_seconds=unix_seconds)
