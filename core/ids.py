@@ -4,13 +4,24 @@ import secrets
 import string
 
 _ALPHABET = string.ascii_letters + string.digits
+_BASE = len(_ALPHABET)
 # 24 base-62 characters carry about 143 bits of randomness: unguessable.
 _RANDOM_LENGTH = 24
 
 
 def new_id(prefix: str, *, length: int = _RANDOM_LENGTH) -> str:
-    """Return a new random id such as ``cus_Nf3...``."""
-    return f"{prefix}_{''.join(secrets.choice(_ALPHABET) for _ in range(length))}"
+    """Return a new random id such as ``cus_Nf3...``.
+
+    One draw of a number below 62**length, written in base 62: every id equally
+    likely, as with a draw per character, but one read of the system's randomness
+    instead of one per character (ids are made on every request).
+    """
+    number = secrets.randbelow(_BASE**length)
+    characters = []
+    for _ in range(length):
+        number, digit = divmod(number, _BASE)
+        characters.append(_ALPHABET[digit])
+    return f"{prefix}_{''.join(characters)}"
 
 
 def new_secret(prefix: str) -> str:

@@ -10,6 +10,12 @@ class MeteringConfig(AppConfig):
         from metering.portal import SECTIONS
 
         register_sections(*SECTIONS)
+        from core.api import lane
+        from metering.api.lane import meter_event_create
+
+        lane.register(
+            "POST", "/v1/billing/meter_events", meter_event_create, with_api_key=True
+        )
         from core import resources
         from metering.api import serializers
         from metering.models import Meter, MeterEvent, MeterEventAdjustment

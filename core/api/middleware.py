@@ -85,6 +85,31 @@ def _secret_from_header(header: str) -> str | None:
     return None
 
 
+def _authenticate(header: str):
+    """The API key of an ``Authorization`` header, or the 401 that refuses it."""
+    secret = _secret_from_header(header)
+    if secret is None:
+        raise AuthenticationFailed(
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY')."
+        )
+    api_key = api_keys.api_key_authenticate(secret=secret, now=clock.now())
+    if api_key is None:
+        raise AuthenticationFailed(
+            f"Invalid API Key provided: {api_keys.redact(secret)}"
+        )
+    return api_key
+
+
+def authenticated_key(header: str):
+    """The API key of an ``Authorization`` header, or None (``core.api.lane``)."""
+    try:
+        return _authenticate(header)
+    except AuthenticationFailed:
+        return None
+
+
 class ApiKeyMiddleware:
     """Authenticate API requests with a secret key (Bearer or Basic)."""
 
@@ -95,22 +120,10 @@ class ApiKeyMiddleware:
         request.api_key = None
         if not is_api_path(request.path) or request.path.startswith(KEYLESS_PATHS):
             return self.get_response(request)
-        secret = _secret_from_header(request.headers.get("Authorization", ""))
-        if secret is None:
-            return plain_error_response(
-                AuthenticationFailed(
-                    "You did not provide an API key. You need to provide your API key "
-                    "in the Authorization header, using Bearer auth (e.g. "
-                    "'Authorization: Bearer YOUR_SECRET_KEY')."
-                )
-            )
-        api_key = api_keys.api_key_authenticate(secret=secret, now=clock.now())
-        if api_key is None:
-            return plain_error_response(
-                AuthenticationFailed(
-                    f"Invalid API Key provided: {api_keys.redact(secret)}"
-                )
-            )
+        try:
+            api_key = _authenticate(request.headers.get("Authorization", ""))
+        except AuthenticationFailed as error:
+            return plain_error_response(error)
         request.api_key = api_key
         current = request_context.current()
         token = request_context.activate(

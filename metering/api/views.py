@@ -215,28 +215,31 @@ FAST_BODIES = frozenset({"application/x-www-form-urlencoded", "application/json"
 def _body_params(request) -> dict:
     """The query string, then the form or JSON body on top (``StripeView.params``)."""
     params = query_params(request) if request.GET else {}
-    if not request.body:
-        return params
-    if request.content_type == "application/json":
+    if request.body:
+        params.update(body_params(request.body, request.content_type, request.encoding))
+    return params
+
+
+def body_params(body: bytes, content_type: str, encoding: str | None) -> dict:
+    """The parameters of a form or JSON body (``FAST_BODIES``)."""
+    if content_type == "application/json":
         try:
-            body = json.loads(request.body)
+            params = json.loads(body)
         except ValueError as exc:
             raise InvalidRequest(
                 f"Invalid request body: JSON parse error - {exc}", code="invalid_body"
             ) from None
-        if not isinstance(body, dict):
+        if not isinstance(params, dict):
             raise InvalidRequest("The request body must be an object.")
-    else:
-        try:
-            text = request.body.decode(request.encoding or "utf-8")
-        except UnicodeDecodeError:
-            raise InvalidRequest(
-                "Invalid request body: The request body is not valid UTF-8.",
-                code="invalid_body",
-            ) from None
-        body = parse_nested(parse_qsl(text, keep_blank_values=True))
-    params.update(body)
-    return params
+        return params
+    try:
+        text = body.decode(encoding or "utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest(
+            "Invalid request body: The request body is not valid UTF-8.",
+            code="invalid_body",
+        ) from None
+    return parse_nested(parse_qsl(text, keep_blank_values=True))
 
 
 def _replayed(response, replayed: bool):
@@ -291,35 +294,46 @@ class MeterEventCreateView(StripeView):
         return _replayed(Response(data), replayed)
 
     def _create(self, request, raw_params: dict) -> tuple[dict, bool]:
-        params = _meter_event_params(raw_params)
-        fields = {
-            "event_name": params.get("event_name"),
-            "payload": params.get("payload"),
-            "timestamp": params["timestamp"],
-            "now": clock.now(),
-            "livemode": _livemode(),
-        }
-        key = request.headers.get("Idempotency-Key")
-        if key:
-            if len(key) > 255:
-                raise InvalidRequest(
-                    "Idempotency-Key must be at most 255 characters.",
-                    param="Idempotency-Key",
-                )
-            request_key = _request_key(request.api_key, key)
-            event, replayed = services.meter_event_create_or_replay(
-                identifier=params.get("identifier") or f"idk_{request_key[:48]}",
-                request_key=request_key,
-                **fields,
+        return create_meter_event(
+            request.api_key, request.headers.get("Idempotency-Key"), raw_params
+        )
+
+
+def create_meter_event(
+    api_key, idempotency_key: str | None, raw_params: dict
+) -> tuple[dict, bool]:
+    """``POST /v1/billing/meter_events`` of parameters: (the event, was it a replay).
+
+    Shared by the view and by the lean WSGI lane (``metering.api.lane``).
+    """
+    params = _meter_event_params(raw_params)
+    fields = {
+        "event_name": params.get("event_name"),
+        "payload": params.get("payload"),
+        "timestamp": params["timestamp"],
+        "now": clock.now(),
+        "livemode": _livemode(),
+    }
+    if idempotency_key:
+        if len(idempotency_key) > 255:
+            raise InvalidRequest(
+                "Idempotency-Key must be at most 255 characters.",
+                param="Idempotency-Key",
             )
-        else:
-            event = services.meter_event_create(
-                identifier=params.get("identifier"), **fields
-            )
-            replayed = False
-        if params.get("expand"):
-            return resources.serialize(event, expand=params["expand"]), replayed
-        return s.meter_event_data(event), replayed
+        request_key = _request_key(api_key, idempotency_key)
+        event, replayed = services.meter_event_create_or_replay(
+            identifier=params.get("identifier") or f"idk_{request_key[:48]}",
+            request_key=request_key,
+            **fields,
+        )
+    else:
+        event = services.meter_event_create(
+            identifier=params.get("identifier"), **fields
+        )
+        replayed = False
+    if params.get("expand"):
+        return resources.serialize(event, expand=params["expand"]), replayed
+    return s.meter_event_data(event), replayed
 
 
 class MeterEventAdjustmentCreateView(StripeView):

@@ -1,0 +1,31 @@
+"""Meter events through the lean WSGI lane (``core.api.lane``).
+
+``POST /v1/billing/meter_events`` is the API's busiest endpoint: one event per
+request, a thousand a second. The lane serves it with the view's own function
+(``create_meter_event``), so the answer is the one the view gives; bodies other
+than form or JSON go to the view.
+"""
+
+from __future__ import annotations
+
+import json
+
+from core.api.lane import LaneRequest, LaneResponse
+from metering.api.views import FAST_BODIES, body_params, create_meter_event
+
+
+def meter_event_create(call: LaneRequest) -> LaneResponse | None:
+    request = call.request
+    if request.content_type not in FAST_BODIES:
+        return None
+    params = (
+        body_params(call.body, request.content_type, request.encoding)
+        if call.body
+        else {}
+    )
+    data, replayed = create_meter_event(
+        call.api_key, request.META.get("HTTP_IDEMPOTENCY_KEY"), params
+    )
+    content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = (("Idempotent-Replayed", "true"),) if replayed else ()
+    return LaneResponse(200, content, headers)
