@@ -11,10 +11,16 @@ class MeteringConfig(AppConfig):
 
         register_sections(*SECTIONS)
         from core.api import lane
-        from metering.api.lane import meter_event_create
+        from metering.api.lane import meter_event_create, meter_event_stream
 
         lane.register(
             "POST", "/v1/billing/meter_events", meter_event_create, with_api_key=True
+        )
+        lane.register(
+            "POST",
+            "/v2/billing/meter_event_stream",
+            meter_event_stream,
+            with_api_key=False,
         )
         from core import resources
         from metering.api import serializers

@@ -101,13 +101,15 @@ class LaneApplication:
         body = _body(environ)
         if body is None:
             return self.django(environ, start_response)
+        # Read once; the request (and Django, if the lane hands it over) reads it again.
+        environ["wsgi.input"] = io.BytesIO(body)
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             response = self._serve(route, WSGIRequest(environ), body)
         finally:
             signals.request_finished.send(sender=self.__class__)
         if response is None:
-            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input"].seek(0)
             return self.django(environ, start_response)
         start_response(
             f"{response.status_code} {response.reason_phrase}",

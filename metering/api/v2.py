@@ -41,20 +41,18 @@ class SessionExpired(AuthenticationFailed):
 
 
 def v2_error_response(error: TallyError) -> Response:
-    response = Response(
-        {"error": {"type": error.type, "code": error.code, "message": error.message}},
-        status=error.http_status,
-    )
+    response = Response(_v2_error_body(error), status=error.http_status)
     response.tally_error_code = error.code
     return response
 
 
+def _v2_error_body(error: TallyError) -> dict:
+    return {"error": {"type": error.type, "code": error.code, "message": error.message}}
+
+
 def v2_plain_error_response(error: TallyError) -> HttpResponse:
     """``v2_error_response`` for paths outside DRF."""
-    response = json_response(
-        {"error": {"type": error.type, "code": error.code, "message": error.message}},
-        status=error.http_status,
-    )
+    response = json_response(_v2_error_body(error), status=error.http_status)
     response.tally_error_code = error.code
     return response
 
@@ -212,31 +210,8 @@ class MeterEventStreamView(V2View):
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST" or request.content_type != "application/json":
             return super().dispatch(request, *args, **kwargs)
-        try:
-            self._ingest(request, _json_body(request))
-        except TallyError as error:
-            return v2_plain_error_response(error)
-        except Exception as exc:
-            logger.exception("Unhandled v2 API error", exc_info=exc)
-            return v2_plain_error_response(unexpected_error())
-        return json_response({})
-
-    def _authenticate(self, request) -> services.sessions.SessionAuth:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed(
-                "Authenticate with a meter event session token: 'Authorization: Bearer "
-                "<authentication_token>' from POST /v2/billing/meter_event_session."
-            )
-        auth = services.meter_event_session_authenticate(
-            token=token.strip(), now=clock.now()
-        )
-        if auth is None:
-            raise SessionExpired(
-                "The meter event session has expired or is unknown; create a new one "
-                "with POST /v2/billing/meter_event_session."
-            )
-        return auth
+        status, data = stream_answer(request.headers.get("Authorization", ""), request)
+        return json_response(data, status=status)
 
     @extend_schema(
         operation_id="CreateV2MeterEventStream",
@@ -247,35 +222,71 @@ class MeterEventStreamView(V2View):
         responses={200: OpenApiResponse(description="An empty object: {}")},
     )
     def post(self, request):
-        self._ingest(request, self.body(request))
+        stream_ingest(request.headers.get("Authorization", ""), self.body(request))
         return Response({})
 
-    def _ingest(self, request, body: dict) -> None:
-        auth = self._authenticate(request)
-        body = _object(body, "", frozenset({"events"}))
-        items = body.get("events")
-        if not isinstance(items, list) or not items:
-            raise InvalidRequest(
-                "Missing required param: events.",
-                param="events",
-                code="parameter_missing",
-            )
-        if len(items) > MAX_STREAM_EVENTS:
-            raise InvalidRequest(
-                f"Invalid events: at most {MAX_STREAM_EVENTS} events per request.",
-                param="events",
-            )
-        now = clock.now()
-        fast = services.meter_events_ingest_documents(
-            documents=items, now=now, unix_seconds=False, livemode=auth.livemode
+
+def stream_answer(authorization: str, request) -> tuple[int, dict]:
+    """(status, body) of a JSON stream call: ``{}``, or an error in the v2 envelope.
+
+    Shared by the view and the lean WSGI lane (``metering.api.lane``).
+    """
+    try:
+        stream_ingest(authorization, _json_body(request))
+    except TallyError as error:
+        return error.http_status, _v2_error_body(error)
+    except Exception as exc:
+        logger.exception("Unhandled v2 API error", exc_info=exc)
+        error = unexpected_error()
+        return error.http_status, _v2_error_body(error)
+    return 200, {}
+
+
+def _authenticate(authorization: str) -> services.sessions.SessionAuth:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed(
+            "Authenticate with a meter event session token: 'Authorization: Bearer "
+            "<authentication_token>' from POST /v2/billing/meter_event_session."
         )
-        if fast is not None:
-            return
-        # Some event is not plain: read each, refusing the call at the first error.
-        events = [event_input(item, index) for index, item in enumerate(items)]
-        services.meter_events_ingest_batch(
-            events=events, now=now, livemode=auth.livemode, all_or_nothing=True
+    auth = services.meter_event_session_authenticate(
+        token=token.strip(), now=clock.now()
+    )
+    if auth is None:
+        raise SessionExpired(
+            "The meter event session has expired or is unknown; create a new one "
+            "with POST /v2/billing/meter_event_session."
         )
+    return auth
+
+
+def stream_ingest(authorization: str, body: dict) -> None:
+    """Record a stream call's events, all or none (the first refusal is raised)."""
+    auth = _authenticate(authorization)
+    body = _object(body, "", frozenset({"events"}))
+    items = body.get("events")
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest(
+            "Missing required param: events.",
+            param="events",
+            code="parameter_missing",
+        )
+    if len(items) > MAX_STREAM_EVENTS:
+        raise InvalidRequest(
+            f"Invalid events: at most {MAX_STREAM_EVENTS} events per request.",
+            param="events",
+        )
+    now = clock.now()
+    fast = services.meter_events_ingest_documents(
+        documents=items, now=now, unix_seconds=False, livemode=auth.livemode
+    )
+    if fast is not None:
+        return
+    # Some event is not plain: read each, refusing the call at the first error.
+    events = [event_input(item, index) for index, item in enumerate(items)]
+    services.meter_events_ingest_batch(
+        events=events, now=now, livemode=auth.livemode, all_or_nothing=True
+    )
 
 
 _V2EventSchema = inline_serializer(

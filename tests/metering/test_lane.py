@@ -1,4 +1,4 @@
-"""The lean WSGI lane answers ``POST /v1/billing/meter_events`` as Django does.
+"""The lean WSGI lane answers meter events (v1 and the v2 stream) as Django does.
 
 Each request goes once through the lane (``config.wsgi.application``) and once
 through Django alone (``config.wsgi.django_application``), with its own identifier:
@@ -35,10 +35,10 @@ class _Recording:
         return django_application(environ, start_response)
 
 
-def _call(app, body: bytes, headers: dict, query: str = ""):
+def _call(app, body: bytes, headers: dict, query: str = "", path: str = PATH):
     environ = {
         "REQUEST_METHOD": "POST",
-        "PATH_INFO": PATH,
+        "PATH_INFO": path,
         "QUERY_STRING": query,
         "SERVER_NAME": "testserver",
         "SERVER_PORT": "80",
@@ -194,3 +194,51 @@ def test_django_answers_what_the_lane_does_not_serve(both, meter, customer):
 def test_a_query_string_goes_to_django(both, meter, customer):
     status, _, body = both(_recent(meter, customer), query="expand[]=x", served=False)
     assert status == "400 Bad Request"
+
+
+@pytest.fixture
+def stream_token(db):
+    from core import clock
+    from metering import services
+
+    _, token = services.meter_event_session_create(now=clock.now())
+    return token
+
+
+def _stream_both(token: str, events: list[dict]):
+    """A stream call through the lane and through Django; both answers."""
+    behind = _Recording()
+    answers = []
+    for app, tag in ((LaneApplication(behind), "lane"), (django_application, "dj")):
+        items = [
+            {**event, "identifier": f"{event['identifier']}-{tag}"} for event in events
+        ]
+        environ_headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        }
+        body = json.dumps({"events": items}).encode()
+        answers.append(
+            _call(app, body, environ_headers, path="/v2/billing/meter_event_stream")
+        )
+    assert behind.handed_over == 0
+    (status, headers, body), (status_two, headers_two, body_two) = answers
+    assert (status, set(headers)) == (status_two, set(headers_two))
+    assert body == body_two
+    return status, body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_is_served_alike(meter, customer, stream_token):
+    event = {
+        "event_name": meter.event_name,
+        "identifier": "s-1",
+        "payload": {"stripe_customer_id": customer.id, "value": "4"},
+    }
+    assert _stream_both(stream_token, [event]) == ("200 OK", {})
+    status, body = _stream_both(stream_token, [{**event, "event_name": "nothing"}])
+    assert status == "400 Bad Request"
+    assert body["error"]["code"] == errors.NO_METER
+    status, body = _stream_both("mes_test_unknown", [event])
+    assert status == "401 Unauthorized"
+    assert set(body["error"]) == {"type", "code", "message"}
