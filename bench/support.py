@@ -100,7 +100,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def server_cpu_seconds(server: Server) -> float:
+class CpuReading(dict):
+    """CPU seconds of each process at one moment; ``after - before`` is what they
+    used in between. A process that ended in between (a database session closed
+    when its connection aged out) drops out rather than subtracting its lifetime."""
+
+    def __sub__(self, before: CpuReading) -> float:
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.items())
+
+
+def server_cpu_seconds(server: Server) -> CpuReading:
     """CPU used so far by gunicorn (master and workers) and its database sessions.
 
     On a shared machine, wall-clock rates depend on the neighbours; CPU seconds per
@@ -115,7 +124,7 @@ def server_cpu_seconds(server: Server) -> float:
             [WEB_APPLICATION_NAME],
         )
         pids += [pid for (pid,) in cursor.fetchall()]
-    return sum(_process_seconds(pid) for pid in pids)
+    return CpuReading((pid, _process_seconds(pid)) for pid in pids)
 
 
 @contextmanager
