@@ -9,7 +9,7 @@ import time_machine
 from metering import selectors
 from metering.models import MeterEventAdjustment, MeterUsageRollup
 from tests.helpers import error_of
-from tests.metering.factories import CustomerFactory, MeterFactory
+from tests.metering.factories import MeterFactory
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -18,11 +18,6 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
 
 
 def post_event(api, customer, identifier, value, minutes_ago=10, event_name="tokens"):

@@ -23,16 +23,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def meter(db):
-    return MeterFactory(event_name="tokens")
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
-
-
 def run(*args) -> str:
     out = io.StringIO()
     call_command("import_meter_events", *args, "--no-progress", stdout=out)

@@ -18,7 +18,6 @@ import pytest
 from config.wsgi import django_application
 from core.api.lane import LaneApplication
 from metering import errors
-from tests.metering.factories import CustomerFactory, MeterFactory
 
 PATH = "/v1/billing/meter_events"
 FORM = "application/x-www-form-urlencoded"
@@ -59,16 +58,6 @@ def _call(app, body: bytes, headers: dict, query: str = "", path: str = PATH):
 
     content = b"".join(app(environ, start_response))
     return answer["status"], answer["headers"], json.loads(content)
-
-
-@pytest.fixture
-def meter(db):
-    return MeterFactory(event_name="api_calls")
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
 
 
 @pytest.fixture

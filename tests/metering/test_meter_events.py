@@ -25,16 +25,6 @@ def frozen():
         yield NOW
 
 
-@pytest.fixture
-def meter(db):
-    return MeterFactory(event_name="tokens")
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
-
-
 def event(customer, **overrides):
     params = {
         "event_name": "tokens",

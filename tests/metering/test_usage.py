@@ -32,11 +32,6 @@ def usage(meter, customer, start, end):
     )
 
 
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
-
-
 @pytest.mark.parametrize(
     ("formula", "expected"),
     [("sum", Decimal(60)), ("count", Decimal(3)), ("last", Decimal(20))],
