@@ -17,6 +17,9 @@ cannot deadlock. How, depends on the batch:
   NOTHING RETURNING`` feeding the rollup upsert in a CTE: one round trip.
 - PostgreSQL, a few events (the v2 stream): the same with the events as one JSON
   parameter, unpacked by ``json_to_recordset`` and folded into rollups in SQL.
+  Outside a transaction it first goes without ``ON CONFLICT`` (cheaper per row):
+  a stored event (a client's retry) fails the statement, which autocommit rolls
+  back, and the batch goes again skipping what is stored.
 - PostgreSQL, large batches (bulk import): ``COPY`` straight into the events table,
   the fastest way in, with ids taken from the sequence beforehand so that the
   rollups can be folded here; the rollups then go in with one upsert. ``COPY`` has
@@ -27,8 +30,10 @@ cannot deadlock. How, depends on the batch:
   ``metering.usage.cells_from_events`` states; tests hold every path to it.
 
 Statements run on a psycopg cursor with server-side binding (``raw_cursor``), which
-psycopg prepares after a few runs: the ORM's query compilation would cost more
-than these queries.
+psycopg prepares after a few runs (``DATABASE_PREPARE_THRESHOLD``): the ORM's query
+compilation would cost more than these queries. ``events_write`` answers the new
+events' ids; ``events_store``, for callers that need only a count, spares reading
+them back.
 """
 
 from __future__ import annotations
