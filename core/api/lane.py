@@ -167,7 +167,9 @@ def _answer(route: _Route, call: LaneRequest) -> LaneResponse | None:
     except TallyError as error:
         return error_response(error)
     except Exception:
-        logger.exception("Unhandled error on %s %s", "POST", call.request.path)
+        logger.exception(
+            "Unhandled error on %s %s", call.request.method, call.request.path
+        )
         return error_response(unexpected_error())
 
 

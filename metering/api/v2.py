@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -48,13 +47,6 @@ def v2_error_response(error: TallyError) -> Response:
 
 def _v2_error_body(error: TallyError) -> dict:
     return {"error": {"type": error.type, "code": error.code, "message": error.message}}
-
-
-def v2_plain_error_response(error: TallyError) -> HttpResponse:
-    """``v2_error_response`` for paths outside DRF."""
-    response = json_response(_v2_error_body(error), status=error.http_status)
-    response.tally_error_code = error.code
-    return response
 
 
 def v2_exception_handler(exc: Exception, context: dict) -> Response:
