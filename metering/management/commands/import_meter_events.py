@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import gc
 import io
 import itertools
 import json
@@ -98,6 +99,10 @@ class Command(BaseCommand):
         chunks = (csv_chunks if fmt == "csv" else ndjson_chunks)(
             stream, options["batch_size"]
         )
+        # What is alive now (Django, the modules) outlives the import, which makes
+        # objects by the million: frozen, the old ones are no longer walked by each
+        # full collection, which took a third of the import's Python time.
+        gc.freeze()
         try:
             # The first chunk is read here so that a bad CSV header stops us early.
             first = next(chunks, None)
@@ -116,6 +121,7 @@ class Command(BaseCommand):
         except InvalidRequest as error:
             raise CommandError(error.message) from None
         finally:
+            gc.unfreeze()
             stream.close()
         accepted, duplicates, rejected = totals
         self.stdout.write(
