@@ -28,9 +28,9 @@ from metering.storage.rows import (
 COPY_FROM = 1000
 # The columns a plain event fills: ``dimensions`` and ``request_key`` stay null, and
 # a COPY that leaves them out writes each row a little faster.
-_PLAIN_COLUMNS = 8
-# Binary COPY needs each column's type; ``id`` comes first.
-_COPY_TYPES = (
+PLAIN_COLUMNS = 8
+# Binary COPY needs each column's type: ``id``, then ``EVENT_COLUMNS``.
+COPY_TYPES = (
     "int8",
     "varchar",
     "varchar",
@@ -195,7 +195,7 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str]:
         f" FROM (SELECT nextval('{sequence}'::regclass) AS seq"
         " FROM generate_series(1, %s)) AS taken",
         f"COPY {quote(table)} (id, {names(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
-        f"COPY {quote(table)} (id, {names(EVENT_COLUMNS[:_PLAIN_COLUMNS])})"
+        f"COPY {quote(table)} (id, {names(EVENT_COLUMNS[:PLAIN_COLUMNS])})"
         " FROM STDIN (FORMAT BINARY)",
         f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
         " SELECT meter_id, customer_id, bucket, value_sum, event_count,"
@@ -299,14 +299,18 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
         cursor.execute(take_ids, [len(ordered)])
         ids = cursor.fetchone()[0]
         with cursor.copy(copy_plain if plain else copy_all) as copy:
+            # Values go as ints (they are whole numbers): psycopg writes an int as
+            # numeric at half the cost of a Decimal.
             if plain:
-                copy.set_types(_COPY_TYPES[: _PLAIN_COLUMNS + 1])
+                copy.set_types(COPY_TYPES[: PLAIN_COLUMNS + 1])
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row((seq, *row[:_PLAIN_COLUMNS]))
+                    copy.write_row(
+                        (seq, row[0], row[1], row[2], row[3], int(row[4]), *row[5:8])
+                    )
             else:
-                copy.set_types(_COPY_TYPES)
+                copy.set_types(COPY_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row((seq, *row))
+                    copy.write_row((seq, *row[:4], int(row[4]), *row[5:]))
         cursor.execute(rollup_sql, [_rollup_document(_fold_in_order(ordered, ids))])
     return dict(zip(map(_event_key, ordered), ids, strict=True))
 
