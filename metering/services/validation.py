@@ -378,7 +378,7 @@ def plain_document_rows(
     for document in documents:
         if type(document) is not dict or not document.keys() <= DOCUMENT_FIELDS:
             return None
-    fields = [
+    fields = (
         (
             document.get("event_name"),
             document.get("payload"),
@@ -386,7 +386,7 @@ def plain_document_rows(
             document.get("timestamp"),
         )
         for document in documents
-    ]
+    )
     if not unix_seconds:
         return _plain(fields, lookups.windows, lookups, livemode, _RFC3339)
     # Each customer's window in whole unix seconds: [earliest, latest].
@@ -412,6 +412,9 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
     active = lookups.active
     rows: list[EventRow] = []
     append = rows.append
+    # Events of a batch share values and seconds: each is made once (both immutable).
+    values: dict[str, Decimal] = {}
+    moments: dict[int, datetime] = {}
     for event_name, payload, identifier, stamp in events:
         meter = active.get(event_name) if type(event_name) is str else None
         if meter is None or type(payload) is not dict or len(payload) != 2:
@@ -435,7 +438,9 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
         elif stamps == _UNIX_SECONDS:
             if type(stamp) is not int or not window[1] <= stamp <= window[2]:
                 return None
-            timestamp = _from_unix(stamp, UTC)
+            timestamp = moments.get(stamp)
+            if timestamp is None:
+                timestamp = moments[stamp] = _from_unix(stamp, UTC)
         else:
             timestamp = stamp if stamps == _DATETIME else _rfc3339(stamp)
             if (
@@ -444,6 +449,9 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
                 or not window[1] <= timestamp <= window[2]
             ):
                 return None
+        value = values.get(raw)
+        if value is None:
+            value = values[raw] = Decimal(raw)
         append(
             new_row(
                 (
@@ -451,7 +459,7 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
                     customer_id,
                     event_name,
                     identifier,
-                    Decimal(raw),
+                    value,
                     timestamp,
                     window[0],
                     livemode,

@@ -63,7 +63,12 @@ class Command(BaseCommand):
             default="auto",
             help="auto: by extension (.csv), else by the first character",
         )
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=10_000,
+            help="lines per transaction (default 10,000)",
+        )
         parser.add_argument(
             "--workers",
             type=int,
