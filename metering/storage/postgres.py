@@ -304,9 +304,7 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
             if plain:
                 copy.set_types(COPY_TYPES[: PLAIN_COLUMNS + 1])
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row(
-                        (seq, row[0], row[1], row[2], row[3], int(row[4]), *row[5:8])
-                    )
+                    copy.write_row((seq, *row[:4], int(row[4]), *row[5:PLAIN_COLUMNS]))
             else:
                 copy.set_types(COPY_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
