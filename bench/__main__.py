@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import multiprocessing
 import os
 import pkgutil
 import sys
@@ -66,6 +66,28 @@ def database_server(args: argparse.Namespace):
     return pgserver.private_server(), f"private server ({tuned}; durability defaults)"
 
 
+def _in_own_process(name: str, args: argparse.Namespace) -> dict:
+    """Run one benchmark in a fresh process; its figures.
+
+    None inherits what another left behind: open connections, warm caches, or
+    Celery's pool of broker connections, which keeps the broker it was opened for
+    (the webhooks benchmark brings its own broker).
+    """
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=support.run_in_child, args=(name, args, send))
+    process.start()
+    send.close()
+    try:
+        figures = receive.recv()
+    except EOFError:
+        figures = None
+    process.join()
+    if figures is None or process.exitcode:
+        raise SystemExit(f"The {name} benchmark failed (exit code {process.exitcode}).")
+    return figures
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     names = args.names or available()
@@ -80,10 +102,9 @@ def main(argv: list[str]) -> int:
         support.setup_django()
         results: list[tuple[str, str, object]] = []
         for name in names:
-            module = importlib.import_module(f"bench.bench_{name}")
             started = time.perf_counter()
             print(f"== {name}", flush=True)
-            figures = module.run(args)
+            figures = _in_own_process(name, args)
             print(f"   done in {time.perf_counter() - started:.1f}s", flush=True)
             results.extend((name, key, value) for key, value in figures.items())
     print(f"\nPostgreSQL: {described}")

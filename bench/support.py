@@ -59,6 +59,15 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def run_in_child(name: str, args, send) -> None:
+    """A benchmark's run in the fresh process ``python -m bench`` starts for it;
+    its figures go back through ``send``."""
+    import importlib
+
+    setup_django()
+    send.send(importlib.import_module(f"bench.bench_{name}").run(args))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
