@@ -106,6 +106,8 @@ def main(argv: list[str]) -> int:
             print(f"== {name}", flush=True)
             figures = _in_own_process(name, args)
             print(f"   done in {time.perf_counter() - started:.1f}s", flush=True)
+            # Each benchmark's figures as soon as it ends: a later one may fail.
+            support.print_table([(name, key, value) for key, value in figures.items()])
             results.extend((name, key, value) for key, value in figures.items())
     print(f"\nPostgreSQL: {described}")
     support.print_table(results)

@@ -181,12 +181,17 @@ def _raw_copy_parallel(
     """Rows per second of ``sessions`` COPYs of a share each, at once (processes,
     as the import's workers are): what the machine can store with no work at all
     besides, the ceiling for an import with as many workers."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from django.db import connections
 
     rows = _copy_rows(meter_id, events, now)
     shares = [rows[index::sessions] for index in range(sessions)]
     start_at = time.time() + 1.0
-    with ProcessPoolExecutor(max_workers=sessions) as pool:
+    connections.close_all()  # forked sessions must not share ours
+    fork = multiprocessing.get_context("fork")  # as the import forks its workers
+    with ProcessPoolExecutor(max_workers=sessions, mp_context=fork) as pool:
         spans = list(
             pool.map(
                 _copy_session,
@@ -203,6 +208,7 @@ def _raw_copy_bare(meter_id: str, events: list[dict], now: datetime) -> float:
     from django.db import connection
 
     rows = _copy_rows(meter_id, events, now)
+    connection.ensure_connection()
     raw = connection.connection
     with raw.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy_events")
