@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
-from django.urls import path, reverse
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
 from alerts import selectors, views
 from alerts.models import Alert, ThresholdInvoice
+from core.admin_pages import PagesAdmin
 from core.money import format_minor
 
 _BADGE = {"active": "active", "inactive": "warn", "archived": "void"}
@@ -26,7 +25,7 @@ def status_badge(alert: Alert):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(PagesAdmin):
     list_display = (
         "title",
         "meter",
@@ -39,6 +38,8 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ("status", "meter")
     search_fields = ("id", "title", "customer__id", "customer__name", "meter__id")
     ordering = ("-created", "-id")
+    create_page = views.alert_create
+    detail_page = views.alert_detail
 
     def get_queryset(self, request):
         return selectors.alerts_with_counts()
@@ -65,35 +66,11 @@ class AlertAdmin(admin.ModelAdmin):
         # Alerts are archived, never deleted: their firings and events point at them.
         return False
 
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return views.alert_create(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            raise PermissionDenied
-        return views.alert_detail(request, unquote(object_id), model_admin=self)
-
-    def _changing(self, view):
-        def wrapped(request, object_id):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return view(request, unquote(object_id), model_admin=self)
-
-        return self.admin_site.admin_view(require_POST(wrapped))
-
-    def get_urls(self):
+    def action_urls(self):
         return [
-            path(
-                f"<path:object_id>/{action}/",
-                self._changing(getattr(views, f"alert_{action}")),
-                name=f"alerts_alert_{action}",
-            )
+            (action, action, getattr(views, f"alert_{action}"))
             for action in ("activate", "deactivate", "archive")
-        ] + super().get_urls()
+        ]
 
 
 @admin.register(ThresholdInvoice)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.urls import path
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from billing import views
 from billing.descriptions import format_period
 from billing.models import Invoice, Subscription
+from core.admin_pages import PagesAdmin
 from core.money import format_minor
 
 
@@ -21,36 +18,15 @@ def _badge(status: str):
     )
 
 
-class _PagesAdmin(admin.ModelAdmin):
-    """Routes add and change to the dashboard pages; POST actions need change."""
-
-    create_page = None
-    detail_page = None
-
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return type(self).create_page(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return type(self).detail_page(request, unquote(object_id), model_admin=self)
-
-    def _changing(self, view):
-        def wrapped(request, *args, **kwargs):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return view(request, *args, model_admin=self, **kwargs)
-
-        return self.admin_site.admin_view(require_POST(wrapped))
-
+class _BillingAdmin(PagesAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
+        # Subscriptions are canceled and invoices voided, never deleted (a draft
+        # invoice is deleted by its own action, through the billing services).
         return False
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(_PagesAdmin):
+class SubscriptionAdmin(_BillingAdmin):
     list_display = ("id", "customer", "status_badge", "pricing", "period", "created")
     list_filter = ("status", "collection_method", "cancel_at_period_end")
     search_fields = ("id", "customer__id", "customer__name", "customer__email")
@@ -87,19 +63,12 @@ class SubscriptionAdmin(_PagesAdmin):
             subscription.current_period_start, subscription.current_period_end
         )
 
-    def get_urls(self):
-        return [
-            path(
-                "<path:subscription_id>/cancel/",
-                self._changing(views.subscription_cancel),
-                name="billing_subscription_cancel",
-            ),
-            *super().get_urls(),
-        ]
+    def action_urls(self):
+        return [("cancel", "cancel", views.subscription_cancel)]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(_PagesAdmin):
+class InvoiceAdmin(_BillingAdmin):
     list_display = (
         "label",
         "customer",
@@ -145,12 +114,5 @@ class InvoiceAdmin(_PagesAdmin):
             format_minor(invoice.amount_remaining, invoice.currency),
         )
 
-    def get_urls(self):
-        return [
-            path(
-                "<path:invoice_id>/action/<str:action>/",
-                self._changing(views.invoice_action),
-                name="billing_invoice_action",
-            ),
-            *super().get_urls(),
-        ]
+    def action_urls(self):
+        return [("action", "action/<str:action>", views.invoice_action)]

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.urls import path
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from catalog import display, selectors, services, views
 from catalog.models import Price, Product
+from core.admin_pages import PagesAdmin
 
 # How many prices the catalog list shows per product before "and N more".
 LIST_PRICES = 3
@@ -41,12 +38,15 @@ def _badge(active: bool):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(PagesAdmin):
     list_display = ("name", "pricing", "status", "created", "id")
     list_filter = (ProductStatusFilter,)
     search_fields = ("name", "id", "description", "prices__id", "prices__lookup_key")
     change_list_template = "admin/catalog/product/change_list.html"
     ordering = ("-created", "-id")
+    create_page = views.product_create
+    detail_page = views.product_detail
+    detail_takes_post = True  # the edit form
 
     def get_queryset(self, request):
         active_prices = selectors.prices_with_tiers(
@@ -89,39 +89,10 @@ class ProductAdmin(admin.ModelAdmin):
         extra_context = {"title": "Product catalog", **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return views.product_create(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method == "POST" and not self.has_change_permission(request):
-            raise PermissionDenied
-        return views.product_detail(request, unquote(object_id), model_admin=self)
-
-    def _changing(self, view):
-        def wrapped(request, object_id):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return view(request, object_id, model_admin=self)
-
-        return self.admin_site.admin_view(require_POST(wrapped))
-
-    def get_urls(self):
+    def action_urls(self):
         return [
-            path(
-                "<path:object_id>/active/",
-                self._changing(views.product_set_active),
-                name="catalog_product_set_active",
-            ),
-            path(
-                "<path:object_id>/default-price/",
-                self._changing(views.product_set_default_price),
-                name="catalog_product_set_default_price",
-            ),
-            *super().get_urls(),
+            ("set_active", "active", views.product_set_active),
+            ("set_default_price", "default-price", views.product_set_default_price),
         ]
 
     def delete_model(self, request, obj):
@@ -133,7 +104,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(PagesAdmin):
     list_display = ("__str__", "product", "summary", "period", "status", "created")
     list_filter = (
         "active",
@@ -145,6 +116,9 @@ class PriceAdmin(admin.ModelAdmin):
     search_fields = ("id", "nickname", "lookup_key", "product__name", "product__id")
     list_select_related = ("product",)
     ordering = ("-created", "-id")
+    create_page = views.price_create
+    detail_page = views.price_detail
+    detail_takes_post = True  # the edit form
 
     def get_queryset(self, request):
         return selectors.prices_with_tiers(super().get_queryset(request))
@@ -165,29 +139,5 @@ class PriceAdmin(admin.ModelAdmin):
         # Prices are archived (active=false), never deleted: invoices point at them.
         return False
 
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return views.price_create(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method == "POST" and not self.has_change_permission(request):
-            raise PermissionDenied
-        return views.price_detail(request, unquote(object_id), model_admin=self)
-
-    def get_urls(self):
-        def set_active(request, object_id):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return views.price_set_active(request, object_id, model_admin=self)
-
-        return [
-            path(
-                "<path:object_id>/active/",
-                self.admin_site.admin_view(require_POST(set_active)),
-                name="catalog_price_set_active",
-            ),
-            *super().get_urls(),
-        ]
+    def action_urls(self):
+        return [("set_active", "active", views.price_set_active)]

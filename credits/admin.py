@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.urls import path
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
+from core.admin_pages import PagesAdmin
 from core.money import format_minor
 from credits import views
 from credits.models import CreditBalanceTransaction, CreditGrant
@@ -24,7 +21,7 @@ def status_badge(grant: CreditGrant):
 
 
 @admin.register(CreditGrant)
-class CreditGrantAdmin(admin.ModelAdmin):
+class CreditGrantAdmin(PagesAdmin):
     list_display = (
         "__str__",
         "customer",
@@ -39,6 +36,8 @@ class CreditGrantAdmin(admin.ModelAdmin):
     search_fields = ("id", "name", "customer__id", "customer__name", "customer__email")
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
+    create_page = views.grant_create
+    detail_page = views.grant_detail
 
     @admin.display(description="Amount")
     def granted(self, grant: CreditGrant):
@@ -62,39 +61,10 @@ class CreditGrantAdmin(admin.ModelAdmin):
         # Grants are voided or expired, never deleted: the ledger points at them.
         return False
 
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return views.grant_create(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            raise PermissionDenied
-        return views.grant_detail(request, unquote(object_id), model_admin=self)
-
-    def _changing(self, view):
-        def wrapped(request, object_id):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return view(request, object_id, model_admin=self)
-
-        return self.admin_site.admin_view(require_POST(wrapped))
-
-    def get_urls(self):
+    def action_urls(self):
         return [
-            path(
-                "<path:object_id>/expire/",
-                self._changing(views.grant_expire),
-                name="credits_creditgrant_expire",
-            ),
-            path(
-                "<path:object_id>/void/",
-                self._changing(views.grant_void),
-                name="credits_creditgrant_void",
-            ),
-            *super().get_urls(),
+            ("expire", "expire", views.grant_expire),
+            ("void", "void", views.grant_void),
         ]
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.urls import path
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
+from core.admin_pages import PagesAdmin
 from metering import views
 from metering.models import Meter
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(PagesAdmin):
     list_display = (
         "display_name",
         "event_name",
@@ -27,6 +24,8 @@ class MeterAdmin(admin.ModelAdmin):
     list_filter = ("status", "formula")
     search_fields = ("id", "display_name", "event_name")
     ordering = ("-created", "-id")
+    create_page = views.meter_create
+    detail_page = views.meter_detail
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, meter: Meter):
@@ -40,46 +39,11 @@ class MeterAdmin(admin.ModelAdmin):
         # Meters are deactivated, never deleted: events and prices point at them.
         return False
 
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        return views.meter_create(request, model_admin=self)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            raise PermissionDenied
-        return views.meter_detail(request, unquote(object_id), model_admin=self)
-
-    def _changing(self, view):
-        def wrapped(request, *args, **kwargs):
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return view(request, *args, model_admin=self, **kwargs)
-
-        return self.admin_site.admin_view(require_POST(wrapped))
-
-    def get_urls(self):
-        actions = [
-            ("rename", views.meter_rename),
-            ("deactivate", views.meter_deactivate),
-            ("reactivate", views.meter_reactivate),
-            ("test_event", views.meter_send_test_event),
-        ]
+    def action_urls(self):
         return [
-            *(
-                path(
-                    f"<path:meter_id>/{name}/",
-                    self._changing(view),
-                    name=f"metering_meter_{name}",
-                )
-                for name, view in actions
-            ),
-            path(
-                "<path:meter_id>/events/<int:event_id>/cancel/",
-                self._changing(views.meter_event_cancel),
-                name="metering_meter_event_cancel",
-            ),
-            *super().get_urls(),
+            ("rename", "rename", views.meter_rename),
+            ("deactivate", "deactivate", views.meter_deactivate),
+            ("reactivate", "reactivate", views.meter_reactivate),
+            ("test_event", "test_event", views.meter_send_test_event),
+            ("event_cancel", "events/<int:event_id>/cancel", views.meter_event_cancel),
         ]

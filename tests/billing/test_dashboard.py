@@ -67,7 +67,7 @@ def test_cancel_buttons(admin_client, clock_customer):
     sub = subscription_create(
         customer=clock_customer, params={"items": [{"price": flat.pk}]}, now=APR1
     )
-    url = reverse("admin:billing_subscription_cancel", args=[sub.pk])
+    url = reverse("admin:billing_subscription_cancel", args=[quote(sub.pk)])
     admin_client.post(url, {"when": "period_end"})
     sub.refresh_from_db()
     assert sub.cancel_at_period_end
@@ -102,7 +102,7 @@ def test_seed_003_prepayment_in_the_dashboard(
     action = "admin:billing_invoice_action"
     for step in ("finalize", "send", "pay"):
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(reverse(action, args=[invoice.pk, step]))
+            admin_client.post(reverse(action, args=[quote(invoice.pk), step]))
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid) == ("paid", 10_000_000)
     # Finalizing emails the invoice, and so does "send".

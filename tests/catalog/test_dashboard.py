@@ -371,7 +371,7 @@ def test_product_page_lists_prices_and_edits_details(admin_client):
 
 def test_archive_and_unarchive_product(admin_client):
     product = ProductFactory()
-    url = reverse("admin:catalog_product_set_active", args=[product.pk])
+    url = reverse("admin:catalog_product_set_active", args=[quote(product.pk)])
     assert admin_client.get(url).status_code == 405
     admin_client.post(url, {"active": "false"})
     product.refresh_from_db()
@@ -386,13 +386,13 @@ def test_archive_price_and_default_price_rules(admin_client):
     default, other = PriceFactory(product=product), PriceFactory(product=product)
     product.default_price = default
     product.save()
-    archive = reverse("admin:catalog_price_set_active", args=[default.pk])
+    archive = reverse("admin:catalog_price_set_active", args=[quote(default.pk)])
     response = admin_client.post(archive, {"active": "false"}, follow=True)
     assert "cannot be archived because it is the default price" in _text(response)
     default.refresh_from_db()
     assert default.active is True
 
-    make_default = reverse("admin:catalog_product_set_default_price", args=[product.pk])
+    make_default = reverse("admin:catalog_product_set_default_price", args=[quote(product.pk)])
     admin_client.post(make_default, {"price": other.pk})
     product.refresh_from_db()
     assert product.default_price_id == other.pk
@@ -519,7 +519,7 @@ def test_pages_need_staff(client, db):
         assert response.status_code == 302
         assert "/admin/login/" in response["Location"]
     response = client.post(
-        reverse("admin:catalog_product_set_active", args=[product.pk]),
+        reverse("admin:catalog_product_set_active", args=[quote(product.pk)]),
         {"active": "false"},
     )
     assert response.status_code == 302

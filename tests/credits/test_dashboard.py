@@ -154,7 +154,7 @@ def test_grant_page_ledger_and_buttons(admin_client, customer):
     assert 'data-action="void"' in html
 
     response = admin_client.post(
-        reverse("admin:credits_creditgrant_void", args=[grant.pk])
+        reverse("admin:credits_creditgrant_void", args=[quote(grant.pk)])
     )
     assert response.status_code == 302
     grant.refresh_from_db()
@@ -164,19 +164,19 @@ def test_grant_page_ledger_and_buttons(admin_client, customer):
     assert 'data-action="void"' not in html
     # A second void is refused with a message, not an error page.
     response = admin_client.post(
-        reverse("admin:credits_creditgrant_void", args=[grant.pk]), follow=True
+        reverse("admin:credits_creditgrant_void", args=[quote(grant.pk)]), follow=True
     )
     assert "is voided" in response.content.decode()
 
 
 def test_expire_button(admin_client, customer):
     grant = make_grant(customer, 1_000, now=clock.now())
-    admin_client.post(reverse("admin:credits_creditgrant_expire", args=[grant.pk]))
+    admin_client.post(reverse("admin:credits_creditgrant_expire", args=[quote(grant.pk)]))
     grant.refresh_from_db()
     assert (grant.status, grant.balance) == ("expired", 0)
     assert (
         admin_client.get(
-            reverse("admin:credits_creditgrant_expire", args=[grant.pk])
+            reverse("admin:credits_creditgrant_expire", args=[quote(grant.pk)])
         ).status_code
         == 405
     )
@@ -202,7 +202,7 @@ def test_lists_load(admin_client, customer):
 
 def test_pages_need_staff(client, customer):
     grant = make_grant(customer, 1_000, now=clock.now())
-    response = client.post(reverse("admin:credits_creditgrant_void", args=[grant.pk]))
+    response = client.post(reverse("admin:credits_creditgrant_void", args=[quote(grant.pk)]))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
     grant.refresh_from_db()

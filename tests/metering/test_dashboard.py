@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from core.dashboard import customer_panels
@@ -128,7 +129,7 @@ def test_chart_filters(staff, db):
 def test_send_test_event_goes_through_the_service(staff, db):
     meter = MeterFactory()
     customer = CustomerFactory()
-    url = reverse("admin:metering_meter_test_event", args=[meter.pk])
+    url = reverse("admin:metering_meter_test_event", args=[quote(meter.pk)])
     response = staff.post(
         url, {"event-customer": customer.pk, "event-value": "12", "event-timestamp": ""}
     )
@@ -153,7 +154,7 @@ def test_cancel_from_the_list(staff, db):
     customer = CustomerFactory()
     record(meter, customer, 9, NOW - timedelta(hours=1))
     event = MeterEvent.objects.get()
-    url = reverse("admin:metering_meter_event_cancel", args=[meter.pk, event.pk])
+    url = reverse("admin:metering_meter_event_cancel", args=[quote(meter.pk), event.pk])
     assert staff.get(url).status_code == 405
     assert staff.post(url).status_code == 302
     assert MeterEventAdjustment.objects.filter(event=event).exists()
@@ -166,12 +167,12 @@ def test_cancel_from_the_list(staff, db):
 
 def test_deactivate_reactivate_and_rename(staff, db):
     meter = MeterFactory(display_name="Before")
-    staff.post(reverse("admin:metering_meter_deactivate", args=[meter.pk]))
+    staff.post(reverse("admin:metering_meter_deactivate", args=[quote(meter.pk)]))
     meter.refresh_from_db()
     assert meter.status == "inactive"
-    staff.post(reverse("admin:metering_meter_reactivate", args=[meter.pk]))
+    staff.post(reverse("admin:metering_meter_reactivate", args=[quote(meter.pk)]))
     staff.post(
-        reverse("admin:metering_meter_rename", args=[meter.pk]),
+        reverse("admin:metering_meter_rename", args=[quote(meter.pk)]),
         {"display_name": "After"},
     )
     meter.refresh_from_db()
