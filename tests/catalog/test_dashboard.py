@@ -392,7 +392,9 @@ def test_archive_price_and_default_price_rules(admin_client):
     default.refresh_from_db()
     assert default.active is True
 
-    make_default = reverse("admin:catalog_product_set_default_price", args=[quote(product.pk)])
+    make_default = reverse(
+        "admin:catalog_product_set_default_price", args=[quote(product.pk)]
+    )
     admin_client.post(make_default, {"price": other.pk})
     product.refresh_from_db()
     assert product.default_price_id == other.pk

@@ -171,7 +171,9 @@ def test_grant_page_ledger_and_buttons(admin_client, customer):
 
 def test_expire_button(admin_client, customer):
     grant = make_grant(customer, 1_000, now=clock.now())
-    admin_client.post(reverse("admin:credits_creditgrant_expire", args=[quote(grant.pk)]))
+    admin_client.post(
+        reverse("admin:credits_creditgrant_expire", args=[quote(grant.pk)])
+    )
     grant.refresh_from_db()
     assert (grant.status, grant.balance) == ("expired", 0)
     assert (
@@ -202,7 +204,9 @@ def test_lists_load(admin_client, customer):
 
 def test_pages_need_staff(client, customer):
     grant = make_grant(customer, 1_000, now=clock.now())
-    response = client.post(reverse("admin:credits_creditgrant_void", args=[quote(grant.pk)]))
+    response = client.post(
+        reverse("admin:credits_creditgrant_void", args=[quote(grant.pk)])
+    )
     assert response.status_code == 302
     assert "/login/" in response["Location"]
     grant.refresh_from_db()
