@@ -13,7 +13,6 @@ from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -22,6 +21,7 @@ from alerts import selectors, services
 from alerts.forms import AlertForm
 from alerts.models import Alert
 from core import clock
+from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
 from core.money import format_minor
@@ -79,19 +79,6 @@ def customer_panel(customer: Customer, request) -> SafeString:
     )
 
 
-def _page(request, model_admin, template: str, title: str, **context):
-    return TemplateResponse(
-        request,
-        template,
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.model._meta,
-            "title": title,
-            **context,
-        },
-    )
-
-
 def alert_create(request, *, model_admin):
     """Create alert: title, meter, threshold, and a customer or everyone."""
     data = request.POST if request.method == "POST" else None
@@ -108,7 +95,7 @@ def alert_create(request, *, model_admin):
         else:
             messages.success(request, f"Created the alert “{alert.title}”.")
             return HttpResponseRedirect(alert_url(alert))
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "alerts/alert_create.html",
@@ -125,7 +112,7 @@ def alert_detail(request, alert_id: str, *, model_admin):
     )
     can_change = model_admin.has_change_permission(request, alert)
     archived = alert.status == Alert.Status.ARCHIVED
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "alerts/alert_detail.html",

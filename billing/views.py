@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
 from billing import selectors, services
@@ -22,6 +21,7 @@ from billing.services.finalize import invoice_lines
 from billing.services.lines import spec_of
 from catalog.pricing import describe_line, price_amount
 from core import clock
+from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
 
@@ -45,19 +45,6 @@ def _clock_url(customer: Customer) -> str:
         return reverse("admin:core_testclock_advance", args=[customer.test_clock_id])
     except NoReverseMatch:
         return ""
-
-
-def _page(request, model_admin, template: str, title: str, **context):
-    return TemplateResponse(
-        request,
-        template,
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.model._meta,
-            "title": title,
-            **context,
-        },
-    )
 
 
 def _initial_customer(request) -> dict:
@@ -87,7 +74,7 @@ def subscription_create(request, *, model_admin):
         else:
             messages.success(request, f"Created the subscription {subscription.pk}.")
             return HttpResponseRedirect(subscription_url(subscription))
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "billing/subscription_create.html",
@@ -112,7 +99,7 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
             )
         except TallyError as error:
             upcoming_error = error.message
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "billing/subscription_detail.html",
@@ -198,7 +185,7 @@ def invoice_create(request, *, model_admin):
         else:
             messages.success(request, "Created a draft invoice.")
             return HttpResponseRedirect(invoice_url(invoice))
-    return _page(
+    return admin_page(
         request, model_admin, "billing/invoice_create.html", "Create invoice", form=form
     )
 
@@ -225,7 +212,7 @@ def invoice_detail(request, invoice_id: str, *, model_admin):
     invoice = get_object_or_404(
         Invoice.objects.select_related("customer", "subscription"), pk=invoice_id
     )
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "billing/invoice_detail.html",

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
@@ -23,6 +22,7 @@ from catalog.forms import (
 )
 from catalog.models import Price, Product
 from catalog.pricing import describe_line, describe_price
+from core.admin_pages import admin_page
 from core.errors import TallyError
 
 
@@ -47,16 +47,13 @@ def _meter_add_url() -> str:
 
 
 def _page(request, model_admin, template: str, title: str, **context):
-    return TemplateResponse(
+    return admin_page(
         request,
+        model_admin,
         template,
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.model._meta,
-            "title": title,
-            "meter_add_url": _meter_add_url(),
-            **context,
-        },
+        title,
+        meter_add_url=_meter_add_url(),
+        **context,
     )
 
 

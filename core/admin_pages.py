@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
@@ -76,3 +77,18 @@ class PagesAdmin(admin.ModelAdmin):
             return view(request, unquote(object_id), model_admin=self, **kwargs)
 
         return self.admin_site.admin_view(require_POST(changing))
+
+
+def admin_page(request, model_admin, template: str, title: str, **context):
+    """One of the app's dashboard pages, inside the admin's frame (header, sidebar,
+    breadcrumbs: the admin site's context and the model's ``opts``)."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "title": title,
+            **context,
+        },
+    )

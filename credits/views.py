@@ -13,12 +13,12 @@ from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from core import clock
+from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
 from credits import selectors, services
@@ -70,19 +70,6 @@ def customer_panel(customer: Customer, request) -> SafeString:
     )
 
 
-def _page(request, model_admin, template: str, title: str, **context):
-    return TemplateResponse(
-        request,
-        template,
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.model._meta,
-            "title": title,
-            **context,
-        },
-    )
-
-
 def grant_create(request, *, model_admin):
     """New credit grant: name, amount, expiry date or never, category, priority."""
     data = request.POST if request.method == "POST" else None
@@ -100,7 +87,7 @@ def grant_create(request, *, model_admin):
             messages.success(request, f"Granted credits to {grant.customer}.")
             return HttpResponseRedirect(grant_url(grant))
     customer = Customer.objects.filter(pk=initial["customer"]).first()
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "credits/grant_create.html",
@@ -123,7 +110,7 @@ def grant_detail(request, grant_id: str, *, model_admin):
     live = grant.status in (CreditGrant.Status.PENDING, CreditGrant.Status.ACTIVE)
     lapsed = grant.expires_at is not None and grant.expires_at <= now
     can_change = model_admin.has_change_permission(request, grant)
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "credits/grant_detail.html",

@@ -16,12 +16,12 @@ from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from core import clock
+from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
 from metering import charts, selectors, services
@@ -38,19 +38,6 @@ def meter_url(meter: Meter, **query) -> str:
     # The admin quotes ids in its URLs ("_" becomes "_5F") and unquotes them back.
     url = reverse("admin:metering_meter_change", args=[quote(meter.pk)])
     return f"{url}?{urlencode(query)}" if query else url
-
-
-def _page(request, model_admin, template: str, title: str, **context):
-    return TemplateResponse(
-        request,
-        template,
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.model._meta,
-            "title": title,
-            **context,
-        },
-    )
 
 
 def _service_error(form, error: TallyError) -> None:
@@ -80,7 +67,7 @@ def meter_create(request, *, model_admin):
         else:
             messages.success(request, f"Created meter {meter.display_name}.")
             return HttpResponseRedirect(meter_url(meter))
-    return _page(
+    return admin_page(
         request, model_admin, "metering/meter_create.html", "New meter", form=form
     )
 
@@ -121,7 +108,7 @@ def meter_detail(request, meter_id: str, *, model_admin, test_event_form=None):
     meter = get_object_or_404(Meter, pk=meter_id)
     filter_form, chart = _chart(meter, request)
     customer_id = request.GET.get("customer") or None
-    return _page(
+    return admin_page(
         request,
         model_admin,
         "metering/meter_detail.html",
