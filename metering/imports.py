@@ -100,13 +100,15 @@ def parse_timestamp(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value, tz=UTC)
     if value is None or value == "":
         return None
+    text = value.strip() if isinstance(value, str) else ""
     if isinstance(value, int) and not isinstance(value, bool):
         seconds = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        seconds = int(value)
+    elif text.isascii() and text.isdigit():  # "¹" is a digit to isdigit, not to int
+        # Longer than the end of time is out of range (and int() refuses thousands).
+        seconds = int(text) if len(text) <= len(str(_END_OF_TIME)) else _END_OF_TIME
     elif isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.strip())
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise _bad_timestamp() from None
         if moment.tzinfo is None:

@@ -26,7 +26,8 @@ class WholeNumberField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         text = str(data).strip()
-        if isinstance(data, bool) or not text.lstrip("+-").isdigit():
+        digits = text.lstrip("+-")
+        if isinstance(data, bool) or not (digits.isascii() and digits.isdigit()):
             raise ValidationError(
                 ErrorDetail("must be an integer.", code="parameter_invalid_integer")
             )

@@ -51,10 +51,14 @@ class UpToField(serializers.Field):
         if data == "inf":
             return None
         text = str(data).strip()
-        if isinstance(data, bool) or not text.isdigit() or int(text) < 1:
+        # Plain digits ("¹" is a digit to isdigit, not to int), and not so many
+        # that int() refuses them.
+        if isinstance(data, bool) or not (text.isascii() and text.isdigit()):
             self.fail("invalid")
-        if int(text) > MAX_QUANTITY:
+        if len(text.lstrip("0")) > len(str(MAX_QUANTITY)) or int(text) > MAX_QUANTITY:
             self.fail("too_large")
+        if int(text) < 1:
+            self.fail("invalid")
         return int(text)
 
     def to_representation(self, value):

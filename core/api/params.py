@@ -10,6 +10,7 @@ from core.errors import InvalidRequest
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+_INDEX_DIGITS = 9
 
 
 class _Appended(int):
@@ -59,7 +60,9 @@ def _assign(node: dict, path: list[str], value: str, full_key: str) -> None:
 def _slot(node: dict, segment: str) -> Any:
     if segment == "":
         return _Appended(len(node))
-    if segment.isdigit():
+    # A list index: plain digits ("¹" is a digit to isdigit, not to int), and few
+    # enough for int(), which refuses thousands; anything else is an object key.
+    if segment.isascii() and segment.isdigit() and len(segment) <= _INDEX_DIGITS:
         return int(segment)
     return segment
 

@@ -192,6 +192,7 @@ def test_refuses_unknown_customers(api, meter, customer):
         ("1.5", "parameter_invalid_integer"),
         ("lots", "parameter_invalid_integer"),
         ("", "parameter_invalid_integer"),
+        ("¹", "parameter_invalid_integer"),  # a digit to str.isdigit, not to int()
     ],
 )
 def test_refuses_thresholds_that_are_not_positive_integers(api, meter, gte, code):

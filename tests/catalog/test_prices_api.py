@@ -525,3 +525,28 @@ def test_response_has_exactly_the_documented_fields(api, product):
     expanded = api.get(f"/v1/prices/{price['id']}", {"expand": ["tiers"]}).json()
     assert set(expanded) == declared
     assert set(price) == declared - {"tiers"}
+
+
+@pytest.mark.parametrize(
+    ("up_to", "code"),
+    [
+        ("¹", "parameter_invalid"),  # a digit to str.isdigit, not to int()
+        ("9" * 5000, None),  # more digits than int() takes
+        ("0" * 30 + "5", None),  # leading zeros are fine
+    ],
+)
+def test_odd_up_to_values_are_refused_or_read(api, product, up_to, code):
+    tiers = [{"up_to": up_to, "unit_amount": 1}, {"up_to": "inf", "unit_amount": 2}]
+    response = api.post(
+        "/v1/prices",
+        {**TIERED, "product": product["id"], "tiers": tiers, "expand": ["tiers"]},
+    )
+    if up_to.startswith("0"):
+        assert response.status_code == 200, response.content
+        assert response.json()["tiers"][0]["up_to"] == 5
+        return
+    error = error_of(response)
+    assert error["param"] == "tiers[0][up_to]"
+    if code:
+        assert error["code"] == code
+    assert not Price.objects.exists()

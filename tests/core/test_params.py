@@ -119,3 +119,36 @@ def test_booleans_as_strings(api):
     assert response.status_code == 200
     response = api.get("/v1/events", {"delivery_success": "maybe"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # "¹" and "٣" are digits to str.isdigit but not to int(): plain keys.
+        ([("¹", "x")], {"¹": "x"}),
+        ([("a[٣]", "x")], {"a": {"٣": "x"}}),
+        # An index too long for int() is an object key too.
+        ([("a[" + "1" * 5000 + "]", "x")], {"a": {"1" * 5000: "x"}}),
+    ],
+)
+def test_keys_that_only_look_like_indexes(pairs, expected):
+    assert parse_nested(pairs) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "%C2%B9=x",  # "¹"
+        "customer%5B%C2%B9%5D=x",
+        "expand%5B" + "9" * 5000 + "%5D=customer",
+    ],
+)
+def test_odd_digits_in_a_form_body_are_a_400(api, body):
+    response = api.client.post(
+        "/v1/invoices/create_preview",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Bearer {api.secret}",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["type"] == "invalid_request_error"

@@ -115,6 +115,30 @@ def test_csv_import(tmp_path, meter, customer):
     assert reject["error"]["code"] == "payload_invalid_value"
 
 
+def test_timestamps_of_odd_digits_are_refused(tmp_path, meter, customer):
+    """ "¹" is a digit to str.isdigit but not to int(); thousands of digits are more
+    than int() reads: each line is refused with the reason, the rest imported."""
+    path = ndjson(
+        tmp_path,
+        [
+            line(customer, 1, timestamp="¹"),
+            line(customer, 2, timestamp="9" * 5000),
+            line(customer, 3, timestamp=" 0" + str(int(NOW.timestamp()) - 60)),
+        ],
+    )
+    assert "Accepted 1, already imported 0, rejected 2." in run(str(path))
+    assert usage(meter, customer) == Decimal(3)
+    rejects = [
+        json.loads(row)
+        for row in (tmp_path / "events.ndjson.rejects.ndjson").read_text().splitlines()
+    ]
+    assert [(row["line"], row["error"]["param"]) for row in rejects] == [
+        (1, "timestamp"),
+        (2, "timestamp"),
+    ]
+    assert "out of range" in rejects[1]["error"]["message"]
+
+
 def test_csv_needs_an_event_name_column(tmp_path, meter):
     path = tmp_path / "bad.csv"
     path.write_text("name,value\nx,1\n")
