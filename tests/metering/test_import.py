@@ -46,6 +46,12 @@ def ndjson(tmp_path, lines, name="events.ndjson"):
     return path
 
 
+def rejected(path):
+    """The rows of the rejects file an import of ``path`` wrote."""
+    rejects = path.with_name(path.name + ".rejects.ndjson")
+    return [json.loads(row) for row in rejects.read_text().splitlines()]
+
+
 def line(customer, value, **extra):
     return {
         "event_name": "tokens",
@@ -71,10 +77,7 @@ def test_ndjson_import_with_rejects(tmp_path, meter, customer):
     output = run(str(path), "--batch-size", "2")
     assert "Accepted 3, already imported 0, rejected 3." in output
     assert usage(meter, customer) == Decimal(21)
-    rejects = [
-        json.loads(row)
-        for row in (tmp_path / "events.ndjson.rejects.ndjson").read_text().splitlines()
-    ]
+    rejects = rejected(tmp_path / "events.ndjson")
     assert [(row["line"], row["error"]["code"]) for row in rejects] == [
         (3, "invalid_body"),
         (4, "payload_invalid_value"),
@@ -128,10 +131,7 @@ def test_timestamps_of_odd_digits_are_refused(tmp_path, meter, customer):
     )
     assert "Accepted 1, already imported 0, rejected 2." in run(str(path))
     assert usage(meter, customer) == Decimal(3)
-    rejects = [
-        json.loads(row)
-        for row in (tmp_path / "events.ndjson.rejects.ndjson").read_text().splitlines()
-    ]
+    rejects = rejected(tmp_path / "events.ndjson")
     assert [(row["line"], row["error"]["param"]) for row in rejects] == [
         (1, "timestamp"),
         (2, "timestamp"),
