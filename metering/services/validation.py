@@ -128,7 +128,8 @@ class Lookups:
             }
         found = set()
         for event in events:
-            meter = self.active.get(event.event_name)
+            name = event.event_name
+            meter = self.active.get(name) if type(name) is str else None
             if meter is not None and type(event.payload) is dict:
                 customer_id = event.payload.get(meter.customer_payload_key)
                 if type(customer_id) is str:

@@ -472,3 +472,25 @@ def test_idempotency_keys_are_kept_with_the_event(api, frozen, meter, customer):
     assert MeterEvent.objects.count() == 1
     assert usage(meter, customer) == Decimal(25)
     assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.parametrize("event_name", [{}, ["tokens"], 5])
+@pytest.mark.parametrize(
+    "path", ["/v1/billing/meter_events", "/v2/billing/meter_events"]
+)
+def test_an_event_name_that_is_not_text_is_a_400_with_several_meters(
+    api, frozen, meter, customer, path, event_name
+):
+    # With one active meter a batch reads customers under its key alone; with
+    # several, each event's name picks the key, so a name that is no string must
+    # be refused there too rather than looked up.
+    MeterFactory(event_name="other")
+    body = {**event(customer), "event_name": event_name}
+    response = api.post_json(path, body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == (
+        "parameter_invalid",
+        "Invalid event_name: must be a string.",
+    )
+    assert not MeterEvent.objects.exists()
