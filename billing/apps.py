@@ -117,7 +117,12 @@ class BillingConfig(AppConfig):
         )
 
     def _register_hooks(self) -> None:
+        from billing.services.finalize import next_number_check
         from billing.services.subscriptions import customer_subscriptions_cancel
-        from core.services.customers import on_customer_deleted
+        from core.services.customers import (
+            on_customer_deleted,
+            on_invoice_numbering_change,
+        )
 
         on_customer_deleted(customer_subscriptions_cancel)
+        on_invoice_numbering_change(next_number_check)

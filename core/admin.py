@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC
 
@@ -93,6 +94,17 @@ class CustomerForm(forms.ModelForm):
         self.fields["invoice_prefix"].help_text += "generated when empty."
         if self.instance.pk:
             self.fields["test_clock"].disabled = True
+
+    def clean_invoice_prefix(self):
+        prefix = self.cleaned_data.get("invoice_prefix")
+        if prefix and self.instance.pk and prefix != self.instance.invoice_prefix:
+            renamed = copy.copy(self.instance)
+            renamed.invoice_prefix = prefix
+            try:
+                customers.invoice_numbering_check(renamed)
+            except TallyError as error:
+                raise forms.ValidationError(error.message) from None
+        return prefix
 
 
 @admin.register(Customer)

@@ -27,7 +27,7 @@ from billing.services.lines import (
     usage_draft,
 )
 from billing.services.notifications import invoices_finalized_notify
-from core.errors import InvalidState
+from core.errors import InvalidRequest, InvalidState
 from core.models import Customer
 
 _REPRICED_FIELDS = ["quantity", "amount", "unit_amount_decimal", "description"]
@@ -172,6 +172,27 @@ def _apply_balance(invoice: Invoice, customer: Customer) -> None:
     invoice.ending_balance = min(due, 0)
     invoice.amount_remaining = invoice.amount_due
     customer.balance = invoice.ending_balance
+
+
+def next_number_check(customer: Customer) -> None:
+    """Refuse a prefix and next sequence that would repeat a number one of the
+    customer's invoices has (a prefix used before, a sequence set back)."""
+    prefix = f"{customer.invoice_prefix}-"
+    numbers = Invoice.objects.filter(
+        customer=customer, number__startswith=prefix
+    ).values_list("number", flat=True)
+    sequences = [number[len(prefix) :] for number in numbers]
+    used = max(
+        (int(digits) for digits in sequences if digits.isascii() and digits.isdigit()),
+        default=0,
+    )
+    if customer.next_invoice_sequence <= used:
+        raise InvalidRequest(
+            f"Invoice number {prefix}{used:04d} is taken: with the prefix "
+            f"{customer.invoice_prefix}, next_invoice_sequence must be at least "
+            f"{used + 1}.",
+            param="next_invoice_sequence",
+        )
 
 
 def _number(invoice: Invoice, customer: Customer) -> None:

@@ -32,11 +32,26 @@ _PLAIN_FIELDS = (
 )
 # Run inside the deleting transaction (billing cancels subscriptions here).
 _delete_hooks: list[Callable[[Customer], None]] = []
+# Run when a customer's invoice prefix or next sequence changes; each raises
+# InvalidRequest to refuse it (billing: a number one of its invoices already has).
+_numbering_checks: list[Callable[[Customer], None]] = []
 
 
 def on_customer_deleted(hook: Callable[[Customer], None]) -> None:
     if hook not in _delete_hooks:
         _delete_hooks.append(hook)
+
+
+def on_invoice_numbering_change(check: Callable[[Customer], None]) -> None:
+    if check not in _numbering_checks:
+        _numbering_checks.append(check)
+
+
+def invoice_numbering_check(customer: Customer) -> None:
+    """Refuse (InvalidRequest) the customer's prefix and next sequence if the next
+    invoice number they make is taken."""
+    for check in _numbering_checks:
+        check(customer)
 
 
 def _new_invoice_prefix() -> str:
@@ -102,6 +117,8 @@ def customer_update(*, customer: Customer, params: dict[str, Any]) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     before = snapshot(customer)
     _apply(customer, params)
+    if "invoice_prefix" in params or "next_invoice_sequence" in params:
+        invoice_numbering_check(customer)
     _save_with_prefix(customer, generated=False)
     event_emit_updated(type="customer.updated", instance=customer, before=before)
     return customer
