@@ -107,6 +107,10 @@ class TestClock(models.Model):
         return self.name or self.id
 
 
+# A 32-bit column; nine digits leave room for the numbers that follow.
+MAX_INVOICE_SEQUENCE = 999_999_999
+
+
 class Customer(StripeObject):
     """A billed party (``cus_``). Deleting keeps the row, flagged, for its invoices."""
 

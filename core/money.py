@@ -16,6 +16,10 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
 MAX_UNIT_DECIMAL_PLACES = 12
+# The largest amount, in minor units, a parameter may carry (a little under 10
+# billion in a two-decimal currency): far beyond any real charge, and sums of many
+# stay far inside the 64-bit columns that keep them.
+MAX_AMOUNT = 999_999_999_999
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 

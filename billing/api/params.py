@@ -16,18 +16,21 @@ from core.api.fields import (
     StripeInputSerializer,
     UnixTimeField,
 )
+from core.money import MAX_AMOUNT
 
 MAX_QUANTITY = 10**12
+# Usage in a meter's units: tokens run to billions a day.
+MAX_USAGE = 10**15 - 1
 _COLLECTION = Subscription.CollectionMethod.choices
 _PRORATION = ["create_prorations", "always_invoice", "none"]
 
 
 class UsageThresholdParams(StripeInputSerializer):
-    usage_gte = serializers.IntegerField(min_value=1)
+    usage_gte = serializers.IntegerField(min_value=1, max_value=MAX_USAGE)
 
 
 class ThresholdParams(StripeInputSerializer):
-    amount_gte = serializers.IntegerField(min_value=1)
+    amount_gte = serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT)
     reset_billing_cycle_anchor = serializers.BooleanField(required=False)
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core import money
 from core.errors import InvalidRequest
 
 # Largest unit or flat amount, in minor units (a trillion cents is ten billion USD).
-MAX_AMOUNT = Decimal(999_999_999_999)
+MAX_AMOUNT = Decimal(money.MAX_AMOUNT)
 # Largest tier bound and package size: meter values carry at most 15 digits.
 MAX_QUANTITY = 10**15 - 1
 MAX_TIERS = 250

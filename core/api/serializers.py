@@ -15,7 +15,8 @@ from core.api.fields import (
     UnixField,
     UnixTimeField,
 )
-from core.models import Customer
+from core.models import MAX_INVOICE_SEQUENCE, Customer
+from core.money import MAX_AMOUNT
 from core.selectors import event_pending_webhooks
 
 # ---- customers: input ----------------------------------------------------------
@@ -61,13 +62,17 @@ class CustomerParams(ApiParams):
     phone = serializers.CharField(required=False, allow_null=True, max_length=40)
     address = AddressParams(required=False, allow_null=True)
     shipping = ShippingParams(required=False, allow_null=True)
-    balance = serializers.IntegerField(required=False)
+    balance = serializers.IntegerField(
+        required=False, min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT
+    )
     invoice_prefix = serializers.RegexField(
         r"^[A-Z0-9]{3,12}$",
         required=False,
         error_messages={"invalid": "must be 3–12 uppercase letters or digits."},
     )
-    next_invoice_sequence = serializers.IntegerField(required=False, min_value=1)
+    next_invoice_sequence = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INVOICE_SEQUENCE
+    )
     invoice_settings = InvoiceSettingsParams(required=False)
     preferred_locales = serializers.ListField(
         child=serializers.CharField(max_length=20), required=False, allow_null=True

@@ -17,6 +17,7 @@ from catalog.models import Price
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 from core.metadata import metadata_merge
 from core.models import Customer, TestClock
+from core.money import MAX_AMOUNT
 from core.services.events import event_emit, event_emit_updated, snapshot
 from credits.models import CreditGrant
 from credits.services.ledger import (
@@ -30,7 +31,7 @@ from credits.services.notices import credit_grant_expiry_notice_send
 
 MAX_SCOPE_PRICES = 20
 # The largest grant, in minor units (a trillion cents is ten billion USD).
-MAX_VALUE = 999_999_999_999
+MAX_VALUE = MAX_AMOUNT
 PRICES_PARAM = "applicability_config[scope][prices]"
 
 

@@ -495,3 +495,33 @@ def test_preview_of_a_new_subscription_and_none(api, clocked):
     assert body["total"] == 40000
     assert [line["amount"] for line in body["lines"]["data"]] == [40000, 0]
     assert not Invoice.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "param"),
+    [
+        (
+            {"billing_thresholds": {"amount_gte": 10**12}},
+            "billing_thresholds[amount_gte]",
+        ),
+        (
+            {"billing_thresholds": {"amount_gte": 10**30}},
+            "billing_thresholds[amount_gte]",
+        ),
+        (
+            {"items": [{"billing_thresholds": {"usage_gte": 10**15}}]},
+            "items[1][billing_thresholds][usage_gte]",
+        ),
+    ],
+)
+def test_thresholds_beyond_their_columns_are_a_400(api, clocked, thresholds, param):
+    customer, flat, overage = clocked
+    items = [{"price": flat.pk, "quantity": 1}, {"price": overage.pk}]
+    for item, extra in zip(items[1:], thresholds.pop("items", []), strict=False):
+        item.update(extra)
+    response = api.post(
+        "/v1/subscriptions",
+        {"customer": customer.pk, "items": items, **thresholds},
+    )
+    error = error_of(response)
+    assert (error["param"], error["code"]) == (param, "parameter_invalid")

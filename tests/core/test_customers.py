@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime
 
-from core.models import Event
+import pytest
+
+from core.models import Customer, Event
 from tests.helpers import error_of
 
 
@@ -148,4 +150,31 @@ def test_events_api(api):
     assert (
         error_of(api.get("/v1/events", {"type": "a", "types": ["b"]}))["param"]
         == "types"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"balance": 10**12}, "balance"),
+        ({"balance": -(10**12)}, "balance"),
+        ({"balance": 10**30}, "balance"),  # past the 64-bit column
+        ({"next_invoice_sequence": 10**9}, "next_invoice_sequence"),
+        ({"next_invoice_sequence": 2**31}, "next_invoice_sequence"),  # 32-bit
+    ],
+)
+def test_numbers_beyond_their_columns_are_a_400(api, params, param):
+    error = error_of(api.post("/v1/customers", params))
+    assert (error["param"], error["code"]) == (param, "parameter_invalid")
+    assert not Customer.objects.exists()
+
+
+def test_numbers_at_their_limits_are_kept(api):
+    body = api.post(
+        "/v1/customers",
+        {"balance": -999_999_999_999, "next_invoice_sequence": 999_999_999},
+    ).json()
+    assert (body["balance"], body["next_invoice_sequence"]) == (
+        -999_999_999_999,
+        999_999_999,
     )
