@@ -116,6 +116,7 @@ def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> Non
 
 def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
     """The meters (active or not) of these event names, oldest first."""
+    event_names = _nameable(event_names)
     if connection.in_atomic_block:
         return _oldest_first(_read_meters(list(event_names)))
     now = time.monotonic()
@@ -134,6 +135,14 @@ def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
     return _oldest_first(meters)
 
 
+def _nameable(keys: Collection[str]) -> Collection[str]:
+    """The keys an object may have: none holds a NUL character (PostgreSQL refuses
+    one in a query, and the API never stores one)."""
+    if any("\x00" in key for key in keys):
+        return [key for key in keys if "\x00" not in key]
+    return keys
+
+
 def _oldest_first(meters: list[Meter]) -> list[Meter]:
     return sorted(meters, key=lambda meter: (meter.created, meter.id))
 
@@ -144,6 +153,7 @@ def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]
     The time is the frozen time of the customer's test clock, None without one; ids
     of no customer are left out.
     """
+    customer_ids = _nameable(customer_ids)
     if connection.in_atomic_block:
         return _read_customers(list(customer_ids))
     now = time.monotonic()

@@ -160,6 +160,9 @@ class MetadataField(serializers.Field):
                 raise ValidationError(
                     f"value for {key!r} must be at most 500 characters."
                 )
+            if "\x00" in key or "\x00" in text:
+                # As DRF's text fields: PostgreSQL keeps no NUL in text or JSON.
+                raise ValidationError("null characters are not allowed.")
             cleaned[key] = text
         return cleaned
 

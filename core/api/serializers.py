@@ -42,6 +42,20 @@ class CustomFieldParams(StripeInputSerializer):
     value = serializers.CharField(max_length=140)
 
 
+class RenderingOptionsParams(StripeInputSerializer):
+    """Stripe's ``invoice_settings.rendering_options`` (kept, not yet used)."""
+
+    amount_tax_display = serializers.ChoiceField(
+        choices=["exclude_tax", "include_inclusive_tax"],
+        required=False,
+        allow_blank=True,
+    )
+    template = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    template_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_INVOICE_SEQUENCE
+    )
+
+
 class InvoiceSettingsParams(StripeInputSerializer):
     custom_fields = serializers.ListField(
         child=CustomFieldParams(), max_length=4, required=False, allow_null=True
@@ -50,7 +64,7 @@ class InvoiceSettingsParams(StripeInputSerializer):
         required=False, allow_null=True, max_length=255
     )
     footer = serializers.CharField(required=False, allow_null=True, max_length=5000)
-    rendering_options = serializers.DictField(required=False, allow_null=True)
+    rendering_options = RenderingOptionsParams(required=False, allow_null=True)
 
 
 class CustomerParams(ApiParams):

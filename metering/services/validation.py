@@ -145,6 +145,10 @@ class Lookups:
                 self.active[meter.event_name] = meter
 
 
+# PostgreSQL keeps no NUL in text, and a NUL in a name is almost surely a mistake.
+_NUL = "Invalid {param}: must not contain the NUL character (U+0000)."
+
+
 def _error(message: str, param: str, code: str) -> errors.MeterEventError:
     return errors.MeterEventError(message, param=param, code=code)
 
@@ -154,6 +158,8 @@ def _refuse_text(value: Any, param: str, limit: int) -> NoReturn:
         raise _error(f"Missing required param: {param}.", param, "parameter_missing")
     if not isinstance(value, str):
         raise _error(f"Invalid {param}: must be a string.", param, "parameter_invalid")
+    if "\x00" in value:
+        raise _error(_NUL.format(param=param), param, "parameter_invalid")
     raise _error(
         f"Invalid {param}: must be at most {limit} characters.",
         param,
@@ -163,7 +169,7 @@ def _refuse_text(value: Any, param: str, limit: int) -> NoReturn:
 
 def require_text(value: Any, param: str, limit: int) -> str:
     """A non-empty string of at most ``limit`` characters, or a 400 naming ``param``."""
-    if type(value) is not str or not value or len(value) > limit:
+    if type(value) is not str or not value or len(value) > limit or "\x00" in value:
         _refuse_text(value, param, limit)
     return value
 
@@ -314,7 +320,11 @@ def validate(event: EventInput, lookups: Lookups, livemode: bool) -> EventRow:
     identifier = event.identifier
     if identifier is None or identifier == "":
         identifier = str(uuid.uuid4())
-    elif type(identifier) is not str or len(identifier) > MAX_IDENTIFIER:
+    elif (
+        type(identifier) is not str
+        or len(identifier) > MAX_IDENTIFIER
+        or "\x00" in identifier
+    ):
         _refuse_text(identifier, "identifier", MAX_IDENTIFIER)
     timestamp = event.timestamp
     if timestamp is None:
@@ -432,6 +442,7 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
             or not raw.isascii()
             or type(identifier) is not str
             or not 0 < len(identifier) <= MAX_IDENTIFIER
+            or "\x00" in identifier
         ):
             return None
         if stamp is None:
@@ -488,10 +499,14 @@ def _unix_window(earliest: datetime, latest: datetime) -> tuple[int, int]:
 
 
 def _refuse_payload_values(payload: dict) -> None:
-    """Refuse values that are not strings (only checked when there are extra keys)."""
-    for value in payload.values():
+    """Refuse values that are not strings or whole numbers, and keys or values with
+    a NUL character (only checked when there are extra keys)."""
+    for key, value in payload.items():
         if not isinstance(value, str | int) or isinstance(value, bool):
             _refuse_payload(payload)
+        if "\x00" in key or (type(value) is str and "\x00" in value):
+            param = f"payload[{key}]".replace("\x00", "\\u0000")
+            raise _error(_NUL.format(param=param), param, "parameter_invalid")
 
 
 def same_event(stored: MeterEvent, payload: Any, timestamp: datetime | None) -> bool:

@@ -178,3 +178,40 @@ def test_numbers_at_their_limits_are_kept(api):
         -999_999_999_999,
         999_999_999,
     )
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"metadata": {"k": "a\x00b"}}, "metadata"),
+        ({"metadata": {"k\x00": "ab"}}, "metadata"),
+        (
+            {"invoice_settings": {"rendering_options": {"template": "a\x00"}}},
+            "invoice_settings[rendering_options][template]",
+        ),
+        (
+            {"invoice_settings": {"rendering_options": {"t\x00": "a"}}},
+            "invoice_settings[rendering_options][t\x00]",
+        ),
+    ],
+)
+def test_nul_characters_are_a_400(api, params, param):
+    # PostgreSQL keeps no NUL in text or JSON.
+    error = error_of(api.post("/v1/customers", params))
+    assert error["param"] == param
+    assert error["code"] in ("parameter_invalid", "parameter_unknown")
+    assert not Customer.objects.exists()
+
+
+def test_rendering_options_are_kept(api):
+    body = api.post(
+        "/v1/customers",
+        {
+            "invoice_settings": {
+                "rendering_options": {"amount_tax_display": "exclude_tax"}
+            }
+        },
+    ).json()
+    assert body["invoice_settings"]["rendering_options"] == {
+        "amount_tax_display": "exclude_tax"
+    }

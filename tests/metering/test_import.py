@@ -139,6 +139,25 @@ def test_timestamps_of_odd_digits_are_refused(tmp_path, meter, customer):
     assert "out of range" in rejects[1]["error"]["message"]
 
 
+def test_lines_with_a_nul_character_are_refused(tmp_path, meter, customer):
+    """PostgreSQL keeps no NUL in text: such lines are refused with the reason, and
+    the rest of their batch is imported."""
+    path = ndjson(
+        tmp_path,
+        [
+            line(customer, 1, identifier="a\x00"),
+            line(customer, 2, identifier="ok"),
+            {**line(customer, 3), "event_name": "tokens\x00"},
+        ],
+    )
+    assert "Accepted 1, already imported 0, rejected 2." in run(str(path))
+    assert usage(meter, customer) == Decimal(2)
+    assert [(row["line"], row["error"]["param"]) for row in rejected(path)] == [
+        (1, "identifier"),
+        (3, "event_name"),
+    ]
+
+
 def test_csv_needs_an_event_name_column(tmp_path, meter):
     path = tmp_path / "bad.csv"
     path.write_text("name,value\nx,1\n")

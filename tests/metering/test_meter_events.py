@@ -494,3 +494,60 @@ def test_an_event_name_that_is_not_text_is_a_400_with_several_meters(
         "Invalid event_name: must be a string.",
     )
     assert not MeterEvent.objects.exists()
+
+
+NUL = "\x00"
+
+
+@pytest.mark.parametrize(
+    ("changes", "param", "code"),
+    [
+        ({"identifier": f"a{NUL}b"}, "identifier", "parameter_invalid"),
+        ({"event_name": f"tokens{NUL}"}, "event_name", "parameter_invalid"),
+        (
+            {"payload_extra": {"model": f"x{NUL}"}},
+            "payload[model]",
+            "parameter_invalid",
+        ),
+        ({"payload_extra": {f"m{NUL}": "x"}}, "payload[m\\u0000]", "parameter_invalid"),
+        (
+            {"customer_suffix": NUL},
+            "payload[stripe_customer_id]",
+            "meter_event_customer_not_found",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/v1/billing/meter_events", "/v2/billing/meter_events"]
+)
+def test_a_nul_character_is_a_400(
+    api, frozen, meter, customer, path, changes, param, code
+):
+    # PostgreSQL keeps no NUL in text: such events are refused, never a 500.
+    changes, body = dict(changes), event(customer)
+    body["payload"].update(changes.pop("payload_extra", {}))
+    body["payload"]["stripe_customer_id"] += changes.pop("customer_suffix", "")
+    body.update(changes)
+    response = api.post_json(path, body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == code
+    if path.startswith("/v1"):
+        assert error["param"] == param
+    assert not MeterEvent.objects.exists()
+
+
+def test_cancelling_an_identifier_with_a_nul_is_a_400(api, frozen, meter):
+    for path, body in [
+        (
+            "/v1/billing/meter_event_adjustments",
+            {"event_name": "tokens", "type": "cancel", "cancel": {"identifier": NUL}},
+        ),
+        (
+            "/v2/billing/meter_event_adjustments",
+            {"event_name": "tokens", "type": "cancel", "cancel": {"identifier": NUL}},
+        ),
+    ]:
+        response = api.post_json(path, body)
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "parameter_invalid"
