@@ -38,6 +38,7 @@ import orjson
 
 from core import clock
 from core.errors import InvalidRequest
+from core.numbers import plain_digits
 from metering.services import (
     EventInput,
     meter_events_ingest_batch,
@@ -103,7 +104,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     text = value.strip() if isinstance(value, str) else ""
     if isinstance(value, int) and not isinstance(value, bool):
         seconds = value
-    elif text.isascii() and text.isdigit():  # "¹" is a digit to isdigit, not to int
+    elif plain_digits(text):
         # Longer than the end of time is out of range (and int() refuses thousands).
         seconds = int(text) if len(text) <= len(str(_END_OF_TIME)) else _END_OF_TIME
     elif isinstance(value, str):

@@ -17,6 +17,7 @@ from core.api.fields import (
     StripeInputSerializer,
     UnixField,
 )
+from core.numbers import plain_digits
 
 # ---- input ---------------------------------------------------------------------
 
@@ -26,8 +27,7 @@ class WholeNumberField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         text = str(data).strip()
-        digits = text.lstrip("+-")
-        if isinstance(data, bool) or not (digits.isascii() and digits.isdigit()):
+        if isinstance(data, bool) or not plain_digits(text.lstrip("+-")):
             raise ValidationError(
                 ErrorDetail("must be an integer.", code="parameter_invalid_integer")
             )

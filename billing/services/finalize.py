@@ -29,6 +29,7 @@ from billing.services.lines import (
 from billing.services.notifications import invoices_finalized_notify
 from core.errors import InvalidRequest, InvalidState
 from core.models import Customer
+from core.numbers import plain_digits
 
 _REPRICED_FIELDS = ["quantity", "amount", "unit_amount_decimal", "description"]
 # What finalization sets on an invoice.
@@ -182,10 +183,7 @@ def next_number_check(customer: Customer) -> None:
         customer=customer, number__startswith=prefix
     ).values_list("number", flat=True)
     sequences = [number[len(prefix) :] for number in numbers]
-    used = max(
-        (int(digits) for digits in sequences if digits.isascii() and digits.isdigit()),
-        default=0,
-    )
+    used = max((int(digits) for digits in sequences if plain_digits(digits)), default=0)
     if customer.next_invoice_sequence <= used:
         raise InvalidRequest(
             f"Invoice number {prefix}{used:04d} is taken: with the prefix "

@@ -21,6 +21,7 @@ from core.api.fields import (
     decimal_string,
     unix,
 )
+from core.numbers import plain_digits
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 
@@ -51,10 +52,9 @@ class UpToField(serializers.Field):
         if data == "inf":
             return None
         text = str(data).strip()
-        # Plain digits ("¹" is a digit to isdigit, not to int), and not so many
-        # that int() refuses them.
-        if isinstance(data, bool) or not (text.isascii() and text.isdigit()):
+        if isinstance(data, bool) or not plain_digits(text):
             self.fail("invalid")
+        # Counting digits first: int() refuses thousands of them.
         if len(text.lstrip("0")) > len(str(MAX_QUANTITY)) or int(text) > MAX_QUANTITY:
             self.fail("too_large")
         if int(text) < 1:

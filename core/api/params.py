@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.errors import InvalidRequest
+from core.numbers import plain_digits
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -60,9 +61,8 @@ def _assign(node: dict, path: list[str], value: str, full_key: str) -> None:
 def _slot(node: dict, segment: str) -> Any:
     if segment == "":
         return _Appended(len(node))
-    # A list index: plain digits ("¹" is a digit to isdigit, not to int), and few
-    # enough for int(), which refuses thousands; anything else is an object key.
-    if segment.isascii() and segment.isdigit() and len(segment) <= _INDEX_DIGITS:
+    # A list index (few enough digits for int()); anything else is an object key.
+    if plain_digits(segment) and len(segment) <= _INDEX_DIGITS:
         return int(segment)
     return segment
 

@@ -52,7 +52,7 @@ class RenderingOptionsParams(StripeInputSerializer):
     )
     template = serializers.CharField(required=False, allow_blank=True, max_length=100)
     template_version = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_INVOICE_SEQUENCE
+        required=False, allow_null=True, min_value=1
     )
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn
 
+from core.numbers import plain_digits
 from metering import errors
 from metering import lookups as lookups_cache
 from metering.models import Meter, MeterEvent
@@ -255,7 +256,7 @@ def _whole_number_text(raw: Any) -> str | None:
     elif type(raw) is not str:
         return None
     digits = raw[1:] if raw[:1] in ("+", "-") else raw
-    return digits if digits.isascii() and digits.isdigit() else None
+    return digits if plain_digits(digits) else None
 
 
 def parse_value(raw: Any) -> Decimal | None:
@@ -505,7 +506,7 @@ def _refuse_payload_values(payload: dict) -> None:
         if not isinstance(value, str | int) or isinstance(value, bool):
             _refuse_payload(payload)
         if "\x00" in key or (type(value) is str and "\x00" in value):
-            param = f"payload[{key}]".replace("\x00", "\\u0000")
+            param = f"payload[{key}]"
             raise _error(_NUL.format(param=param), param, "parameter_invalid")
 
 

@@ -509,7 +509,7 @@ NUL = "\x00"
             "payload[model]",
             "parameter_invalid",
         ),
-        ({"payload_extra": {f"m{NUL}": "x"}}, "payload[m\\u0000]", "parameter_invalid"),
+        ({"payload_extra": {f"m{NUL}": "x"}}, f"payload[m{NUL}]", "parameter_invalid"),
         (
             {"customer_suffix": NUL},
             "payload[stripe_customer_id]",
