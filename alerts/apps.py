@@ -30,9 +30,17 @@ class AlertsConfig(AppConfig):
             )
         )
         self._register_time_handler()
+        self._connect_usage_signals()
         from alerts import dashboard
 
         dashboard.register()
+
+    def _connect_usage_signals(self) -> None:
+        from alerts import receivers
+        from metering import signals
+
+        signals.usage_recorded.connect(receivers.on_usage_recorded)
+        signals.meter_event_cancelled.connect(receivers.on_meter_event_cancelled)
 
     def _register_time_handler(self) -> None:
         from alerts import services

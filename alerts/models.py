@@ -10,7 +10,7 @@
 - ``ThresholdInvoice``: one billing-threshold invoice of a subscription period.
   ``(subscription, period_start, sequence)`` is unique, so a crossing is invoiced
   once even by two workers that both saw it.
-- ``AlertProgress`` and ``AlertCursor``: the Beat job counts usage incrementally.
+- ``AlertProgress`` and ``AlertCursor``: usage is counted incrementally as it arrives.
   The cursor says up to which meter event (receipt order) usage has been counted;
   each run adds the newer events to the progress of each (alert, customer), in the
   transaction that moves the cursor, so every event is counted once.
@@ -160,15 +160,14 @@ class AlertProgress(models.Model):
 
 
 class AlertCursor(models.Model):
-    """How far the Beat job has counted meter events into ``AlertProgress``.
+    """How far meter events are counted into ``AlertProgress``.
 
-    One row. Events with ``id <= event_id`` are counted; cancellations received
-    up to ``received_until`` are accounted for.
+    One row. Events with ``id <= event_id`` are counted, and a cancellation of one
+    of them has been taken out (``alerts.services.progress``).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     event_id = models.BigIntegerField(default=0)
-    received_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"alerts counted up to event {self.event_id}"

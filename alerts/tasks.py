@@ -1,7 +1,8 @@
 """Celery tasks of the alerts app: read "now", call one service.
 
-Both jobs handle real-time customers only; customers on a test clock are
-evaluated when their clock advances (see ``AlertsConfig.ready``).
+The Beat jobs handle real-time customers only; customers on a test clock are
+evaluated when their clock advances (see ``AlertsConfig.ready``) and when their
+usage arrives (``usage_changes_evaluate_task``).
 """
 
 from celery import shared_task
@@ -28,3 +29,12 @@ def billing_thresholds_evaluate_task() -> int:
     recorded by a unique (subscription, period, sequence) row.
     """
     return services.billing_thresholds_evaluate(now=clock.now())
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def usage_changes_evaluate_task() -> int:
+    """Act on the usage received since the last run (queued by each commit).
+
+    Idempotent, and a lost run is made up by the next commit or the Beat job.
+    """
+    return services.usage_changes_evaluate(now=clock.now())

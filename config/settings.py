@@ -196,6 +196,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         (VAR_DIR / folder).mkdir(exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
+        # Seconds between looks at the folder: real-time usage evaluations are
+        # queued a fraction of a second ahead.
+        "polling_interval": 0.1,
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
@@ -262,12 +265,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Alerts: the longest an ingestion transaction takes from reading "now" to its
-# commit. The alerts job counts events received at least twice that long ago, so
-# it never steps over one still in flight (alerts fire that much after the usage).
-TALLY_ALERT_RECEIPT_LAG = timedelta(
-    seconds=int(os.environ.get("TALLY_ALERT_RECEIPT_LAG_SECONDS", "60"))
-)
+# Real-time usage (alerts.services.realtime): a commit of meter events queues an
+# evaluation this many seconds later, which covers every commit until it starts.
+TALLY_USAGE_DEBOUNCE = float(os.environ.get("TALLY_USAGE_DEBOUNCE_SECONDS", "0.2"))
+# How long an evaluation waits for ingestion transactions still open (PostgreSQL)
+# before leaving their events to the run their commit queues.
+TALLY_USAGE_SETTLE_WAIT = float(os.environ.get("TALLY_USAGE_SETTLE_WAIT_SECONDS", "2"))
 
 # Billing behaviour.
 TALLY_IDEMPOTENCY_TTL = timedelta(

@@ -36,6 +36,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from core.models import Customer
 from metering.models import Meter, MeterEvent, MeterEventAdjustment, MeterUsageRollup
 from metering.usage import (
     DAY,
@@ -551,3 +552,20 @@ def meter_events_latest(
         .order_by("-timestamp", "-id")
     )
     return list(events[:limit])
+
+
+def customers_with_events_received(
+    *, after_id: int, through_id: int
+) -> list[tuple[str, str | None]]:
+    """(customer id, test clock id) of the customers with events in the id range
+    ``(after_id, through_id]``, in customer order: whose usage just changed."""
+    customers = (
+        MeterEvent.objects.filter(id__gt=after_id, id__lte=through_id)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    return list(
+        Customer.objects.filter(pk__in=customers)
+        .order_by("pk")
+        .values_list("pk", "test_clock_id")
+    )

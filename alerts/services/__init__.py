@@ -1,7 +1,8 @@
 """Writes of the alerts app; the API, dashboard, Beat jobs and clocks call these.
 
 - Usage alerts: ``alert_create``, ``alert_activate / _deactivate / _archive``.
-- Evaluation: ``alerts_evaluate`` (fires ``alert_trigger`` once per customer).
+- Evaluation: ``alerts_evaluate`` (fires ``alert_trigger`` once per customer);
+  ``usage_changes_evaluate`` as usage arrives.
 - Billing thresholds: ``billing_thresholds_evaluate`` (calls billing's
   ``subscription_invoice_threshold`` through ``subscription_threshold_invoice``).
 - Test clocks: ``clock_next_due`` / ``clock_evaluate`` (the time handler).
@@ -15,6 +16,7 @@ from alerts.services.alerts import (
 )
 from alerts.services.clocks import clock_evaluate, clock_next_due
 from alerts.services.evaluation import alert_trigger, alerts_evaluate
+from alerts.services.realtime import usage_changes_evaluate
 from alerts.services.thresholds import (
     billing_thresholds_evaluate,
     subscription_threshold_invoice,
@@ -33,4 +35,5 @@ __all__ = [
     "clock_next_due",
     "subscription_threshold_invoice",
     "threshold_check",
+    "usage_changes_evaluate",
 ]

@@ -1,7 +1,8 @@
 """Evaluating usage alerts, and firing an alert once per customer.
 
-The Beat job (real-time customers, every minute) and test-clock advances (the
-clock's customers, at the clock's time) run ``alerts_evaluate``.
+Usage arriving (``alerts.services.realtime``, within a moment of each commit), the
+Beat job (real-time customers, every minute, the safety net) and test-clock
+advances (the clock's customers, at the clock's time) run these.
 
 - In real time, alerts on sum and count meters fire from the progress that
   ``alerts.services.progress`` counts incrementally: each run reads only the events
@@ -21,7 +22,7 @@ racing the first, fires nothing more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
@@ -38,6 +39,7 @@ from core.models import Customer, TestClock
 from core.notifications import send_email_on_commit, staff_recipients
 from core.services.events import event_emit
 from metering.selectors import meter_usage_received_after
+from metering.storage.watermark import events_settled_through
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +73,21 @@ def active_alerts(
     return list(rows.order_by("meter_id", "pk"))
 
 
-def _customers(alerts: list[Alert], test_clock: TestClock | None):
-    """Who the alerts of one meter may fire for: ids, or a queryset of ids."""
+def _customers(
+    alerts: list[Alert],
+    test_clock: TestClock | None,
+    among: Collection[str] | None = None,
+):
+    """Who the alerts of one meter may fire for: ids, or a queryset of ids.
+
+    ``among`` narrows them to these customers (those whose usage just changed).
+    """
     if all(alert.customer_id for alert in alerts):
-        return sorted({alert.customer_id for alert in alerts})
+        ids = {alert.customer_id for alert in alerts}
+        return sorted(ids if among is None else ids.intersection(among))
     everyone: QuerySet = Customer.objects.filter(deleted=False, test_clock=test_clock)
+    if among is not None:
+        everyone = everyone.filter(pk__in=list(among))
     return everyone.values("pk")
 
 
@@ -90,13 +102,17 @@ def _received_from(alerts: list[Alert], test_clock: TestClock | None):
 
 
 def crossings(
-    *, alerts: list[Alert], now: datetime, test_clock: TestClock | None
+    *,
+    alerts: list[Alert],
+    now: datetime,
+    test_clock: TestClock | None,
+    among: Collection[str] | None = None,
 ) -> list[tuple[Alert, str, Decimal]]:
     """(alert, customer id, usage) of every threshold reached, for one meter."""
     usage = meter_usage_received_after(
         meter=alerts[0].meter,
         after_event_ids=[alert.after_event_id for alert in alerts],
-        customers=_customers(alerts, test_clock),
+        customers=_customers(alerts, test_clock, among),
         received_from=_received_from(alerts, test_clock),
         received_until=now,
     )
@@ -132,8 +148,19 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
     transaction; running this twice, or on two workers at once, fires nothing twice.
     """
     if test_clock is not None:
-        return _evaluate_reading(active_alerts(test_clock=test_clock), now, test_clock)
-    alert_usage_count(now=now)
+        return alerts_evaluate_reading(
+            alerts=active_alerts(test_clock=test_clock), now=now, test_clock=test_clock
+        )
+    settled = events_settled_through(wait_seconds=settings.TALLY_USAGE_SETTLE_WAIT)
+    if settled is not None:
+        alert_usage_count(now=now, settled_through=settled)
+    fired = alerts_fire_reached(now=now)
+    others = active_alerts(test_clock=None, additive=False)
+    return fired + alerts_evaluate_reading(alerts=others, now=now, test_clock=None)
+
+
+def alerts_fire_reached(*, now: datetime) -> int:
+    """Fire the alerts whose counted progress reached their threshold."""
     fired = 0
     for progress in progress_reached():
         trigger = alert_trigger(
@@ -143,18 +170,26 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
             now=now,
         )
         fired += trigger is not None
-    others = active_alerts(test_clock=None, additive=False)
-    return fired + _evaluate_reading(others, now, None)
+    return fired
 
 
-def _evaluate_reading(
-    alerts: list[Alert], now: datetime, test_clock: TestClock | None
+def alerts_evaluate_reading(
+    *,
+    alerts: list[Alert],
+    now: datetime,
+    test_clock: TestClock | None,
+    among: Collection[str] | None = None,
 ) -> int:
-    """Fire the alerts from the usage reported since each one's creation."""
+    """Fire the alerts from the usage reported since each one's creation.
+
+    ``among``: only for these customers (whose usage just changed).
+    """
     fired = 0
     for _, group in groupby(alerts, key=lambda alert: alert.meter_id):
         meter_alerts = list(group)
-        found = crossings(alerts=meter_alerts, now=now, test_clock=test_clock)
+        found = crossings(
+            alerts=meter_alerts, now=now, test_clock=test_clock, among=among
+        )
         for alert, customer_id, value in _not_fired(found):
             trigger = alert_trigger(
                 alert_id=alert.pk, customer_id=customer_id, value=value, now=now

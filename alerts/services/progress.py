@@ -1,32 +1,32 @@
-"""Counting usage towards alerts incrementally, for the real-time Beat job.
+"""Counting usage towards alerts incrementally, as usage arrives.
 
 Re-reading every event reported since an alert was created would cost more each
-minute as the alert ages. Instead each run reads only the meter events received
+run as the alert ages. Instead each run reads only the meter events received
 since the last run, in receipt order (their ids), and adds them to the progress of
 each (alert, customer): one grouped query over the new events, whatever the number
 of meters, alerts and customers. The cursor row is locked for the run and moved in
 the same transaction as the progress, so every event counts exactly once even with
 two workers.
 
-An event id is taken when its row is inserted, and ingestion reads "now" (the
-event's ``created``) just before. A run at ``now`` counts up to the highest id
-received by ``now - 2 × lag`` (``TALLY_ALERT_RECEIPT_LAG``, the longest an
-ingestion transaction takes): any lower id was inserted before that event, so its
-transaction began before ``now - lag`` and has ended; none is stepped over.
+A run counts up to the events' watermark (``metering.storage.watermark``): the
+highest id up to which every ingestion transaction has ended. Transactions commit
+in any order, so a cursor that went to the highest visible id could step over an
+event still in flight; the watermark cannot, and it needs no waiting lag.
 
-A cancellation received after its event was counted takes it back out; one
-received before is excluded from the count. Only sum and count meters add up like
-this: alerts on ``last`` and ``event_time_window`` meters, and customers on test
-clocks, are evaluated by reading the events since the alert's creation.
+A cancellation takes its event back out of the progress if a run counted it
+(``alert_progress_cancel``, called in the cancel's transaction, under the cursor's
+lock); a run that counts the event after its cancellation leaves it out. Only sum
+and count meters add up like this: alerts on ``last`` and ``event_time_window``
+meters, and customers on test clocks, are evaluated by reading the events since
+the alert's creation.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -52,23 +52,21 @@ ADDITIVE = Q(meter__event_time_window__isnull=True) & ~Q(
 )
 _BATCH = 1000
 # A run counts at most this many event ids; a backlog (a first run on a long
-# history, a job that was down) is caught up over the next runs, a minute apart.
+# history, a job that was down) is caught up over the next runs.
 MAX_IDS_PER_RUN = 5_000_000
 
 
-def receipt_lag() -> timedelta:
-    return settings.TALLY_ALERT_RECEIPT_LAG
-
-
-def counted_alerts() -> list[Alert]:
+def counted_alerts(*, meter_id: str | None = None) -> list[Alert]:
     """Alerts whose progress the job keeps: additive meters, not archived, real
     time, not fired for good (inactive ones count too, to fire once activated)."""
     fired = AlertTrigger.objects.filter(
         alert=OuterRef("pk"), customer=OuterRef("customer")
     )
+    alerts = Alert.objects.filter(ADDITIVE)
+    if meter_id is not None:
+        alerts = alerts.filter(meter_id=meter_id)
     return list(
-        Alert.objects.filter(ADDITIVE)
-        .exclude(status=Alert.Status.ARCHIVED)
+        alerts.exclude(status=Alert.Status.ARCHIVED)
         .exclude(
             Q(customer__isnull=False)
             & (Exists(fired) | Q(customer__test_clock__isnull=False))
@@ -78,7 +76,7 @@ def counted_alerts() -> list[Alert]:
     )
 
 
-def _new_usage(alerts, start: int, high: int, cutoff: datetime):
+def _new_usage(alerts, start: int, high: int):
     """Rows (meter, customer, slot, sum, count) of the events in ``(start, high]``.
 
     Slots split the range at the alerts' creations that fall inside it.
@@ -92,9 +90,7 @@ def _new_usage(alerts, start: int, high: int, cutoff: datetime):
         default=Value(0),
         output_field=IntegerField(),
     )
-    cancelled = MeterEventAdjustment.objects.filter(
-        event=OuterRef("pk"), created__lte=cutoff
-    )
+    cancelled = MeterEventAdjustment.objects.filter(event=OuterRef("pk"))
     rows = (
         MeterEvent.objects.filter(
             id__gt=start,
@@ -154,20 +150,6 @@ def _deltas(alerts, starts, rows, cancels) -> dict[tuple[str, str], Decimal]:
     return deltas
 
 
-def _cancelled_since(alerts, cursor: AlertCursor, cutoff: datetime):
-    """Cancellations received since the last run of events counted before it."""
-    rows = MeterEventAdjustment.objects.filter(
-        created__lte=cutoff,
-        event_id__lte=cursor.event_id,
-        event__meter_id__in={alert.meter_id for alert in alerts},
-    ).exclude(event__customer_id__in=_clock_customers())
-    if cursor.received_until is not None:
-        rows = rows.filter(created__gt=cursor.received_until)
-    return rows.values_list(
-        "event__meter_id", "event__customer_id", "event_id", "event__value"
-    )
-
-
 def _upsert_sql(rows: int) -> str:
     progress, alert = AlertProgress._meta.db_table, Alert._meta.db_table
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * rows)
@@ -212,38 +194,48 @@ def _apply(alerts, deltas, now: datetime) -> int:
 
 
 @transaction.atomic
-def alert_usage_count(*, now: datetime) -> int:
-    """Add the usage received since the last run to the alerts' progress.
+def alert_usage_count(*, now: datetime, settled_through: int) -> tuple[int, int]:
+    """Add the events received since the last run, up to ``settled_through`` (the
+    watermark), to the alerts' progress.
 
-    Returns how many (alert, customer) progress rows changed.
+    Returns the range of event ids read, ``(after, through]``: the events of the
+    customers whose usage changed.
     """
     cursor, _ = AlertCursor.objects.select_for_update().get_or_create(pk=1)
-    cutoff = now - 2 * receipt_lag()
-    alerts = counted_alerts()
-    if not alerts:
-        cursor.received_until = cutoff
-        cursor.save(update_fields=["received_until"])
-        return 0
-    # Events up to the oldest alert's creation count for no alert.
-    start = max(cursor.event_id, min(alert.after_event_id for alert in alerts))
-    ids = MeterEvent.objects.filter(id__gt=start, created__lte=cutoff).aggregate(
+    after = cursor.event_id
+    ids = MeterEvent.objects.filter(id__gt=after, id__lte=settled_through).aggregate(
         low=Min("id"), high=Max("id")
     )
-    high = ids["high"]
-    if high is not None:
-        high = min(high, ids["low"] - 1 + MAX_IDS_PER_RUN)
-    deltas: dict = {}
-    if high is not None:
-        starts, rows = _new_usage(alerts, start, high, cutoff)
-        deltas = _deltas(alerts, starts, rows, [])
-    cancels = _cancelled_since(alerts, cursor, cutoff)
-    for key, value in _deltas(alerts, [0], [], cancels).items():
-        deltas[key] = deltas.get(key, Decimal(0)) + value
-    changed = _apply(alerts, deltas, now)
-    cursor.event_id = high if high is not None else start
-    cursor.received_until = cutoff
-    cursor.save(update_fields=["event_id", "received_until"])
-    return changed
+    if ids["high"] is None:
+        through = max(after, settled_through)
+    else:
+        through = min(settled_through, ids["low"] - 1 + MAX_IDS_PER_RUN)
+    alerts = counted_alerts()
+    # Events up to the oldest alert's creation count for no alert.
+    start = max(after, min((alert.after_event_id for alert in alerts), default=0))
+    if alerts and through > start:
+        starts, rows = _new_usage(alerts, start, through)
+        _apply(alerts, _deltas(alerts, starts, rows, []), now)
+    cursor.event_id = through
+    cursor.save(update_fields=["event_id"])
+    return after, through
+
+
+def alert_progress_cancel(*, event: MeterEvent, now: datetime) -> None:
+    """Take a cancelled event out of the progress a run counted it in.
+
+    Runs in the cancel's transaction. The cursor's lock orders it with the runs:
+    an event past the cursor is not counted yet, and the run that counts it will
+    see the cancellation and leave it out.
+    """
+    if event.customer.test_clock_id is not None:
+        return
+    cursor, _ = AlertCursor.objects.select_for_update().get_or_create(pk=1)
+    if event.id > cursor.event_id:
+        return
+    alerts = counted_alerts(meter_id=event.meter_id)
+    cancel = [(event.meter_id, event.customer_id, event.id, event.value)]
+    _apply(alerts, _deltas(alerts, [0], [], cancel), now)
 
 
 def progress_reached() -> list[AlertProgress]:

@@ -18,6 +18,7 @@ start, sequence), is written with the invoice in the same transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,19 +58,26 @@ class ThresholdCheck:
 
 
 def threshold_subscriptions(
-    *, now: datetime, test_clock: TestClock | None
+    *,
+    now: datetime,
+    test_clock: TestClock | None,
+    customer_ids: Collection[str] | None = None,
 ) -> QuerySet[Subscription]:
-    """Subscriptions whose thresholds are evaluated at ``now``, clock ones apart."""
+    """Subscriptions whose thresholds are evaluated at ``now``, clock ones apart;
+    only these customers' with ``customer_ids``."""
     with_usage_gte = SubscriptionItem.objects.filter(
         subscription=OuterRef("pk"), usage_gte__isnull=False
     )
-    return Subscription.objects.filter(
+    subscriptions = Subscription.objects.filter(
         Q(threshold_amount_gte__isnull=False) | Exists(with_usage_gte),
         status__in=EVALUATED_STATUSES,
         test_clock=test_clock,
         current_period_start__lt=now,
         current_period_end__gt=now + RENEWAL_QUIET,
     )
+    if customer_ids is not None:
+        subscriptions = subscriptions.filter(customer_id__in=list(customer_ids))
+    return subscriptions
 
 
 def _evaluated(sub: Subscription, now: datetime) -> bool:
@@ -221,16 +229,22 @@ def subscription_threshold_invoice(
 
 
 def billing_thresholds_evaluate(
-    *, now: datetime, test_clock: TestClock | None = None
+    *,
+    now: datetime,
+    test_clock: TestClock | None = None,
+    customer_ids: Collection[str] | None = None,
 ) -> int:
     """Invoice every subscription that reached a billing threshold; returns invoices.
 
-    Without ``test_clock``: real-time subscriptions. Reads are shared (usage per
+    Without ``test_clock``: real-time subscriptions; ``customer_ids`` narrows them
+    to these customers' (whose usage just changed). Reads are shared (usage per
     meter and period in one query when many subscriptions have it, billed usage in
     one query); only a subscription over a threshold is locked and invoiced.
     """
     subs = list(
-        threshold_subscriptions(now=now, test_clock=test_clock)
+        threshold_subscriptions(
+            now=now, test_clock=test_clock, customer_ids=customer_ids
+        )
         .select_related("customer")
         .order_by("pk")
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from core import clock
-from metering import errors
+from metering import errors, signals
 from metering.models import MeterEvent, MeterEventAdjustment, MeterUsageRollup
 from metering.services.validation import MAX_EVENT_NAME, MAX_IDENTIFIER, require_text
 from metering.usage import HOUR, RawEvent, cells_from_events, floor_hour
@@ -85,6 +85,8 @@ def meter_event_cancel(
     if event.id in (rollup.last_seq, rollup.latest_seq):
         _recount_hour(rollup)
     rollup.save()
+    signals.meter_event_cancelled.send(sender=None, event=event, now=adjustment.created)
+    signals.usage_recorded_on_commit()
     return adjustment
 
 

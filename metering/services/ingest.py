@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from core.errors import IdempotencyError, InvalidRequest, TallyError
-from metering import errors, storage
+from metering import errors, signals, storage
 from metering.models import Meter, MeterEvent
 from metering.services.validation import (
     EventInput,
@@ -121,6 +121,8 @@ def meter_events_ingest_documents(
     if rows is None or len(set(map(event_key, rows))) != len(rows):
         return None
     accepted = storage.events_store(rows, sync_commit=sync_commit)
+    if accepted:
+        signals.usage_recorded_on_commit()
     return StoredCount(accepted, len(rows) - accepted)
 
 
@@ -146,6 +148,8 @@ def _write(
                 result.duplicates.append(position)
         result.duplicates.sort()
     result.accepted = len(result.event_ids)
+    if result.accepted:
+        signals.usage_recorded_on_commit()
     return result
 
 

@@ -239,7 +239,8 @@ def _rollup_document(folded: list[tuple]) -> str:
 _sequence: list[str] = []
 
 
-def _event_id_sequence(cursor) -> str:
+def event_id_sequence(cursor) -> str:
+    """The name of the sequence that hands out meter event ids."""
     if not _sequence:
         cursor.execute(
             "SELECT pg_get_serial_sequence(%s, 'id')", [MeterEvent._meta.db_table]
@@ -291,11 +292,14 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     paths: within a batch, "received later" follows the unique key.
     """
     ordered = sorted(rows, key=_event_key)
+    table = MeterEvent._meta.db_table
     plain = all(row[8] is None and row[9] is None for row in ordered)
     with raw_cursor() as cursor:
         take_ids, copy_all, copy_plain, rollup_sql = _copy_sql(
-            _event_id_sequence(cursor)
+            event_id_sequence(cursor)
         )
+        # The write lock before the ids, as an INSERT takes it (``watermark``).
+        cursor.execute(f"LOCK TABLE {quote(table)} IN ROW EXCLUSIVE MODE")
         cursor.execute(take_ids, [len(ordered)])
         ids = cursor.fetchone()[0]
         with cursor.copy(copy_plain if plain else copy_all) as copy:

@@ -1,7 +1,5 @@
 """Alerts test fixtures: threshold tests finalize invoices, as billing's do."""
 
-from datetime import timedelta
-
 import pytest
 
 from billing import db
@@ -18,9 +16,3 @@ def _django_db_helper(_django_db_helper):
 @pytest.fixture(autouse=True)
 def _guards_on():
     db.restore_guards()
-
-
-@pytest.fixture(autouse=True)
-def _no_receipt_lag(settings):
-    """Count events as soon as they are received (the lag has tests of its own)."""
-    settings.TALLY_ALERT_RECEIPT_LAG = timedelta(0)

@@ -18,11 +18,6 @@ from tests.alerts.factories import CustomerFactory, MeterFactory, make_alert, re
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _no_receipt_lag(settings):
-    settings.TALLY_ALERT_RECEIPT_LAG = timedelta(0)
-
-
 @pytest.fixture
 def meter():
     return MeterFactory(display_name="API tokens", event_name="api_tokens")
