@@ -139,3 +139,14 @@ def staff_page(browser, live_server, django_user_model):
     page.click("input[type=submit]")
     yield page
     page.close()
+
+
+@pytest.fixture
+def usage_evaluated_by_jobs_only():
+    """Usage committed queues no evaluation: the test runs the jobs itself."""
+    from alerts import receivers
+    from metering import signals
+
+    signals.usage_recorded.disconnect(receivers.on_usage_recorded)
+    yield
+    signals.usage_recorded.connect(receivers.on_usage_recorded)

@@ -31,6 +31,8 @@ from tests.alerts.factories import (
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
 THREADS = 4
+# These tests race the Beat jobs themselves: usage must wait for them.
+pytestmark = pytest.mark.usefixtures("usage_evaluated_by_jobs_only")
 postgres_only = pytest.mark.skipif(
     not settings.IS_POSTGRES, reason="row locks need PostgreSQL (SQLite has none)"
 )

@@ -51,9 +51,9 @@ def progress() -> int:
     return sum(int(row.value) for row in AlertProgress.objects.all())
 
 
-def test_the_watermark_is_the_last_event_when_no_writer_is_open(meter, customer):
-    assert events_settled_through(wait_seconds=0) in (0, _last_id() or 0)
+def test_the_watermark_reaches_the_last_event_when_no_writer_is_open(meter, customer):
     report(meter=meter, customer=customer, value=5)
+    # Ids that rolled-back transactions drew may lie above the last stored one.
     assert events_settled_through(wait_seconds=0) >= _last_id()
 
 
@@ -86,6 +86,7 @@ class OpenIngestion(threading.Thread):
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("usage_evaluated_by_jobs_only")
 def test_a_later_event_committing_first_does_not_skip_the_earlier_one(
     meter, customer, settings
 ):
@@ -107,6 +108,7 @@ def test_a_later_event_committing_first_does_not_skip_the_earlier_one(
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("usage_evaluated_by_jobs_only")
 def test_a_run_waits_for_an_open_ingestion_then_counts_both(meter, customer, settings):
     settings.TALLY_USAGE_SETTLE_WAIT = 10
     make_alert(meter=meter, customer=customer, gte=1_000)
@@ -122,6 +124,7 @@ def test_a_run_waits_for_an_open_ingestion_then_counts_both(meter, customer, set
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("usage_evaluated_by_jobs_only")
 def test_concurrent_ingestion_and_runs_count_every_event_once(
     meter, customer, settings
 ):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import json
 import sys
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 
 from config.wsgi import django_application
 from core.api.lane import LaneApplication
@@ -69,6 +71,9 @@ def both(secret_key):
     def send(params, *, json_body=False, headers=None, query="", served=True):
         behind.handed_over = 0
         answers = []
+        # Both requests at one moment: an event's default timestamp is "now".
+        frozen = time_machine.travel(datetime.now(UTC), tick=False)
+        frozen.start()
         for app, tag in ((lane, "lane"), (django_application, "django")):
             fields = {**params}
             if "identifier" in fields:
@@ -79,6 +84,7 @@ def both(secret_key):
                 body, kind = urlencode(fields).encode(), FORM
             sent = {"Authorization": f"Bearer {secret_key}", "Content-Type": kind}
             answers.append(_call(app, body, {**sent, **(headers or {})}, query))
+        frozen.stop()
         assert behind.handed_over == (0 if served else 1)
         (status, headers_one, body_one), (status_two, headers_two, body_two) = answers
         assert status == status_two
