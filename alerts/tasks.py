@@ -7,6 +7,7 @@ evaluated when their clock advances (see ``AlertsConfig.ready``).
 from celery import shared_task
 
 from alerts import services
+from alerts.services import limits
 from core import clock
 
 
@@ -28,3 +29,14 @@ def billing_thresholds_evaluate_task() -> int:
     recorded by a unique (subscription, period, sequence) row.
     """
     return services.billing_thresholds_evaluate(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def limits_evaluate_task() -> int:
+    """Cut and restore features of real-time customers with usage limits.
+
+    The safety net behind the ingestion trigger. Idempotent: a crossing is a
+    unique row, at most one in force per (limit, customer), decided under the
+    customer's access lock, so reruns and a second worker act on nothing twice.
+    """
+    return limits.limits_evaluate(now=clock.now())
