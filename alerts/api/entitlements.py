@@ -16,9 +16,8 @@ from alerts.api.serializers import WholeNumberField
 from alerts.models import ActiveEntitlement, UsageLimit
 from alerts.services import limits
 from alerts.services import usage_limits as services
-from core import clock
+from core import clock, resources
 from core import context as request_context
-from core import resources
 from core.api.base import StripeView, get_or_404
 from core.api.fields import (
     ApiParams,

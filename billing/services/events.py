@@ -17,7 +17,6 @@ from core.services.events import (
     snapshot,
 )
 
-
 _SUBSCRIPTION_EVENTS = "customer.subscription."
 
 
