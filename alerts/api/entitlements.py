@@ -88,12 +88,12 @@ class ActiveEntitlementDetailView(StripeView):
 # ---- usage limits --------------------------------------------------------------------
 
 
-class UsageParams(StripeInputSerializer):
+class UsageLimitUsageParams(StripeInputSerializer):
     meter = serializers.CharField(max_length=64, required=False)
     gte = WholeNumberField()
 
 
-class MonetaryParams(StripeInputSerializer):
+class UsageLimitMonetaryParams(StripeInputSerializer):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
     amount_gte = WholeNumberField()
 
@@ -103,14 +103,14 @@ class UsageLimitCreateParams(ApiParams):
     customer = serializers.CharField(max_length=64, required=False)
     price = serializers.CharField(max_length=64, required=False)
     feature = serializers.CharField(max_length=80)
-    usage = UsageParams(required=False)
-    monetary = MonetaryParams(required=False)
+    usage = UsageLimitUsageParams(required=False)
+    monetary = UsageLimitMonetaryParams(required=False)
     metadata = MetadataField()
 
 
 class UsageLimitUpdateParams(ApiParams):
-    usage = UsageParams(required=False)
-    monetary = MonetaryParams(required=False)
+    usage = UsageLimitUsageParams(required=False)
+    monetary = UsageLimitMonetaryParams(required=False)
     metadata = MetadataField()
 
 
@@ -246,6 +246,54 @@ class CheckParams(StripeInputSerializer):
     customer = serializers.CharField(max_length=64)
 
 
+class CheckLimitSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The usage limit (ulim_).")
+    feature = serializers.CharField(help_text="Lookup key of the feature it cuts.")
+    crossed = serializers.BooleanField(help_text="Whether it cuts the feature now.")
+    remaining = serializers.IntegerField(
+        help_text="Units (or minor units of spend) left before the limit."
+    )
+    gte = serializers.IntegerField(required=False, help_text="Usage limits.")
+    currency = serializers.CharField(required=False, help_text="Monetary limits.")
+    amount = serializers.IntegerField(
+        required=False, help_text="Spend so far after credits (minor units)."
+    )
+    amount_gte = serializers.IntegerField(required=False, help_text="Monetary.")
+
+
+class CheckPeriodSerializer(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+
+
+class CheckUsageSerializer(serializers.Serializer):
+    meter = serializers.CharField()
+    event_name = serializers.CharField()
+    value = serializers.IntegerField(help_text="Usage so far this period.")
+    period = CheckPeriodSerializer()
+    limits = CheckLimitSerializer(many=True)
+
+
+class CheckCreditSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.IntegerField(help_text="Available balance, minor units.")
+
+
+class CheckSerializer(serializers.Serializer):
+    """``entitlements.check``: what the customer may use now, in one read."""
+
+    object = serializers.CharField(default="entitlements.check")
+    customer = serializers.CharField()
+    livemode = serializers.BooleanField()
+    as_of = serializers.IntegerField(help_text="When the figures were read.")
+    features = serializers.ListField(
+        child=serializers.CharField(), help_text="Lookup keys of active features."
+    )
+    usage = CheckUsageSerializer(many=True)
+    spend = CheckLimitSerializer(many=True, help_text="Monetary limits.")
+    credits = CheckCreditSerializer(many=True)
+
+
 class CheckView(StripeView):
     """What a product asks on each request: may this customer go on?
 
@@ -258,13 +306,8 @@ class CheckView(StripeView):
         operation_id="CheckEntitlements",
         parameters=[CheckParams],
         responses={
-            200: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="features (lookup keys), usage per meter with limits "
-                "and what remains, spend against monetary limits, available "
-                "credits, as_of (unix seconds of the figures)",
-            ),
-            304: OpenApiResponse(description="Not modified"),
+            200: CheckSerializer,
+            304: OpenApiResponse(description="Not modified (If-None-Match)."),
         },
     )
     def get(self, request):

@@ -67,25 +67,18 @@ Reason = UsageLimitCrossing.LiftReason
 CHUNK = 200
 
 
-def _with_limits(rows: Q) -> Q:
-    """Customers with an active limit of their own or on a price they pay."""
-    own = UsageLimit.objects.filter(
-        status=UsageLimit.Status.ACTIVE, customer__isnull=False
-    )
-    priced = UsageLimit.objects.filter(
-        status=UsageLimit.Status.ACTIVE, price__isnull=False
-    )
-    return rows & (
-        Q(pk__in=own.values("customer_id"))
+def _with_limits() -> Q:
+    """Customers with an active limit (their own or on a price they pay) or a cut."""
+    active = UsageLimit.objects.filter(status=UsageLimit.Status.ACTIVE)
+    priced = active.filter(price__isnull=False).values("price_id")
+    cut = UsageLimitCrossing.objects.filter(lifted_at__isnull=True)
+    return (
+        Q(pk__in=active.filter(customer__isnull=False).values("customer_id"))
         | Q(
             subscriptions__status__in=ENTITLING_STATUSES,
-            subscriptions__items__price_id__in=priced.values("price_id"),
+            subscriptions__items__price_id__in=priced,
         )
-        | Q(
-            pk__in=UsageLimitCrossing.objects.filter(lifted_at__isnull=True).values(
-                "customer_id"
-            )
-        )
+        | Q(pk__in=cut.values("customer_id"))
     )
 
 
@@ -96,10 +89,10 @@ def _customers(
     if customer_ids is not None:
         rows = rows.filter(pk__in=list(customer_ids))
         rows = rows.filter(
-            _with_limits(Q()) | Q(pk__in=CustomerAccess.objects.values("customer_id"))
+            _with_limits() | Q(pk__in=CustomerAccess.objects.values("customer_id"))
         )
     else:
-        rows = rows.filter(_with_limits(Q()))
+        rows = rows.filter(_with_limits())
     if test_clock is not None:
         rows = rows.filter(test_clock=test_clock)
     elif customer_ids is None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from alerts.models import UsageLimitCrossing
 from alerts.services.limits import limits_evaluate
 from alerts.services.usage_limits import usage_limit_create, usage_limit_update
+from alerts.tasks import limits_evaluate_task
 from billing.models import Invoice
 from billing.services import subscriptions_close_due
+from core import clock
 from metering.models import MeterEvent
 from tests.alerts.factories import CustomerFactory, report
 from tests.alerts.limits_helpers import (
@@ -140,3 +144,20 @@ def test_deactivating_the_limit_restores_access(plan, customer):
     usage_limit_set_status(limit=limit, active=False, now=d(4, 4))
     assert features_of(customer) == ["api"]
     assert UsageLimitCrossing.objects.get().lift_reason == "limit_deactivated"
+
+
+def test_the_beat_task_reads_the_clock_and_cuts_once(
+    django_capture_on_commit_callbacks,
+):
+    now = clock.now()
+    plan = make_plan()
+    customer = CustomerFactory(invoice_prefix="BEAT")
+    subscribe(customer, plan.price, now=now - timedelta(hours=1))
+    usage_limit(customer, plan, now=now)
+    report(
+        meter=plan.meter, customer=customer, value=100, now=now - timedelta(minutes=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert limits_evaluate_task.delay().get() == 1
+        assert limits_evaluate_task.delay().get() == 0
+    assert features_of(customer) == []
