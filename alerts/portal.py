@@ -125,11 +125,19 @@ def _access_data(page: CustomerPage) -> dict:
 
 
 def access_section(page: CustomerPage) -> str:
-    """Features, usage against limits and credits, refreshed every few seconds."""
+    """Features, usage against limits and credits, refreshed every few seconds.
+
+    Hidden for customers with neither features nor usage limits.
+    """
+    data = _access_data(page)
+    body = data["access"]
+    limited = body["spend"] or any(row["limits"] for row in body["usage"])
+    if not body["features"] and not limited:
+        return ""
     return render_to_string(
         "alerts/_access_live.html",
         {
-            "data": _access_data(page),
+            "data": data,
             "json_url": page.url("access_json"),
             "refresh_seconds": REFRESH_SECONDS,
             "staff": False,

@@ -55,29 +55,38 @@ def _limit_entry(
 
 
 def _usage(
-    customer: Customer, items: list[SubscriptionItem], now: datetime
+    customer: Customer,
+    items: list[SubscriptionItem],
+    evaluated: list[Evaluated],
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """Usage so far per meter of the customer's metered items (first item wins)."""
+    """Usage so far per meter of the customer's metered items (first item wins).
+
+    A usage limit's figure read for the same meter and period is reused.
+    """
+    known = {
+        (entry.period.limit.meter_id, entry.period.start): entry.value
+        for entry in evaluated
+        if entry.period.limit.limit_type == UsageLimit.LimitType.USAGE
+    }
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         meter = item.price.recurring_meter
         if meter is None or meter.pk in rows:
             continue
         end = min(now, item.current_period_end)
-        value = (
-            meter_usage_for_period(
+        value = known.get((meter.pk, item.current_period_start))
+        if value is None and end > item.current_period_start:
+            value = meter_usage_for_period(
                 meter=meter,
                 customer_id=customer.pk,
                 start=item.current_period_start,
                 end=end,
             )
-            if end > item.current_period_start
-            else Decimal(0)
-        )
         rows[meter.pk] = {
             "meter": meter.pk,
             "event_name": meter.event_name,
-            "value": int(value),
+            "value": int(value or 0),
             "period": {
                 "start": unix(item.current_period_start),
                 "end": unix(item.current_period_end),
@@ -96,7 +105,7 @@ def access_body(
     now: datetime,
 ) -> dict[str, Any]:
     """The check endpoint's answer for the customer at ``now``."""
-    usage = _usage(customer, items, now)
+    usage = _usage(customer, items, evaluated, now)
     by_meter = {row["meter"]: row for row in usage}
     spend = []
     for entry in evaluated:

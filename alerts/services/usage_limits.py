@@ -87,6 +87,11 @@ def _meter(meter_id: str | None, price: Price | None, livemode: bool) -> Meter:
         meter = Meter.objects.filter(pk=meter_id, livemode=livemode).first()
         if meter is None:
             raise _missing("billing meter", meter_id, "usage[meter]")
+    if meter.status != Meter.Status.ACTIVE:
+        raise InvalidRequest(
+            f"The meter {meter.pk} is inactive; usage limits need an active meter.",
+            param="usage[meter]",
+        )
     if meter.formula not in ADDITIVE_FORMULAS:
         raise InvalidRequest(
             f"The meter {meter.pk} aggregates with '{meter.formula}'; usage limits "
