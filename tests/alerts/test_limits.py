@@ -23,6 +23,7 @@ from tests.alerts.limits_helpers import (
     subscribe,
     summaries,
 )
+from tests.core.test_webhook_signing import endpoint_for, serving, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +162,25 @@ def test_the_beat_task_reads_the_clock_and_cuts_once(
         assert limits_evaluate_task.delay().get() == 1
         assert limits_evaluate_task.delay().get() == 0
     assert features_of(customer) == []
+
+
+@pytest.fixture
+def receiver():
+    yield from serving()
+
+
+def test_the_cut_reaches_webhooks_as_a_signed_summary_event(
+    plan, customer, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = endpoint_for(
+        receiver.url, events=["entitlements.active_entitlement_summary.updated"]
+    )
+    usage_limit(customer, plan)
+    report(meter=plan.meter, customer=customer, value=100, now=d(4, 3))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert limits_evaluate(now=d(4, 3, 1)) == 1
+    (received,) = receiver.received
+    event = verified(received, endpoint.secret)
+    assert event.type == "entitlements.active_entitlement_summary.updated"
+    summary = event.data.object
+    assert (summary.customer, summary.entitlements.data) == (customer.pk, [])
