@@ -70,3 +70,27 @@ def test_credits_that_cover_the_spend_restore_access(
     assert features_of(customer) == ["api"]
     crossing = UsageLimitCrossing.objects.get()
     assert (crossing.value, crossing.lift_reason) == (1050, "credits_granted")
+
+
+def test_a_price_limit_counts_that_price_and_shows_in_the_check(plan, customer):
+    from alerts.services.limits import customer_access_get
+
+    limit = usage_limit_create(
+        params={
+            "limit_type": "monetary",
+            "price": plan.price.pk,
+            "feature": "api",
+            "monetary": {"currency": "usd", "amount_gte": 500},
+        },
+        livemode=False,
+        now=d(4, 2),
+    )
+    report(meter=plan.meter, customer=customer, value=999, now=d(4, 3))  # 499.5
+    assert limits_evaluate(now=d(4, 3, 1)) == 1
+    assert features_of(customer) == []
+    body = customer_access_get(
+        customer_id=customer.pk, livemode=False, now=d(4, 3, 1)
+    ).body
+    (spend,) = body["spend"]
+    assert (spend["id"], spend["amount"], spend["amount_gte"]) == (limit.pk, 500, 500)
+    assert (spend["remaining"], spend["crossed"]) == (0, True)
