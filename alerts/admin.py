@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from alerts import selectors, views
-from alerts.models import Alert, ThresholdInvoice
+from alerts import access_pages, selectors, views
+from alerts.models import Alert, ThresholdInvoice, UsageLimit
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
 
@@ -121,3 +123,50 @@ class ThresholdInvoiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(UsageLimit)
+class UsageLimitAdmin(PagesAdmin):
+    """Usage limits: list, create, the limit page (level, status, crossings)."""
+
+    list_display = ("id", "applies_to", "feature", "level_display", "status", "created")
+    list_filter = ("status", "limit_type")
+    search_fields = ("id", "customer__id", "customer__name", "price__id")
+    list_select_related = ("feature", "customer", "price")
+    ordering = ("-created", "-id")
+    create_page = access_pages.usage_limit_create
+    detail_page = access_pages.usage_limit_detail
+    detail_takes_post = True
+
+    @admin.display(description="Applies to")
+    def applies_to(self, limit: UsageLimit):
+        return limit.customer or f"Subscribers of {limit.price_id}"
+
+    @admin.display(description="Cuts access at")
+    def level_display(self, limit: UsageLimit):
+        if limit.limit_type == UsageLimit.LimitType.USAGE:
+            return f"{limit.gte:,} units"
+        return format_minor(limit.amount_gte, limit.currency)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deactivated, never deleted: crossings record what it did.
+        return False
+
+    def action_urls(self):
+        return [
+            (action, action, getattr(access_pages, f"usage_limit_{action}"))
+            for action in ("activate", "deactivate")
+        ]
+
+    def get_urls(self):
+        access = self.admin_site.admin_view(
+            partial(access_pages.customer_access_json, model_admin=self)
+        )
+        return [
+            path(
+                "access/<path:customer_id>.json",
+                access,
+                name="alerts_usagelimit_access",
+            ),
+            *super().get_urls(),
+        ]

@@ -29,18 +29,56 @@ class AlertsConfig(AppConfig):
                 expandable={"customer": "customer"},
             )
         )
+        from alerts.api.entitlements import (
+            ActiveEntitlementSerializer,
+            UsageLimitSerializer,
+        )
+        from alerts.models import ActiveEntitlement, UsageLimit
+
+        resources.register(
+            resources.Resource(
+                object_name="entitlements.active_entitlement",
+                model=ActiveEntitlement,
+                serializer=ActiveEntitlementSerializer,
+                expandable={"feature": "entitlements.feature"},
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="billing.usage_limit",
+                model=UsageLimit,
+                serializer=UsageLimitSerializer,
+                expandable={
+                    "customer": "customer",
+                    "price": "price",
+                    "feature": "entitlements.feature",
+                },
+            )
+        )
+        self._connect_receivers()
         self._register_time_handler()
-        self._connect_usage_signals()
         from alerts import dashboard
 
         dashboard.register()
 
-    def _connect_usage_signals(self) -> None:
+    def _connect_receivers(self) -> None:
         from alerts import receivers
-        from metering import signals
+        from billing.signals import subscriptions_changed
+        from catalog.signals import product_features_changed
+        from core.services.events import on_event_recorded
+        from metering.signals import meter_event_cancelled, usage_recorded
 
-        signals.usage_recorded.connect(receivers.on_usage_recorded)
-        signals.meter_event_cancelled.connect(receivers.on_meter_event_cancelled)
+        subscriptions_changed.connect(
+            receivers.on_subscriptions_changed, dispatch_uid="alerts.entitlements"
+        )
+        product_features_changed.connect(
+            receivers.on_product_features_changed, dispatch_uid="alerts.entitlements"
+        )
+        on_event_recorded(
+            receivers.on_event_recorded, many=receivers.on_events_recorded
+        )
+        usage_recorded.connect(receivers.on_usage_recorded)
+        meter_event_cancelled.connect(receivers.on_meter_event_cancelled)
 
     def _register_time_handler(self) -> None:
         from alerts import services

@@ -14,8 +14,16 @@ def _fired_today(request) -> str:
 
 
 def register() -> None:
-    from alerts import views
+    from alerts import access_pages, views
 
+    dashboard.register_customer_panel(
+        dashboard.CustomerPanel(
+            name="access",
+            title="Access and usage limits",
+            render=access_pages.customer_access_panel,
+            order=35,
+        )
+    )
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(
             name="alerts",

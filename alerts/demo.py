@@ -1,9 +1,11 @@
-"""A demo usage alert on the Hypernian API token meter (seed 002); idempotent."""
+"""A demo usage alert and usage limit on the Hypernian API token meter; idempotent."""
 
 from __future__ import annotations
 
-from alerts.models import Alert
+from alerts.models import Alert, UsageLimit
 from alerts.services import alert_create
+from alerts.services.usage_limits import usage_limit_create
+from catalog.models import Feature
 from core import clock
 from core.models import Customer
 from metering.models import Meter
@@ -14,6 +16,11 @@ CUSTOMER_EMAIL = "billing@northwind.example"
 
 
 def load(*, stdout) -> None:
+    load_alert(stdout=stdout)
+    load_limit(stdout=stdout)
+
+
+def load_alert(*, stdout) -> None:
     meter = Meter.objects.filter(event_name=EVENT_NAME, status="active").first()
     customer = Customer.objects.filter(email=CUSTOMER_EMAIL, deleted=False).first()
     if meter is None or customer is None:
@@ -29,3 +36,29 @@ def load(*, stdout) -> None:
         now=clock.now_for_customer(customer),
     )
     stdout.write(f"  usage alert {TITLE}")
+
+
+LIMIT_METADATA = {"demo": "northwind_api_limit"}
+
+
+def load_limit(*, stdout) -> None:
+    """Northwind's API access stops at 5,000,000 tokens a month (usage limit)."""
+    customer = Customer.objects.filter(email=CUSTOMER_EMAIL, deleted=False).first()
+    meter = Meter.objects.filter(event_name=EVENT_NAME, status="active").first()
+    feature = Feature.objects.filter(lookup_key="hypernian_api").first()
+    if customer is None or meter is None or feature is None:
+        return
+    if UsageLimit.objects.filter(metadata__demo=LIMIT_METADATA["demo"]).exists():
+        return
+    usage_limit_create(
+        params={
+            "limit_type": "usage",
+            "customer": customer.pk,
+            "feature": feature.pk,
+            "usage": {"meter": meter.pk, "gte": 5_000_000},
+            "metadata": LIMIT_METADATA,
+        },
+        livemode=customer.livemode,
+        now=clock.now_for_customer(customer),
+    )
+    stdout.write("  usage limit: Northwind's API access up to 5,000,000 tokens")

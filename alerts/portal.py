@@ -9,12 +9,18 @@ to that customer, marked in ``metadata`` so the customer can remove only their o
 from __future__ import annotations
 
 from django import forms
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import path
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
+from alerts.access_pages import REFRESH_SECONDS
 from alerts.models import Alert, AlertTrigger
+from alerts.services import limits
 from alerts.services.alerts import GTE_PARAM, MAX_GTE, alert_archive, alert_create
 from core.errors import TallyError
 from core.portal import CustomerPage, PortalSection, customer_page
@@ -111,11 +117,49 @@ def alert_remove(request, page: CustomerPage, alert_id: str):
     return HttpResponseRedirect(page.url("alerts"))
 
 
+def _access_data(page: CustomerPage) -> dict:
+    access = limits.customer_access_get(
+        customer_id=page.customer.pk, livemode=page.customer.livemode, now=page.now
+    )
+    return {"access": access.body}
+
+
+def access_section(page: CustomerPage) -> str:
+    """Features, usage against limits and credits, refreshed every few seconds.
+
+    Hidden for customers with neither features nor usage limits.
+    """
+    data = _access_data(page)
+    body = data["access"]
+    limited = body["spend"] or any(row["limits"] for row in body["usage"])
+    if not body["features"] and not limited:
+        return ""
+    return render_to_string(
+        "alerts/_access_live.html",
+        {
+            "data": data,
+            "json_url": page.url("access_json"),
+            "refresh_seconds": REFRESH_SECONDS,
+            "staff": False,
+        },
+    )
+
+
+@require_GET
+@customer_page
+def access_json(request, page: CustomerPage):
+    return JsonResponse(_access_data(page))
+
+
 SECTIONS = [
-    PortalSection(name="alerts", title="Usage alerts", render=alerts_section, order=35)
+    PortalSection(name="alerts", title="Usage alerts", render=alerts_section, order=35),
+    PortalSection(
+        name="access", title="Access and limits", render=access_section, order=15
+    ),
 ]
 
 urlpatterns = [
+    path("access.json", access_json, name="access_json"),
     path("alerts/", alerts_page, name="alerts"),
     path("alerts/<str:alert_id>/remove/", alert_remove, name="alert_remove"),
 ]

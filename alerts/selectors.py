@@ -7,7 +7,14 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
-from alerts.models import Alert, AlertTrigger, ThresholdInvoice
+from alerts.models import (
+    ActiveEntitlement,
+    Alert,
+    AlertTrigger,
+    ThresholdInvoice,
+    UsageLimit,
+    UsageLimitCrossing,
+)
 from core.models import Customer
 
 
@@ -80,3 +87,32 @@ def alerts_home_figure(*, since: datetime) -> str:
     active = Alert.objects.filter(status=Alert.Status.ACTIVE).count()
     fired = AlertTrigger.objects.filter(created__gte=since).count()
     return f"{active:,} active · {fired:,} fired today"
+
+
+def active_entitlement_list(
+    *, customer_id: str, livemode: bool
+) -> QuerySet[ActiveEntitlement]:
+    """The customer's active entitlements in one mode (the API list)."""
+    return ActiveEntitlement.objects.filter(customer_id=customer_id, livemode=livemode)
+
+
+def usage_limit_list(*, livemode: bool, filters: dict) -> QuerySet[UsageLimit]:
+    """Usage limits of one mode, filtered by customer, price or status."""
+    rows = UsageLimit.objects.filter(livemode=livemode).select_related("feature")
+    for field in ("customer", "price"):
+        if filters.get(field):
+            rows = rows.filter(**{f"{field}_id": filters[field]})
+    if filters.get("status"):
+        rows = rows.filter(status=filters["status"])
+    return rows
+
+
+def customer_limit_crossings(
+    *, customer: Customer, limit: int
+) -> list[UsageLimitCrossing]:
+    """When limits cut the customer's access, and when it came back, newest first."""
+    return list(
+        UsageLimitCrossing.objects.filter(customer=customer)
+        .select_related("limit__feature", "limit__meter")
+        .order_by("-created", "-pk")[:limit]
+    )

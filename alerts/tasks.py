@@ -8,6 +8,7 @@ usage arrives (``usage_changes_evaluate_task``).
 from celery import shared_task
 
 from alerts import services
+from alerts.services import limits
 from core import clock
 
 
@@ -38,3 +39,14 @@ def usage_changes_evaluate_task() -> int:
     Idempotent, and a lost run is made up by the next commit or the Beat job.
     """
     return services.usage_changes_evaluate(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def limits_evaluate_task() -> int:
+    """Cut and restore features of real-time customers with usage limits.
+
+    The safety net behind the ingestion trigger. Idempotent: a crossing is a
+    unique row, at most one in force per (limit, customer), decided under the
+    customer's access lock, so reruns and a second worker act on nothing twice.
+    """
+    return limits.limits_evaluate(now=clock.now())

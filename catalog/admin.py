@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Prefetch
 from django.utils.html import format_html, format_html_join
 
 from catalog import display, selectors, services, views
-from catalog.models import Price, Product
+from catalog.models import Feature, Price, Product, ProductFeature
 from core.admin_pages import PagesAdmin
 
 # How many prices the catalog list shows per product before "and N more".
@@ -141,3 +142,90 @@ class PriceAdmin(PagesAdmin):
 
     def action_urls(self):
         return [("set_active", "active", views.price_set_active)]
+
+
+class FeatureForm(forms.ModelForm):
+    class Meta:
+        model = Feature
+        fields = ("name", "lookup_key", "active")
+
+    def clean_lookup_key(self) -> str:
+        # A friendly message; the unique constraint still decides races.
+        key = self.cleaned_data["lookup_key"]
+        taken = Feature.objects.filter(livemode=self.instance.livemode, lookup_key=key)
+        if taken.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"A feature already uses the lookup key {key}.")
+        return key
+
+
+@admin.register(Feature)
+class FeatureAdmin(admin.ModelAdmin):
+    """Entitlement features; saving goes through the feature services."""
+
+    form = FeatureForm
+    list_display = ("name", "lookup_key", "status", "livemode", "created")
+    list_filter = ("active", "livemode")
+    search_fields = ("id", "name", "lookup_key")
+    ordering = ("-created", "-id")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The lookup key is the product's name for the feature: it never changes.
+        return ("lookup_key",) if obj is not None else ()
+
+    @admin.display(description="Status", ordering="active")
+    def status(self, feature: Feature):
+        return _badge(feature.active)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = services.feature_update(
+                feature=obj, params={"name": obj.name, "active": obj.active}
+            )
+        else:
+            # The form already checked the lookup key is free (its constraint).
+            saved = services.feature_create(
+                name=obj.name,
+                lookup_key=obj.lookup_key,
+                metadata=None,
+                livemode=obj.livemode,
+            )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Archived (active=false), never deleted: entitlements point at features.
+        return False
+
+
+@admin.register(ProductFeature)
+class ProductFeatureAdmin(admin.ModelAdmin):
+    """Features attached to products: attach and detach through the services."""
+
+    list_display = ("product", "feature", "livemode", "created")
+    list_select_related = ("product", "feature")
+    search_fields = ("id", "product__id", "product__name", "feature__lookup_key")
+    fields = ("product", "feature")
+    ordering = ("-created", "-id")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "feature":
+            # Archived features attach to no new product.
+            kwargs["queryset"] = Feature.objects.filter(active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.product_feature_create(
+            product=obj.product,
+            feature_id=obj.feature_id,
+            livemode=obj.product.livemode,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.product_feature_delete(product_feature=obj)
+
+    def delete_queryset(self, request, queryset):
+        for attached in queryset:
+            services.product_feature_delete(product_feature=attached)

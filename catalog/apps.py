@@ -6,8 +6,8 @@ class CatalogConfig(AppConfig):
     verbose_name = "Product catalog"
 
     def ready(self) -> None:
-        from catalog.api import serializers
-        from catalog.models import Price, Product
+        from catalog.api import features, serializers
+        from catalog.models import Feature, Price, Product, ProductFeature
         from core import resources
 
         resources.register(
@@ -24,6 +24,20 @@ class CatalogConfig(AppConfig):
                 model=Price,
                 serializer=serializers.PriceSerializer,
                 expandable={"product": "product"},
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="entitlements.feature",
+                model=Feature,
+                serializer=features.FeatureSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="product_feature",
+                model=ProductFeature,
+                serializer=features.ProductFeatureSerializer,
             )
         )
         self._register_dashboard()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from catalog.models import Product
-from catalog.services import product_create
+from catalog.models import Feature, Product
+from catalog.services import feature_create, product_create, product_feature_create
 from catalog.services.rows import meter_model
 
 METERS = {
@@ -112,6 +112,20 @@ def _meter_ids() -> dict[str, str]:
     return ids
 
 
+# The feature Hypernian Pro entitles to, which a usage limit can turn off.
+FEATURE = {"name": "Hypernian API access", "lookup_key": "hypernian_api"}
+
+
+def _feature(stdout) -> None:
+    if Feature.objects.filter(lookup_key=FEATURE["lookup_key"]).exists():
+        return
+    feature = feature_create(**FEATURE, metadata=None, livemode=False)
+    product = Product.objects.filter(pk="prod_hypernian_pro").first()
+    if product is not None:
+        product_feature_create(product=product, feature_id=feature.pk, livemode=False)
+    stdout.write(f"  feature {feature.lookup_key} on Hypernian Pro")
+
+
 def load(*, stdout) -> None:
     meters = _meter_ids()
     for params, prices in _catalog(meters):
@@ -119,3 +133,4 @@ def load(*, stdout) -> None:
             continue
         product_create(params=params, prices=prices)
         stdout.write(f"  product {params['name']} ({len(prices)} price(s))")
+    _feature(stdout)

@@ -267,3 +267,57 @@ class PriceTier(models.Model):
         if value is None or value != value.to_integral_value():
             return None
         return int(value)
+
+
+class Feature(StripeObject):
+    """Something a customer can be entitled to (``feat_``, ``entitlements.feature``).
+
+    ``lookup_key`` is the product's own name for it, unique per mode and never
+    changed; an archived feature (``active=False``) attaches to no new product.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("feat"))
+    name = models.CharField(max_length=80)
+    lookup_key = models.CharField(max_length=80)
+    active = models.BooleanField(default=True)
+    updated = models.DateTimeField(default=clock.now)
+
+    class Meta(StripeObject.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["livemode", "lookup_key"], name="feature_lookup_key_per_mode"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.lookup_key})"
+
+
+class ProductFeature(models.Model):
+    """A feature attached to a product (``prodft_``, ``product_feature``).
+
+    Subscribing to the product entitles the customer to the feature.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("prodft"))
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="product_features"
+    )
+    feature = models.ForeignKey(
+        Feature, on_delete=models.PROTECT, related_name="product_features"
+    )
+    livemode = models.BooleanField(default=False)
+    created = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="catalog_productfeature_page")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "feature"], name="product_feature_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature_id} on {self.product_id}"

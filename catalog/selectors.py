@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from catalog.models import Price, PriceTier, Product
+from catalog.models import Feature, Price, PriceTier, Product, ProductFeature
 from catalog.pricing import LineAmount, PriceSpec, Tier, price_amount
 from core.api.pagination import filter_range
 from core.errors import InvalidRequest, ResourceMissing
@@ -138,3 +138,22 @@ def price_worked_example(*, price: Price, quantity: int | None = None) -> Worked
     return WorkedExample(
         quantity=quantity, line=price_amount(spec, Decimal(quantity)), spec=spec
     )
+
+
+def feature_list(
+    *, livemode: bool, lookup_key: str | None = None, archived: bool | None = None
+) -> QuerySet[Feature]:
+    """Features of one mode; archived ones only when ``archived`` is true."""
+    rows = Feature.objects.filter(livemode=livemode, active=not archived)
+    if lookup_key:
+        rows = rows.filter(lookup_key=lookup_key)
+    return rows
+
+
+def product_feature_list(
+    *, product_id: str, livemode: bool
+) -> QuerySet[ProductFeature]:
+    """The features attached to one product, with each feature loaded."""
+    return ProductFeature.objects.filter(
+        product_id=product_id, livemode=livemode
+    ).select_related("feature")

@@ -259,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.alerts_evaluate_task",
         "schedule": timedelta(minutes=1),
     },
+    "usage-limits-evaluate": {
+        "task": "alerts.tasks.limits_evaluate_task",
+        "schedule": timedelta(minutes=1),
+    },
     "billing-thresholds-evaluate": {
         "task": "alerts.tasks.billing_thresholds_evaluate_task",
         "schedule": timedelta(minutes=1),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts.api import views
+from alerts.api import entitlements, views
 
 urlpatterns = [
     path("v1/billing/alerts", views.AlertListView.as_view()),
@@ -16,5 +16,27 @@ urlpatterns = [
     path(
         "v1/billing/alerts/<str:alert_id>/archive",
         views.AlertArchiveView.as_view(),
+    ),
+    path(
+        "v1/entitlements/active_entitlements",
+        entitlements.ActiveEntitlementListView.as_view(),
+    ),
+    path(
+        "v1/entitlements/active_entitlements/<str:entitlement_id>",
+        entitlements.ActiveEntitlementDetailView.as_view(),
+    ),
+    path("v1/entitlements/check", entitlements.CheckView.as_view()),
+    path("v1/billing/usage_limits", entitlements.UsageLimitListView.as_view()),
+    path(
+        "v1/billing/usage_limits/<str:limit_id>",
+        entitlements.UsageLimitDetailView.as_view(),
+    ),
+    path(
+        "v1/billing/usage_limits/<str:limit_id>/activate",
+        entitlements.UsageLimitActivateView.as_view(),
+    ),
+    path(
+        "v1/billing/usage_limits/<str:limit_id>/deactivate",
+        entitlements.UsageLimitDeactivateView.as_view(),
     ),
 ]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Min
+from django.db.models import Min, Q
 
-from alerts.models import ClockEvaluation
+from alerts.models import ClockEvaluation, UsageLimit, UsageLimitCrossing
 from alerts.services.evaluation import active_alerts, alerts_evaluate
+from alerts.services.limits import limits_evaluate
 from alerts.services.thresholds import billing_thresholds_evaluate
 from billing.models import Subscription
 from core.models import TestClock
@@ -30,7 +31,22 @@ def _has_work(test_clock: TestClock) -> bool:
     with_thresholds = subscriptions.filter(
         threshold_amount_gte__isnull=False
     ) | subscriptions.filter(items__usage_gte__isnull=False)
-    return with_thresholds.exists() or bool(active_alerts(test_clock=test_clock))
+    return (
+        with_thresholds.exists()
+        or bool(active_alerts(test_clock=test_clock))
+        or _has_limits(test_clock)
+    )
+
+
+def _has_limits(test_clock: TestClock) -> bool:
+    """Limits that may concern the clock's customers (price limits: anyone's)."""
+    limits = UsageLimit.objects.filter(status=UsageLimit.Status.ACTIVE).filter(
+        Q(test_clock=test_clock) | Q(price__isnull=False)
+    )
+    cut = UsageLimitCrossing.objects.filter(
+        customer__test_clock=test_clock, lifted_at__isnull=True
+    )
+    return limits.exists() or cut.exists()
 
 
 def _next_usage(test_clock: TestClock) -> datetime | None:
@@ -59,8 +75,9 @@ def clock_next_due(*, clock: TestClock, until: datetime) -> datetime | None:
 
 
 def clock_evaluate(*, clock: TestClock, now: datetime) -> None:
-    """Fire the clock's alerts and issue its threshold invoices due at ``now``."""
+    """Fire the clock's alerts, apply its usage limits, issue threshold invoices."""
     alerts_evaluate(now=now, test_clock=clock)
+    limits_evaluate(now=now, test_clock=clock)
     billing_thresholds_evaluate(now=now, test_clock=clock)
     ClockEvaluation.objects.update_or_create(
         test_clock=clock, defaults={"evaluated_at": now}

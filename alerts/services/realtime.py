@@ -1,4 +1,4 @@
-"""Acting on usage as it arrives: alerts and billing thresholds within seconds.
+"""Acting on usage as it arrives: alerts, thresholds and limits within seconds.
 
 Each commit of meter events sends ``metering.signals.usage_recorded``; the alerts
 app answers by queuing one run of ``usage_changes_evaluate`` shortly after
@@ -11,7 +11,8 @@ app answers by queuing one run of ``usage_changes_evaluate`` shortly after
    threshold;
 3. for the customers with new events only: evaluates the alerts that read usage
    (``last`` and windowed meters), the billing thresholds of their subscriptions,
-   and, for customers on a test clock, everything at the clock's time.
+   their usage limits (cutting or restoring features), and, for customers on a
+   test clock, everything at the clock's time.
 
 The Beat jobs still run every minute over everyone: the safety net for a lost
 message. Every step is exactly-once by its own unique rows, so overlapping runs
@@ -30,6 +31,7 @@ from alerts.services.evaluation import (
     alerts_evaluate_reading,
     alerts_fire_reached,
 )
+from alerts.services.limits import limits_evaluate
 from alerts.services.progress import alert_usage_count
 from alerts.services.thresholds import billing_thresholds_evaluate
 from core.models import TestClock
@@ -60,6 +62,7 @@ def usage_changes_evaluate(*, now: datetime) -> int:
             among=in_real_time,
         )
         billing_thresholds_evaluate(now=now, customer_ids=in_real_time)
+        limits_evaluate(now=now, customer_ids=in_real_time)
     clock_ids = sorted({clock for _, clock in changed if clock is not None})
     for clock in TestClock.objects.filter(
         pk__in=clock_ids, status=TestClock.Status.READY

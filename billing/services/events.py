@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from billing.signals import subscriptions_changed
 from core.models import Event
 from core.services.events import (
     event_build,
@@ -16,10 +17,20 @@ from core.services.events import (
     snapshot,
 )
 
+_SUBSCRIPTION_EVENTS = "customer.subscription."
+
+
+def _announce(customer_ids: set[str]) -> None:
+    """Tell receivers (entitlements) whose subscriptions just changed."""
+    if customer_ids:
+        subscriptions_changed.send(sender=Event, customer_ids=sorted(customer_ids))
+
 
 def emit(event_type: str, instance: models.Model) -> None:
     """Record ``event_type`` with the object as the API shows it now."""
     event_emit(type=event_type, instance=instance)
+    if event_type.startswith(_SUBSCRIPTION_EVENTS):
+        _announce({instance.customer_id})
 
 
 def before(instance: models.Model) -> dict[str, Any]:
@@ -29,7 +40,9 @@ def before(instance: models.Model) -> dict[str, Any]:
 
 def emit_updated(event_type: str, instance: models.Model, was: dict[str, Any]) -> None:
     """Record ``event_type`` with ``previous_attributes``, if anything changed."""
-    event_emit_updated(type=event_type, instance=instance, before=was)
+    event = event_emit_updated(type=event_type, instance=instance, before=was)
+    if event is not None and event_type.startswith(_SUBSCRIPTION_EVENTS):
+        _announce({instance.customer_id})
 
 
 class EventBatch:
@@ -57,3 +70,10 @@ class EventBatch:
         """Write the events emitted so far (their hooks run after commit)."""
         events, self._events = self._events, []
         events_record(events=events)
+        _announce(
+            {
+                event.data["object"]["customer"]
+                for event in events
+                if event.type.startswith(_SUBSCRIPTION_EVENTS)
+            }
+        )

@@ -41,6 +41,7 @@ KNOWN_EVENT_TYPES = (
     "billing.meter.reactivated",
     "billing.meter.updated",
     "customer.created",
+    "entitlements.active_entitlement_summary.updated",
     "customer.deleted",
     "customer.subscription.created",
     "customer.subscription.deleted",

@@ -46,6 +46,7 @@ postgres_only = pytest.mark.skipif(
             "billing-thresholds-evaluate",
             "alerts.tasks.billing_thresholds_evaluate_task",
         ),
+        ("usage-limits-evaluate", "alerts.tasks.limits_evaluate_task"),
     ],
 )
 def test_the_jobs_run_every_minute(name, task):

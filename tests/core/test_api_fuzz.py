@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
+from alerts.models import ActiveEntitlement, UsageLimit
 from billing.models import InvoiceItem, InvoiceLineItem, SubscriptionItem
-from catalog.models import Price, Product
+from catalog.models import Feature, Price, Product, ProductFeature
 from config.wsgi import application
 from core.models import Customer, Event, TestClock, WebhookEndpoint
 from core.services.api_keys import api_key_create
@@ -48,7 +49,9 @@ def _demo_ids() -> dict[str, str]:
     firsts = {
         "meter_id": Meter.objects.filter(status="active"),
         "customer_id": Customer.objects.exclude(credit_grants=None),
-        "product_id": Product.objects.filter(active=True),
+        "product_id": Product.objects.filter(active=True).exclude(
+            product_features=None
+        ),
         "price_id": Price.objects.filter(active=True),
         "grant_id": CreditGrant.objects.all(),
         "transaction_id": CreditBalanceTransaction.objects.all(),
@@ -56,6 +59,10 @@ def _demo_ids() -> dict[str, str]:
         "test_clock_id": TestClock.objects.all(),
         "endpoint_id": WebhookEndpoint.objects.all(),
         "invoice_item_id": InvoiceItem.objects.all(),
+        "feature_id": Feature.objects.all(),
+        "attached_id": ProductFeature.objects.all(),
+        "entitlement_id": ActiveEntitlement.objects.all(),
+        "limit_id": UsageLimit.objects.all(),
     }
     ids = {
         name: rows.order_by("pk").values_list("pk", flat=True).first()

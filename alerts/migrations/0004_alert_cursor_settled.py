@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0002_alert_progress'),
+        ('alerts', '0003_entitlements_and_usage_limits'),
     ]
 
     operations = [
