@@ -17,6 +17,8 @@ from tests.alerts.limits_helpers import d, features_of, make_plan, subscribe, su
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL row locks"),
+    # The test races the evaluations itself: usage must wait for them.
+    pytest.mark.usefixtures("usage_evaluated_by_jobs_only"),
 ]
 
 

@@ -14,6 +14,7 @@ from django.db import connections, transaction
 from alerts import receivers
 from alerts.models import AlertCursor, AlertProgress, AlertTrigger
 from alerts.services import usage_changes_evaluate
+from alerts.services.usage_limits import usage_limit_create
 from billing.models import Invoice
 from billing.services import subscription_create
 from core.models import Event
@@ -29,6 +30,7 @@ from tests.alerts.factories import (
     make_alert,
     report,
 )
+from tests.alerts.limits_helpers import d, features_of, make_plan, subscribe, summaries
 
 MINUTE = timedelta(minutes=1)
 postgres_only = pytest.mark.skipif(
@@ -270,3 +272,39 @@ def test_a_broker_failure_leaves_the_events_to_beat(monkeypatch, settings):
     monkeypatch.setattr(receivers, "_queued_run_starts", 0.0)
     receivers.on_usage_recorded(sender=None)  # logs, does not raise
     assert receivers._queued_run_starts == 0.0
+
+
+def test_a_usage_limit_cuts_the_feature_as_the_usage_arrives(
+    customer, django_capture_on_commit_callbacks
+):
+    plan = make_plan()
+    with time_machine.travel(d(4, 2), tick=False):
+        subscribe(customer, plan.price, now=d(4, 2))
+        usage_limit_create(
+            params={
+                "limit_type": "usage",
+                "customer": customer.pk,
+                "feature": "api",
+                "usage": {"meter": plan.meter.pk, "gte": 100},
+            },
+            livemode=False,
+            now=d(4, 2),
+        )
+    assert features_of(customer) == ["api"]
+    with time_machine.travel(d(4, 3, second=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            report(meter=plan.meter, customer=customer, value=99, now=d(4, 3))
+        assert features_of(customer) == ["api"]
+        with django_capture_on_commit_callbacks(execute=True):
+            report(meter=plan.meter, customer=customer, value=1, now=d(4, 3))
+        assert features_of(customer) == []
+    # Cancelling usage below the limit gives the feature back at once.
+    with time_machine.travel(d(4, 3, second=2), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            meter_event_cancel(
+                event_name=plan.meter.event_name,
+                identifier=MeterEvent.objects.order_by("-id").first().identifier,
+                now=d(4, 3),
+            )
+        assert features_of(customer) == ["api"]
+    assert summaries(customer) == [["api"], [], ["api"]]
