@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.idempotency_keys_prune_task",
         "schedule": timedelta(hours=1),
     },
+    "resume-stale-test-clock-advances": {
+        "task": "core.tasks.test_clocks_resume_stale_task",
+        "schedule": timedelta(minutes=1),
+    },
     "billing-close-due-periods": {
         "task": "billing.tasks.subscriptions_close_due_task",
         "schedule": timedelta(minutes=1),
@@ -267,6 +271,12 @@ CELERY_BEAT_SCHEDULE = {
 # it never steps over one still in flight (alerts fire that much after the usage).
 TALLY_ALERT_RECEIPT_LAG = timedelta(
     seconds=int(os.environ.get("TALLY_ALERT_RECEIPT_LAG_SECONDS", "60"))
+)
+
+# Test clocks: how long an advance's worker may go silent (between two steps of
+# the walk) before the advance is presumed lost and resumed by another worker.
+TALLY_TEST_CLOCK_ADVANCE_LEASE = timedelta(
+    seconds=int(os.environ.get("TALLY_TEST_CLOCK_LEASE_SECONDS", "300"))
 )
 
 # Billing behaviour.
