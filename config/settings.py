@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "core.api.middleware.IdempotencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "core.api.middleware.ApiCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.api.auth.HasApiKey"],
     "DEFAULT_PARSER_CLASSES": [
         "core.api.parsers.StripeFormParser",
-        "rest_framework.parsers.JSONParser",
+        "core.api.parsers.StripeJSONParser",
         "core.api.parsers.StripeMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

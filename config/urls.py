@@ -47,3 +47,10 @@ urlpatterns = [
     # Anything else under the API prefixes answers in Stripe's error envelope.
     re_path(r"^v[12]/", unknown_route),
 ]
+
+# Failures outside any view (middleware, bad hosts) answer in the envelope under the
+# API prefixes, and with Django's pages elsewhere.
+handler400 = "core.api.errors.bad_request"
+handler403 = "core.api.errors.permission_denied"
+handler404 = "core.api.errors.page_not_found"
+handler500 = "core.api.errors.server_error"

@@ -14,11 +14,17 @@ import logging
 from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 
 from core import clock
 from core import context as request_context
-from core.api.errors import plain_error_response, unexpected_error
-from core.errors import AuthenticationFailed, InvalidRequest, TallyError
+from core.api.errors import plain_error_response, to_tally_error, unexpected_error
+from core.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    ResourceMissing,
+    TallyError,
+)
 from core.ids import new_id
 from core.services import api_keys, idempotency
 
@@ -56,19 +62,44 @@ class RequestIdMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Turn a crash under the API prefixes into a 500 in Stripe's envelope."""
+    """Turn a failure under the API prefixes into Stripe's envelope."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # No id holds a NUL, and PostgreSQL refuses one in any text it is sent.
+        if "\x00" in request.path and is_api_path(request.path):
+            return plain_error_response(
+                ResourceMissing(
+                    f"Unrecognized request URL ({request.method}: "
+                    f"{request.path.replace(chr(0), '%00')})."
+                )
+            )
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not is_api_path(request.path):
             return None
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return plain_error_response(unexpected_error())
+        error = to_tally_error(exception)
+        if error is None:
+            logger.exception("Unhandled error on %s %s", request.method, request.path)
+            error = unexpected_error()
+        return plain_error_response(error)
+
+
+class ApiCsrfViewMiddleware(CsrfViewMiddleware):
+    """Django's CSRF check for the dashboard and pages, none under the API prefixes.
+
+    API requests authenticate with a secret key in a header, never a cookie, so a
+    forged cross-site request carries no credentials; without this, a POST to an
+    unknown ``/v1`` route got Django's HTML "CSRF verification failed" page.
+    """
+
+    def process_view(self, request, callback, callback_args, callback_kwargs):
+        if is_api_path(request.path):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 def _secret_from_header(header: str) -> str | None:
