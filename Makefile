@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run` and `make bench` run on this machine over plain HTTP: the development
+# secret key and cookies (TALLY_DEV), and webhooks to receivers on loopback.
+run bench: export TALLY_DEV ?= true
+run bench: export TALLY_WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -14,7 +14,6 @@ import logging
 from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 
 from core import clock
 from core import context as request_context
@@ -86,20 +85,6 @@ class ApiErrorMiddleware:
             logger.exception("Unhandled error on %s %s", request.method, request.path)
             error = unexpected_error()
         return plain_error_response(error)
-
-
-class ApiCsrfViewMiddleware(CsrfViewMiddleware):
-    """Django's CSRF check for the dashboard and pages, none under the API prefixes.
-
-    API requests authenticate with a secret key in a header, never a cookie, so a
-    forged cross-site request carries no credentials; without this, a POST to an
-    unknown ``/v1`` route got Django's HTML "CSRF verification failed" page.
-    """
-
-    def process_view(self, request, callback, callback_args, callback_kwargs):
-        if is_api_path(request.path):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 def _secret_from_header(header: str) -> str | None:
