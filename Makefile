@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench audit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tally needs Python 3.11 or newer")'
@@ -41,6 +41,9 @@ format: install
 
 test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+audit: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

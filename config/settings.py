@@ -399,6 +399,19 @@ TALLY_WEBHOOK_DISABLE_AFTER = timedelta(
     hours=int(os.environ.get("TALLY_WEBHOOK_DISABLE_AFTER_HOURS", "72"))
 )
 
+# API rate limits per secret key and second (core.api.ratelimit), reads and
+# writes apart, as Stripe's live mode; 0 turns one off. Meter event ingestion is
+# not limited. Counters live in Redis when the broker is Redis (or at
+# TALLY_RATE_LIMIT_REDIS_URL), else in each web process.
+TALLY_RATE_LIMIT_READ = int(os.environ.get("TALLY_RATE_LIMIT_READ", "100"))
+TALLY_RATE_LIMIT_WRITE = int(os.environ.get("TALLY_RATE_LIMIT_WRITE", "100"))
+TALLY_RATE_LIMIT_REDIS_URL = os.environ.get(
+    "TALLY_RATE_LIMIT_REDIS_URL",
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else "",
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

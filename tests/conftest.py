@@ -33,6 +33,14 @@ def _loopback_webhooks():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _no_rate_limits():
+    """Tests send bursts with one key; tests/core/test_rate_limits.py turns them on."""
+    from django.conf import settings
+
+    settings.TALLY_RATE_LIMIT_READ = settings.TALLY_RATE_LIMIT_WRITE = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _no_persistent_connections():
     """Live-server threads must not keep connections open past the test database."""
     from django.db import connections

@@ -48,9 +48,10 @@ class StripeInputSerializer(serializers.Serializer):
             for key, value in data.items()
         }
         for key, value in cleaned.items():
-            # DRF's IntegerField takes " 5", "+5", "5.0" and other scripts' digits.
+            # DRF's IntegerField takes " 5", "+5", "5.0" and other scripts' digits
+            # (a subclass states its own rules).
             if (
-                isinstance(self.fields[key], serializers.IntegerField)
+                type(self.fields[key]) is serializers.IntegerField
                 and isinstance(value, str)
                 and not _INTEGER.fullmatch(value)
             ):

@@ -18,9 +18,11 @@ from django.http import HttpResponse
 from core import clock
 from core import context as request_context
 from core.api.errors import plain_error_response, to_tally_error, unexpected_error
+from core.api.ratelimit import rate_limit_check
 from core.errors import (
     AuthenticationFailed,
     InvalidRequest,
+    RateLimited,
     ResourceMissing,
     TallyError,
 )
@@ -138,8 +140,18 @@ class ApiKeyMiddleware:
             return self.get_response(request)
         try:
             api_key = _authenticate(request.headers.get("Authorization", ""))
+            rate_limit_check(
+                key_id=str(api_key.pk),
+                method=request.method,
+                path=request.path,
+                now=clock.now().timestamp(),
+            )
         except AuthenticationFailed as error:
             return plain_error_response(error)
+        except RateLimited as error:
+            response = plain_error_response(error)
+            response["Retry-After"] = "1"
+            return response
         request.api_key = api_key
         current = request_context.current()
         token = request_context.activate(
