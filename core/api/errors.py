@@ -208,6 +208,7 @@ def _handler_error(exception: BaseException | None, fallback: TallyError) -> Tal
 
 
 def bad_request(request, exception=None):
+    """Answer a 400 (a body over the limit: 413) raised outside a view."""
     if not _api_path(request):
         return defaults.bad_request(request, exception)
     return plain_error_response(
@@ -216,6 +217,7 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    """Answer a 403 raised outside a view."""
     if not _api_path(request):
         return defaults.permission_denied(request, exception)
     return plain_error_response(
@@ -224,6 +226,7 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    """Answer a 404 raised outside a view."""
     if not _api_path(request):
         return defaults.page_not_found(request, exception)
     return plain_error_response(
@@ -232,6 +235,7 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    """Answer a crash outside a view (the database down: 503)."""
     if not _api_path(request):
         return defaults.server_error(request)
     # Django calls this inside its except block: the exception is still at hand.
