@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench audit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tally needs Python 3.11 or newer")'
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# `make run` and `make bench` run on this machine over plain HTTP: the development
+# secret key and cookies (TALLY_DEV), and webhooks to receivers on loopback.
+run bench: export TALLY_DEV ?= true
+run bench: export TALLY_WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -36,6 +41,9 @@ format: install
 
 test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+audit: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

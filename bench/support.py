@@ -51,6 +51,12 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # A local run, as `make run`: development settings, receivers on loopback.
+    os.environ.setdefault("TALLY_DEV", "true")
+    os.environ.setdefault("TALLY_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    # Benchmarks measure throughput with one key: no per-key rate limits.
+    os.environ.setdefault("TALLY_RATE_LIMIT_READ", "0")
+    os.environ.setdefault("TALLY_RATE_LIMIT_WRITE", "0")
     _ensure_database(url)
     import django
     from django.core.management import call_command

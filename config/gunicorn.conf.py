@@ -8,8 +8,15 @@ requests' waits on PostgreSQL (commits wait for the disk).
 
 import multiprocessing
 import os
+import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from config import gunicorn_errors  # noqa: E402
+
+# Loopback by default: put a proxy (TLS) in front, or set HOST=0.0.0.0 to listen on
+# every interface (a container).
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
@@ -19,3 +26,11 @@ timeout = 60
 # Workers touch their heartbeat file on every request: keep it in memory.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+
+# Requests gunicorn refuses before Django sees them: a request line over 4094 bytes
+# (414), more than 100 headers or one over 8190 bytes (431), an unparsable line (400).
+# These are gunicorn's defaults; its answers are JSON in Stripe's envelope.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+gunicorn_errors.install()

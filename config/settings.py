@@ -8,8 +8,10 @@ PostgreSQL and Redis with the same code.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TALLY_VAR_DIR", BASE_DIR / "var"))
@@ -27,10 +29,46 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "tally-insecure-development-key-change-me")
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+# Development conveniences (`make run` sets it; pytest runs with it): a built-in
+# secret key, any Host header, and plain-HTTP cookies. Never in production.
+TALLY_DEV = env_bool("TALLY_DEV", "PYTEST_VERSION" in os.environ)
+_PRODUCTION = not (DEBUG or TALLY_DEV)
+
+_DEVELOPMENT_SECRET_KEY = "tally-insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or _DEVELOPMENT_SECRET_KEY
+if _PRODUCTION and SECRET_KEY == _DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set it to a long random value (e.g. `python -c "
+        '"import secrets; print(secrets.token_urlsafe(50))"`). The built-in '
+        "development key is used only with DEBUG=true or TALLY_DEV=true."
+    )
+
+# Behind a proxy, list the public host names; TALLY_PUBLIC_URL's host is added.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if _PRODUCTION else "*"
+)
+_public_host = urlsplit(os.environ.get("TALLY_PUBLIC_URL", "")).hostname
+if _public_host and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_public_host)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS (`manage.py check --deploy` is clean with the production defaults): the
+# dashboard's cookies only over HTTPS, HTTP redirected to HTTPS, and HSTS telling
+# browsers to come back over HTTPS only. TALLY_DEV turns them off for plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _PRODUCTION)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", "31536000" if _PRODUCTION else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Reverse proxies in front (terminating TLS): their X-Forwarded-Proto says whether
+# the client used HTTPS, and their X-Forwarded-For gives the client's address.
+TALLY_PROXY_COUNT = int(os.environ.get("TALLY_PROXY_COUNT", "0"))
+if TALLY_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +82,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     # Tally apps, in dependency order: a later app may import an earlier one.
     "core",
     "catalog",
@@ -66,6 +105,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with its lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked.
+    "core.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +191,25 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
 
+# Staff login throttling (django-axes): this many failed logins for one username
+# from one address lock that pair out for the cool-off; a success resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("TALLY_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("TALLY_LOGIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+# The client's address: the connection's own, unless TALLY_PROXY_COUNT trusted
+# reverse proxies stand in front (then the X-Forwarded-For entry they added).
+# Trusting the header without a proxy would let a client pick a new address for
+# every attempt.
+if TALLY_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TALLY_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
@@ -162,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.api.auth.HasApiKey"],
     "DEFAULT_PARSER_CLASSES": [
         "core.api.parsers.StripeFormParser",
-        "rest_framework.parsers.JSONParser",
+        "core.api.parsers.StripeJSONParser",
         "core.api.parsers.StripeMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -223,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.idempotency_keys_prune_task",
         "schedule": timedelta(hours=1),
     },
+    "resume-stale-test-clock-advances": {
+        "task": "core.tasks.test_clocks_resume_stale_task",
+        "schedule": timedelta(minutes=1),
+    },
     "billing-close-due-periods": {
         "task": "billing.tasks.subscriptions_close_due_task",
         "schedule": timedelta(minutes=1),
@@ -276,6 +346,12 @@ TALLY_USAGE_DEBOUNCE = float(os.environ.get("TALLY_USAGE_DEBOUNCE_SECONDS", "0.2
 # before leaving their events to the run their commit queues.
 TALLY_USAGE_SETTLE_WAIT = float(os.environ.get("TALLY_USAGE_SETTLE_WAIT_SECONDS", "2"))
 
+# Test clocks: how long an advance's worker may go silent (between two steps of
+# the walk) before the advance is presumed lost and resumed by another worker.
+TALLY_TEST_CLOCK_ADVANCE_LEASE = timedelta(
+    seconds=int(os.environ.get("TALLY_TEST_CLOCK_LEASE_SECONDS", "300"))
+)
+
 # Billing behaviour.
 TALLY_IDEMPOTENCY_TTL = timedelta(
     hours=int(os.environ.get("TALLY_IDEMPOTENCY_HOURS", "24"))
@@ -304,6 +380,10 @@ TALLY_GRANT_EXPIRY_NOTICE = timedelta(
 # Webhooks (core.webhooks). Hosts that endpoint URLs may point at, as in
 # ALLOWED_HOSTS (".example.com" matches subdomains); empty allows any host.
 TALLY_WEBHOOK_ALLOWED_HOSTS = env_list("TALLY_WEBHOOK_ALLOWED_HOSTS", "")
+# Networks (CIDR) that endpoint URLs may reach although not public: loopback,
+# private, link-local and reserved addresses are refused otherwise (SSRF).
+# `make run` allows loopback ("127.0.0.0/8,::1/128") for a receiver on the machine.
+TALLY_WEBHOOK_ALLOWED_NETWORKS = env_list("TALLY_WEBHOOK_ALLOWED_NETWORKS", "")
 TALLY_WEBHOOK_MAX_ENDPOINTS = int(os.environ.get("TALLY_WEBHOOK_MAX_ENDPOINTS", "16"))
 # Seconds to connect to a receiver, and to wait between bytes of its answer.
 TALLY_WEBHOOK_CONNECT_TIMEOUT = float(
@@ -324,6 +404,19 @@ TALLY_WEBHOOK_RETRY_FOR = timedelta(
 )
 TALLY_WEBHOOK_DISABLE_AFTER = timedelta(
     hours=int(os.environ.get("TALLY_WEBHOOK_DISABLE_AFTER_HOURS", "72"))
+)
+
+# API rate limits per secret key and second (core.api.ratelimit), reads and
+# writes apart, as Stripe's live mode; 0 turns one off. Meter event ingestion is
+# not limited. Counters live in Redis when the broker is Redis (or at
+# TALLY_RATE_LIMIT_REDIS_URL), else in each web process.
+TALLY_RATE_LIMIT_READ = int(os.environ.get("TALLY_RATE_LIMIT_READ", "100"))
+TALLY_RATE_LIMIT_WRITE = int(os.environ.get("TALLY_RATE_LIMIT_WRITE", "100"))
+TALLY_RATE_LIMIT_REDIS_URL = os.environ.get(
+    "TALLY_RATE_LIMIT_REDIS_URL",
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else "",
 )
 
 LOGGING = {

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -44,6 +45,15 @@ urlpatterns = [
     path("", include("credits.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("alerts.api.urls")),
-    # Anything else under the API prefixes answers in Stripe's error envelope.
-    re_path(r"^v[12]/", unknown_route),
+    # Anything else under the API prefixes answers in Stripe's error envelope. The
+    # API authenticates with keys, not cookies: no CSRF token (every DRF view is
+    # exempt too), or a POST here got Django's HTML "CSRF verification failed".
+    re_path(r"^v[12]/", csrf_exempt(unknown_route)),
 ]
+
+# Failures outside any view (middleware, bad hosts) answer in the envelope under the
+# API prefixes, and with Django's pages elsewhere.
+handler400 = "core.api.errors.bad_request"
+handler403 = "core.api.errors.permission_denied"
+handler404 = "core.api.errors.page_not_found"
+handler500 = "core.api.errors.server_error"

@@ -266,6 +266,9 @@ class TestClockAdmin(admin.ModelAdmin):
 
     def advance_view(self, request, object_id):
         test_clock = get_object_or_404(TestClock, pk=object_id)
+        # Advancing closes periods and finalizes invoices: a change, not a view.
+        if not self.has_change_permission(request, test_clock):
+            raise PermissionDenied
         form = AdvanceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             target = form.cleaned_data["frozen_time"].astimezone(UTC)

@@ -104,3 +104,14 @@ class ApiError(TallyError):
     http_status = 500
     type = "api_error"
     default_code = "api_error"
+
+
+class RateLimited(TallyError):
+    """Too many requests with one key in the last second (429); retry after a pause.
+
+    Stripe's shape: ``invalid_request_error`` with code ``rate_limit`` (the SDKs
+    raise ``RateLimitError`` on the status).
+    """
+
+    http_status = 429
+    default_code = "rate_limit"

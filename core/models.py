@@ -95,13 +95,25 @@ class TestClock(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default="ready")
     advancing_to = models.DateTimeField(null=True, blank=True)
     failure_message = models.TextField(blank=True)
+    # The advance's runner: its token ("" while queued) and when its lease ends
+    # (wall-clock time); past that, the runner is presumed dead and the Beat job
+    # hands the advance to a new one (core.services.test_clocks).
+    advance_lease_token = models.CharField(max_length=40, blank=True, default="")
+    advance_leased_until = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=clock.now, editable=False)
     deletes_after = models.DateTimeField()
     livemode = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["-created", "-id"], name="core_testclock_page")]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="core_testclock_page"),
+            models.Index(
+                fields=["advance_leased_until"],
+                name="core_testclock_advancing",
+                condition=models.Q(status="advancing"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.id

@@ -6,9 +6,21 @@ from core import clock
 from core.services import idempotency, test_clocks
 
 
-@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
+# An advance resumes where it stopped (core.services.test_clocks), so its message is
+# acknowledged only once it ran, and goes back to the queue if its worker dies.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=3600,
+    soft_time_limit=3500,
+)
 def test_clock_advance_task(test_clock_id: str) -> None:
     test_clocks.test_clock_run_advance(test_clock_id=test_clock_id)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def test_clocks_resume_stale_task() -> int:
+    return test_clocks.test_clocks_resume_stale(now=clock.now())
 
 
 @shared_task(acks_late=True)

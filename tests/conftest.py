@@ -25,6 +25,22 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _loopback_webhooks():
+    """Webhook receivers in tests listen on 127.0.0.1, allowed as by `make run`."""
+    from django.conf import settings
+
+    settings.TALLY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_rate_limits():
+    """Tests send bursts with one key; tests/core/test_rate_limits.py turns them on."""
+    from django.conf import settings
+
+    settings.TALLY_RATE_LIMIT_READ = settings.TALLY_RATE_LIMIT_WRITE = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _no_persistent_connections():
     """Live-server threads must not keep connections open past the test database."""
     from django.db import connections

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -107,10 +112,37 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
+def too_large_error() -> InvalidRequest:
+    return InvalidRequest(
+        "The request body is too large: at most "
+        f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes are accepted.",
+        code="request_too_large",
+        http_status=413,
+    )
+
+
+def unavailable_error() -> ApiError:
+    return ApiError(
+        "The service is temporarily unavailable; please retry shortly.",
+        code="service_unavailable",
+        http_status=503,
+    )
+
+
 def to_tally_error(exc: Exception) -> TallyError | None:
     """Translate known exceptions into a TallyError, or None for a bug."""
     if isinstance(exc, TallyError):
         return exc
+    if isinstance(exc, RequestDataTooBig):
+        return too_large_error()
+    if isinstance(exc, TooManyFieldsSent):
+        return InvalidRequest(
+            "The request has too many parameters.", code="invalid_body"
+        )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or unreachable: retryable, as Stripe's 503.
+        logger.warning("Database unavailable: %s", exc)
+        return unavailable_error()
     if isinstance(exc, drf.ValidationError):
         return validation_error(exc)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
@@ -159,3 +191,56 @@ def stripe_exception_handler(exc: Exception, context: dict) -> Response:
         logger.exception("Unhandled API error", exc_info=exc)
         error = unexpected_error()
     return error_response(error)
+
+
+# ---- Django's error views (config/urls.py handler400 ... handler500) --------------
+# What fails outside a view (a middleware reading the body or the API key's row)
+# reaches these; under /v1 and /v2 they answer in the envelope too.
+
+
+def _api_path(request) -> bool:
+    return request.path.startswith(("/v1/", "/v2/"))
+
+
+def _handler_error(exception: BaseException | None, fallback: TallyError) -> TallyError:
+    error = to_tally_error(exception) if isinstance(exception, Exception) else None
+    return error or fallback
+
+
+def bad_request(request, exception=None):
+    """Answer a 400 (a body over the limit: 413) raised outside a view."""
+    if not _api_path(request):
+        return defaults.bad_request(request, exception)
+    return plain_error_response(
+        _handler_error(exception, InvalidRequest("Bad request.", code="invalid_body"))
+    )
+
+
+def permission_denied(request, exception=None):
+    """Answer a 403 raised outside a view."""
+    if not _api_path(request):
+        return defaults.permission_denied(request, exception)
+    return plain_error_response(
+        PermissionDenied("The provided key does not have access to this resource.")
+    )
+
+
+def page_not_found(request, exception=None):
+    """Answer a 404 raised outside a view."""
+    if not _api_path(request):
+        return defaults.page_not_found(request, exception)
+    return plain_error_response(
+        ResourceMissing(f"Unrecognized request URL ({request.method}: {request.path}).")
+    )
+
+
+def server_error(request):
+    """Answer a crash outside a view (the database down: 503)."""
+    if not _api_path(request):
+        return defaults.server_error(request)
+    # Django calls this inside its except block: the exception is still at hand.
+    error = to_tally_error(sys.exc_info()[1]) if sys.exc_info()[1] else None
+    if error is None:
+        logger.error("Unhandled error on %s %s", request.method, request.path)
+        error = unexpected_error()
+    return plain_error_response(error)

@@ -10,7 +10,10 @@ from django.utils.timezone import is_aware
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from core.api.params import FormList
 from core.money import MAX_UNIT_DECIMAL_PLACES
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class StripeInputSerializer(serializers.Serializer):
@@ -44,6 +47,17 @@ class StripeInputSerializer(serializers.Serializer):
             else value
             for key, value in data.items()
         }
+        for key, value in cleaned.items():
+            # DRF's IntegerField takes " 5", "+5", "5.0" and other scripts' digits
+            # (a subclass states its own rules).
+            if (
+                type(self.fields[key]) is serializers.IntegerField
+                and isinstance(value, str)
+                and not _INTEGER.fullmatch(value)
+            ):
+                raise ValidationError(
+                    {key: [ErrorDetail("A valid integer is required.", code="invalid")]}
+                )
         return super().to_internal_value(cleaned)
 
 
@@ -140,8 +154,8 @@ class MetadataField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, list):  # keys "0", "1", ... arrive as a list
-            data = {str(index): value for index, value in enumerate(data)}
+        if isinstance(data, FormList):  # form keys "0", "1", ... arrive as a list
+            data = dict(zip(data.indexes, data, strict=True))
         if not isinstance(data, dict):
             raise ValidationError("must be an object of string keys and values.")
         if len(data) > 50:

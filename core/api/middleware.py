@@ -17,8 +17,15 @@ from django.http import HttpResponse
 
 from core import clock
 from core import context as request_context
-from core.api.errors import plain_error_response, unexpected_error
-from core.errors import AuthenticationFailed, InvalidRequest, TallyError
+from core.api.errors import plain_error_response, to_tally_error, unexpected_error
+from core.api.ratelimit import rate_limit_check
+from core.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    RateLimited,
+    ResourceMissing,
+    TallyError,
+)
 from core.ids import new_id
 from core.services import api_keys, idempotency
 
@@ -56,19 +63,30 @@ class RequestIdMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Turn a crash under the API prefixes into a 500 in Stripe's envelope."""
+    """Turn a failure under the API prefixes into Stripe's envelope."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # No id holds a NUL, and PostgreSQL refuses one in any text it is sent.
+        if "\x00" in request.path and is_api_path(request.path):
+            return plain_error_response(
+                ResourceMissing(
+                    f"Unrecognized request URL ({request.method}: "
+                    f"{request.path.replace(chr(0), '%00')})."
+                )
+            )
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not is_api_path(request.path):
             return None
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return plain_error_response(unexpected_error())
+        error = to_tally_error(exception)
+        if error is None:
+            logger.exception("Unhandled error on %s %s", request.method, request.path)
+            error = unexpected_error()
+        return plain_error_response(error)
 
 
 def _secret_from_header(header: str) -> str | None:
@@ -122,8 +140,18 @@ class ApiKeyMiddleware:
             return self.get_response(request)
         try:
             api_key = _authenticate(request.headers.get("Authorization", ""))
+            rate_limit_check(
+                key_id=str(api_key.pk),
+                method=request.method,
+                path=request.path,
+                now=clock.now().timestamp(),
+            )
         except AuthenticationFailed as error:
             return plain_error_response(error)
+        except RateLimited as error:
+            response = plain_error_response(error)
+            response["Retry-After"] = "1"
+            return response
         request.api_key = api_key
         current = request_context.current()
         token = request_context.activate(

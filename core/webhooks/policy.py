@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http.request import validate_host
 
 from core.errors import InvalidRequest
+from core.webhooks import addresses
 
 # Backoff after the 1st, 2nd, ... failed attempt; the last delay repeats.
 RETRY_DELAYS = (
@@ -110,6 +111,12 @@ def validate_url(url: str) -> str:
         raise _url_invalid(
             f"Webhook URLs must point at an allowed host; {host!r} is not one "
             "(setting TALLY_WEBHOOK_ALLOWED_HOSTS)."
+        )
+    blocked = addresses.blocked_address(host)
+    if blocked is not None:
+        raise _url_invalid(
+            f"Webhook URLs may not target loopback, private or reserved addresses; "
+            f"{host!r} is {blocked} (setting TALLY_WEBHOOK_ALLOWED_NETWORKS)."
         )
     return url
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from core.models import WebhookDeliveryAttempt
+from core.webhooks.addresses import GUARDED_POOLS
 
 # Read at most this much of an answer (bytes); the excerpt keeps the first 2 KB.
 _READ_LIMIT = 64 * 1024
@@ -27,6 +28,14 @@ class Outcome:
     error: str
 
 
+class _GuardedAdapter(HTTPAdapter):
+    """Connections that refuse addresses webhooks may not target (SSRF)."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = GUARDED_POOLS
+
+
 def _session() -> requests.Session:
     """A keep-alive session per thread (Celery workers reuse connections).
 
@@ -39,7 +48,7 @@ def _session() -> requests.Session:
         session.trust_env = False  # no proxies or .netrc from the worker's env
         hosts = max(settings.TALLY_WEBHOOK_MAX_ENDPOINTS, 10)
         for prefix in ("http://", "https://"):
-            session.mount(prefix, HTTPAdapter(pool_connections=hosts))
+            session.mount(prefix, _GuardedAdapter(pool_connections=hosts))
     return session
 
 

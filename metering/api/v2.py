@@ -7,7 +7,6 @@ body is checked by hand rather than by a nested serializer.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from core import clock
 from core import context as request_context
 from core.api.base import StripeView
 from core.api.errors import to_tally_error, unexpected_error
+from core.api.params import load_json
 from core.errors import AuthenticationFailed, InvalidRequest, TallyError
 from metering import services
 from metering.api import serializers as s
@@ -178,12 +178,7 @@ def _json_body(request) -> dict:
     try:
         body = orjson.loads(request.body)
     except orjson.JSONDecodeError:
-        try:
-            body = json.loads(request.body)
-        except ValueError as exc:
-            raise InvalidRequest(
-                f"Invalid request body: JSON parse error - {exc}", code="invalid_body"
-            ) from None
+        body = load_json(request.body)
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     return body

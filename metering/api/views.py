@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -16,7 +15,7 @@ from core import context as request_context
 from core.api.base import StripeView, get_or_404
 from core.api.errors import plain_error_response
 from core.api.fields import ApiParams, UnixTimeField
-from core.api.params import parse_nested, query_params
+from core.api.params import decode_form, load_json, parse_nested, query_params
 from core.errors import InvalidRequest, ResourceMissing, TallyError
 from core.models import Customer
 from metering import selectors, services
@@ -223,23 +222,11 @@ def _body_params(request) -> dict:
 def body_params(body: bytes, content_type: str, encoding: str | None) -> dict:
     """The parameters of a form or JSON body (``FAST_BODIES``)."""
     if content_type == "application/json":
-        try:
-            params = json.loads(body)
-        except ValueError as exc:
-            raise InvalidRequest(
-                f"Invalid request body: JSON parse error - {exc}", code="invalid_body"
-            ) from None
+        params = load_json(body)
         if not isinstance(params, dict):
             raise InvalidRequest("The request body must be an object.")
         return params
-    try:
-        text = body.decode(encoding or "utf-8")
-    except UnicodeDecodeError:
-        raise InvalidRequest(
-            "Invalid request body: The request body is not valid UTF-8.",
-            code="invalid_body",
-        ) from None
-    return parse_nested(parse_qsl(text, keep_blank_values=True))
+    return parse_nested(decode_form(body, encoding or "utf-8"))
 
 
 def _replayed(response, replayed: bool):

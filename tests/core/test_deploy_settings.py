@@ -1,0 +1,102 @@
+"""Production settings: `check --deploy` has no security warning, the development
+secret key is refused, gunicorn listens on loopback unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "k3V9-example-production-secret-Qw8zT2mN5pL7xR4cY6bH1jD0fG3sA9uE"
+PRINT_SETTINGS = (
+    "from django.conf import settings as s; "
+    "print(s.ALLOWED_HOSTS, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+    "s.SECURE_HSTS_SECONDS)"
+)
+
+
+def _production_env(**overrides: str) -> dict[str, str]:
+    """The environment of a production host: none of the development switches."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTEST_VERSION", "TALLY_DEV", "DEBUG", "SECRET_KEY"}
+        and key != "ALLOWED_HOSTS"
+    }
+    env.update(overrides)
+    return env
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_has_no_security_warning_with_production_settings():
+    result = _manage(
+        "check",
+        "--deploy",
+        env=_production_env(SECRET_KEY=SECRET, ALLOWED_HOSTS="billing.example.com"),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "(security." not in output, output
+    assert "(axes." not in output, output
+
+
+def test_production_defaults_are_https_only_and_name_their_hosts():
+    result = _manage(
+        "shell",
+        "-c",
+        PRINT_SETTINGS,
+        env=_production_env(
+            SECRET_KEY=SECRET, TALLY_PUBLIC_URL="https://billing.example.com"
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "['localhost', '127.0.0.1', '[::1]', 'billing.example.com'] True True 31536000"
+    )
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "", "tally-insecure-development-key-change-me"]
+)
+def test_the_development_secret_key_is_refused_in_production(secret):
+    env = _production_env()
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("switch", [{"TALLY_DEV": "true"}, {"DEBUG": "true"}])
+def test_the_development_switches_allow_the_built_in_key_over_plain_http(switch):
+    result = _manage("shell", "-c", PRINT_SETTINGS, env=_production_env(**switch))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['*'] False False 0"
+
+
+@pytest.mark.parametrize(
+    ("env", "bind"),
+    [({}, "127.0.0.1:8000"), ({"HOST": "0.0.0.0", "PORT": "9000"}, "0.0.0.0:9000")],
+)
+def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch, env, bind):
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    assert config["bind"] == bind
