@@ -38,6 +38,7 @@ from django.db.models import Q
 from core import clock
 from core.ids import id_default
 from core.models import Customer, StripeObject
+from core.modes import LivemodeField, ModeManager
 
 # Whole-number values: at most 15 significant digits, 30 digits in all.
 VALUE_DIGITS = 30
@@ -98,9 +99,10 @@ class Meter(StripeObject):
     class Meta(StripeObject.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["event_name"],
+                # Each mode has its meters: a test and a live meter share a name.
+                fields=["livemode", "event_name"],
                 condition=Q(status="active"),
-                name="meter_one_active_per_event_name",
+                name="meter_one_active_per_mode_event_name",
             )
         ]
 
@@ -142,11 +144,12 @@ class MeterEvent(models.Model):
     value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=0)
     timestamp = models.DateTimeField()
     created = models.DateTimeField()
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     dimensions = models.JSONField(null=True, blank=True)
     # Digest of the API key and Idempotency-Key that created the event (v1 API),
     # so that a retry with that key gets the event back (``metering.api.views``).
     request_key = models.CharField(max_length=64, null=True, blank=True)
+    objects = ModeManager()
 
     class Meta:
         constraints = [
@@ -190,7 +193,8 @@ class MeterEventAdjustment(models.Model):
         max_length=10, choices=Status.choices, default=Status.COMPLETE
     )
     created = models.DateTimeField(default=clock.now)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     def __str__(self) -> str:
         return f"cancel {self.event_name} {self.identifier}"
@@ -268,7 +272,8 @@ class MeterEventSession(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     def __str__(self) -> str:
         return self.id

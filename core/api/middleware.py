@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 
-from core import clock
+from core import clock, modes
 from core import context as request_context
 from core.api.errors import plain_error_response, unexpected_error
 from core.errors import AuthenticationFailed, InvalidRequest, TallyError
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 API_PREFIXES = ("/v1/", "/v2/")
 # Paths that authenticate with something other than a secret key (v2 session tokens).
 KEYLESS_PATHS = ("/v2/billing/meter_event_stream",)
+# Test helpers (test clocks) exist in test mode only, as in Stripe.
+TEST_MODE_PATHS = ("/v1/test_helpers/",)
 
 
 def is_api_path(path: str) -> bool:
@@ -125,6 +127,14 @@ class ApiKeyMiddleware:
         except AuthenticationFailed as error:
             return plain_error_response(error)
         request.api_key = api_key
+        if api_key.livemode and request.path.startswith(TEST_MODE_PATHS):
+            return plain_error_response(
+                InvalidRequest(
+                    "This endpoint is only available in test mode. Try using your "
+                    "test keys instead.",
+                    code="livemode_mismatch",
+                )
+            )
         current = request_context.current()
         token = request_context.activate(
             request_context.RequestContext(
@@ -133,9 +143,12 @@ class ApiKeyMiddleware:
                 livemode=api_key.livemode,
             )
         )
+        # The key's mode is the only one the request sees and writes (core.modes).
+        mode_token = modes.activate(api_key.livemode)
         try:
             return self.get_response(request)
         finally:
+            modes.reset(mode_token)
             request_context.reset(token)
 
 
