@@ -92,7 +92,22 @@ class LivemodeField(models.BooleanField):
         return name, "django.db.models.BooleanField", args, kwargs
 
 
-class ModeManager(models.Manager):
+class ModeQuerySet(models.QuerySet):
+    """A queryset that takes the active mode again when copied with ``all()``.
+
+    A form field's queryset is built once, at import, and copied with ``all()``
+    for every form (``ModelChoiceField``): the copy lists the request's mode only.
+    """
+
+    def all(self) -> models.QuerySet:
+        queryset = super().all()
+        livemode = _active.get()
+        if livemode is None or queryset.query.is_sliced or queryset.query.combinator:
+            return queryset
+        return queryset.filter(livemode=livemode)
+
+
+class ModeManager(models.Manager.from_queryset(ModeQuerySet)):
     """The default manager of objects that belong to a mode (see the module).
 
     Only the default manager is scoped: Django's base manager (forward relations,
