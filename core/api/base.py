@@ -1,4 +1,10 @@
-"""The base API view: parse Stripe parameters, call one service, render."""
+"""The base API view: parse Stripe parameters, call one service, render.
+
+Every request runs in its API key's mode (``core.modes``): ``Model.objects``,
+``get_or_404``, ``render_list`` and ``expand[]`` see that mode's objects only, and
+what the request creates takes it. A new endpoint gets this for free; it needs no
+``livemode`` filter or argument of its own.
+"""
 
 from __future__ import annotations
 
