@@ -670,3 +670,34 @@ def test_json_answers_never_mix_modes_in_nested_objects(worlds):
     )
     assert _livemodes(body) == {True}
     assert not _leaks(json.dumps(body), test_world)
+
+
+def test_the_bulk_import_records_one_modes_events(worlds, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from metering.models import MeterEvent
+
+    _, live_world, _, test_world = worlds
+    path = tmp_path / "usage.ndjson"
+    path.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "event_name": "tokens",
+                    "identifier": f"import-{world['customer']}",
+                    "payload": {"stripe_customer_id": world["customer"], "value": "3"},
+                }
+            )
+            for world in (live_world, test_world)
+        )
+        + "\n"
+    )
+    out = io.StringIO()
+    call_command(
+        "import_meter_events", str(path), "--live", "--no-progress", stdout=out
+    )
+    assert "Accepted 1, already imported 0, rejected 1." in out.getvalue()
+    event = MeterEvent.objects.get(identifier=f"import-{live_world['customer']}")
+    assert (event.livemode, event.meter_id) == (True, live_world["meter"])
