@@ -701,3 +701,20 @@ def test_the_bulk_import_records_one_modes_events(worlds, tmp_path):
     assert "Accepted 1, already imported 0, rejected 1." in out.getvalue()
     event = MeterEvent.objects.get(identifier=f"import-{live_world['customer']}")
     assert (event.livemode, event.meter_id) == (True, live_world["meter"])
+
+
+def test_customer_pages_reach_their_customers_mode_only(worlds, client):
+    from core import clock
+    from core.models import Customer
+    from core.services.portal import portal_session_create
+
+    _, live_world, _, test_world = worlds
+    customer = Customer.objects.get(pk=live_world["customer"])
+    url = portal_session_create(customer=customer, now=clock.now()).url
+    overview = client.get(url)
+    assert overview.status_code == 200
+    assert not _leaks(overview.content.decode(), test_world)
+    assert client.get(f"{url}usage/{live_world['meter']}/").status_code == 200
+    assert client.get(f"{url}usage/{test_world['meter']}/").status_code == 404
+    assert client.get(f"{url}invoices/{live_world['invoice']}/").status_code == 200
+    assert client.get(f"{url}invoices/{test_world['invoice']}/").status_code == 404

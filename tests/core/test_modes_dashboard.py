@@ -112,3 +112,9 @@ def test_customer_pages_see_their_customers_mode(client, customers):
     # An invoice of the other mode named in a URL is missing, as any other's.
     other = client.get(f"{url}invoices/in_doesnotexist/")
     assert other.status_code == 404
+
+
+def test_test_clocks_are_made_in_test_mode_only(staff, db):
+    assert staff.get(reverse("admin:core_testclock_add")).status_code == 200
+    _switch(staff, livemode=True)
+    assert staff.get(reverse("admin:core_testclock_add")).status_code == 403
