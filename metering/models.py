@@ -3,8 +3,9 @@
 Storage is built for tens of millions of events, and for bulk loads of 100,000 a
 second, where every index on the events table costs a share of that rate:
 
-- ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique, so a retried or
-  concurrent duplicate can never be stored (and so never counted) twice. Its foreign
+- ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique in each mode
+  (``livemode``), so a retried or concurrent duplicate can never be stored (and so
+  never counted) twice. Its foreign
   keys carry no database constraint: the ingestion service has checked the meter and
   the customer, and a constraint would add a trigger query to every inserted row.
   Nothing deletes meters; customers are only deleted with their test clock, and the
@@ -153,10 +154,12 @@ class MeterEvent(models.Model):
 
     class Meta:
         constraints = [
+            # Per mode: each mode is its own world (``core.modes``), so the same
+            # events sent to test and to live are both recorded, once each.
             models.UniqueConstraint(
-                fields=["event_name", "identifier"],
-                name="meter_event_identifier_once",
-                opclasses=[BYTEWISE, BYTEWISE],
+                fields=["livemode", "event_name", "identifier"],
+                name="meter_event_identifier_once_per_mode",
+                opclasses=["bool_ops", BYTEWISE, BYTEWISE],
             )
         ]
         indexes = [

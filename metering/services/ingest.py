@@ -229,7 +229,11 @@ def meter_event_create_or_replay(
             raise
         stored = (
             MeterEvent.objects.select_related("meter")
-            .filter(event_name=event_name, identifier=identifier)
+            .filter(
+                livemode=modes.default_livemode() if livemode is None else livemode,
+                event_name=event_name,
+                identifier=identifier,
+            )
             .first()
         )
         if stored is None or stored.request_key != request_key:

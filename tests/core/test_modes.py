@@ -645,19 +645,19 @@ def test_the_stripe_sdk_with_a_live_key(live_server, transactional_db):
     base = {"api": live_server.url, "meter_events": live_server.url}
     live = stripe.StripeClient(live_secret, base_addresses=base, max_network_retries=0)
     test = stripe.StripeClient(test_secret, base_addresses=base, max_network_retries=0)
-    test_customer = test.customers.create(params={"name": "Test Jenny"})
-    live_customer = live.customers.create(params={"name": "Live Jenny"})
+    test_customer = test.v1.customers.create(params={"name": "Test Jenny"})
+    live_customer = live.v1.customers.create(params={"name": "Live Jenny"})
     assert (live_customer.livemode, test_customer.livemode) == (True, False)
-    assert [c.id for c in live.customers.list().auto_paging_iter()] == [
+    assert [c.id for c in live.v1.customers.list().auto_paging_iter()] == [
         live_customer.id
     ]
     with pytest.raises(stripe.InvalidRequestError) as missing:
-        live.customers.retrieve(test_customer.id)
+        live.v1.customers.retrieve(test_customer.id)
     assert missing.value.http_status == 404
     assert missing.value.code == "resource_missing"
     assert f"No such customer: '{test_customer.id}'" in str(missing.value)
     with pytest.raises(stripe.InvalidRequestError):
-        live.test_helpers.test_clocks.create(params={"frozen_time": 1_777_636_800})
+        live.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_777_636_800})
 
 
 def test_json_answers_never_mix_modes_in_nested_objects(worlds):
@@ -718,3 +718,27 @@ def test_customer_pages_reach_their_customers_mode_only(worlds, client):
     assert client.get(f"{url}usage/{test_world['meter']}/").status_code == 404
     assert client.get(f"{url}invoices/{live_world['invoice']}/").status_code == 200
     assert client.get(f"{url}invoices/{test_world['invoice']}/").status_code == 404
+
+
+def test_the_same_meter_event_in_both_modes_is_recorded_once_in_each(worlds):
+    from metering.models import MeterEvent
+
+    live, live_world, test, test_world = worlds
+
+    def send(api, world):
+        return api.post(
+            "/v1/billing/meter_events",
+            {
+                "event_name": "tokens",
+                "identifier": "mirrored-1",
+                "payload": {"stripe_customer_id": world["customer"], "value": "2"},
+            },
+        )
+
+    assert send(live, live_world).status_code == 200
+    assert send(test, test_world).status_code == 200
+    again = send(live, live_world)
+    assert again.status_code == 400
+    assert again.json()["error"]["code"] == "duplicate_meter_event"
+    stored = MeterEvent.objects.filter(identifier="mirrored-1")
+    assert sorted(stored.values_list("livemode", flat=True)) == [False, True]
