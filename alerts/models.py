@@ -26,6 +26,7 @@ from django.db.models import Q
 from core import clock
 from core.ids import id_default
 from core.models import Customer, StripeObject, TestClock
+from core.modes import LivemodeField, ModeManager
 from metering.models import SUM_DIGITS, Meter
 
 # The 25 alerts Stripe allows per (meter, customer) that are not archived.
@@ -106,9 +107,10 @@ class AlertTrigger(models.Model):
     value = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
     # When it fired, on the customer's clock.
     created = models.DateTimeField(default=clock.now)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     # The ``billing.alert.triggered`` event it recorded.
     event_id = models.CharField(max_length=40, blank=True)
+    objects = ModeManager()
 
     class Meta:
         constraints = [

@@ -145,9 +145,9 @@ class Price(StripeObject):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["lookup_key"],
+                fields=["livemode", "lookup_key"],
                 condition=Q(active=True, lookup_key__isnull=False),
-                name="price_lookup_key_unique_active",
+                name="price_lookup_key_unique_active_per_mode",
             ),
             models.CheckConstraint(
                 condition=Q(unit_amount_decimal__isnull=True)

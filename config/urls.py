@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 
 from alerts import portal as alerts_portal
 from billing import portal as billing_portal
+from core import admin_pages
 from core.api.base import unknown_route
 from core.portal import urls as core_portal
 from metering import portal as metering_portal
@@ -26,6 +27,7 @@ customer_pages = [
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/mode/", admin_pages.mode_switch, name="dashboard-mode"),
     path("admin/", admin.site.urls),
     path("customer/<str:token>/", include((customer_pages, "portal"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import clock
+from core import clock, modes
 from core.dashboard import customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
@@ -233,6 +233,10 @@ class TestClockAdmin(admin.ModelAdmin):
     @admin.display(description="Customers")
     def customer_count(self, obj: TestClock) -> int:
         return obj.customers.count()
+
+    def has_add_permission(self, request) -> bool:
+        # Test clocks are test mode only (core.modes), as in Stripe's dashboard.
+        return modes.active() is not True and super().has_add_permission(request)
 
     def get_readonly_fields(self, request, obj=None):
         return ("frozen_time", "status", "id") if obj else ()

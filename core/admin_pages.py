@@ -6,6 +6,11 @@ page with its buttons, each button a POST to an action URL. ``PagesAdmin`` route
 those URLs and checks permissions in one place. Object ids travel admin-quoted in
 every URL (``quote`` / ``|admin_urlquote``, as Django's own admin links do), and the
 views receive them unquoted.
+
+The dashboard shows one mode at a time, as Stripe's does: ``DashboardModeMiddleware``
+makes the mode staff switched to (``mode_switch``, kept in the session; test by
+default) the active mode of every dashboard request (``core.modes``), so lists,
+pages, form choices and what the pages create belong to that mode.
 """
 
 from __future__ import annotations
@@ -13,9 +18,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from core import modes
+
+DASHBOARD_PREFIX = "/admin/"
+# The session key of the dashboard's mode: True live, False (or absent) test.
+SESSION_LIVEMODE = "tally_livemode"
 
 
 class PagesAdmin(admin.ModelAdmin):
@@ -92,3 +105,48 @@ def admin_page(request, model_admin, template: str, title: str, **context):
             **context,
         },
     )
+
+
+def dashboard_livemode(request) -> bool:
+    """The mode the dashboard shows this staff session (test until switched)."""
+    session = getattr(request, "session", None)
+    return bool(session.get(SESSION_LIVEMODE, False)) if session is not None else False
+
+
+class DashboardModeMiddleware:
+    """Serve each dashboard request in the session's mode (``core.modes``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(DASHBOARD_PREFIX):
+            return self.get_response(request)
+        token = modes.activate(dashboard_livemode(request))
+        try:
+            return self.get_response(request)
+        finally:
+            modes.reset(token)
+
+
+@require_POST
+def mode_switch(request):
+    """Switch the dashboard to ``livemode`` ("true"/"false") and go back to ``next``
+    (a list stays a list; an object of the other mode is not there)."""
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied
+    request.session[SESSION_LIVEMODE] = request.POST.get("livemode") == "true"
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) or not target.startswith(DASHBOARD_PREFIX):
+        target = reverse("admin:index")
+    return HttpResponseRedirect(target)
+
+
+def dashboard_mode(request) -> dict:
+    """Template context: the dashboard's mode, for the switch and the banner."""
+    if not request.path.startswith(DASHBOARD_PREFIX):
+        return {}
+    livemode = dashboard_livemode(request)
+    return {"tally_livemode": livemode, "tally_mode_label": modes.mode_label(livemode)}

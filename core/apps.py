@@ -43,6 +43,7 @@ class CoreConfig(AppConfig):
         from core.webhooks import registry as webhooks_registry
 
         webhooks_registry.register()
+        _tasks_see_every_mode()
 
     def _register_dashboard(self) -> None:
         from core import dashboard
@@ -76,6 +77,27 @@ class CoreConfig(AppConfig):
         dashboard.register_quick_link(
             dashboard.QuickLink("API docs", "/api/docs/", order=90)
         )
+
+
+def _tasks_see_every_mode() -> None:
+    """Run every task with no mode active (``core.modes``), even an eager one
+    started inside a request: jobs work across modes, each object in its own."""
+    from celery import signals
+
+    from core import modes
+
+    tokens: dict[str, object] = {}
+
+    def before(task_id=None, **_kwargs) -> None:
+        tokens[task_id] = modes.activate(None)
+
+    def after(task_id=None, **_kwargs) -> None:
+        token = tokens.pop(task_id, None)
+        if token is not None:
+            modes.reset(token)
+
+    signals.task_prerun.connect(before, weak=False, dispatch_uid="core.modes.pre")
+    signals.task_postrun.connect(after, weak=False, dispatch_uid="core.modes.post")
 
 
 def _today():

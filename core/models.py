@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from core import clock
 from core.ids import id_default
+from core.modes import LivemodeField, ModeManager
 
 
 class StripeObject(models.Model):
@@ -15,8 +16,9 @@ class StripeObject(models.Model):
     """
 
     created = models.DateTimeField(default=clock.now, editable=False)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     metadata = models.JSONField(default=dict, blank=True)
+    objects = ModeManager()
 
     class Meta:
         abstract = True
@@ -102,7 +104,8 @@ class TestClock(models.Model):
     advance_leased_until = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=clock.now, editable=False)
     deletes_after = models.DateTimeField()
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     class Meta:
         ordering = ["-created"]
@@ -182,13 +185,14 @@ class PortalSession(models.Model):
     )
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
     return_url = models.URLField(max_length=2048, blank=True, null=True)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     created = models.DateTimeField(default=clock.now, editable=False)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_opened_at = models.DateTimeField(null=True, blank=True)
     # The link, kept for the API response only while the secret is known.
     url = ""
+    objects = ModeManager()
 
     class Meta:
         verbose_name = "customer page link"
@@ -208,8 +212,9 @@ class Event(models.Model):
     object_id = models.CharField(max_length=64, db_index=True)
     request_id = models.CharField(max_length=40, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     created = models.DateTimeField(default=clock.now, editable=False)
+    objects = ModeManager()
 
     class Meta:
         indexes = [models.Index(fields=["-created", "-id"], name="core_event_page")]

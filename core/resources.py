@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models
 
+from core import modes
 from core.errors import InvalidRequest
 
 
@@ -25,9 +26,17 @@ class Resource:
     loader: Callable[[str], models.Model | None] | None = None
 
     def load(self, object_id: str) -> models.Model | None:
+        """The object, if it exists in the request's mode (``core.modes``)."""
         if self.loader is not None:
-            return self.loader(object_id)
-        return self.model._default_manager.filter(pk=object_id).first()
+            instance = self.loader(object_id)
+            livemode = modes.active()
+            if (
+                livemode is not None
+                and getattr(instance, "livemode", livemode) != livemode
+            ):
+                return None
+            return instance
+        return modes.in_mode(self.model._default_manager.filter(pk=object_id)).first()
 
 
 _by_object: dict[str, Resource] = {}

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from core import clock
 from core.ids import id_default
 from core.models import Customer, StripeObject, TestClock
+from core.modes import LivemodeField, ModeManager
 
 
 class CreditGrant(StripeObject):
@@ -177,7 +178,8 @@ class CreditBalanceTransaction(models.Model):
     invoice_line_item = models.CharField(max_length=64, blank=True, default="")
     effective_at = models.DateTimeField()
     created = models.DateTimeField(default=clock.now, editable=False)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     class Meta:
         indexes = [

@@ -42,9 +42,10 @@ CUSTOMER_SECONDS = 10.0
 # Far more than any installation has meters; customers are forgotten in bulk.
 _CACHE_SIZE = 100_000
 
-# event name -> (monotonic time read, its meters); customer id -> time read.
+# event name -> (monotonic time read, its meters of both modes); customer id ->
+# (time read, its livemode).
 _meters: dict[str, tuple[float, tuple[Meter, ...]]] = {}
-_customers: dict[str, float] = {}
+_customers: dict[str, tuple[float, bool]] = {}
 _lock = threading.Lock()
 
 # Every column of a meter but its metadata, in model order (``Model.from_db`` wants
@@ -64,7 +65,8 @@ def _meters_sql() -> str:
 @functools.cache
 def _customers_sql() -> str:
     return (
-        f"SELECT c.id, k.frozen_time FROM {quote(Customer._meta.db_table)} c"
+        "SELECT c.id, k.frozen_time, c.livemode"
+        f" FROM {quote(Customer._meta.db_table)} c"
         f" LEFT JOIN {quote(TestClock._meta.db_table)} k ON k.id = c.test_clock_id"
         " WHERE {} AND NOT c.deleted"
     )
@@ -87,17 +89,19 @@ def _read_meters(event_names: list[str]) -> list[Meter]:
     return meters
 
 
-def _read_customers(customer_ids: list[str]) -> dict[str, datetime | None]:
+def _read_customers(customer_ids: list[str]) -> dict[str, tuple[datetime | None, bool]]:
     condition, params = in_filter("c.id", customer_ids)
     with raw_cursor() as cursor:
         cursor.execute(_customers_sql().format(condition), params)
         return {
-            customer_id: aware(frozen_time)
-            for customer_id, frozen_time in cursor.fetchall()
+            customer_id: (aware(frozen_time), bool(livemode))
+            for customer_id, frozen_time, livemode in cursor.fetchall()
         }
 
 
-def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> None:
+def _remember(
+    meters: list[Meter], customers: dict[str, tuple[datetime | None, bool]]
+) -> None:
     read_at = time.monotonic()
     by_name: dict[str, list[Meter]] = {}
     for meter in meters:
@@ -109,16 +113,18 @@ def _remember(meters: list[Meter], customers: dict[str, datetime | None]) -> Non
             _customers.clear()
         for event_name, group in by_name.items():
             _meters[event_name] = (read_at, tuple(group))
-        for customer_id, frozen_time in customers.items():
+        for customer_id, (frozen_time, livemode) in customers.items():
             if frozen_time is None:
-                _customers[customer_id] = read_at
+                _customers[customer_id] = (read_at, livemode)
 
 
-def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
-    """The meters (active or not) of these event names, oldest first."""
+def meters_by_event_name(
+    event_names: Collection[str], *, livemode: bool
+) -> list[Meter]:
+    """The meters (active or not) of these event names in one mode, oldest first."""
     event_names = _nameable(event_names)
     if connection.in_atomic_block:
-        return _oldest_first(_read_meters(list(event_names)))
+        return _oldest_first(_read_meters(list(event_names)), livemode)
     now = time.monotonic()
     meters: list[Meter] = []
     missing = []
@@ -132,7 +138,7 @@ def meters_by_event_name(event_names: Collection[str]) -> list[Meter]:
         read = _read_meters(missing)
         _remember(read, {})
         meters.extend(read)
-    return _oldest_first(meters)
+    return _oldest_first(meters, livemode)
 
 
 def _nameable(keys: Collection[str]) -> Collection[str]:
@@ -143,33 +149,51 @@ def _nameable(keys: Collection[str]) -> Collection[str]:
     return keys
 
 
-def _oldest_first(meters: list[Meter]) -> list[Meter]:
-    return sorted(meters, key=lambda meter: (meter.created, meter.id))
+def _oldest_first(meters: list[Meter], livemode: bool) -> list[Meter]:
+    # Another mode's meters are not there for this one (``core.modes``).
+    return sorted(
+        (meter for meter in meters if meter.livemode == livemode),
+        key=lambda meter: (meter.created, meter.id),
+    )
 
 
-def customer_clocks(customer_ids: Collection[str]) -> dict[str, datetime | None]:
-    """Map each existing, not deleted customer among the ids to its clock's time.
+def customer_clocks(
+    customer_ids: Collection[str], *, livemode: bool
+) -> dict[str, datetime | None]:
+    """Map each existing, not deleted customer of the mode among the ids to its
+    clock's time.
 
     The time is the frozen time of the customer's test clock, None without one; ids
-    of no customer are left out.
+    of no customer (or of another mode's) are left out.
     """
     customer_ids = _nameable(customer_ids)
     if connection.in_atomic_block:
-        return _read_customers(list(customer_ids))
+        return _in_mode(_read_customers(list(customer_ids)), livemode)
     now = time.monotonic()
     found: dict[str, datetime | None] = {}
     missing = []
     for customer_id in customer_ids:
-        read_at = _customers.get(customer_id)
-        if read_at is not None and now - read_at < CUSTOMER_SECONDS:
-            found[customer_id] = None
+        remembered = _customers.get(customer_id)
+        if remembered is not None and now - remembered[0] < CUSTOMER_SECONDS:
+            if remembered[1] == livemode:
+                found[customer_id] = None
         else:
             missing.append(customer_id)
     if missing:
         read = _read_customers(missing)
         _remember([], read)
-        found.update(read)
+        found.update(_in_mode(read, livemode))
     return found
+
+
+def _in_mode(
+    customers: dict[str, tuple[datetime | None, bool]], livemode: bool
+) -> dict[str, datetime | None]:
+    return {
+        customer_id: frozen_time
+        for customer_id, (frozen_time, customer_livemode) in customers.items()
+        if customer_livemode == livemode
+    }
 
 
 def forget_meters(**_kwargs) -> None:

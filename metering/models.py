@@ -3,8 +3,9 @@
 Storage is built for tens of millions of events, and for bulk loads of 100,000 a
 second, where every index on the events table costs a share of that rate:
 
-- ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique, so a retried or
-  concurrent duplicate can never be stored (and so never counted) twice. Its foreign
+- ``MeterEvent`` is append-only. ``(event_name, identifier)`` is unique in each mode
+  (``livemode``), so a retried or concurrent duplicate can never be stored (and so
+  never counted) twice. Its foreign
   keys carry no database constraint: the ingestion service has checked the meter and
   the customer, and a constraint would add a trigger query to every inserted row.
   Nothing deletes meters; customers are only deleted with their test clock, and the
@@ -38,6 +39,7 @@ from django.db.models import Q
 from core import clock
 from core.ids import id_default
 from core.models import Customer, StripeObject
+from core.modes import LivemodeField, ModeManager
 
 # Whole-number values: at most 15 significant digits, 30 digits in all.
 VALUE_DIGITS = 30
@@ -98,9 +100,10 @@ class Meter(StripeObject):
     class Meta(StripeObject.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["event_name"],
+                # Each mode has its meters: a test and a live meter share a name.
+                fields=["livemode", "event_name"],
                 condition=Q(status="active"),
-                name="meter_one_active_per_event_name",
+                name="meter_one_active_per_mode_event_name",
             )
         ]
 
@@ -142,18 +145,21 @@ class MeterEvent(models.Model):
     value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=0)
     timestamp = models.DateTimeField()
     created = models.DateTimeField()
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
     dimensions = models.JSONField(null=True, blank=True)
     # Digest of the API key and Idempotency-Key that created the event (v1 API),
     # so that a retry with that key gets the event back (``metering.api.views``).
     request_key = models.CharField(max_length=64, null=True, blank=True)
+    objects = ModeManager()
 
     class Meta:
         constraints = [
+            # Per mode: each mode is its own world (``core.modes``), so the same
+            # events sent to test and to live are both recorded, once each.
             models.UniqueConstraint(
-                fields=["event_name", "identifier"],
-                name="meter_event_identifier_once",
-                opclasses=[BYTEWISE, BYTEWISE],
+                fields=["livemode", "event_name", "identifier"],
+                name="meter_event_identifier_once_per_mode",
+                opclasses=["bool_ops", BYTEWISE, BYTEWISE],
             )
         ]
         indexes = [
@@ -190,7 +196,8 @@ class MeterEventAdjustment(models.Model):
         max_length=10, choices=Status.choices, default=Status.COMPLETE
     )
     created = models.DateTimeField(default=clock.now)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     def __str__(self) -> str:
         return f"cancel {self.event_name} {self.identifier}"
@@ -268,7 +275,8 @@ class MeterEventSession(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     def __str__(self) -> str:
         return self.id

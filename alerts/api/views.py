@@ -11,7 +11,6 @@ from alerts.api import serializers as s
 from alerts.models import Alert
 from alerts.services.alerts import CUSTOMER_PARAM
 from core import clock
-from core import context as request_context
 from core.api.base import StripeView, get_or_404
 from core.api.fields import ApiParams
 from core.errors import ResourceMissing
@@ -78,7 +77,6 @@ class AlertListView(StripeView):
             meter_id=threshold["meter"],
             gte=threshold["gte"],
             customer=customer,
-            livemode=request_context.current().livemode,
             now=_now(customer),
         )
         return self.render(alert, params)

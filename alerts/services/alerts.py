@@ -81,7 +81,6 @@ def alert_create(
     meter_id: str,
     gte: int,
     customer: Customer | None = None,
-    livemode: bool = False,
     metadata: dict[str, str] | None = None,
     now: datetime,
 ) -> Alert:
@@ -99,6 +98,11 @@ def alert_create(
             f"No such customer: '{customer.pk}'", param=CUSTOMER_PARAM, http_status=400
         )
     meter = _locked_meter(meter_id)
+    if customer is not None and customer.livemode != meter.livemode:
+        # The alert is in its meter's mode; another mode's customer is not there.
+        raise ResourceMissing(
+            f"No such customer: '{customer.pk}'", param=CUSTOMER_PARAM, http_status=400
+        )
     _check_limit(meter, customer)
     # The Beat job's counting waits (its cursor is locked): it has counted no
     # event past ``after``, and counts every later one for this alert.
@@ -111,7 +115,7 @@ def alert_create(
         gte=gte,
         test_clock_id=customer.test_clock_id if customer else None,
         after_event_id=after,
-        livemode=livemode,
+        livemode=meter.livemode,
         metadata=metadata or {},
         created=now,
         updated=now,

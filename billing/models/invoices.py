@@ -15,6 +15,7 @@ from billing.models.subscriptions import Subscription, SubscriptionItem
 from catalog.fields import ExactDecimalField
 from core.ids import id_default
 from core.models import Customer, StripeObject, TestClock
+from core.modes import LivemodeField, ModeManager
 
 
 def quantity_field(**kwargs) -> ExactDecimalField:
@@ -270,7 +271,8 @@ class InvoiceLineItem(models.Model):
     # [{amount, type, credit_balance_transaction}] applied at finalization.
     pretax_credit_amounts = models.JSONField(default=list, blank=True)
     created = models.DateTimeField()
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
 
     class Meta:
         ordering = ["invoice", "position"]

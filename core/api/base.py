@@ -1,4 +1,10 @@
-"""The base API view: parse Stripe parameters, call one service, render."""
+"""The base API view: parse Stripe parameters, call one service, render.
+
+Every request runs in its API key's mode (``core.modes``): ``Model.objects``,
+``get_or_404``, ``render_list`` and ``expand[]`` see that mode's objects only, and
+what the request creates takes it. A new endpoint gets this for free; it needs no
+``livemode`` filter or argument of its own.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import resources
+from core import modes, resources
 from core.api.errors import plain_error_response
 from core.api.pagination import item_expand, paginate
 from core.api.params import query_params
@@ -67,8 +73,9 @@ class StripeView(APIView):
 
 
 def get_or_404(queryset, object_id: str, object_name: str, *, param: str = "id"):
-    """Fetch one object by id, or raise Stripe's 404 ``resource_missing``."""
-    instance = queryset.filter(pk=object_id).first()
+    """Fetch one object by id in the request's mode, or raise Stripe's 404
+    ``resource_missing`` (another mode's object is missing too: ``core.modes``)."""
+    instance = modes.in_mode(queryset).filter(pk=object_id).first()
     if instance is None:
         raise ResourceMissing.for_id(object_name, object_id, param=param)
     return instance

@@ -11,7 +11,8 @@ those requests need, the way the full path does it:
   (database connections are checked and recycled the same way) and its logging of
   4xx and 5xx responses;
 - the request gets its ``Request-Id`` and context (``core.context``), and the API
-  key is authenticated as ``ApiKeyMiddleware`` does it (``authenticated_key``);
+  key is authenticated as ``ApiKeyMiddleware`` does it (``authenticated_key``),
+  its mode made the request's (``core.modes``);
 - a crash answers Stripe's 500 envelope, as ``ApiErrorMiddleware`` does.
 
 Anything unusual goes to Django untouched: another method or path, a query string,
@@ -37,6 +38,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils.log import log_response
 
 from core import context as request_context
+from core import modes
 from core.api.errors import error_body, unexpected_error
 from core.api.middleware import authenticated_key
 from core.errors import TallyError
@@ -134,9 +136,12 @@ class LaneApplication:
                 livemode=api_key.livemode if api_key is not None else False,
             )
         )
+        # As ApiKeyMiddleware: the key's mode only (a session-token route sets its own).
+        mode_token = modes.activate(api_key.livemode if api_key is not None else None)
         try:
             answer = _answer(route, LaneRequest(request, body, api_key))
         finally:
+            modes.reset(mode_token)
             request_context.reset(token)
         if answer is None:
             return None

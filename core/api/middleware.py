@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 
-from core import clock
+from core import clock, modes
 from core import context as request_context
 from core.api.errors import plain_error_response, to_tally_error, unexpected_error
 from core.api.ratelimit import rate_limit_check
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 API_PREFIXES = ("/v1/", "/v2/")
 # Paths that authenticate with something other than a secret key (v2 session tokens).
 KEYLESS_PATHS = ("/v2/billing/meter_event_stream",)
+# Test helpers (test clocks) exist in test mode only, as in Stripe.
+TEST_MODE_PATHS = ("/v1/test_helpers/",)
 
 
 def is_api_path(path: str) -> bool:
@@ -153,6 +155,14 @@ class ApiKeyMiddleware:
             response["Retry-After"] = "1"
             return response
         request.api_key = api_key
+        if api_key.livemode and request.path.startswith(TEST_MODE_PATHS):
+            return plain_error_response(
+                InvalidRequest(
+                    "This endpoint is only available in test mode. Try using your "
+                    "test keys instead.",
+                    code="livemode_mismatch",
+                )
+            )
         current = request_context.current()
         token = request_context.activate(
             request_context.RequestContext(
@@ -161,9 +171,12 @@ class ApiKeyMiddleware:
                 livemode=api_key.livemode,
             )
         )
+        # The key's mode is the only one the request sees and writes (core.modes).
+        mode_token = modes.activate(api_key.livemode)
         try:
             return self.get_response(request)
         finally:
+            modes.reset(mode_token)
             request_context.reset(token)
 
 

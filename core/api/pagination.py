@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
+from core import modes
 from core.errors import InvalidRequest, ResourceMissing
 
 _LOOKUPS = {"exact": "", "gt": "__gt", "gte": "__gte", "lt": "__lt", "lte": "__lte"}
@@ -48,8 +49,10 @@ def paginate(
     """Return one page of ``queryset`` as ``{object: "list", data, has_more, url}``.
 
     Ordered by (order_field, pk), descending when ``newest_first``. ``starting_after``
-    pages towards the end of that order, ``ending_before`` towards its start.
+    pages towards the end of that order, ``ending_before`` towards its start. Only
+    the request's mode's objects are listed (``core.modes``), cursors included.
     """
+    queryset = modes.in_mode(queryset)
     limit = params.get("limit", 10)
     after, before = params.get("starting_after"), params.get("ending_before")
     cursor_id = after or before
@@ -82,7 +85,11 @@ def paginate(
 
 
 def _beyond(model, cursor_id, order_field, descending, object_name, param) -> Q:
-    cursor = model._default_manager.filter(pk=cursor_id).values(order_field).first()
+    cursor = (
+        modes.in_mode(model._default_manager.filter(pk=cursor_id))
+        .values(order_field)
+        .first()
+    )
     if cursor is None:
         raise ResourceMissing.for_id(object_name, cursor_id, param=param)
     value = cursor[order_field]

@@ -12,7 +12,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from core import clock
-from core import context as request_context
 from core.api.base import StripeView, get_or_404
 from core.api.fields import ApiParams, ConstField, UnixField
 from core.models import Customer
@@ -80,7 +79,6 @@ class PortalSessionCreateView(StripeView):
             customer=customer,
             now=clock.now(),
             return_url=params.get("return_url"),
-            livemode=request_context.current().livemode,
             base_url=_base_url(request),
         )
         return self.render(session, params)

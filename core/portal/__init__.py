@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from core import clock
+from core import clock, modes
 from core.models import Customer, PortalSession
 from core.services.portal import portal_session_open
 
@@ -92,6 +92,9 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             token=token,
             now=clock.now_for_customer(session.customer),
         )
-        return _private(view(request, page, **kwargs))
+        # The pages see their customer's mode only (``core.modes``): an id in a URL
+        # or a form that belongs to the other mode is not there.
+        with modes.scope(session.customer.livemode):
+            return _private(view(request, page, **kwargs))
 
     return wrapped

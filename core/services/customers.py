@@ -100,8 +100,18 @@ def _save_with_prefix(customer: Customer, *, generated: bool) -> None:
 def customer_create(
     *, params: dict[str, Any], test_clock: TestClock | None = None
 ) -> Customer:
-    """Create a customer, attached to ``test_clock`` if given (for good)."""
+    """Create a customer, attached to ``test_clock`` if given (for good).
+
+    The customer takes the active mode (``core.modes``); test clocks exist in test
+    mode only, so a live customer cannot be attached to one.
+    """
     customer = Customer(test_clock=test_clock, created=clock.now_for_clock(test_clock))
+    if test_clock is not None and customer.livemode != test_clock.livemode:
+        raise InvalidRequest(
+            "Test clocks can only be used in test mode; a live mode customer cannot "
+            "be attached to one.",
+            param="test_clock",
+        )
     _apply(customer, params)
     generated = not customer.invoice_prefix
     if generated:

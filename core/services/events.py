@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import JSONField, Value
 
-from core import clock, resources
+from core import clock, modes, resources
 from core import context as request_context
 from core.models import Event
 
@@ -53,7 +53,8 @@ def event_build(
         object_id=str(data_object.get("id", "")),
         request_id=context.request_id,
         idempotency_key=context.idempotency_key,
-        livemode=bool(data_object.get("livemode", context.livemode)),
+        # The object's mode; else the request's (API key or dashboard switch).
+        livemode=bool(data_object.get("livemode", modes.default_livemode())),
         created=created or clock.now(),
     )
 

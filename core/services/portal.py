@@ -36,7 +36,6 @@ def portal_session_create(
     customer: Customer,
     now: datetime,
     return_url: str | None = None,
-    livemode: bool = False,
     lifetime: timedelta | None = None,
     base_url: str = "",
 ) -> PortalSession:
@@ -53,7 +52,7 @@ def portal_session_create(
         customer=customer,
         secret_hash=hash_secret(secret),
         return_url=return_url or None,
-        livemode=livemode,
+        livemode=customer.livemode,
         created=now,
         expires_at=now + (lifetime or link_lifetime()),
     )

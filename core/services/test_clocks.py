@@ -39,8 +39,9 @@ _MAX_STEPS_AT_ONE_MOMENT = 1000
 def test_clock_create(
     *, frozen_time: datetime, name: str = "", now: datetime
 ) -> TestClock:
-    """Create a clock frozen at ``frozen_time``."""
+    """Create a clock frozen at ``frozen_time`` (test mode only, as in Stripe)."""
     test_clock = TestClock.objects.create(
+        livemode=False,
         frozen_time=frozen_time,
         name=name or "",
         created=now,

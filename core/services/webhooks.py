@@ -16,6 +16,7 @@ from core.errors import InvalidRequest, InvalidState
 from core.ids import new_secret
 from core.metadata import metadata_merge
 from core.models import WebhookDelivery, WebhookEndpoint
+from core.modes import default_livemode
 from core.services.events import event_record
 from core.webhooks import dispatch, policy
 
@@ -42,9 +43,10 @@ def _apply(endpoint: WebhookEndpoint, params: dict[str, Any]) -> None:
 
 @transaction.atomic
 def webhook_endpoint_create(
-    *, params: dict[str, Any], livemode: bool = False, now: datetime
+    *, params: dict[str, Any], livemode: bool | None = None, now: datetime
 ) -> WebhookEndpoint:
-    """Create an enabled endpoint with a fresh ``whsec_`` secret."""
+    """Create an enabled endpoint with a fresh ``whsec_`` secret; it receives the
+    events of its mode only (``livemode``, by default the active mode)."""
     if "url" not in params or "enabled_events" not in params:
         missing = "url" if "url" not in params else "enabled_events"
         raise InvalidRequest(
@@ -62,7 +64,7 @@ def webhook_endpoint_create(
     endpoint = WebhookEndpoint(
         secret=_new_secret(),
         api_version=params.get("api_version"),
-        livemode=livemode,
+        livemode=default_livemode() if livemode is None else livemode,
         created=now,
         enabled_at=now,
     )

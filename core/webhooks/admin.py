@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import clock, resources
+from core import clock, modes, resources
 from core.errors import TallyError
 from core.models import (
     OutboundEmail,
@@ -116,7 +116,14 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ("url", "health", "events_summary", "description", "created")
+    list_display = (
+        "url",
+        "mode",
+        "health",
+        "events_summary",
+        "description",
+        "created",
+    )
     list_filter = ("status",)
     search_fields = ("id", "url", "description")
     change_form_template = "admin/core/webhookendpoint/change_form.html"
@@ -129,6 +136,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def health(self, endpoint: WebhookEndpoint):
         badge, label = endpoint_health(endpoint)
         return format_html('<span class="tally-badge {}">{}</span>', badge, label)
+
+    @admin.display(description="Mode", ordering="livemode")
+    def mode(self, endpoint: WebhookEndpoint) -> str:
+        """The mode whose events the endpoint receives (``core.modes``)."""
+        return modes.mode_label(endpoint.livemode)
 
     @admin.display(description="Events")
     def events_summary(self, endpoint: WebhookEndpoint) -> str:
@@ -180,6 +192,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             extra.update(
                 health_badge=badge,
                 health_label=label,
+                mode_label=modes.mode_label(endpoint.livemode),
                 deliveries=endpoint.deliveries.select_related("event").order_by("-id")[
                     :RECENT_DELIVERIES
                 ],
@@ -278,6 +291,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return self._back(endpoint)
 
 
+def _in_dashboard_mode(deliveries):
+    livemode = modes.active()
+    if livemode is None:
+        return deliveries
+    return deliveries.filter(endpoint__livemode=livemode)
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = (
@@ -294,6 +314,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("event__id", "event__type", "endpoint__url")
     list_select_related = ("event", "endpoint")
     ordering = ("-id",)
+
+    def get_queryset(self, request):
+        # Deliveries have the mode of their endpoint (and event): the dashboard's.
+        return _in_dashboard_mode(super().get_queryset(request))
 
     @admin.display(description="Event type", ordering="event__type")
     def event_type(self, delivery: WebhookDelivery) -> str:
@@ -319,7 +343,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         delivery = get_object_or_404(
-            WebhookDelivery.objects.select_related("event", "endpoint"),
+            _in_dashboard_mode(
+                WebhookDelivery.objects.select_related("event", "endpoint")
+            ),
             pk=unquote(object_id),
         )
         if not self.has_view_or_change_permission(request, delivery):
@@ -352,7 +378,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def resend_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        delivery = get_object_or_404(WebhookDelivery, pk=object_id)
+        delivery = get_object_or_404(
+            _in_dashboard_mode(WebhookDelivery.objects.all()), pk=object_id
+        )
         if not self.has_view_permission(request, delivery):
             return HttpResponseRedirect(reverse("admin:index"))
         try:

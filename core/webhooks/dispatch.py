@@ -184,26 +184,42 @@ def events_fanout(*, event_ids: list[str], now: datetime) -> int:
     """Fan events out in one go (in the given order): one read, one insert."""
     if not event_ids:
         return 0
-    event_types = Subquery(Event.objects.filter(pk=event_ids[0]).values("type")[:1])
+    first = Event.objects.filter(pk=event_ids[0])
     listening = list(
         WebhookEndpoint.objects.filter(status=ENABLED)
-        .annotate(first_event_type=event_types)
-        .only("id", "enabled_events", "status", "failing_since")
+        .annotate(
+            first_event_type=Subquery(first.values("type")[:1]),
+            first_event_livemode=Subquery(first.values("livemode")[:1]),
+        )
+        .only("id", "enabled_events", "status", "failing_since", "livemode")
     )
     if not listening:  # the common case costs one query
         return 0
     if len(event_ids) == 1:
-        types = {event_ids[0]: listening[0].first_event_type}
+        first_endpoint = listening[0]
+        kinds = {
+            event_ids[0]: (
+                first_endpoint.first_event_type,
+                first_endpoint.first_event_livemode,
+            )
+        }
     else:
-        types = dict(Event.objects.filter(pk__in=event_ids).values_list("id", "type"))
+        kinds = {
+            event_id: (event_type, livemode)
+            for event_id, event_type, livemode in Event.objects.filter(
+                pk__in=event_ids
+            ).values_list("id", "type", "livemode")
+        }
+    # An endpoint receives the events of its own mode only (``core.modes``).
     deliveries = [
         WebhookDelivery(
             endpoint_id=endpoint.id, event_id=event_id, created=now, next_attempt_at=now
         )
         for event_id in event_ids
-        if types.get(event_id) is not None
+        if kinds.get(event_id, (None,))[0] is not None
         for endpoint in listening
-        if policy.endpoint_wants(endpoint.enabled_events, types[event_id])
+        if endpoint.livemode == kinds[event_id][1]
+        and policy.endpoint_wants(endpoint.enabled_events, kinds[event_id][0])
     ]
     if not deliveries:
         return 0
@@ -399,6 +415,7 @@ def fanout_reconcile(*, now: datetime, batch: int = 1000) -> int:
     window_start = now - settings.TALLY_WEBHOOK_RETRY_FOR
     for endpoint in WebhookEndpoint.objects.filter(status=ENABLED):
         missing = Event.objects.filter(
+            livemode=endpoint.livemode,
             created__gte=max(endpoint.enabled_at, window_start),
             created__lt=now - RECONCILE_SETTLE,
         ).exclude(

@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import clock
+from core import clock, modes
 from core import context as request_context
 from core.api.base import StripeView
 from core.api.errors import to_tally_error, unexpected_error
@@ -264,16 +264,18 @@ def stream_ingest(authorization: str, body: dict) -> None:
             param="events",
         )
     now = clock.now()
-    fast = services.meter_events_ingest_documents(
-        documents=items, now=now, unix_seconds=False, livemode=auth.livemode
-    )
-    if fast is not None:
-        return
-    # Some event is not plain: read each, refusing the call at the first error.
-    events = [event_input(item, index) for index, item in enumerate(items)]
-    services.meter_events_ingest_batch(
-        events=events, now=now, livemode=auth.livemode, all_or_nothing=True
-    )
+    # The session's mode is the request's (it authenticates with no API key).
+    with modes.scope(auth.livemode):
+        fast = services.meter_events_ingest_documents(
+            documents=items, now=now, unix_seconds=False, livemode=auth.livemode
+        )
+        if fast is not None:
+            return
+        # Some event is not plain: read each, refusing the call at the first error.
+        events = [event_input(item, index) for index, item in enumerate(items)]
+        services.meter_events_ingest_batch(
+            events=events, now=now, livemode=auth.livemode, all_or_nothing=True
+        )
 
 
 _V2EventSchema = inline_serializer(
@@ -347,6 +349,5 @@ class V2MeterEventAdjustmentCreateView(V2View):
             event_name=body.get("event_name"),
             identifier=cancel["identifier"],
             now=clock.now(),
-            livemode=request_context.current().livemode,
         )
         return Response(s.v2_adjustment(adjustment))

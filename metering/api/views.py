@@ -342,6 +342,5 @@ class MeterEventAdjustmentCreateView(StripeView):
             event_name=params["event_name"],
             identifier=identifier,
             now=clock.now(),
-            livemode=_livemode(),
         )
         return self.render(adjustment, params)

@@ -54,7 +54,7 @@ def _recount_hour(rollup: MeterUsageRollup) -> None:
 
 @transaction.atomic
 def meter_event_cancel(
-    *, event_name: Any, identifier: Any, now: datetime, livemode: bool = False
+    *, event_name: Any, identifier: Any, now: datetime
 ) -> MeterEventAdjustment:
     """Cancel the event ``identifier`` of ``event_name``: it no longer counts.
 
@@ -71,7 +71,7 @@ def meter_event_cancel(
                 created=clock.now_for_customer(event.customer)
                 if event.customer.test_clock_id
                 else now,
-                livemode=livemode,
+                livemode=event.livemode,
             )
     except IntegrityError:
         raise errors.MeterEventError(

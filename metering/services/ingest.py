@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from core import modes
 from core.errors import IdempotencyError, InvalidRequest, TallyError
 from metering import errors, signals, storage
 from metering.models import Meter, MeterEvent
@@ -54,7 +55,7 @@ def meter_events_ingest_batch(
     *,
     events: Sequence[EventInput],
     now: datetime,
-    livemode: bool = False,
+    livemode: bool | None = None,
     all_or_nothing: bool = False,
     sync_commit: bool = True,
     request_key: str | None = None,
@@ -68,7 +69,8 @@ def meter_events_ingest_batch(
     is for callers that can redo a lost batch (``storage.events_write``);
     ``request_key`` is stored with the events (``MeterEvent.request_key``).
     """
-    lookups = Lookups(events, now)
+    livemode = modes.default_livemode() if livemode is None else livemode
+    lookups = Lookups(events, now, livemode=livemode)
     result = BatchResult(meters=_meters(lookups))
     rows = plain_rows(events, lookups, livemode)
     if rows is not None and len(set(map(event_key, rows))) == len(rows):
@@ -106,7 +108,7 @@ def meter_events_ingest_documents(
     documents: Sequence[Any],
     now: datetime,
     unix_seconds: bool,
-    livemode: bool = False,
+    livemode: bool | None = None,
     sync_commit: bool = True,
 ) -> StoredCount | None:
     """Validate and record JSON documents in one transaction, if all are plain.
@@ -116,7 +118,8 @@ def meter_events_ingest_documents(
     plain event (``plain_document_rows``) or two share an identifier; the caller
     then takes ``meter_events_ingest_batch``, which explains every refusal.
     """
-    lookups = Lookups.of_documents(documents, now)
+    livemode = modes.default_livemode() if livemode is None else livemode
+    lookups = Lookups.of_documents(documents, now, livemode=livemode)
     rows = plain_document_rows(documents, lookups, livemode, unix_seconds=unix_seconds)
     if rows is None or len(set(map(event_key, rows))) != len(rows):
         return None
@@ -160,7 +163,7 @@ def meter_event_create(
     identifier: Any = None,
     timestamp: datetime | None = None,
     now: datetime,
-    livemode: bool = False,
+    livemode: bool | None = None,
     request_key: str | None = None,
 ) -> MeterEvent:
     """Validate and record one event; a known identifier is a duplicate (400)."""
@@ -205,7 +208,7 @@ def meter_event_create_or_replay(
     identifier: str,
     timestamp: datetime | None = None,
     now: datetime,
-    livemode: bool = False,
+    livemode: bool | None = None,
     request_key: str,
 ) -> tuple[MeterEvent, bool]:
     """``meter_event_create`` for a request that may retry one made with the same
@@ -230,7 +233,11 @@ def meter_event_create_or_replay(
             raise
         stored = (
             MeterEvent.objects.select_related("meter")
-            .filter(event_name=event_name, identifier=identifier)
+            .filter(
+                livemode=modes.default_livemode() if livemode is None else livemode,
+                event_name=event_name,
+                identifier=identifier,
+            )
             .first()
         )
         if stored is None or stored.request_key != request_key:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from core.errors import InvalidRequest, InvalidState
+from core.modes import default_livemode
 from core.services.events import event_emit, event_emit_updated, snapshot
 from metering.models import Meter
 
@@ -31,7 +32,7 @@ def meter_create(
     value_payload_key: str = "value",
     event_time_window: str | None = None,
     now: datetime,
-    livemode: bool = False,
+    livemode: bool | None = None,
 ) -> Meter:
     """Create an active meter; its event name must not belong to another active one."""
     if customer_payload_key == value_payload_key:
@@ -48,7 +49,7 @@ def meter_create(
         event_time_window=event_time_window,
         created=now,
         updated=now,
-        livemode=livemode,
+        livemode=default_livemode() if livemode is None else livemode,
     )
     try:
         with transaction.atomic():

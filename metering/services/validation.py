@@ -55,17 +55,23 @@ class Lookups:
     meter. Both reads are usually answered from memory (``metering.lookups``).
     """
 
-    def __init__(self, events: Sequence[EventInput], now: datetime) -> None:
+    def __init__(
+        self, events: Sequence[EventInput], now: datetime, *, livemode: bool
+    ) -> None:
+        self.livemode = livemode
         self._load(events, now)
 
     @classmethod
-    def of_documents(cls, documents: Sequence[Any], now: datetime) -> Lookups:
+    def of_documents(
+        cls, documents: Sequence[Any], now: datetime, *, livemode: bool
+    ) -> Lookups:
         """The lookups of events as JSON documents (``plain_document_rows``).
 
         Customers are read under every active meter's key at once: an extra
         candidate costs nothing, and one pass over the documents saves a lot.
         """
         lookups = cls.__new__(cls)
+        lookups.livemode = livemode
         objects = [document for document in documents if type(document) is dict]
         lookups._index(
             lookups_cache.meters_by_event_name(
@@ -73,7 +79,8 @@ class Lookups:
                     name
                     for document in objects
                     if type(name := document.get("event_name")) is str
-                }
+                },
+                livemode=livemode,
             )
         )
         keys = {meter.customer_payload_key for meter in lookups.active.values()}
@@ -95,11 +102,15 @@ class Lookups:
 
     def _load(self, events: Sequence[EventInput], now: datetime) -> None:
         names = {event.event_name for event in events if type(event.event_name) is str}
-        self._index(lookups_cache.meters_by_event_name(names))
+        self._index(lookups_cache.meters_by_event_name(names, livemode=self.livemode))
         self._read_clocks(self._customer_ids(events), now)
 
     def _read_clocks(self, wanted: set[str], now: datetime) -> None:
-        clocks = lookups_cache.customer_clocks(wanted) if wanted else {}
+        clocks = (
+            lookups_cache.customer_clocks(wanted, livemode=self.livemode)
+            if wanted
+            else {}
+        )
         # A customer on a test clock lives at the clock's frozen time.
         self.customer_now: dict[str, datetime] = {
             customer_id: frozen_time or now

@@ -2,8 +2,9 @@
 
 Two rules make the write safe, in PostgreSQL and SQLite (3.35+) alike:
 
-- The unique key ``(event_name, identifier)`` decides which events are new, also
-  between concurrent transactions, so a duplicate is never stored nor counted.
+- The unique key ``(livemode, event_name, identifier)`` decides which events are
+  new (each mode its own: ``core.modes``), also between concurrent transactions,
+  so a duplicate is never stored nor counted.
 - ``INSERT ... ON CONFLICT (meter_id, customer_id, bucket, shard) DO UPDATE`` adds
   exactly the new events to their hourly rollups, in the same transaction. On
   PostgreSQL concurrent transactions write distinct shards of an hour
@@ -74,8 +75,9 @@ def events_write(
 ) -> dict[tuple[str, str], int]:
     """Store the new events among ``rows`` and add them to their rollups, atomically.
 
-    ``rows`` must not repeat an (event_name, identifier). Returns the id of each
-    stored event by that key; a key missing from the result was already stored.
+    ``rows`` (of one mode) must not repeat an (event_name, identifier). Returns the
+    id of each stored event by that key; a key missing from the result was already
+    stored.
     ``sync_commit=False`` lets PostgreSQL confirm the commit before its WAL is on
     disk: a crash may then lose the batch, so only callers that can redo it (bulk
     import, which skips what is stored when re-run) may ask for it.

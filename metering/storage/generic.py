@@ -61,7 +61,7 @@ def write(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
             MeterEvent._meta.db_table,
             EVENT_COLUMNS,
             stored,
-            " ON CONFLICT (event_name, identifier) DO NOTHING"
+            " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
             " RETURNING event_name, identifier, id",
         )
         ids = {(name, identifier): seq for name, identifier, seq in returned}

@@ -77,7 +77,7 @@ def _one_event_sql() -> str:
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
         f" VALUES ({placeholders(8)}, %s::jsonb, %s)"
-        " ON CONFLICT (event_name, identifier) DO NOTHING"
+        " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
         ' RETURNING id, meter_id, customer_id, value, "timestamp"'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
         f" SELECT meter_id, customer_id, {_EVENT_HOUR}, value, 1,"
@@ -107,7 +107,9 @@ def _few_events_sql(skip_stored: bool, ids: bool) -> str:
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     order = 'ORDER BY "timestamp" DESC, id DESC'
     on_conflict = (
-        " ON CONFLICT (event_name, identifier) DO NOTHING" if skip_stored else ""
+        " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
+        if skip_stored
+        else ""
     )
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"

@@ -111,7 +111,7 @@ def test_the_fast_loop_agrees_with_validation(batch, livemode):
     with transaction.atomic():
         customers = _catalog()
         batch = [_resolve(event, customers) for event in batch]
-        lookups = Lookups(batch, NOW)
+        lookups = Lookups(batch, NOW, livemode=False)
         fast = plain_rows(batch, lookups, livemode)
         note("fast loop" if fast is not None else "general validation")
         if fast is not None:
@@ -132,7 +132,7 @@ def test_the_fast_loop_takes_plain_batches():
         )
         for index in range(3)
     ]
-    lookups = Lookups(batch, NOW)
+    lookups = Lookups(batch, NOW, livemode=False)
     rows = plain_rows(batch, lookups, False)
     assert rows == [validate(event, lookups, False) for event in batch]
     with pytest.raises(InvalidRequest):
@@ -184,12 +184,14 @@ def test_the_document_loop_agrees_with_validation(data, unix_seconds, livemode):
     with transaction.atomic():
         customers = _catalog()
         batch = [_resolve_document(document, customers) for document in batch]
-        lookups = Lookups.of_documents(batch, NOW)
+        lookups = Lookups.of_documents(batch, NOW, livemode=False)
         fast = plain_document_rows(batch, lookups, livemode, unix_seconds=unix_seconds)
         note("fast loop" if fast is not None else "general validation")
         if fast is not None:
             general = Lookups(
-                [_reference(document, unix_seconds) for document in batch], NOW
+                [_reference(document, unix_seconds) for document in batch],
+                NOW,
+                livemode=False,
             )
             assert fast == [
                 validate(_reference(document, unix_seconds), general, livemode)
@@ -226,7 +228,10 @@ def test_the_document_loop_takes_plain_documents(unix_seconds):
         for index in range(3)
     ]
     rows = plain_document_rows(
-        batch, Lookups.of_documents(batch, NOW), False, unix_seconds=unix_seconds
+        batch,
+        Lookups.of_documents(batch, NOW, livemode=False),
+        False,
+        unix_seconds=unix_seconds,
     )
     assert [row.timestamp for row in rows] == [moment, NOW, NOW]
     assert [row.identifier for row in rows] == ["id-0", "id-1", "id-2"]

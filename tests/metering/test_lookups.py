@@ -119,7 +119,9 @@ def test_a_row_read_while_a_change_commits_is_forgotten_at_commit(reads):
 
     def concurrent_reader():
         try:
-            lookups.meters_by_event_name(["tokens"])  # the row before the commit
+            lookups.meters_by_event_name(
+                ["tokens"], livemode=False
+            )  # the row before the commit
         finally:
             connection.close()
 
@@ -128,6 +130,9 @@ def test_a_row_read_while_a_change_commits_is_forgotten_at_commit(reads):
         reader = threading.Thread(target=concurrent_reader)
         reader.start()
         reader.join()
-        assert lookups.meters_by_event_name(["tokens"])[0].is_active is False
+        assert (
+            lookups.meters_by_event_name(["tokens"], livemode=False)[0].is_active
+            is False
+        )
     result = ingest(event(customer))
     assert [error.code for _, error in result.errors] == ["archived_meter"]

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from tqdm import tqdm
 
+from core import modes
 from core.errors import InvalidRequest
 from metering.imports import (
     HEAD_BYTES,
@@ -79,6 +80,11 @@ class Command(BaseCommand):
             "--rejects", help="where refused lines go (default: FILE.rejects.ndjson)"
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--live",
+            action="store_true",
+            help="record live-mode events (live meters and customers); default test",
+        )
 
     def handle(self, *args, **options):
         path = options["file"]
@@ -120,7 +126,8 @@ class Command(BaseCommand):
                 disable=options["no_progress"],
                 file=sys.stderr,
             )
-            with progress:
+            # The events' mode; forked workers inherit it (``core.modes``).
+            with progress, modes.scope(options["live"]):
                 results = self._run(chunks, options["workers"])
                 totals = self._collect(results, Path(rejects_path), progress)
         except InvalidRequest as error:
