@@ -242,7 +242,8 @@ class ActiveEntitlement(models.Model):
         "catalog.Feature", on_delete=models.CASCADE, related_name="+"
     )
     lookup_key = models.CharField(max_length=80)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
     created = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
@@ -385,7 +386,8 @@ class UsageLimitCrossing(models.Model):
     level = models.BigIntegerField()
     # On the customer's clock.
     created = models.DateTimeField(default=clock.now)
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lift_reason = models.CharField(
         max_length=20, choices=LiftReason.choices, blank=True
@@ -424,7 +426,8 @@ class CustomerAccess(models.Model):
     customer = models.OneToOneField(
         Customer, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
     # The check response body (without the ETag).
     body = models.JSONField(default=dict)
     etag = models.CharField(max_length=64, blank=True)

@@ -16,6 +16,7 @@ from django.db.models import Q
 from catalog.fields import ExactDecimalField
 from core import clock
 from core.ids import id_default
+from core.modes import LivemodeField, ModeManager
 from core.models import StripeObject
 
 
@@ -306,7 +307,8 @@ class ProductFeature(models.Model):
     feature = models.ForeignKey(
         Feature, on_delete=models.PROTECT, related_name="product_features"
     )
-    livemode = models.BooleanField(default=False)
+    livemode = LivemodeField()
+    objects = ModeManager()
     created = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:

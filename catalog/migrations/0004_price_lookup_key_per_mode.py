@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_meter_exactly_when_metered'),
+        ('catalog', '0003_features_and_product_features'),
         ('metering', '0007_meter_event_name_per_mode'),
     ]
 
