@@ -155,6 +155,31 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
             },
         )
     )["identifier"]
+    world["feature"] = _ok(
+        api.post(
+            "/v1/entitlements/features", {"name": "API access", "lookup_key": "api"}
+        )
+    )["id"]
+    world["product_feature"] = _ok(
+        api.post(
+            f"/v1/products/{world['product']}/features",
+            {"entitlement_feature": world["feature"]},
+        )
+    )["id"]
+    world["entitlement"] = _ok(
+        api.get("/v1/entitlements/active_entitlements", {"customer": world["customer"]})
+    )["data"][0]["id"]
+    world["usage_limit"] = _ok(
+        api.post(
+            "/v1/billing/usage_limits",
+            {
+                "limit_type": "usage",
+                "customer": world["customer"],
+                "feature": "api",
+                "usage": {"meter": world["meter"], "gte": 1_000},
+            },
+        )
+    )["id"]
     world["webhook_endpoint"] = _ok(
         api.post(
             "/v1/webhook_endpoints",
@@ -221,6 +246,10 @@ PARAMETER_KINDS = {
     "invoice_id": "invoice",
     "line_id": "line",
     "alert_id": "alert",
+    "feature_id": "feature",
+    "attached_id": "product_feature",
+    "entitlement_id": "entitlement",
+    "limit_id": "usage_limit",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
@@ -238,6 +267,10 @@ LIST_PARAMS = {
         },
     },
     "v1/invoices/upcoming": lambda world: {"customer": world["customer"]},
+    "v1/entitlements/active_entitlements": lambda world: {
+        "customer": world["customer"]
+    },
+    "v1/entitlements/check": lambda world: {"customer": world["customer"]},
     "v1/billing/meters/<str:meter_id>/event_summaries": lambda world: {
         "customer": world["customer"],
         "start_time": int(T0.timestamp()) - 3600,
