@@ -16,8 +16,8 @@ from django.db.models import Q
 from catalog.fields import ExactDecimalField
 from core import clock
 from core.ids import id_default
-from core.modes import LivemodeField, ModeManager
 from core.models import StripeObject
+from core.modes import LivemodeField, ModeManager
 
 
 def amount_field(**kwargs) -> ExactDecimalField:
