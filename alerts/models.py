@@ -243,8 +243,9 @@ class ActiveEntitlement(models.Model):
     )
     lookup_key = models.CharField(max_length=80)
     livemode = LivemodeField()
-    objects = ModeManager()
     created = models.DateTimeField(default=clock.now, editable=False)
+
+    objects = ModeManager()
 
     class Meta:
         indexes = [
@@ -387,11 +388,12 @@ class UsageLimitCrossing(models.Model):
     # On the customer's clock.
     created = models.DateTimeField(default=clock.now)
     livemode = LivemodeField()
-    objects = ModeManager()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lift_reason = models.CharField(
         max_length=20, choices=LiftReason.choices, blank=True
     )
+
+    objects = ModeManager()
 
     class Meta:
         constraints = [
@@ -427,12 +429,13 @@ class CustomerAccess(models.Model):
         Customer, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     livemode = LivemodeField()
-    objects = ModeManager()
     # The check response body (without the ETag).
     body = models.JSONField(default=dict)
     etag = models.CharField(max_length=64, blank=True)
     # When the figures were read, on the customer's clock.
     as_of = models.DateTimeField(null=True, blank=True)
+
+    objects = ModeManager()
 
     def __str__(self) -> str:
         return f"access of {self.customer_id}"

@@ -308,8 +308,9 @@ class ProductFeature(models.Model):
         Feature, on_delete=models.PROTECT, related_name="product_features"
     )
     livemode = LivemodeField()
-    objects = ModeManager()
     created = models.DateTimeField(default=clock.now, editable=False)
+
+    objects = ModeManager()
 
     class Meta:
         indexes = [
