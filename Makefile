@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# `make run` and `make bench` run on this machine over plain HTTP: the development
-# secret key and cookies (TALLY_DEV), and webhooks to receivers on loopback.
+# `make run` and `make bench` run on this machine over plain HTTP (TALLY_DEV: no
+# HTTPS redirect, plain cookies), with webhooks to receivers on loopback.
 run bench: export TALLY_DEV ?= true
 run bench: export TALLY_WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 

@@ -6,6 +6,7 @@ PostgreSQL and Redis with the same code.
 """
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,19 +31,34 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# Development conveniences (`make run` sets it; pytest runs with it): a built-in
-# secret key, any Host header, and plain-HTTP cookies. Never in production.
+# Development conveniences (`make run` sets it; pytest runs with it): any Host
+# header and plain-HTTP cookies. Never in production.
 TALLY_DEV = env_bool("TALLY_DEV", "PYTEST_VERSION" in os.environ)
 _PRODUCTION = not (DEBUG or TALLY_DEV)
 
-_DEVELOPMENT_SECRET_KEY = "tally-insecure-development-key-change-me"
-SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or _DEVELOPMENT_SECRET_KEY
-if _PRODUCTION and SECRET_KEY == _DEVELOPMENT_SECRET_KEY:
-    raise ImproperlyConfigured(
-        "SECRET_KEY is not set: set it to a long random value (e.g. `python -c "
-        '"import secrets; print(secrets.token_urlsafe(50))"`). The built-in '
-        "development key is used only with DEBUG=true or TALLY_DEV=true."
-    )
+
+def _installation_secret_key() -> str:
+    """This installation's own random key, made once under TALLY_VAR_DIR.
+
+    There is no built-in key: without SECRET_KEY, one machine (``make run``, a
+    single-box install) signs with a key of its own. Several web hosts must share
+    one SECRET_KEY instead.
+    """
+    path = VAR_DIR / "secret_key"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 50:
+            raise ImproperlyConfigured(f"{path} holds no usable key") from None
+        return key
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
+    return key
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or _installation_secret_key()
 
 # Behind a proxy, list the public host names; TALLY_PUBLIC_URL's host is added.
 ALLOWED_HOSTS = env_list(

@@ -1,5 +1,5 @@
-"""Production settings: `check --deploy` has no security warning, the development
-secret key is refused, gunicorn listens on loopback unless told otherwise."""
+"""Production settings: `check --deploy` has no security warning, there is no
+built-in secret key, gunicorn listens on loopback unless told otherwise."""
 
 from __future__ import annotations
 
@@ -70,20 +70,25 @@ def test_production_defaults_are_https_only_and_name_their_hosts():
     )
 
 
-@pytest.mark.parametrize(
-    "secret", [None, "", "tally-insecure-development-key-change-me"]
-)
-def test_the_development_secret_key_is_refused_in_production(secret):
-    env = _production_env()
-    if secret is not None:
-        env["SECRET_KEY"] = secret
-    result = _manage("check", env=env)
-    assert result.returncode != 0
-    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+def test_without_secret_key_the_installation_makes_its_own_once(tmp_path):
+    env = _production_env(TALLY_VAR_DIR=str(tmp_path))
+    print_key = "from django.conf import settings as s; print(s.SECRET_KEY)"
+    first = _manage("shell", "-c", print_key, env=env)
+    second = _manage("shell", "-c", print_key, env=env)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip().splitlines()[-1]
+    assert len(key) >= 50
+    assert second.stdout.strip().splitlines()[-1] == key
+    assert (tmp_path / "secret_key").read_text() == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    other = _manage(
+        "shell", "-c", print_key, env={**env, "TALLY_VAR_DIR": str(tmp_path / "b")}
+    )
+    assert other.stdout.strip().splitlines()[-1] != key
 
 
 @pytest.mark.parametrize("switch", [{"TALLY_DEV": "true"}, {"DEBUG": "true"}])
-def test_the_development_switches_allow_the_built_in_key_over_plain_http(switch):
+def test_the_development_switches_allow_plain_http(switch):
     result = _manage("shell", "-c", PRINT_SETTINGS, env=_production_env(**switch))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['*'] False False 0"
