@@ -18,7 +18,8 @@ from billing.services.changes import (
     subscription_item_update,
     subscription_update,
 )
-from billing.services.finalize import invoice_finalize, invoices_finalize_due
+from billing.services.finalize import invoice_finalize
+from billing.services.finalize_due import invoices_finalize_due
 from billing.services.invoice_items import (
     invoice_item_create,
     invoice_item_delete,

@@ -16,6 +16,15 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.compose.collect import UsageReader
+from billing.compose.rate import (
+    item_usage_draft,
+    licensed_draft,
+    pending_drafts,
+    period_share,
+    usage_placeholder,
+)
+from billing.compose.rows import items_with_prices
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.periods import (
     Cycle,
@@ -27,19 +36,8 @@ from billing.services import cancellation, validation
 from billing.services.events import before, emit, emit_updated
 from billing.services.finalize import invoice_finalize
 from billing.services.invoice_items import invoice_item_create
-from billing.services.invoicing import (
-    pending_drafts,
-    pending_items,
-    period_share,
-    subscription_invoice_create,
-)
-from billing.services.lines import (
-    UsageReader,
-    item_usage_draft,
-    items_with_prices,
-    licensed_draft,
-    usage_placeholder,
-)
+from billing.services.pending import pending_items
+from billing.services.persist import subscription_invoice_create
 from core import clock
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
