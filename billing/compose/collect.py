@@ -228,7 +228,9 @@ def pending_items_of(
     for sub in sorted(wanted, key=lambda sub: sub.pk):
         first_of.setdefault((sub.customer_id, sub.currency), sub.pk)
     currency_of = {sub.pk: sub.currency for sub in wanted}
-    for item in rows.select_related("price").order_by("-created", "-id"):
+    # Newest first; items made at one moment (a change's prorations) by amount,
+    # so credits come before charges and a preview lists them as the invoice.
+    for item in rows.select_related("price").order_by("-created", "amount", "id"):
         owner = item.subscription_id or first_of.get((item.customer_id, item.currency))
         if owner in currency_of and currency_of[owner] == item.currency:
             found[owner].append(item)
