@@ -15,6 +15,7 @@ from django.db import transaction
 from core import clock, resources
 from core.errors import InvalidRequest, InvalidState
 from core.models import TestClock
+from core.queue import enqueue
 from core.services.events import event_emit, event_record
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,7 @@ def test_clock_advance(*, test_clock: TestClock, frozen_time: datetime) -> TestC
     test_clock.failure_message = ""
     test_clock.save(update_fields=["status", "advancing_to", "failure_message"])
     event_emit(type="test_helpers.test_clock.advancing", instance=test_clock)
-    from core.tasks import test_clock_advance_task
-
-    transaction.on_commit(lambda: test_clock_advance_task.delay(test_clock.pk))
+    transaction.on_commit(lambda: enqueue("test_clock_advance", test_clock.pk))
     return test_clock
 
 
