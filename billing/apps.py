@@ -117,12 +117,15 @@ class BillingConfig(AppConfig):
         )
 
     def _register_hooks(self) -> None:
+        from billing.burndown import unbilled_credit_use
         from billing.services.numbering import next_number_check
         from billing.services.subscriptions import customer_subscriptions_cancel
         from core.services.customers import (
             on_customer_deleted,
             on_invoice_numbering_change,
         )
+        from credits.selectors import unbilled_usage_provider_register
 
         on_customer_deleted(customer_subscriptions_cancel)
         on_invoice_numbering_change(next_number_check)
+        unbilled_usage_provider_register(unbilled_credit_use)
