@@ -210,10 +210,18 @@ def pending_items_of(
 
     Items scoped to the subscription, and the customer's unscoped ones in the
     subscription's currency (given to the first such subscription, by id, so no
-    item is billed twice). One query; none when ``customers`` (those known to
-    have pending items) leaves no subscription to read for.
+    item is billed twice). ``customers`` are those known to have pending items
+    (None: one cheap read finds them); the items are read in one query, and not
+    at all when no subscription's customer has any.
     """
-    wanted = [s for s in subs if customers is None or s.customer_id in customers]
+    if customers is None:  # most have none: a cheap read says which do
+        customers = set(
+            InvoiceItem.objects.filter(
+                invoice__isnull=True,
+                customer_id__in={sub.customer_id for sub in subs},
+            ).values_list("customer_id", flat=True)
+        )
+    wanted = [sub for sub in subs if sub.customer_id in customers]
     found: dict[str, list[InvoiceItem]] = {sub.pk: [] for sub in subs}
     if not wanted:
         return {pk: () for pk in found}
