@@ -259,11 +259,9 @@ def cycles_collect(
     (a close; a preview reads them unlocked).
     """
     metered = [i for sub in subs for i in sub._loaded_items if i.price.is_metered]
-    for item in metered:
-        spec_of(item.price)
     for sub in subs:
         for item in sub._loaded_items:
-            spec_of(item.price)
+            spec_of(item.price)  # read here, so ``rate`` finds it cached
     since = min((_previous_start(sub) for sub in subs), default=None)
     rows_of: dict[str, list[tuple]] = defaultdict(list)
     for row in _usage_rows(metered, since) if since else ():
@@ -311,9 +309,10 @@ def _inputs(sub, rows, reads, pending, usage: UsageReader) -> CycleInputs:
         )
         for item, start, end in reads
     }
-    late = tuple(
-        key for key in _late_keys(sub, rows) if key[0] in {i.pk for i, _, _ in reads}
-    )
+    read = {
+        (item.pk, start) for item, start, end in reads if end != sub.current_period_end
+    }
+    late = tuple(key for key in _late_keys(sub, rows) if key in read)
     return CycleInputs(
         subscription=sub,
         items=tuple(sub._loaded_items),
