@@ -1,5 +1,9 @@
 """Writes of the billing app. Other code (API, dashboard, tasks, alerts) imports here.
 
+Every invoice is composed by ``billing.compose`` (collect → rate → discount →
+credits → tax → customer balance → totals), written by ``persist`` and frozen by
+``finalize``; the services below decide when and for what.
+
 - Subscriptions: ``subscription_create`` (with its first invoice),
   ``subscription_update`` (items, prorations, cancellation, thresholds, trial),
   ``subscription_cancel``; items: ``subscription_item_create / _update / _delete``.
