@@ -76,7 +76,7 @@ class BillingConfig(AppConfig):
 
     def _register_time_handlers(self) -> None:
         """Test-clock advances close periods, finalize drafts, settle, in order."""
-        from billing.services import finalize, period_close, statuses
+        from billing.services import finalize_due, period_close, statuses
         from core.clock import TimeHandler, register_time_handler
 
         register_time_handler(
@@ -94,10 +94,10 @@ class BillingConfig(AppConfig):
         register_time_handler(
             TimeHandler(
                 name="billing.finalize",
-                next_due=lambda clock, until: finalize.next_finalization(
+                next_due=lambda clock, until: finalize_due.next_finalization(
                     test_clock=clock
                 ),
-                run=lambda clock, now: finalize.invoices_finalize_due(
+                run=lambda clock, now: finalize_due.invoices_finalize_due(
                     now=now, test_clock=clock
                 ),
                 order=20,
@@ -117,12 +117,15 @@ class BillingConfig(AppConfig):
         )
 
     def _register_hooks(self) -> None:
-        from billing.services.finalize import next_number_check
+        from billing.burndown import unbilled_credit_use
+        from billing.services.numbering import next_number_check
         from billing.services.subscriptions import customer_subscriptions_cancel
         from core.services.customers import (
             on_customer_deleted,
             on_invoice_numbering_change,
         )
+        from credits.selectors import unbilled_usage_provider_register
 
         on_customer_deleted(customer_subscriptions_cancel)
         on_invoice_numbering_change(next_number_check)
+        unbilled_usage_provider_register(unbilled_credit_use)

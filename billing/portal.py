@@ -14,9 +14,9 @@ from django.template.loader import render_to_string
 from django.urls import path
 from django.views.decorators.http import require_safe
 
+from billing.compose.rows import items_with_prices, spec_of
 from billing.models import Invoice, Subscription
 from billing.selectors import subscription_usage_so_far
-from billing.services.lines import items_with_prices, spec_of
 from billing.services.preview import invoice_preview
 from billing.views import invoice_sheet_context
 from catalog.pricing import price_amount

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 
-from billing import amounts
+from billing.compose.collect import UsageReader, usage_so_far_collect
+from billing.compose.rate import usage_so_far_lines
+from billing.compose.rows import items_with_prices, spec_of
 from billing.models import Invoice, InvoiceItem, Subscription, SubscriptionItem
-from billing.services.lines import billed_usage, items_with_prices, spec_of
 from catalog.pricing import describe_line, price_amount
 from core.api.pagination import filter_range
-from metering.selectors import meter_usage_for_period
 from metering.usage import billable_quantity
 
 _ENDED = ("canceled", "incomplete_expired")
@@ -90,31 +90,40 @@ class ItemUsage:
 def subscription_usage_so_far(
     *, subscription: Subscription, now: datetime
 ) -> list[ItemUsage]:
-    """Per metered item: usage from its period start to now, priced by the engine."""
+    """Per metered item: the period's usage recorded so far, as the invoice bills it.
+
+    The period is the item's whole current period, as the period close and the
+    upcoming invoice read it: events are accepted up to a few minutes after the
+    customer's now (its test clock's time), and the figure counts them as the
+    invoice will. Collected and rated by the composition pipeline; ``now`` is
+    the moment shown and picks nothing.
+    """
     items = [item for item in items_with_prices(subscription) if item.price.is_metered]
-    billed = billed_usage(keys={(item.pk, item.current_period_start) for item in items})
+    end = subscription.current_period_end
+    values, billed = usage_so_far_collect(
+        customer_id=subscription.customer_id,
+        items=items,
+        end=end,
+        usage=UsageReader(),
+    )
+    lines = usage_so_far_lines(items=items, end=end, usage=values, billed=billed)
     rows = []
-    for item in items:
-        end = min(now, item.current_period_end)
-        total = meter_usage_for_period(
-            meter=item.price.recurring_meter,
-            customer_id=subscription.customer_id,
-            start=item.current_period_start,
-            end=end,
-        )
-        already = billed.get((item.pk, item.current_period_start))
+    for item, line in zip(
+        [item for item in items if item.current_period_start < end], lines, strict=True
+    ):
+        total = values[(item.pk, item.current_period_start, end)]
         spec = spec_of(item.price)
-        priced = amounts.usage_amount(spec, total, already)
-        line = price_amount(spec, billable_quantity(total))
         rows.append(
             ItemUsage(
                 item=item,
                 start=item.current_period_start,
-                end=end,
+                end=min(now, end),
                 usage=total,
-                billed=already,
-                amount=priced.amount,
-                breakdown=describe_line(line, spec),
+                billed=billed.get((item.pk, item.current_period_start)),
+                amount=line.amount,
+                breakdown=describe_line(
+                    price_amount(spec, billable_quantity(total)), spec
+                ),
             )
         )
     return rows

@@ -15,10 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 
 from billing import selectors, services
+from billing.compose.rows import spec_of
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
-from billing.services.finalize import invoice_lines
-from billing.services.lines import spec_of
+from billing.services.rerate import invoice_lines
 from catalog.pricing import describe_line, price_amount
 from core import clock
 from core.admin_pages import admin_page

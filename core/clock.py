@@ -13,10 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from core.models import Customer, TestClock
+
+# What the clock reads of a test clock and of a customer: shapes, so that the
+# clock needs nothing of ``core.models`` (which reads the clock).
+class TestClock(Protocol):
+    frozen_time: datetime
+
+
+class Customer(Protocol):
+    test_clock_id: str | None
+    test_clock: TestClock
 
 
 def now() -> datetime:

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 
 from core import clock
 from core.models import OutboundEmail
+from core.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -144,19 +145,15 @@ def _outbox_row(email: Email) -> OutboundEmail | None:
 
 
 def _enqueue(email_id: int) -> None:
-    from core.tasks import email_send_task
-
     try:
-        email_send_task.delay(email_id)
+        enqueue("email_send", email_id)
     except Exception:  # broker down: the Beat job sends it later
         logger.exception("Could not queue email %s; it will be retried", email_id)
 
 
 def _enqueue_many(email_ids: list[int]) -> None:
-    from core.tasks import emails_send_task
-
     try:
-        emails_send_task.delay(email_ids)
+        enqueue("emails_send", email_ids)
     except Exception:  # broker down: the Beat job sends them later
         logger.exception(
             "Could not queue %s emails; they will be retried", len(email_ids)

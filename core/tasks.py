@@ -1,8 +1,13 @@
-"""Celery tasks of the core app: thin wrappers that read "now" and call a service."""
+"""Celery tasks of the core app: thin wrappers that read "now" and call a service.
+
+Services queue these through ``core.queue.enqueue`` by name (registered below),
+so no service imports this module back.
+"""
 
 from celery import shared_task
 
 from core import clock
+from core.queue import task_register
 from core.services import idempotency, test_clocks
 
 
@@ -96,3 +101,13 @@ def emails_send_due_task() -> int:
     from core import notifications
 
     return notifications.outbound_emails_send_due(now=clock.now())
+
+
+for _name, _task in {
+    "test_clock_advance": test_clock_advance_task,
+    "webhook_delivery_send": webhook_delivery_send_task,
+    "webhook_lane_send": webhook_lane_send_task,
+    "email_send": email_send_task,
+    "emails_send": emails_send_task,
+}.items():
+    task_register(_name, _task)

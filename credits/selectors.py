@@ -15,7 +15,7 @@ summary always equals the ledger sum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,20 @@ class CurrencyBalance:
     currency: str
     available: int
     ledger: int
+    # ``available`` less what the usage not yet invoiced will take (no provider
+    # registered: None).
+    after_unbilled_usage: int | None = None
+
+
+# How much of each grant the customer's usage not yet invoiced will take, in minor
+# units: billing (a higher app) registers it in its ``AppConfig.ready``.
+UnbilledUsageProvider = Callable[..., dict[str, int]]
+_unbilled_usage: list[UnbilledUsageProvider] = []
+
+
+def unbilled_usage_provider_register(provider: UnbilledUsageProvider) -> None:
+    """Set ``provider(customer_id=, now=)`` -> {grant id: minor units}."""
+    _unbilled_usage[:] = [provider]
 
 
 @dataclass(frozen=True)
@@ -163,16 +177,25 @@ def credit_balance_summary(
         metered = _metered_price_ids(scope.prices or ())
         rows = [grant for grant in rows if _scope_matches(grant, scope, metered)]
     sums = ledger_sums(grants)
+    unbilled = {}
+    if _unbilled_usage and rows:
+        unbilled = _unbilled_usage[0](customer_id=customer_id, now=now)
     balances: dict[str, list[int]] = {}
     for grant in rows:
         ledger = sums.get(grant.pk, 0)
         lapsed = grant.expires_at is not None and grant.expires_at <= now
-        totals = balances.setdefault(grant.currency, [0, 0])
+        totals = balances.setdefault(grant.currency, [0, 0, 0])
         totals[0] += 0 if lapsed else ledger
         totals[1] += ledger
+        totals[2] += unbilled.get(grant.pk, 0)
     return [
-        CurrencyBalance(currency=currency, available=available, ledger=ledger)
-        for currency, (available, ledger) in sorted(balances.items())
+        CurrencyBalance(
+            currency=currency,
+            available=available,
+            ledger=ledger,
+            after_unbilled_usage=available - used if _unbilled_usage else None,
+        )
+        for currency, (available, ledger, used) in sorted(balances.items())
     ]
 
 

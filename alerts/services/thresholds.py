@@ -27,17 +27,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from alerts.models import ThresholdInvoice
+from billing.compose.collect import UsageReader, billed_usage
+from billing.compose.draft import DraftLine
+from billing.compose.rate import item_usage_draft
+from billing.compose.rows import items_with_prices
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.services import subscription_invoice_threshold
 from billing.services.credits import invoice_credits_apply
-from billing.services.lines import (
-    LineDraft,
-    UsageReader,
-    billed_usage,
-    item_usage_draft,
-    items_with_prices,
-    line_from_draft,
-)
+from billing.services.persist import line_from_draft
 from core.errors import TallyError
 from core.ids import new_id
 from core.models import TestClock
@@ -88,7 +85,7 @@ def _evaluated(sub: Subscription, now: datetime) -> bool:
     )
 
 
-def _drafts(sub, items, now, usage, billed) -> list[tuple[SubscriptionItem, LineDraft]]:
+def _drafts(sub, items, now, usage, billed) -> list[tuple[SubscriptionItem, DraftLine]]:
     """Each metered item and the usage line a threshold invoice would bill now."""
     return [
         (
@@ -111,7 +108,7 @@ def _drafts(sub, items, now, usage, billed) -> list[tuple[SubscriptionItem, Line
     ]
 
 
-def _amount_after_credits(sub: Subscription, drafts: list[LineDraft], now) -> int:
+def _amount_after_credits(sub: Subscription, drafts: list[DraftLine], now) -> int:
     """Subtotal of ``drafts`` less the credits finalization would apply to them."""
     invoice = Invoice(
         id=new_id("upcoming_in"),

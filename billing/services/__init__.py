@@ -1,5 +1,9 @@
 """Writes of the billing app. Other code (API, dashboard, tasks, alerts) imports here.
 
+Every invoice is composed by ``billing.compose`` (collect → rate → discount →
+credits → tax → customer balance → totals), written by ``persist`` and frozen by
+``finalize``; the services below decide when and for what.
+
 - Subscriptions: ``subscription_create`` (with its first invoice),
   ``subscription_update`` (items, prorations, cancellation, thresholds, trial),
   ``subscription_cancel``; items: ``subscription_item_create / _update / _delete``.
@@ -18,7 +22,8 @@ from billing.services.changes import (
     subscription_item_update,
     subscription_update,
 )
-from billing.services.finalize import invoice_finalize, invoices_finalize_due
+from billing.services.finalize import invoice_finalize
+from billing.services.finalize_due import invoices_finalize_due
 from billing.services.invoice_items import (
     invoice_item_create,
     invoice_item_delete,

@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from billing.compose.collect import UsageReader
+from billing.compose.pipeline import usage_so_far_drafts
+from billing.compose.rate import pending_drafts
+from billing.compose.rows import grace_period
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.services.events import EventBatch, emit
-from billing.services.invoicing import (
-    pending_drafts,
-    pending_items,
-    proration_item_create,
-    subscription_invoice_create,
-)
-from billing.services.lines import (
-    UsageReader,
-    billed_usage,
-    grace_period,
-    item_usage_draft,
-)
+from billing.services.pending import pending_items, proration_item_create
+from billing.services.persist import subscription_invoice_create
 
 
 def mark_canceled(
@@ -42,39 +36,6 @@ def mark_canceled(
         emit("customer.subscription.deleted", subscription)
     else:
         events.emit("customer.subscription.deleted", subscription)
-
-
-def usage_so_far_drafts(
-    *,
-    subscription: Subscription,
-    items: Sequence[SubscriptionItem],
-    end: datetime,
-    usage: UsageReader,
-) -> list:
-    """Usage lines of the metered items from their period start to ``end``.
-
-    Each bills what threshold invoices of the same period have not billed yet.
-    """
-    metered = [item for item in items if item.price.is_metered]
-    billed = billed_usage(
-        keys={(item.pk, item.current_period_start) for item in metered}
-    )
-    return [
-        item_usage_draft(
-            item=item,
-            start=item.current_period_start,
-            end=end,
-            total=usage.usage(
-                item.price.recurring_meter,
-                subscription.customer_id,
-                item.current_period_start,
-                end,
-            ),
-            already=billed.get((item.pk, item.current_period_start)),
-        )
-        for item in metered
-        if item.current_period_start < end
-    ]
 
 
 def unused_time_credits(
@@ -125,7 +86,7 @@ def subscription_end(
         drafts = pending_drafts(pending)
         if subscription.status != Subscription.Status.TRIALING:
             drafts += usage_so_far_drafts(
-                subscription=subscription, items=items, end=at, usage=usage
+                customer_id=subscription.customer_id, items=items, end=at, usage=usage
             )
         if drafts:
             invoice = subscription_invoice_create(

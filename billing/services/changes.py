@@ -16,20 +16,21 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.compose.collect import UsageReader
+from billing.compose.pipeline import usage_so_far_drafts
+from billing.compose.rate import pending_drafts
+from billing.compose.rows import items_with_prices
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.services import validation
-from billing.services.cancellation import usage_so_far_drafts
 from billing.services.events import before, emit_updated
 from billing.services.finalize import invoice_finalize
-from billing.services.invoicing import (
-    pending_drafts,
+from billing.services.pending import (
     pending_items,
     proration_item_create,
-    subscription_invoice_create,
     usage_item_create,
 )
-from billing.services.lines import UsageReader, items_with_prices
 from billing.services.period_close import subscription_period_restart
+from billing.services.persist import subscription_invoice_create
 from billing.services.subscriptions import (
     check_open,
     lock,
@@ -85,7 +86,10 @@ class _Change:
         if self.behavior == NONE or not item.price.is_metered:
             return
         for draft in usage_so_far_drafts(
-            subscription=self.sub, items=[item], end=self.at, usage=self.usage
+            customer_id=self.sub.customer_id,
+            items=[item],
+            end=self.at,
+            usage=self.usage,
         ):
             made = usage_item_create(subscription=self.sub, draft=draft, now=self.now)
             self.prorated = self.prorated or made is not None

@@ -13,32 +13,21 @@ credits used. A customer without grants gets two empty lists.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from billing.compose.credits import creditable_lines
+from billing.compose.discount import discount
+from billing.compose.draft import InvoiceDraft
 from billing.models import Invoice, InvoiceLineItem
+from billing.services.persist import invoice_draft_of
+from credits.allocation import Allocation
 from credits.selectors import customers_with_grant_candidates
 from credits.services import (
-    CreditableLine,
     credits_apply_to_invoice,
     credits_preview_for_invoice,
     credits_reinstate_for_invoice,
 )
-
-
-def creditable(
-    invoice: Invoice, lines: Sequence[InvoiceLineItem]
-) -> list[CreditableLine]:
-    """The lines as the credits app sees them (rounded amounts, minor units)."""
-    return [
-        CreditableLine(
-            line_id=line.pk,
-            price_id=line.price_id,
-            metered=bool(line.price_id and line.price.is_metered),
-            currency=line.currency,
-            amount=line.amount,
-        )
-        for line in lines
-    ]
 
 
 def customers_with_credits(*, customer_ids: Iterable[str], now: datetime) -> set[str]:
@@ -49,34 +38,52 @@ def customers_with_credits(*, customer_ids: Iterable[str], now: datetime) -> set
     return customers_with_grant_candidates(customer_ids=customer_ids, now=now)
 
 
-def invoice_credits_apply(
+def invoice_credits_step(
     *,
     invoice: Invoice,
     lines: Sequence[InvoiceLineItem],
-    now: datetime,
+    draft: InvoiceDraft,
     preview: bool = False,
     has_grants: bool = True,
-) -> int:
-    """Apply credits to the invoice's lines; returns the total applied.
+) -> InvoiceDraft:
+    """The pipeline's credits step on a written invoice: allocate, and post.
 
-    On finalization the ledger debits and the frozen amounts commit together or
-    not at all. ``preview`` computes the same allocation without writing.
-    ``has_grants=False`` (from ``customers_with_credits``) skips the reads.
+    The allocation is ``billing.compose.credits``'s (after discounts, in grant
+    order); on finalization the ledger debits and the frozen amounts commit
+    together or not at all. ``preview`` computes the same allocation without
+    writing. ``has_grants=False`` (from ``customers_with_credits``) skips the
+    reads.
     """
     applications = []
     if has_grants:
-        eligible = creditable(invoice, lines)
+        eligible = [
+            replace(line, line_id=lines[int(line.line_id)].pk)
+            for line in creditable_lines(draft)
+        ]
         # Most invoices meet no grant: the preview (one read) says so, no locks.
         applications = credits_preview_for_invoice(
-            customer_id=invoice.customer_id, lines=eligible, now=now
+            customer_id=invoice.customer_id, lines=eligible, now=draft.now
         )
     if applications and not preview:
         applications = credits_apply_to_invoice(
             customer_id=invoice.customer_id,
             invoice_id=invoice.pk,
             lines=eligible,
-            now=now,
+            now=draft.now,
         )
+    _record(invoice, lines, applications)
+    index = {line.pk: str(position) for position, line in enumerate(lines)}
+    return replace(
+        draft,
+        credits=tuple(
+            Allocation(index[a.line_id], a.credit_grant_id, a.amount)
+            for a in applications
+        ),
+    )
+
+
+def _record(invoice, lines, applications) -> None:
+    """Each line's ``pretax_credit_amounts`` and the invoice's total of them."""
     by_line: dict[str, list[dict]] = {}
     for application in applications:
         by_line.setdefault(application.line_id, []).append(
@@ -94,7 +101,26 @@ def invoice_credits_apply(
     invoice.total_pretax_credit_amounts = [
         entry for line in lines for entry in line.pretax_credit_amounts
     ]
-    return sum(application.amount for application in applications)
+
+
+def invoice_credits_apply(
+    *,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLineItem],
+    now: datetime,
+    preview: bool = False,
+    has_grants: bool = True,
+) -> int:
+    """Run the pipeline up to credits on the invoice's lines; the total applied."""
+    draft = discount(invoice_draft_of(invoice, lines, now=now))
+    draft = invoice_credits_step(
+        invoice=invoice,
+        lines=lines,
+        draft=draft,
+        preview=preview,
+        has_grants=has_grants,
+    )
+    return draft.total_credit
 
 
 def invoice_credits_reinstate(*, invoice: Invoice, now: datetime) -> None:

@@ -1,118 +1,27 @@
 """Closing a billing period: what the cycle invoice bills, for many at once.
 
-``cycle_prefetch`` reads what a set of subscriptions' closes need in a few
-queries, ``cycle_plan`` prices one close without writing (previews use its
-pieces too), and ``cycles_write`` writes a set of closes in bulk: invoices and
-their lines, cancellations, the next periods, and the events. The period close
-job (``period_close``) runs them a chunk of subscriptions at a time.
+``billing.compose.collect.cycles_collect`` reads what a set of subscriptions'
+closes need in a few queries, ``cycle_plan`` prices one close through the
+pipeline's ``rate`` step without writing (previews take the same steps), and
+``cycles_write`` persists a set of closes in bulk: invoices and their lines,
+cancellations, the next periods, and the events. The period close job
+(``period_close``) runs them a chunk of subscriptions at a time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from django.db.models import Q
+from datetime import datetime
 
 from billing.bulk import bulk_save
-from billing.models import Invoice, InvoiceItem, Subscription
-from billing.periods import next_boundary, period_containing
+from billing.compose.collect import CycleInputs, UsageReader
+from billing.compose.rate import cycle_drafts
+from billing.compose.rows import grace_period
+from billing.models import Invoice, Subscription
 from billing.services import cancellation
-from billing.services.arrears import ROW_FIELDS, arrears_drafts, line_rows
 from billing.services.events import EventBatch, before
 from billing.services.finalize import invoice_finalize
-from billing.services.invoicing import (
-    NewInvoice,
-    pending_drafts,
-    pending_items,
-    period_share,
-    subscription_invoices_create,
-)
-from billing.services.lines import (
-    UsageReader,
-    cycle_of,
-    grace_period,
-    licensed_draft,
-)
-
-
-def cycle_prefetch(
-    subs: list[Subscription], usage: UsageReader, *, pending: set[str] | None = None
-) -> None:
-    """Read what the subscriptions' period close needs, for all of them at once.
-
-    Usage reads are announced (one grouped query per meter and period later),
-    and the usage lines and pending-item customers are read in one query each;
-    ``arrears.usage_lines`` and ``cycle_drafts`` take them from the subscription.
-    A draft made from them is exact once it finalizes: finalization re-reads
-    usage and billed lines, so nothing read here early can end up on a final
-    invoice.
-    """
-    metered = []
-    for sub in subs:
-        sub._usage_rows = []
-        previous_start, _ = period_containing(
-            cycle_of(sub), sub.current_period_start - timedelta(seconds=1)
-        )
-        for item in sub._loaded_items:
-            if not item.price.is_metered:
-                continue
-            metered.append(item)
-            meter, customer_id = item.price.recurring_meter, sub.customer_id
-            end = sub.current_period_end
-            usage.expect(meter, customer_id, item.current_period_start, end)
-            start = max(previous_start, sub.start_date)
-            usage.expect(meter, customer_id, start, sub.current_period_start)
-    by_id = {sub.pk: sub for sub in subs}
-    if metered:
-        rows = line_rows(
-            Q(subscription_item_id__in=[item.pk for item in metered])
-        ).filter(period_end__gte=min(item.current_period_start for item in metered))
-        for row in rows.values_list("subscription_id", *ROW_FIELDS):
-            by_id[row[0]]._usage_rows.append(row[1:])
-    if pending is None:  # the customers with pending items, unless known
-        pending = set(
-            InvoiceItem.objects.filter(
-                invoice__isnull=True, customer_id__in={sub.customer_id for sub in subs}
-            ).values_list("customer_id", flat=True)
-        )
-    for sub in subs:
-        sub._has_pending = sub.customer_id in pending
-
-
-def cycle_drafts(
-    sub: Subscription,
-    items,
-    now: datetime,
-    usage: UsageReader,
-    *,
-    ending: bool,
-    lock: bool = True,
-) -> tuple[list, list, datetime | None]:
-    """The lines closing the current period: (drafts, pending items, new end).
-
-    Pending items, the period's usage in arrears (not for a trial, which is
-    free), late usage of the period before, and unless the subscription ends,
-    the next period's licensed prices in advance. Writes nothing.
-    """
-    ended_end = sub.current_period_end
-    pending = []
-    if getattr(sub, "_has_pending", True):
-        pending = pending_items(subscription=sub, lock=lock)
-    sub._has_pending = None
-    drafts = pending_drafts(pending)
-    if sub.status != Subscription.Status.TRIALING:
-        drafts += arrears_drafts(sub, items, usage, now)
-    new_end = None
-    if not ending:
-        new_end = next_boundary(cycle_of(sub), ended_end)
-        share = period_share(sub, ended_end, new_end)
-        drafts += [
-            licensed_draft(item=item, start=ended_end, end=new_end, share=share)
-            for item in items
-            if not item.price.is_metered
-        ]
-    return drafts, pending, new_end
+from billing.services.persist import NewInvoice, subscription_invoices_create
 
 
 def ends_at_period_end(sub: Subscription) -> bool:
@@ -133,20 +42,18 @@ class CycleClose:
 
 
 def cycle_plan(
-    sub: Subscription,
-    items,
-    now: datetime,
-    usage: UsageReader,
+    inputs: CycleInputs,
     *,
     reason: str = Invoice.BillingReason.SUBSCRIPTION_CYCLE,
     finalize_now: bool = False,
 ) -> CycleClose:
     """Price the close of the subscription's current period (writes nothing)."""
+    sub = inputs.subscription
     ending = reason == Invoice.BillingReason.SUBSCRIPTION_CYCLE and (
         ends_at_period_end(sub)
     )
     was = None if ending else before(sub)
-    drafts, pending, new_end = cycle_drafts(sub, items, now, usage, ending=ending)
+    drafts, new_end = cycle_drafts(inputs, ending=ending)
     new, end = None, sub.current_period_end
     if drafts:
         new = NewInvoice(
@@ -155,7 +62,7 @@ def cycle_plan(
             period_start=sub.current_period_start,
             period_end=sub.current_period_end,
             drafts=drafts,
-            items=pending,
+            items=inputs.pending,
             finalize_at=None if finalize_now else end + grace_period(),
         )
     return CycleClose(sub=sub, new=new, ending=ending, new_end=new_end, was=was)

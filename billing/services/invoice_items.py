@@ -15,9 +15,11 @@ from typing import Any
 from django.db import transaction
 
 from billing import amounts
+from billing.compose.rate import invoice_item_draft
+from billing.compose.rows import spec_of
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.events import before, emit, emit_updated
-from billing.services.lines import invoice_item_draft, lines_create, spec_of
+from billing.services.persist import lines_create
 from catalog.models import Price, Product
 from catalog.pricing import PriceSpec, price_amount
 from core.errors import InvalidRequest, ResourceMissing

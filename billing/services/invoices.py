@@ -13,16 +13,19 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.compose.rate import invoice_item_draft
+from billing.compose.rows import grace_period
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services import credits
 from billing.services.events import before, emit, emit_updated
-from billing.services.finalize import invoice_finalize, invoice_lines
+from billing.services.finalize import invoice_finalize
 from billing.services.invoice_items import (
     invoice_item_create,
     invoice_recount,
     not_editable,
 )
-from billing.services.lines import grace_period, invoice_item_draft, lines_create
+from billing.services.persist import lines_create
+from billing.services.rerate import invoice_lines
 from core.errors import InvalidRequest, InvalidState, PaymentRequired
 from core.metadata import metadata_merge
 from core.models import Customer

@@ -7,10 +7,11 @@ another worker holds is skipped (that worker closes all of its due periods). A
 subscription that missed several periods catches up one period per round, in
 order, within its chunk.
 
-A chunk is one transaction, closed set-based (``billing.services.cycle``): items,
-usage lines, pending items and usage (one grouped query per meter and period) are
-read for the whole chunk, lines are priced by the pure engine, and invoices,
-lines, period moves and events are written in bulk — a few dozen queries for
+A chunk is one transaction, closed set-based through the composition pipeline
+(``billing.compose``): items, usage lines, pending items and usage (one grouped
+query per meter and period) are collected for the whole chunk, lines are rated
+by the pure engine, and invoices, lines, period moves and events are persisted
+in bulk (``billing.services.cycle``) — a few dozen queries for
 hundreds of subscriptions instead of a dozen each. A failure rolls the whole
 chunk back (never an invoice without its period move); the chunk is then redone
 one subscription per transaction, so only a subscription that fails by itself is
@@ -35,16 +36,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q, QuerySet
 
+from billing.compose.collect import UsageReader, cycles_collect
+from billing.compose.rows import items_by_subscription
 from billing.models import Invoice, Subscription
 from billing.services import cancellation
-from billing.services.cycle import (
-    cycle_plan,
-    cycle_prefetch,
-    cycles_write,
-)
+from billing.services.cycle import cycle_plan, cycles_write
 from billing.services.events import EventBatch
 from billing.services.jobs import chunks_run
-from billing.services.lines import UsageReader, items_by_subscription
 from core.errors import InvalidRequest
 from core.models import TestClock
 
@@ -169,9 +167,9 @@ def _close_round(subs: list[Subscription], now: datetime, usage: UsageReader):
     cycles = [sub for sub in subs if sub not in ending_now]
     if not cycles:
         return
-    cycle_prefetch(cycles, usage)
+    inputs = cycles_collect(cycles, usage)
     events = EventBatch()
-    closes = [cycle_plan(sub, sub._loaded_items, now, usage) for sub in cycles]
+    closes = [cycle_plan(inputs[sub.pk]) for sub in cycles]
     cycles_write(closes, now, usage, events)
     events.record()
 
@@ -220,7 +218,8 @@ def _cycle_step(
     """Close the ended period: one cycle invoice, then the next period begins."""
     sub._loaded_items = items
     events = EventBatch()
-    close = cycle_plan(sub, items, now, usage, reason=reason, finalize_now=finalize_now)
+    inputs = cycles_collect([sub], usage)[sub.pk]
+    close = cycle_plan(inputs, reason=reason, finalize_now=finalize_now)
     cycles_write([close], now, usage, events, finalize_now=finalize_now)
     events.record()
 
@@ -256,6 +255,3 @@ def subscription_period_restart(
     subscription.anchor_day = now.day
     subscription.billing_cycle_anchor_config = None
     _cycle_step(subscription, items, now, usage, reason=reason, finalize_now=True)
-
-
-# What a period move saves on the subscription.

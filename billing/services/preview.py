@@ -3,6 +3,9 @@
 A preview runs the very services that would make the invoice — subscription
 creation, an update with its prorations, cancellation, the next period close —
 inside a transaction that is always rolled back, and shows what they produced.
+The plain upcoming invoice of an unchanged subscription takes the composition
+pipeline (``billing.compose``) without writing: collect, rate, then the steps
+finalization takes (discount, credits, tax, balance, totals).
 Nothing is kept, no event or email leaves, and the preview can never disagree
 with the real invoice. Usage is the usage so far; credits are applied by the same
 finalization step as on a real invoice.
@@ -17,13 +20,25 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from billing.api import render
+from billing.compose.balance import apply_balance
+from billing.compose.collect import UsageReader, cycles_collect
+from billing.compose.discount import discount
+from billing.compose.pipeline import compose
+from billing.compose.rate import cycle_drafts
+from billing.compose.rows import items_with_prices
+from billing.compose.tax import tax
+from billing.compose.totals import totals
 from billing.models import Invoice, InvoiceItem, Subscription
 from billing.services import changes, credits
-from billing.services.cycle import cycle_drafts, cycle_prefetch, ends_at_period_end
-from billing.services.finalize import invoice_lines, totals_compute
+from billing.services.cycle import ends_at_period_end
 from billing.services.invoice_items import invoice_item_create
-from billing.services.lines import UsageReader, items_with_prices, line_from_draft
 from billing.services.period_close import CLOSING_STATUSES, subscription_close_next
+from billing.services.persist import (
+    invoice_draft_of,
+    invoice_totals_set,
+    line_from_draft,
+)
+from billing.services.rerate import invoice_lines
 from billing.services.subscriptions import subscription_cancel, subscription_create
 from core.errors import InvalidRequest, ResourceMissing
 from core.ids import new_id
@@ -114,16 +129,12 @@ def _upcoming_cycle(sub: Subscription, now: datetime):
     """
     if sub.status not in CLOSING_STATUSES:
         return None
-    items = list(items_with_prices(sub))
-    sub._loaded_items = items
-    usage = UsageReader()
+    sub._loaded_items = list(items_with_prices(sub))
     pending = None  # unknown for a subscription given by id: read
     if hasattr(sub, "has_pending"):
         pending = {sub.customer_id} if sub.has_pending else set()
-    cycle_prefetch([sub], usage, pending=pending)  # usage reads: one query
-    drafts, _, _ = cycle_drafts(
-        sub, items, now, usage, ending=ends_at_period_end(sub), lock=False
-    )
+    inputs = cycles_collect([sub], UsageReader(), pending=pending, lock=False)
+    drafts, _ = cycle_drafts(inputs[sub.pk], ending=ends_at_period_end(sub))
     if not drafts:
         return None
     customer = sub.customer
@@ -241,14 +252,17 @@ def invoice_preview(
 def _shown(
     invoice: Invoice, lines: list, *, now: datetime, has_grants: bool = True
 ) -> dict[str, Any]:
-    """Price the draft as finalization would (credits included) and render it."""
+    """Take the draft through the pipeline's steps as finalization would, render it."""
     if invoice.is_draft or invoice.billing_reason == "upcoming":
-        applied = credits.invoice_credits_apply(
-            invoice=invoice, lines=lines, now=now, preview=True, has_grants=has_grants
+        draft = discount(invoice_draft_of(invoice, lines, now=now))
+        draft = credits.invoice_credits_step(
+            invoice=invoice,
+            lines=lines,
+            draft=draft,
+            preview=True,
+            has_grants=has_grants,
         )
-        totals_compute(invoice, lines, applied)
-        invoice.amount_due = max(invoice.total + invoice.customer.balance, 0)
-        invoice.amount_remaining = invoice.amount_due
+        invoice_totals_set(invoice, compose(draft, steps=(tax, apply_balance, totals)))
     data = render.invoice(invoice, lines=lines)
     preview_id = invoice.pk if invoice.pk.startswith("upcoming_in") else None
     data.update(

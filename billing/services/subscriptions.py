@@ -11,41 +11,26 @@ with ``proration_behavior=none``).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
-from billing.models import Invoice, Subscription, SubscriptionItem
+from billing.compose.collect import UsageReader
+from billing.compose.rows import items_with_prices
+from billing.models import Subscription, SubscriptionItem
 from billing.periods import (
     Cycle,
     anchor_from_config,
     boundary,
-    next_boundary,
 )
 from billing.services import cancellation, validation
-from billing.services.events import before, emit, emit_updated
-from billing.services.finalize import invoice_finalize
+from billing.services.first_invoice import first_invoice_create, period_segments
 from billing.services.invoice_items import invoice_item_create
-from billing.services.invoicing import (
-    pending_drafts,
-    pending_items,
-    period_share,
-    subscription_invoice_create,
-)
-from billing.services.lines import (
-    UsageReader,
-    item_usage_draft,
-    items_with_prices,
-    licensed_draft,
-    usage_placeholder,
-)
 from core import clock
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
 
-INCOMPLETE_EXPIRES = timedelta(hours=23)
 MAX_TRIAL = timedelta(days=730)
 
 
@@ -139,45 +124,6 @@ def _check_cancel_at(params: dict[str, Any], start: datetime, now: datetime) -> 
         raise InvalidRequest("cancel_at must be in the future.", param="cancel_at")
 
 
-def _segments(cycle: Cycle, start, now, trial_end) -> list[tuple[datetime, datetime]]:
-    """Periods from the start to the one containing now (one, unless backdated)."""
-    if trial_end is not None:
-        return [(start, trial_end)]
-    segments, cursor = [], start
-    while True:
-        end = next_boundary(cycle, cursor)
-        segments.append((cursor, end))
-        if end > now:
-            return segments
-        cursor = end
-
-
-def _first_drafts(sub, items, segments, *, trial, free_partial, usage, now) -> list:
-    drafts = []
-    for start, end in segments:
-        for item in items:
-            if item.price.is_metered:
-                if end <= now and not trial:
-                    total = usage.usage(
-                        item.price.recurring_meter, sub.customer_id, start, end
-                    )
-                    drafts.append(
-                        item_usage_draft(item=item, start=start, end=end, total=total)
-                    )
-                else:
-                    drafts.append(usage_placeholder(item=item, start=start, end=end))
-                continue
-            share = period_share(sub, start, end)
-            if free_partial and share != 1:
-                share = Decimal(0)
-            drafts.append(
-                licensed_draft(
-                    item=item, start=start, end=end, share=share, trial=trial
-                )
-            )
-    return drafts
-
-
 def subscription_create(
     *, customer: Customer, params: dict[str, Any], now: datetime
 ) -> Subscription:
@@ -198,7 +144,7 @@ def subscription_create(
     trial_end = _trial_end(params, specs, start, now)
     cycle, config = _cycle(params, interval, start, trial_end)
     _check_cancel_at(params, start, now)
-    segments = _segments(cycle, start, now, trial_end)
+    segments = period_segments(cycle, start, now, trial_end)
     with transaction.atomic():
         sub = _subscription_row(
             customer, params, cycle, config, start, trial_end, first.currency, now
@@ -212,7 +158,7 @@ def subscription_create(
                 params={**entry, "subscription": sub.pk},
                 now=now,
             )
-        return _first_invoice(sub, items, segments, params, trial_end, now)
+        return first_invoice_create(sub, items, segments, params, trial_end, now)
 
 
 def _subscription_row(
@@ -268,46 +214,6 @@ def _items_create(sub, specs, now) -> list[SubscriptionItem]:
     SubscriptionItem.objects.bulk_create(items)
     sub._loaded_items = items
     return items
-
-
-def _first_invoice(sub, items, segments, params, trial_end, now) -> Subscription:
-    pending = pending_items(subscription=sub)
-    drafts = pending_drafts(pending) + _first_drafts(
-        sub,
-        items,
-        segments,
-        trial=trial_end is not None,
-        free_partial=params.get("proration_behavior") == "none",
-        usage=UsageReader(),
-        now=now,
-    )
-    invoice = subscription_invoice_create(
-        subscription=sub,
-        billing_reason=Invoice.BillingReason.SUBSCRIPTION_CREATE,
-        period_start=sub.start_date,
-        period_end=sub.start_date,
-        drafts=drafts,
-        items=pending,
-        now=now,
-        finalize_at=None,
-    )
-    sub.latest_invoice = invoice
-    incomplete = (
-        params.get("payment_behavior") == "default_incomplete"
-        and invoice.total + sub.customer.balance > 0
-    )
-    if incomplete:
-        sub.status = Subscription.Status.INCOMPLETE
-        sub.incomplete_expires_at = now + INCOMPLETE_EXPIRES
-    sub.save(update_fields=["latest_invoice", "status", "incomplete_expires_at"])
-    emit("customer.subscription.created", sub)
-    invoice = invoice_finalize(invoice=invoice, now=now)
-    sub.latest_invoice = invoice
-    if incomplete and invoice.status == Invoice.Status.PAID:
-        was = before(sub)
-        sub.status, sub.incomplete_expires_at = Subscription.Status.ACTIVE, None
-        emit_updated("customer.subscription.updated", sub, was)
-    return sub
 
 
 # ---- update and cancel ------------------------------------------------------------

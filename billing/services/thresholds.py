@@ -15,13 +15,13 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.compose.collect import UsageReader
+from billing.compose.pipeline import usage_so_far_drafts
 from billing.models import Invoice, Subscription
-from billing.services.cancellation import usage_so_far_drafts
 from billing.services.events import before, emit_updated
 from billing.services.finalize import invoice_finalize
-from billing.services.invoicing import subscription_invoice_create
-from billing.services.lines import UsageReader
 from billing.services.period_close import CLOSING_STATUSES, subscription_period_restart
+from billing.services.persist import subscription_invoice_create
 from billing.services.subscriptions import lock
 from core.errors import InvalidState
 
@@ -51,7 +51,7 @@ def subscription_invoice_threshold(
         drafts = [
             draft
             for draft in usage_so_far_drafts(
-                subscription=sub, items=items, end=now, usage=usage
+                customer_id=sub.customer_id, items=items, end=now, usage=usage
             )
             if draft.quantity > 0
         ]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing import amounts
-from billing.services.lines import spec_of
+from billing.compose.rows import spec_of
 from catalog.models import Price
 from catalog.selectors import prices_with_tiers
 from core.errors import InvalidRequest, ResourceMissing

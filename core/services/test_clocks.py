@@ -25,6 +25,7 @@ from django.db.models import Q
 from core import clock, resources
 from core.errors import InvalidRequest, InvalidState
 from core.models import TestClock
+from core.queue import enqueue
 from core.services.events import event_emit, event_record
 
 logger = logging.getLogger(__name__)
@@ -91,9 +92,7 @@ def test_clock_advance(*, test_clock: TestClock, frozen_time: datetime) -> TestC
 
 
 def _enqueue_on_commit(test_clock_id: str) -> None:
-    from core.tasks import test_clock_advance_task
-
-    transaction.on_commit(lambda: test_clock_advance_task.delay(test_clock_id))
+    transaction.on_commit(lambda: enqueue("test_clock_advance", test_clock_id))
 
 
 def _lease_end() -> datetime:

@@ -36,6 +36,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.functions import Mod
 
 from core.models import Event, WebhookDelivery, WebhookEndpoint
+from core.queue import enqueue
 from core.webhooks import policy
 
 logger = logging.getLogger(__name__)
@@ -89,20 +90,16 @@ def _lane(endpoint_id: str, lane: int, lanes: int) -> QuerySet:
 
 
 def _enqueue_send(delivery_id: int, token: str) -> None:
-    from core.tasks import webhook_delivery_send_task
-
     try:
-        webhook_delivery_send_task.delay(delivery_id, token)
+        enqueue("webhook_delivery_send", delivery_id, token)
     except Exception:  # broker down: the lease expires and Beat dispatches again
         logger.exception("Could not queue webhook delivery %s", delivery_id)
 
 
 def enqueue_lane(endpoint_id: str, lane: int, token: str, ids: list[int]) -> None:
     """Queue a worker for a claimed lane batch (after commit)."""
-    from core.tasks import webhook_lane_send_task
-
     try:
-        webhook_lane_send_task.delay(endpoint_id, lane, token, ids)
+        enqueue("webhook_lane_send", endpoint_id, lane, token, ids)
     except Exception:  # broker down: the lease expires and Beat dispatches again
         logger.exception("Could not queue webhook lane %s/%s", endpoint_id, lane)
 

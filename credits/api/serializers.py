@@ -294,6 +294,9 @@ class BalanceAmountSerializer(serializers.Serializer):
 class BalanceSerializer(serializers.Serializer):
     available_balance = BalanceAmountSerializer(read_only=True)
     ledger_balance = BalanceAmountSerializer(read_only=True)
+    available_balance_after_unbilled_usage = BalanceAmountSerializer(
+        read_only=True, allow_null=True
+    )
 
 
 class CreditBalanceSummarySerializer(serializers.Serializer):
@@ -318,6 +321,13 @@ def summary_data(*, customer, balances) -> dict:
             {
                 "available_balance": _monetary(balance.currency, balance.available),
                 "ledger_balance": _monetary(balance.currency, balance.ledger),
+                # Tally's own: the available balance once the usage not yet
+                # invoiced is billed (real-time burndown); Stripe has no field.
+                "available_balance_after_unbilled_usage": (
+                    None
+                    if balance.after_unbilled_usage is None
+                    else _monetary(balance.currency, balance.after_unbilled_usage)
+                ),
             }
             for balance in balances
         ],

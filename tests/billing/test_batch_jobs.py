@@ -106,10 +106,10 @@ def test_a_failing_subscription_leaves_the_others_closed(prices, monkeypatch):
     poisoned = sorted(subs, key=lambda sub: sub.pk)[1]
     real = cycle.cycle_plan
 
-    def plan(sub, *args, **kwargs):
-        if sub.pk == poisoned.pk:
+    def plan(inputs, *args, **kwargs):
+        if inputs.subscription.pk == poisoned.pk:
             raise RuntimeError("bad data")
-        return real(sub, *args, **kwargs)
+        return real(inputs, *args, **kwargs)
 
     monkeypatch.setattr(period_close, "cycle_plan", plan)
     with pytest.raises(RuntimeError, match="bad data"):

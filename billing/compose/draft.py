@@ -1,0 +1,90 @@
+"""The values the composition pipeline passes from step to step.
+
+A ``DraftLine`` is one invoice line before it is written; an ``InvoiceDraft`` is
+the whole invoice: its lines, what the later steps read (credit grants, the
+customer's balance) and what each step writes (credit allocations, totals).
+Both are frozen: a step returns a new draft (``dataclasses.replace``), so a
+preview and a finalization that start from the same draft cannot diverge.
+Amounts are integers in minor units, each line rounded once by ``rate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalog.models import Price
+    from credits.allocation import Allocation, GrantCandidate
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    """An invoice line before it is written; ``amount`` in minor units."""
+
+    kind: str
+    amount: int  # minor units, rounded once
+    currency: str
+    description: str
+    period_start: datetime
+    period_end: datetime
+    price: Price | None = None  # a loaded row, read only
+    quantity: Decimal | None = None
+    unit_amount_decimal: Decimal | None = None
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    invoice_item_id: str | None = None
+    proration: bool = False
+    proration_details: dict | None = None
+    discountable: bool = True
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def metered(self) -> bool:
+        return bool(self.price is not None and self.price.is_metered)
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice between ``rate`` and ``persist``; each step fills its part.
+
+    Read by the steps (set by ``collect``): ``lines``, ``grants``,
+    ``customer_balance``, ``now``. Written, in pipeline order: ``discounts``
+    (discount), ``credits`` (credits), ``taxes`` (tax), ``starting_balance`` /
+    ``ending_balance`` (customer balance), ``subtotal`` / ``total`` /
+    ``amount_due`` (totals).
+    """
+
+    customer_id: str
+    currency: str
+    lines: tuple[DraftLine, ...]
+    now: datetime
+    grants: tuple[GrantCandidate, ...] = ()  # live grants; () skips the step
+    customer_balance: int = 0  # minor units; negative is credit the customer has
+    # Per line, by position in ``lines``: (line index, amount) in minor units.
+    discounts: tuple[tuple[int, int], ...] = ()
+    credits: tuple[Allocation, ...] = ()  # ``line_id`` is the line's index
+    taxes: tuple[tuple[int, int], ...] = ()  # exclusive taxes only
+    subtotal: int = 0
+    total: int = 0
+    starting_balance: int = 0
+    ending_balance: int = 0
+    amount_due: int = 0
+
+    @property
+    def total_discount(self) -> int:
+        return sum(amount for _, amount in self.discounts)
+
+    @property
+    def total_credit(self) -> int:
+        return sum(allocation.amount for allocation in self.credits)
+
+    @property
+    def total_tax(self) -> int:
+        return sum(amount for _, amount in self.taxes)
+
+    def credits_of(self, index: int) -> list[Allocation]:
+        """The credit allocations of the line at ``index``, in grant order."""
+        return [a for a in self.credits if a.line_id == str(index)]
