@@ -37,7 +37,7 @@ class AlertAdmin(PagesAdmin):
         "triggered_count",
         "created",
     )
-    list_filter = ("status", "meter")
+    list_filter = ("alert_type", "status", "meter")
     search_fields = ("id", "title", "customer__id", "customer__name", "meter__id")
     ordering = ("-created", "-id")
     create_page = views.alert_create
@@ -50,9 +50,9 @@ class AlertAdmin(PagesAdmin):
     def applies_to(self, alert: Alert):
         return alert.customer or "All customers"
 
-    @admin.display(description="Threshold (≥)", ordering="gte")
+    @admin.display(description="Threshold", ordering="gte")
     def threshold(self, alert: Alert):
-        return f"{alert.gte:,}"
+        return alert.threshold_display
 
     @admin.display(description="Status", ordering="status")
     def status_display(self, alert: Alert):

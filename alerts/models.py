@@ -27,6 +27,7 @@ from core import clock
 from core.ids import id_default
 from core.models import Customer, StripeObject, TestClock
 from core.modes import LivemodeField, ModeManager
+from core.money import format_minor
 from metering.models import SUM_DIGITS, Meter
 
 # The 25 alerts Stripe allows per (meter, customer) that are not archived.
@@ -34,10 +35,14 @@ MAX_ALERTS_PER_METER_AND_CUSTOMER = 25
 
 
 class Alert(StripeObject):
-    """A usage alert (``billing.alert``): fires when usage reaches ``gte``."""
+    """An alert (``billing.alert``): a ``usage_threshold`` fires when a meter's
+    usage reaches ``gte``; a ``credit_balance_threshold`` fires when the filter
+    customer's credit balance, after the usage not yet invoiced, falls to
+    ``lte_value`` (minor units of ``lte_currency``)."""
 
     class AlertType(models.TextChoices):
         USAGE_THRESHOLD = "usage_threshold"
+        CREDIT_BALANCE_THRESHOLD = "credit_balance_threshold"
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -49,13 +54,16 @@ class Alert(StripeObject):
 
     id = models.CharField(primary_key=True, max_length=64, default=id_default("alrt"))
     alert_type = models.CharField(
-        max_length=20, choices=AlertType.choices, default=AlertType.USAGE_THRESHOLD
+        max_length=30, choices=AlertType.choices, default=AlertType.USAGE_THRESHOLD
     )
     title = models.CharField(max_length=256)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
-    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    # Usage thresholds only.
+    meter = models.ForeignKey(
+        Meter, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The customer filter; null: the alert applies to every customer individually.
     customer = models.ForeignKey(
         Customer,
@@ -65,7 +73,11 @@ class Alert(StripeObject):
         related_name="usage_alerts",
     )
     # Usage in the meter's unit at which the alert fires (inclusive).
-    gte = models.BigIntegerField()
+    gte = models.BigIntegerField(null=True, blank=True)
+    # Credit balance thresholds: the balance (minor units, inclusive) at which it
+    # fires, and its currency.
+    lte_value = models.BigIntegerField(null=True, blank=True)
+    lte_currency = models.CharField(max_length=3, null=True, blank=True)
     recurrence = models.CharField(
         max_length=10, choices=Recurrence.choices, default=Recurrence.ONE_TIME
     )
@@ -85,11 +97,46 @@ class Alert(StripeObject):
             models.Index(fields=["meter", "customer"], name="alert_by_meter_customer"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(gte__gt=0), name="alert_gte_positive"),
+            models.CheckConstraint(
+                condition=Q(gte__gt=0) | Q(gte__isnull=True), name="alert_gte_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        alert_type="usage_threshold",
+                        meter__isnull=False,
+                        gte__isnull=False,
+                    )
+                    | Q(
+                        alert_type="credit_balance_threshold",
+                        customer__isnull=False,
+                        lte_value__gte=0,
+                        lte_currency__isnull=False,
+                    )
+                ),
+                name="alert_type_has_its_threshold",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_credit_balance(self) -> bool:
+        return self.alert_type == self.AlertType.CREDIT_BALANCE_THRESHOLD
+
+    @property
+    def threshold_display(self) -> str:
+        if self.is_credit_balance:
+            return f"credit balance ≤ {format_minor(self.lte_value, self.lte_currency)}"
+        return f"≥ {self.gte:,}"
+
+    @property
+    def watches_display(self) -> str:
+        """What the alert watches: its meter, or the credit balance."""
+        if self.is_credit_balance:
+            return f"Credit balance ({self.lte_currency.upper()})"
+        return self.meter.display_name if self.meter else ""
 
     @property
     def is_active(self) -> bool:

@@ -15,8 +15,9 @@
   likewise, inside the catalog transaction.
 - Events recorded by credits and billing that move a credit balance (grants,
   finalized or voided invoices): after they commit, the customers' limits are
-  evaluated again (new credits can lift a monetary limit's crossing) and their
-  snapshots refreshed. Beat's run every minute catches anything missed here.
+  evaluated again (new credits can lift a monetary limit's crossing), their
+  snapshots refreshed and their credit balance alerts evaluated. Beat's run
+  every minute catches anything missed here.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.access import ENTITLING_STATUSES
+from alerts.services.credit_alerts import credit_balance_alerts_evaluate
 from alerts.services.limits import access_refresh, limits_evaluate
 from alerts.services.progress import alert_progress_cancel
 from alerts.tasks import usage_changes_evaluate_task
@@ -120,8 +122,9 @@ def on_events_recorded(event_ids: list[str]) -> None:
         return
     try:
         limits_evaluate(now=clock.now(), customer_ids=customer_ids)
+        credit_balance_alerts_evaluate(now=clock.now(), customer_ids=customer_ids)
     except Exception:  # the transaction that moved credits has committed already
-        logger.exception("Usage limits of %s not evaluated", sorted(customer_ids))
+        logger.exception("Limits and alerts of %s not evaluated", sorted(customer_ids))
 
 
 def on_event_recorded(event_id: str) -> None:

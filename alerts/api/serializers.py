@@ -64,25 +64,66 @@ class UsageThresholdParams(StripeInputSerializer):
     )
 
 
+class MonetaryLevelParams(StripeInputSerializer):
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        error_messages={"invalid": "must be a three-letter ISO currency code."},
+    )
+    value = WholeNumberField(
+        min_value=0, error_messages={"min_value": "must not be negative."}
+    )
+
+
+class CreditBalanceLevelParams(StripeInputSerializer):
+    balance_type = serializers.ChoiceField(
+        choices=[("monetary", "monetary")],
+        error_messages={"invalid_choice": "must be monetary (the only balance type)."},
+    )
+    monetary = MonetaryLevelParams()
+
+
+class CreditBalanceThresholdParams(StripeInputSerializer):
+    filters = serializers.ListField(
+        child=AlertFilterParams(),
+        min_length=1,
+        max_length=1,
+        error_messages={
+            "min_length": "must name the customer (one customer filter).",
+            "max_length": "may list at most one filter.",
+        },
+    )
+    lte = CreditBalanceLevelParams()
+
+
 class AlertCreateParams(ApiParams):
     alert_type = serializers.ChoiceField(
         choices=Alert.AlertType.choices,
         error_messages={
-            "invalid_choice": "must be usage_threshold (the only alert type)."
+            "invalid_choice": "must be usage_threshold or credit_balance_threshold."
         },
     )
     title = serializers.CharField(max_length=256)
     usage_threshold = UsageThresholdParams(required=False)
+    credit_balance_threshold = CreditBalanceThresholdParams(required=False)
 
     def validate(self, attrs):
-        if "usage_threshold" not in attrs:
+        wanted = attrs["alert_type"]
+        if wanted not in attrs:
             raise ValidationError(
-                {
-                    "usage_threshold": [
-                        ErrorDetail("This field is required.", code="required")
-                    ]
-                }
+                {wanted: [ErrorDetail("This field is required.", code="required")]}
             )
+        for other in ("usage_threshold", "credit_balance_threshold"):
+            if other != wanted and other in attrs:
+                raise ValidationError(
+                    {
+                        other: [
+                            ErrorDetail(
+                                f"is not allowed with alert_type={wanted}.",
+                                code="parameter_unknown",
+                            )
+                        ]
+                    }
+                )
         return attrs
 
 
@@ -109,6 +150,21 @@ class UsageThresholdSerializer(serializers.Serializer):
     recurrence = serializers.CharField(read_only=True)
 
 
+class MonetaryLevelSerializer(serializers.Serializer):
+    currency = serializers.CharField(read_only=True)
+    value = serializers.IntegerField(read_only=True)
+
+
+class CreditBalanceLevelSerializer(serializers.Serializer):
+    balance_type = serializers.CharField(read_only=True)
+    monetary = MonetaryLevelSerializer(read_only=True)
+
+
+class CreditBalanceThresholdSerializer(serializers.Serializer):
+    filters = AlertFilterSerializer(many=True, read_only=True)
+    lte = CreditBalanceLevelSerializer(read_only=True)
+
+
 class AlertSerializer(serializers.Serializer):
     """``billing.alert``; ``expand[]=usage_threshold.meter`` inlines the meter."""
 
@@ -119,9 +175,24 @@ class AlertSerializer(serializers.Serializer):
     status = serializers.CharField(read_only=True)
     title = serializers.CharField(read_only=True)
     usage_threshold = serializers.SerializerMethodField()
+    credit_balance_threshold = serializers.SerializerMethodField()
 
-    @extend_schema_field(UsageThresholdSerializer)
-    def get_usage_threshold(self, alert: Alert) -> dict:
+    @extend_schema_field(CreditBalanceThresholdSerializer(allow_null=True))
+    def get_credit_balance_threshold(self, alert: Alert) -> dict | None:
+        if not alert.is_credit_balance:
+            return None
+        return {
+            "filters": [{"customer": alert.customer_id, "type": "customer"}],
+            "lte": {
+                "balance_type": "monetary",
+                "monetary": {"currency": alert.lte_currency, "value": alert.lte_value},
+            },
+        }
+
+    @extend_schema_field(UsageThresholdSerializer(allow_null=True))
+    def get_usage_threshold(self, alert: Alert) -> dict | None:
+        if alert.is_credit_balance:
+            return None
         meter = alert.meter_id
         if "usage_threshold.meter" in self.context.get("expand", ()):
             meter = resources.serialize(alert.meter)

@@ -17,9 +17,9 @@ from core.errors import ResourceMissing
 from core.models import Customer
 
 
-def _filter_customer(params: dict) -> Customer | None:
-    """The customer of ``usage_threshold[filters][0]``; unknown ones are a 400."""
-    filters = params["usage_threshold"].get("filters") or []
+def _filter_customer(params: dict, kind: str) -> Customer | None:
+    """The customer of ``<kind>[filters][0]``; unknown ones are a 400."""
+    filters = params[kind].get("filters") or []
     if not filters:
         return None
     customer_id = filters[0]["customer"]
@@ -30,7 +30,9 @@ def _filter_customer(params: dict) -> Customer | None:
     )
     if customer is None:
         raise ResourceMissing(
-            f"No such customer: '{customer_id}'", param=CUSTOMER_PARAM, http_status=400
+            f"No such customer: '{customer_id}'",
+            param=CUSTOMER_PARAM.replace("usage_threshold", kind),
+            http_status=400,
         )
     return customer
 
@@ -70,15 +72,26 @@ class AlertListView(StripeView):
     )
     def post(self, request):
         params = self.parse(request, s.AlertCreateParams)
-        threshold = params["usage_threshold"]
-        customer = _filter_customer(params)
-        alert = services.alert_create(
-            title=params["title"],
-            meter_id=threshold["meter"],
-            gte=threshold["gte"],
-            customer=customer,
-            now=_now(customer),
-        )
+        kind = params["alert_type"]
+        customer = _filter_customer(params, kind)
+        if kind == Alert.AlertType.CREDIT_BALANCE_THRESHOLD:
+            level = params[kind]["lte"]["monetary"]
+            alert = services.credit_balance_alert_create(
+                title=params["title"],
+                customer=customer,
+                currency=level["currency"],
+                value=level["value"],
+                now=_now(customer),
+            )
+        else:
+            threshold = params[kind]
+            alert = services.alert_create(
+                title=params["title"],
+                meter_id=threshold["meter"],
+                gte=threshold["gte"],
+                customer=customer,
+                now=_now(customer),
+            )
         return self.render(alert, params)
 
 

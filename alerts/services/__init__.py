@@ -1,6 +1,7 @@
 """Writes of the alerts app; the API, dashboard, Beat jobs and clocks call these.
 
-- Usage alerts: ``alert_create``, ``alert_activate / _deactivate / _archive``.
+- Usage alerts: ``alert_create``, ``alert_activate / _deactivate / _archive``;
+  credit balance alerts: ``credit_balance_alert_create``.
 - Evaluation: ``alerts_evaluate`` (fires ``alert_trigger`` once per customer);
   ``usage_changes_evaluate`` as usage arrives.
 - Billing thresholds: ``billing_thresholds_evaluate`` (calls billing's
@@ -15,6 +16,10 @@ from alerts.services.alerts import (
     alert_deactivate,
 )
 from alerts.services.clocks import clock_evaluate, clock_next_due
+from alerts.services.credit_alerts import (
+    credit_balance_alert_create,
+    credit_balance_alerts_evaluate,
+)
 from alerts.services.evaluation import alert_trigger, alerts_evaluate
 from alerts.services.realtime import usage_changes_evaluate
 from alerts.services.thresholds import (
@@ -32,6 +37,8 @@ __all__ = [
     "alerts_evaluate",
     "billing_thresholds_evaluate",
     "clock_evaluate",
+    "credit_balance_alert_create",
+    "credit_balance_alerts_evaluate",
     "clock_next_due",
     "subscription_threshold_invoice",
     "threshold_check",

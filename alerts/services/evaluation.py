@@ -22,28 +22,24 @@ racing the first, fires nothing more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 
 from django.conf import settings
-from django.contrib.admin.utils import quote
-from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.urls import reverse
 
-from alerts.models import Alert, AlertProgress, AlertTrigger
+from alerts.models import Alert, AlertTrigger
+from alerts.services.credit_alerts import credit_balance_alerts_evaluate
+from alerts.services.firing import alert_trigger
 from alerts.services.progress import ADDITIVE, alert_usage_count, progress_reached
 from core.models import Customer, TestClock
-from core.notifications import send_email_on_commit, staff_recipients
-from core.services.events import event_emit
 from metering.selectors import meter_usage_received_after
 from metering.storage.watermark import events_settled_through
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE = "alerts/email/alert_triggered"
 # How much earlier than an alert's creation a counted event's ``created`` may be
 # (it is read when the request starts); only narrows the read, never decides.
 RECEIPT_SLACK = timedelta(hours=1)
@@ -52,7 +48,7 @@ RECEIPT_SLACK = timedelta(hours=1)
 def active_alerts(
     *, test_clock: TestClock | None, additive: bool | None = None
 ) -> list[Alert]:
-    """Active alerts that can fire for real-time customers, or for the clock's.
+    """Active usage alerts that can fire for real-time customers, or the clock's.
 
     Ordered by meter, then id. Filtered alerts that already fired are left out;
     ``additive`` picks alerts on sum and count meters (True) or the others (False).
@@ -61,7 +57,9 @@ def active_alerts(
         alert=OuterRef("pk"), customer=OuterRef("customer")
     )
     rows = (
-        Alert.objects.filter(status=Alert.Status.ACTIVE)
+        Alert.objects.filter(
+            status=Alert.Status.ACTIVE, alert_type=Alert.AlertType.USAGE_THRESHOLD
+        )
         .exclude(
             Q(customer__isnull=False) & (Exists(fired) | Q(customer__deleted=True))
         )
@@ -148,15 +146,17 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
     transaction; running this twice, or on two workers at once, fires nothing twice.
     """
     if test_clock is not None:
-        return alerts_evaluate_reading(
+        fired = alerts_evaluate_reading(
             alerts=active_alerts(test_clock=test_clock), now=now, test_clock=test_clock
         )
+        return fired + credit_balance_alerts_evaluate(now=now, test_clock=test_clock)
     settled = events_settled_through(wait_seconds=settings.TALLY_USAGE_SETTLE_WAIT)
     if settled is not None:
         alert_usage_count(now=now, settled_through=settled)
     fired = alerts_fire_reached(now=now)
     others = active_alerts(test_clock=None, additive=False)
-    return fired + alerts_evaluate_reading(alerts=others, now=now, test_clock=None)
+    fired += alerts_evaluate_reading(alerts=others, now=now, test_clock=None)
+    return fired + credit_balance_alerts_evaluate(now=now)
 
 
 def alerts_fire_reached(*, now: datetime) -> int:
@@ -196,70 +196,3 @@ def alerts_evaluate_reading(
             )
             fired += trigger is not None
     return fired
-
-
-def alert_trigger(
-    *, alert_id: str, customer_id: str, value: Decimal, now: datetime
-) -> AlertTrigger | None:
-    """Fire the alert for the customer: event, webhooks, emails. None if it had fired.
-
-    ``now`` is the customer's "now"; the alert must still be active.
-    """
-    with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("meter")
-            .filter(pk=alert_id, status=Alert.Status.ACTIVE)
-            .first()
-        )
-        if alert is None:
-            return None
-        customer = Customer.objects.get(pk=customer_id)
-        try:
-            with transaction.atomic():
-                trigger = AlertTrigger.objects.create(
-                    alert=alert,
-                    customer=customer,
-                    value=value,
-                    created=now,
-                    livemode=alert.livemode,
-                )
-        except IntegrityError:
-            return None  # fired already, by an earlier run or another worker
-        AlertProgress.objects.filter(alert=alert, customer=customer).delete()
-        event = event_emit(type="billing.alert.triggered", instance=trigger)
-        trigger.event_id = event.pk
-        trigger.save(update_fields=["event_id"])
-        _notify(alert, customer, trigger)
-    logger.info("Alert %s fired for %s at %s", alert.pk, customer.pk, value)
-    return trigger
-
-
-def _dashboard_url(alert: Alert) -> str:
-    path = reverse("admin:alerts_alert_change", args=[quote(alert.pk)])
-    return f"{getattr(settings, 'TALLY_PUBLIC_URL', '')}{path}"
-
-
-def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
-    """Email the customer, and staff (with a link to the alert), after commit."""
-    context = {
-        "alert": alert,
-        "meter": alert.meter,
-        "customer": customer,
-        "value": int(trigger.value),
-        "triggered_at": trigger.created,
-    }
-    audiences: Iterable[tuple[list[str], bool]] = (
-        ([customer.email or ""], False),
-        (staff_recipients(), True),
-    )
-    for to, for_staff in audiences:
-        send_email_on_commit(
-            to=to,
-            template=TEMPLATE,
-            context={
-                **context,
-                "for_staff": for_staff,
-                "dashboard_url": _dashboard_url(alert) if for_staff else "",
-            },
-        )

@@ -62,7 +62,7 @@ def counted_alerts(*, meter_id: str | None = None) -> list[Alert]:
     fired = AlertTrigger.objects.filter(
         alert=OuterRef("pk"), customer=OuterRef("customer")
     )
-    alerts = Alert.objects.filter(ADDITIVE)
+    alerts = Alert.objects.filter(ADDITIVE, alert_type=Alert.AlertType.USAGE_THRESHOLD)
     if meter_id is not None:
         alerts = alerts.filter(meter_id=meter_id)
     return list(

@@ -11,7 +11,8 @@ app answers by queuing one run of ``usage_changes_evaluate`` shortly after
    threshold;
 3. for the customers with new events only: evaluates the alerts that read usage
    (``last`` and windowed meters), the billing thresholds of their subscriptions,
-   their usage limits (cutting or restoring features), and, for customers on a
+   their usage limits (cutting or restoring features), their credit balance
+   alerts (the balance after the usage not yet invoiced), and, for customers on a
    test clock, everything at the clock's time.
 
 The Beat jobs still run every minute over everyone: the safety net for a lost
@@ -26,6 +27,7 @@ from datetime import datetime
 from django.conf import settings
 
 from alerts.services.clocks import clock_evaluate
+from alerts.services.credit_alerts import credit_balance_alerts_evaluate
 from alerts.services.evaluation import (
     active_alerts,
     alerts_evaluate_reading,
@@ -63,6 +65,7 @@ def usage_changes_evaluate(*, now: datetime) -> int:
         )
         billing_thresholds_evaluate(now=now, customer_ids=in_real_time)
         limits_evaluate(now=now, customer_ids=in_real_time)
+        fired += credit_balance_alerts_evaluate(now=now, customer_ids=in_real_time)
     clock_ids = sorted({clock for _, clock in changed if clock is not None})
     for clock in TestClock.objects.filter(
         pk__in=clock_ids, status=TestClock.Status.READY
