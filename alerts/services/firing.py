@@ -78,7 +78,9 @@ def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
         "meter": alert.meter,
         "customer": customer,
         "value": int(trigger.value),
-        "value_display": _value_display(alert, int(trigger.value)),
+        "value_display": format_minor(int(trigger.value), alert.lte_currency)
+        if alert.is_credit_balance
+        else "",
         "triggered_at": trigger.created,
     }
     audiences: Iterable[tuple[list[str], bool]] = (
@@ -95,10 +97,3 @@ def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
                 "dashboard_url": _dashboard_url(alert) if for_staff else "",
             },
         )
-
-
-def _value_display(alert: Alert, value: int) -> str:
-    if alert.is_credit_balance:
-        return format_minor(value, alert.lte_currency)
-    meter = alert.meter.display_name if alert.meter else ""
-    return f"{value:,} ({meter})"

@@ -63,6 +63,7 @@ def test_create_and_retrieve_in_stripes_shape(api, meter, customer):
             "meter": meter.pk,
             "recurrence": "one_time",
         },
+        "credit_balance_threshold": None,
     }
     alert = Alert.objects.get()
     assert alert.created == T0

@@ -216,6 +216,7 @@ def test_the_event_is_stripes_billing_alert_triggered(meter, customer, run, rece
                     "meter": meter.pk,
                     "recurrence": "one_time",
                 },
+                "credit_balance_threshold": None,
             },
             "created": int((T0 + MINUTE).timestamp()),
             "customer": customer.pk,
