@@ -13,8 +13,14 @@ and the time from sending it until
   (the commit queues the evaluation, which fires the alert, whose webhook is
   delivered by a worker).
 
-Figures: p50 / p99 / max of each, the ingestion rate reached, and the load average
-(the machine is shared: read the latencies beside it).
+Then the check endpoint (``GET /v1/entitlements/check``) alone, paced at
+``CHECK_RATE`` requests a second from ``CHECK_CLIENTS`` processes (keep-alive),
+over the probe customers, beside an empty view's latency at the same pace (the
+reference: what gunicorn and Django cost before the endpoint's own work).
+
+Figures: p50 / p99 / max of each, the ingestion rate reached, the check
+endpoint's latency and rate reached, and the load average (the machine is shared:
+read the latencies beside it).
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ RATE = 5_000  # background events per second
 STREAM_CLIENTS = 4
 WORKER_CONCURRENCY = 2
 POLL = 0.01  # seconds between two looks at a figure
+CHECK_RATE = 1_000  # check requests per second
+CHECK_SECONDS = 10
+CHECK_CLIENTS = 4
 GIVE_UP = 30.0  # seconds after which a probe counts as never visible
 
 
@@ -274,6 +283,62 @@ def _probe(api: _Api, meter_id: str, customer: str, arrivals: _Arrivals) -> dict
     return figures
 
 
+def _paced(host, port, paths, headers, rate, seconds, start_at):
+    """Send GETs for ``paths`` (cycled) at ``rate`` a second; latencies in ms."""
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    began, latencies, failures, count = time.monotonic(), [], 0, 0
+    while time.monotonic() - began < seconds:
+        pause = began + count / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        sent = time.perf_counter()
+        connection.request("GET", paths[count % len(paths)], headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append((time.perf_counter() - sent) * 1000)
+        failures += response.status >= 300
+        count += 1
+    return latencies, failures, time.monotonic() - began
+
+
+def _check_load(server, paths: list[str], secret: str) -> dict:
+    """Latency of ``paths`` at ``CHECK_RATE`` a second from ``CHECK_CLIENTS``."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    headers = {"Authorization": f"Bearer {secret}"}
+    start_at = time.time() + 1
+    with ProcessPoolExecutor(CHECK_CLIENTS) as pool:
+        outcomes = list(
+            pool.map(
+                _paced,
+                *zip(
+                    *[
+                        (
+                            server.host,
+                            server.port,
+                            paths[index::CHECK_CLIENTS] or paths,
+                            headers,
+                            CHECK_RATE / CHECK_CLIENTS,
+                            CHECK_SECONDS,
+                            start_at,
+                        )
+                        for index in range(CHECK_CLIENTS)
+                    ],
+                    strict=True,
+                ),
+            )
+        )
+    latencies = [ms for outcome in outcomes for ms in outcome[0]]
+    return {
+        "requests/s": round(len(latencies) / max(o[2] for o in outcomes)),
+        "failures": sum(outcome[1] for outcome in outcomes),
+        "p50 ms": support.percentile(latencies, 0.50),
+        "p99 ms": support.percentile(latencies, 0.99),
+    }
+
+
 def run(args) -> dict:
     from config.celery import app
 
@@ -308,6 +373,13 @@ def run(args) -> dict:
         stop.set()
         for thread in streamers:
             thread.join(60)
+        checks = _check_load(
+            server,
+            [f"/v1/entitlements/check?customer={c}" for c in probe_customers],
+            secret,
+        )
+        # The reference: the cheapest authenticated API view, an empty list.
+        empty = _check_load(server, ["/v1/test_helpers/test_clocks?limit=1"], secret)
     figures: dict = {
         "probes": probes,
         "background ingestion target events/s": rate,
@@ -320,6 +392,9 @@ def run(args) -> dict:
         figures[f"{name}: p99 ms"] = support.percentile(seen, 0.99)
         figures[f"{name}: max ms"] = max(seen) if seen else 0.0
     load_after = os.getloadavg()
+    for name, result in (("check endpoint", checks), ("reference view", empty)):
+        for key, value in result.items():
+            figures[f"{name}: {key}"] = value
     figures["load average (1, 5 min) before"] = (
         f"{load_before[0]:.2f}, {load_before[1]:.2f}"
     )
