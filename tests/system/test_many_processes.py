@@ -1,0 +1,326 @@
+"""Tally on many processes: 2 web, 3 workers on separate queues, one Beat.
+
+Against PostgreSQL and Redis (CELERY_BROKER_URL; its Tally queues are emptied
+first): customers with subscriptions on a test clock are created over HTTP, a
+webhook endpoint points at a receiver here, and the clock is advanced three months.
+The invoicing worker is ``kill -9``-ed while it closes periods; a replacement takes
+the advance over once the broker gives its unacknowledged task back (after the
+visibility timeout). Every invoice must exist once, none missing, numbers without
+gap, and every webhook event must reach the receiver exactly once.
+
+Skipped (with the reason) without PostgreSQL or Redis; under CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.system.processes import Processes
+
+SUBSCRIPTIONS = 300
+MONTHS = 3
+PRICE = 1500
+START = datetime(2026, 1, 1, tzinfo=UTC)
+TARGET = datetime(2026, 1 + MONTHS, 1, 2, tzinfo=UTC)
+WEBHOOK_TYPES = ["invoice.created", "invoice.finalized"]
+# A task a killed worker held goes back on its queue after this many seconds.
+VISIBILITY = 12
+TIMEOUT = 150
+
+
+def _unavailable() -> str:
+    if not settings.IS_POSTGRES:
+        return "needs PostgreSQL (DATABASE_URL=postgres://...)"
+    broker = settings.CELERY_BROKER_URL
+    if not broker.startswith("redis://"):
+        return "needs Redis (CELERY_BROKER_URL=redis://...)"
+    import redis
+
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"Redis at {broker} is unreachable: {exc}"
+    return ""
+
+
+@pytest.fixture
+def broker_url():
+    reason = _unavailable()
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the multi-process test cannot run: {reason}")
+    if reason:
+        pytest.skip(reason)
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    # Messages left by an earlier run would name objects this database lacks.
+    client.delete(*settings.CELERY_TASK_QUEUES, "unacked", "unacked_index")
+    return settings.CELERY_BROKER_URL
+
+
+def _test_database_url() -> str:
+    params = connection.settings_dict
+    return (
+        f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST'] or ''}"
+        f":{params['PORT'] or 5432}/{params['NAME']}"
+    )
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook endpoint that checks each signature and counts each event."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.received: Counter[str] = Counter()
+        self.bad = 0
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        import stripe
+
+        server: Receiver = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        try:
+            stripe.WebhookSignature.verify_header(
+                body, self.headers.get("Stripe-Signature"), server.secret, 300
+            )
+            event_id = json.loads(body)["id"]
+        except (stripe.SignatureVerificationError, ValueError, KeyError):
+            with server.lock:
+                server.bad += 1
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        with server.lock:
+            server.received[event_id] += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class Api:
+    """Form-encoded calls to the web processes, one keep-alive session per thread."""
+
+    def __init__(self, address: tuple[str, int], secret: str) -> None:
+        self.base = f"http://{address[0]}:{address[1]}"
+        self.secret = secret
+        self.local = threading.local()
+
+    def post(self, path: str, data: dict) -> dict:
+        import requests
+
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self.secret}"
+        response = session.post(self.base + path, data=data, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def get(self, path: str) -> dict:
+        import requests
+
+        response = requests.get(
+            self.base + path,
+            headers={"Authorization": f"Bearer {self.secret}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _wait(condition, *, what: str, timeout: float = TIMEOUT, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def _create_subscriptions(api: Api, clock_id: str, price_id: str) -> list[str]:
+    def one(index: int) -> str:
+        customer = api.post(
+            "/v1/customers", {"name": f"System {index}", "test_clock": clock_id}
+        )
+        subscription = api.post(
+            "/v1/subscriptions",
+            {
+                "customer": customer["id"],
+                "items[0][price]": price_id,
+                "collection_method": "send_invoice",
+                "days_until_due": "30",
+            },
+        )
+        return subscription["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(SUBSCRIPTIONS)))
+
+
+def _catch_up_beat() -> None:
+    """Run the webhook Beat jobs as they would run minutes from now.
+
+    A worker killed between a commit and its after-commit fan-out leaves events
+    without deliveries: Beat's reconcile job (every 5 minutes, for events older
+    than a minute) fans them out. The test does not wait those minutes.
+    """
+    from core import clock
+    from core.webhooks import dispatch
+
+    later = clock.now() + dispatch.LEASE + timedelta(seconds=1)
+    dispatch.fanout_reconcile(now=later)
+    dispatch.deliveries_dispatch_due(now=later)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_processes_survive_a_killed_worker(broker_url):
+    from billing.models import Invoice, InvoiceLineItem
+    from config.celery import app
+    from core.models import Customer, Event, TestClock, WebhookDelivery
+    from core.services.api_keys import api_key_create
+
+    _, secret = api_key_create(name="system test")
+    receiver = Receiver()
+    processes = Processes(
+        database_url=_test_database_url(),
+        broker_url=broker_url,
+        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
+    )
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False  # the catch-up's tasks go to the workers
+    folder = Path(tempfile.mkdtemp(prefix="tally-system-"))
+    try:
+        address = processes.web(workers=2)
+        processes.worker("realtime", ["realtime", "default"])
+        invoicing = processes.worker("invoicing", ["invoicing"])
+        processes.worker("webhooks", ["webhooks"], concurrency=2)
+        processes.beat(folder)
+        api = Api(address, secret)
+
+        endpoint = api.post(
+            "/v1/webhook_endpoints",
+            {
+                "url": f"http://127.0.0.1:{receiver.server_port}/hook",
+                **{f"enabled_events[{i}]": t for i, t in enumerate(WEBHOOK_TYPES)},
+            },
+        )
+        receiver.secret = endpoint["secret"]
+        test_clock = api.post(
+            "/v1/test_helpers/test_clocks", {"frozen_time": int(START.timestamp())}
+        )
+        product = api.post("/v1/products", {"name": "System plan"})
+        price = api.post(
+            "/v1/prices",
+            {
+                "product": product["id"],
+                "currency": "usd",
+                "unit_amount": str(PRICE),
+                "recurring[interval]": "month",
+            },
+        )
+        subscription_ids = _create_subscriptions(api, test_clock["id"], price["id"])
+        assert len(set(subscription_ids)) == SUBSCRIPTIONS
+
+        cycles = Invoice.objects.filter(billing_reason="subscription_cycle")
+        api.post(
+            f"/v1/test_helpers/test_clocks/{test_clock['id']}/advance",
+            {"frozen_time": int(TARGET.timestamp())},
+        )
+        advanced_at = time.monotonic()
+        # Kill the invoicing worker once the first month is closed, mid-advance.
+        _wait(lambda: cycles.count() >= SUBSCRIPTIONS, what="the first period close")
+        processes.kill(invoicing)
+        closed_at_kill = cycles.count()
+        assert TestClock.objects.get(pk=test_clock["id"]).status == "advancing"
+        assert closed_at_kill < SUBSCRIPTIONS * MONTHS
+
+        # The broker gives the unacknowledged advance back after the visibility
+        # timeout; the replacement's first look at the broker finds it.
+        time.sleep(max(0.0, advanced_at + VISIBILITY + 1 - time.monotonic()))
+        processes.worker("invoicing-2", ["invoicing"])
+        _wait(
+            lambda: TestClock.objects.get(pk=test_clock["id"]).status != "advancing",
+            what="the replacement worker to finish the advance",
+        )
+        assert TestClock.objects.get(pk=test_clock["id"]).status == "ready"
+
+        events = Event.objects.filter(type__in=WEBHOOK_TYPES)
+        deliveries = WebhookDelivery.objects.filter(endpoint_id=endpoint["id"])
+
+        def delivered() -> bool:
+            return len(receiver.received) >= events.count() and not deliveries.exclude(
+                status="succeeded"
+            ).exists()
+
+        try:
+            _wait(delivered, what="the deliveries", timeout=30, every=0.2)
+        except AssertionError:
+            _catch_up_beat()
+            _wait(delivered, what="the deliveries after Beat's catch-up", every=0.2)
+    finally:
+        app.conf.task_always_eager = eager
+        processes.stop_all()
+        receiver.shutdown()
+        receiver.server_close()
+
+    # Every invoice exactly once: the first and one per closed month, per subscription.
+    invoices = Invoice.objects.filter(subscription_id__in=subscription_ids)
+    per_period = Counter(
+        invoices.values_list("subscription_id", "billing_reason", "period_start")
+    )
+    assert set(per_period.values()) == {1}
+    assert invoices.filter(billing_reason="subscription_create").count() == (
+        SUBSCRIPTIONS
+    )
+    assert cycles.count() == SUBSCRIPTIONS * MONTHS
+    starts = Counter(
+        cycles.values_list("period_start", flat=True).order_by("period_start")
+    )
+    assert sorted(starts.values()) == [SUBSCRIPTIONS] * MONTHS
+    assert not invoices.exclude(status="open").exists()
+
+    # Ledgers: numbers without gap or repeat per customer, amounts that add up.
+    numbers: dict[str, list[str]] = {}
+    for customer_id, number in invoices.values_list("customer_id", "number"):
+        numbers.setdefault(customer_id, []).append(number)
+    for customer_id, seen in numbers.items():
+        prefix = Customer.objects.get(pk=customer_id).invoice_prefix
+        assert sorted(seen) == [f"{prefix}-{n:04d}" for n in range(1, MONTHS + 2)]
+    for invoice in invoices.only("id", "subtotal", "total", "amount_due"):
+        assert invoice.subtotal == invoice.total == invoice.amount_due == PRICE
+    lines = InvoiceLineItem.objects.filter(invoice__in=invoices)
+    assert sum(lines.values_list("amount", flat=True)) == PRICE * invoices.count()
+    assert not Customer.objects.exclude(balance=0).exists()
+
+    # Every webhook event exactly once at the receiver, with a valid signature.
+    expected = set(events.values_list("id", flat=True))
+    assert len(expected) == len(WEBHOOK_TYPES) * SUBSCRIPTIONS * (MONTHS + 1)
+    assert receiver.bad == 0
+    assert set(receiver.received) == expected
+    assert set(receiver.received.values()) == {1}
