@@ -39,9 +39,7 @@ class Processes:
         self.running: list[subprocess.Popen] = []
 
     def _start(self, args: list[str]) -> subprocess.Popen:
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, start_new_session=True
-        )
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
         self.running.append(process)
         return process
 

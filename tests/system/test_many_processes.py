@@ -30,7 +30,7 @@ from django.db import connection
 
 from tests.system.processes import Processes
 
-SUBSCRIPTIONS = 300
+SUBSCRIPTIONS = 200
 MONTHS = 3
 PRICE = 1500
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -163,32 +163,78 @@ def _wait(condition, *, what: str, timeout: float = TIMEOUT, every: float = 0.05
         time.sleep(every)
 
 
-def _create_subscriptions(api: Api, clock_id: str, price_id: str) -> list[str]:
-    def one(index: int) -> str:
-        customer = api.post(
-            "/v1/customers", {"name": f"System {index}", "test_clock": clock_id}
-        )
-        subscription = api.post(
-            "/v1/subscriptions",
-            {
-                "customer": customer["id"],
-                "items[0][price]": price_id,
-                "collection_method": "send_invoice",
-                "days_until_due": "30",
-            },
-        )
-        return subscription["id"]
+def _wait_progress(condition, progress, *, stall: float = 5.0) -> bool:
+    """Wait for ``condition``; False once ``progress()`` stays put ``stall`` s."""
+    seen, since = progress(), time.monotonic()
+    while not condition():
+        if progress() != seen:
+            seen, since = progress(), time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.2)
+    return True
 
+
+def _create_subscriptions(api: Api, clock_id: str, price_id: str, phases) -> list:
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, range(SUBSCRIPTIONS)))
+        customers = list(
+            pool.map(
+                lambda index: api.post(
+                    "/v1/customers", {"name": f"System {index}", "test_clock": clock_id}
+                )["id"],
+                range(SUBSCRIPTIONS),
+            )
+        )
+        phases.done(f"create {SUBSCRIPTIONS} customers over HTTP")
+        subscriptions = list(
+            pool.map(
+                lambda customer: api.post(
+                    "/v1/subscriptions",
+                    {
+                        "customer": customer,
+                        "items[0][price]": price_id,
+                        "collection_method": "send_invoice",
+                        "days_until_due": "30",
+                    },
+                )["id"],
+                customers,
+            )
+        )
+        phases.done(f"create {SUBSCRIPTIONS} subscriptions over HTTP")
+    return subscriptions
+
+
+class Phases:
+    """Seconds each phase took, printed (pytest -s) to see where the time goes."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def done(self, what: str) -> None:
+        now = time.monotonic()
+        print(f"  {now - self.last:6.1f} s  {what}", flush=True)
+        self.last = now
+
+
+def _delivery_states(deliveries) -> dict:
+    from django.db.models import Count, Q
+
+    return deliveries.aggregate(
+        total=Count("id"),
+        pending=Count("id", filter=Q(status="pending")),
+        leased=Count("id", filter=Q(status="pending", lease_token__gt="")),
+        tried=Count("id", filter=Q(status="pending", attempt_count__gt=0)),
+    )
 
 
 def _catch_up_beat() -> None:
     """Run the webhook Beat jobs as they would run minutes from now.
 
     A worker killed between a commit and its after-commit fan-out leaves events
-    without deliveries: Beat's reconcile job (every 5 minutes, for events older
-    than a minute) fans them out. The test does not wait those minutes.
+    without deliveries, or a lane leased to a task it never queued: Beat's
+    reconcile job (every 5 minutes, for events older than a minute) and its
+    dispatch job (every 20 s, once the 5-minute lease has lapsed) pick them up.
+    The test does not wait those minutes.
     """
     from core import clock
     from core.webhooks import dispatch
@@ -215,6 +261,7 @@ def test_many_processes_survive_a_killed_worker(broker_url):
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False  # the catch-up's tasks go to the workers
     folder = Path(tempfile.mkdtemp(prefix="tally-system-"))
+    phases = Phases()
     try:
         address = processes.web(workers=2)
         processes.worker("realtime", ["realtime", "default"])
@@ -222,6 +269,7 @@ def test_many_processes_survive_a_killed_worker(broker_url):
         processes.worker("webhooks", ["webhooks"], concurrency=2)
         processes.beat(folder)
         api = Api(address, secret)
+        phases.done("start web")
 
         endpoint = api.post(
             "/v1/webhook_endpoints",
@@ -244,7 +292,9 @@ def test_many_processes_survive_a_killed_worker(broker_url):
                 "recurring[interval]": "month",
             },
         )
-        subscription_ids = _create_subscriptions(api, test_clock["id"], price["id"])
+        subscription_ids = _create_subscriptions(
+            api, test_clock["id"], price["id"], phases
+        )
         assert len(set(subscription_ids)) == SUBSCRIPTIONS
 
         cycles = Invoice.objects.filter(billing_reason="subscription_cycle")
@@ -256,6 +306,7 @@ def test_many_processes_survive_a_killed_worker(broker_url):
         # Kill the invoicing worker once the first month is closed, mid-advance.
         _wait(lambda: cycles.count() >= SUBSCRIPTIONS, what="the first period close")
         processes.kill(invoicing)
+        phases.done("close the first month, kill the invoicing worker")
         closed_at_kill = cycles.count()
         assert TestClock.objects.get(pk=test_clock["id"]).status == "advancing"
         assert closed_at_kill < SUBSCRIPTIONS * MONTHS
@@ -269,20 +320,25 @@ def test_many_processes_survive_a_killed_worker(broker_url):
             what="the replacement worker to finish the advance",
         )
         assert TestClock.objects.get(pk=test_clock["id"]).status == "ready"
+        phases.done("replacement worker finishes the advance")
 
         events = Event.objects.filter(type__in=WEBHOOK_TYPES)
         deliveries = WebhookDelivery.objects.filter(endpoint_id=endpoint["id"])
 
         def delivered() -> bool:
-            return len(receiver.received) >= events.count() and not deliveries.exclude(
-                status="succeeded"
-            ).exists()
+            return (
+                len(receiver.received) >= events.count()
+                and not deliveries.exclude(status="succeeded").exists()
+            )
 
-        try:
-            _wait(delivered, what="the deliveries", timeout=30, every=0.2)
-        except AssertionError:
+        if not _wait_progress(delivered, lambda: len(receiver.received)):
             _catch_up_beat()
+            phases.done(
+                f"deliveries stalled at {len(receiver.received)} of {events.count()} "
+                f"events ({_delivery_states(deliveries)}): Beat's catch-up"
+            )
             _wait(delivered, what="the deliveries after Beat's catch-up", every=0.2)
+        phases.done(f"deliver {deliveries.count()} webhook events")
     finally:
         app.conf.task_always_eager = eager
         processes.stop_all()
