@@ -103,6 +103,7 @@ def main(argv: list[str]) -> int:
         print(f"Unknown benchmark(s): {unknown}; available: {available()}")
         return 2
     server, described = database_server(args)
+    started, load_before = time.time(), os.getloadavg()
     with server as url:
         os.environ["DATABASE_URL"] = url
         print(f"PostgreSQL: {described}", flush=True)
@@ -116,8 +117,16 @@ def main(argv: list[str]) -> int:
             # Each benchmark's figures as soon as it ends: a later one may fail.
             support.print_table([(name, key, value) for key, value in figures.items()])
             results.extend((name, key, value) for key, value in figures.items())
+            support.results_write(
+                results,
+                database=described,
+                arguments=argv,
+                started=started,
+                load_before=load_before,
+            )
     print(f"\nPostgreSQL: {described}")
     support.print_table(results)
+    print(f"\nWritten: {support.RESULTS_MD} and {support.RESULTS_JSON}")
     return 0
 
 
