@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import time
 
-from bench import support
+from bench import results
 
 
 def test_results_files_carry_figures_references_and_conditions(tmp_path, monkeypatch):
-    monkeypatch.setattr(support, "RESULTS_JSON", tmp_path / "results.json")
-    monkeypatch.setattr(support, "RESULTS_MD", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(results, "RESULTS_JSON", tmp_path / "results.json")
+    monkeypatch.setattr(results, "RESULTS_MD", tmp_path / "RESULTS.md")
     rows = [
         ("ingest", "raw COPY into the events table (rows/s)", 122_500.0),
         ("ingest", "bulk import, 1 worker(s), % of COPY", 63.4),
         ("billing", "subscriptions", 10_000),
         ("webhooks", "ordered", "yes"),
     ]
-    support.results_write(
+    results.write(
         rows,
         database="private server",
         arguments=["--quick", "ingest"],
