@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import pgserver, support
+from bench import pgserver, results, support
 
 # Builds the 10-million-event table: run first, so that every later benchmark
 # (ingestion above all) measures against a production-sized events table.
@@ -103,11 +103,12 @@ def main(argv: list[str]) -> int:
         print(f"Unknown benchmark(s): {unknown}; available: {available()}")
         return 2
     server, described = database_server(args)
+    run_started, load_before = time.time(), os.getloadavg()
     with server as url:
         os.environ["DATABASE_URL"] = url
         print(f"PostgreSQL: {described}", flush=True)
         support.setup_django()
-        results: list[tuple[str, str, object]] = []
+        collected: list[tuple[str, str, object]] = []
         for name in names:
             started = time.perf_counter()
             print(f"== {name}", flush=True)
@@ -115,9 +116,17 @@ def main(argv: list[str]) -> int:
             print(f"   done in {time.perf_counter() - started:.1f}s", flush=True)
             # Each benchmark's figures as soon as it ends: a later one may fail.
             support.print_table([(name, key, value) for key, value in figures.items()])
-            results.extend((name, key, value) for key, value in figures.items())
+            collected.extend((name, key, value) for key, value in figures.items())
+            results.write(
+                collected,
+                database=described,
+                arguments=argv,
+                started=run_started,
+                load_before=load_before,
+            )
     print(f"\nPostgreSQL: {described}")
-    support.print_table(results)
+    support.print_table(collected)
+    print(f"\nWritten: {results.RESULTS_MD} and {results.RESULTS_JSON}")
     return 0
 
 

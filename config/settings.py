@@ -110,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.api.middleware.RequestIdMiddleware",
+    "core.db.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.api.middleware.ApiErrorMiddleware",
@@ -184,6 +185,23 @@ if IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _prepare in ("", "off", "none") else int(_prepare)
     )
+
+# A streaming replica of the primary (PostgreSQL): dashboard and customer-page
+# reads go to it, everything that must see its own writes stays on the primary
+# (core/db.py). In tests the alias reads the primary's test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            DATABASE_REPLICA_URL,
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        ),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
+# Seconds a browser reads the primary after it wrote: more than the replica's lag.
+DATABASE_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "10"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -293,6 +311,49 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Seconds before a task a worker took but never acknowledged (the worker was
+    # killed, its host lost) goes back on its queue for another worker. Longer than
+    # the longest task: a task still running when it expires runs twice (harmless,
+    # every task is idempotent, but wasted work).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    }
+
+# Queues, so that each kind of work can get workers of its own (docs/deploy.md):
+# a backlog of one (a long period close, an endpoint retrying) never delays the
+# others. A worker started without -Q consumes all of them (`make run`).
+CELERY_TASK_QUEUES = {
+    name: {"routing_key": name}
+    for name in ("realtime", "invoicing", "webhooks", "default")
+}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every task names its queue here; tests/system/test_queues.py checks none is left
+# to the default by omission.
+CELERY_TASK_ROUTES = {
+    # Ingestion side jobs: real-time usage and alert evaluation.
+    "alerts.tasks.usage_changes_evaluate_task": {"queue": "realtime"},
+    "alerts.tasks.alerts_evaluate_task": {"queue": "realtime"},
+    "metering.tasks.meter_event_sessions_prune_task": {"queue": "realtime"},
+    # Money: period close, finalization, thresholds, credits, test-clock advances.
+    "billing.tasks.subscriptions_close_due_task": {"queue": "invoicing"},
+    "billing.tasks.invoices_finalize_due_task": {"queue": "invoicing"},
+    "alerts.tasks.billing_thresholds_evaluate_task": {"queue": "invoicing"},
+    "credits.tasks.credit_grants_process_due_task": {"queue": "invoicing"},
+    "credits.tasks.credit_grant_expiry_notices_send_task": {"queue": "invoicing"},
+    "core.tasks.test_clock_advance_task": {"queue": "invoicing"},
+    # Webhook fan-out and delivery.
+    "core.tasks.webhook_delivery_send_task": {"queue": "webhooks"},
+    "core.tasks.webhook_lane_send_task": {"queue": "webhooks"},
+    "core.tasks.webhook_deliveries_dispatch_due_task": {"queue": "webhooks"},
+    "core.tasks.webhook_fanout_reconcile_task": {"queue": "webhooks"},
+    # Everything else: email and housekeeping.
+    "core.tasks.email_send_task": {"queue": "default"},
+    "core.tasks.emails_send_task": {"queue": "default"},
+    "core.tasks.emails_send_due_task": {"queue": "default"},
+    "core.tasks.idempotency_keys_prune_task": {"queue": "default"},
+    "core.tasks.test_clocks_delete_expired_task": {"queue": "default"},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
