@@ -334,6 +334,7 @@ CELERY_TASK_ROUTES = {
     # Ingestion side jobs: real-time usage and alert evaluation.
     "alerts.tasks.usage_changes_evaluate_task": {"queue": "realtime"},
     "alerts.tasks.alerts_evaluate_task": {"queue": "realtime"},
+    "alerts.tasks.limits_evaluate_task": {"queue": "realtime"},
     "metering.tasks.meter_event_sessions_prune_task": {"queue": "realtime"},
     # Money: period close, finalization, thresholds, credits, test-clock advances.
     "billing.tasks.subscriptions_close_due_task": {"queue": "invoicing"},
@@ -342,6 +343,7 @@ CELERY_TASK_ROUTES = {
     "credits.tasks.credit_grants_process_due_task": {"queue": "invoicing"},
     "credits.tasks.credit_grant_expiry_notices_send_task": {"queue": "invoicing"},
     "core.tasks.test_clock_advance_task": {"queue": "invoicing"},
+    "core.tasks.test_clocks_resume_stale_task": {"queue": "invoicing"},
     # Webhook fan-out and delivery.
     "core.tasks.webhook_delivery_send_task": {"queue": "webhooks"},
     "core.tasks.webhook_lane_send_task": {"queue": "webhooks"},

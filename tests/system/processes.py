@@ -34,6 +34,11 @@ class Processes:
             "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "LOG_LEVEL": "WARNING",
+            # As the suite's own settings (tests/conftest.py): receivers on
+            # loopback, and bursts from one key without rate limits.
+            "TALLY_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+            "TALLY_RATE_LIMIT_READ": "0",
+            "TALLY_RATE_LIMIT_WRITE": "0",
             **env,
         }
         self.running: list[subprocess.Popen] = []

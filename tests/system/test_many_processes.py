@@ -38,6 +38,7 @@ TARGET = datetime(2026, 1 + MONTHS, 1, 2, tzinfo=UTC)
 WEBHOOK_TYPES = ["invoice.created", "invoice.finalized"]
 # A task a killed worker held goes back on its queue after this many seconds.
 VISIBILITY = 12
+LEASE = 10  # seconds; below VISIBILITY
 TIMEOUT = 150
 
 
@@ -220,6 +221,8 @@ def test_many_processes_survive_a_killed_worker(broker_url):
         database_url=_test_database_url(),
         broker_url=broker_url,
         CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
+        # A redelivered advance takes over once the dead worker's lease lapsed.
+        TALLY_TEST_CLOCK_LEASE_SECONDS=str(LEASE),
     )
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False  # the catch-up's tasks go to the workers
