@@ -1,5 +1,6 @@
 """One meter event checked in full (``validate``), and whether a repeated identifier
-asks for the very event already stored (``same_event``)."""
+asks for the very event already stored (``same_event``).
+"""
 
 from __future__ import annotations
 

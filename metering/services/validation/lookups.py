@@ -1,5 +1,6 @@
 """What a batch of meter events reads once: the limits, the event as sent, its meters
-and its customers' clocks (``Lookups``)."""
+and its customers' clocks (``Lookups``).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The hot loop of bulk import and the v2 stream: a batch of plain events, or plain
-JSON documents, made into rows in a few cheap checks each (``plain_rows``)."""
+JSON documents, made into rows in a few cheap checks each (``plain_rows``).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The explained refusals of a meter event, field by field (event name, payload,
-customer, value, identifier, timestamp), and the text and value parsers they share."""
+customer, value, identifier, timestamp), and the text and value parsers they share.
+"""
 
 from __future__ import annotations
 
