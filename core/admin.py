@@ -329,5 +329,5 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-# Webhooks, webhook deliveries and the email outbox (core/webhooks/admin.py).
+# Webhooks, webhook deliveries and the email outbox (core/webhooks/admin/).
 from core.webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -482,7 +482,9 @@ def test_order_can_be_traded_for_throughput(
     receiver, run, queued, settings, monkeypatch
 ):
     settings.TALLY_WEBHOOK_ORDERED = False
-    monkeypatch.setattr(dispatch, "LANE_BLOCK", 1)  # each delivery in the next lane
+    monkeypatch.setattr(
+        dispatch.lanes, "LANE_BLOCK", 1
+    )  # each delivery in the next lane
     endpoint_for(receiver.url)
     for n in range(3):
         run(event_record, type="customer.created", data_object={"id": f"cus_{n}"})

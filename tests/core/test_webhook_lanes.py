@@ -119,7 +119,7 @@ def test_unordered_endpoints_send_their_lanes_side_by_side(
 ):
     settings.TALLY_WEBHOOK_ORDERED = False
     settings.TALLY_WEBHOOK_LANES = 2
-    monkeypatch.setattr(dispatch, "LANE_BLOCK", 2)
+    monkeypatch.setattr(dispatch.lanes, "LANE_BLOCK", 2)
     endpoint_for(receiver.url)
     ids = record(run, 6)
     # Two lanes (blocks of two ids, taking turns), each started by its first event.

@@ -1,12 +1,15 @@
-"""Input and output serializers for products and prices (Stripe's shapes)."""
+"""Prices: their input parameters (create, update, list) and their output shape."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from catalog.models import Price, PriceTier, Product
+from catalog.api.serializers.fields import (
+    CurrencyField,
+    UpToField,
+)
+from catalog.models import Price, PriceTier
 from catalog.services.terms import MAX_QUANTITY, MAX_TIERS, MAX_TRIAL_PERIOD_DAYS
 from core.api.fields import (
     ApiParams,
@@ -17,55 +20,9 @@ from core.api.fields import (
     ObjectSerializer,
     RangeFilterField,
     StripeInputSerializer,
-    UnixField,
     decimal_string,
     unix,
 )
-from core.numbers import plain_digits
-
-PRODUCT_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-
-
-class CurrencyField(serializers.RegexField):
-    """A three-letter ISO 4217 code, answered in lowercase."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("error_messages", {"invalid": "must be a 3-letter ISO code."})
-        super().__init__(r"^[A-Za-z]{3}$", **kwargs)
-
-    def to_internal_value(self, data):
-        return super().to_internal_value(data).lower()
-
-
-@extend_schema_field(
-    {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["inf"]}]}
-)
-class UpToField(serializers.Field):
-    """A tier's ``up_to``: a positive integer, or ``"inf"`` (None) for the last tier."""
-
-    default_error_messages = {
-        "invalid": "must be a positive integer or 'inf'.",
-        "too_large": f"must be at most {MAX_QUANTITY}.",
-    }
-
-    def to_internal_value(self, data):
-        if data == "inf":
-            return None
-        text = str(data).strip()
-        if isinstance(data, bool) or not plain_digits(text):
-            self.fail("invalid")
-        # Counting digits first: int() refuses thousands of them.
-        if len(text.lstrip("0")) > len(str(MAX_QUANTITY)) or int(text) > MAX_QUANTITY:
-            self.fail("too_large")
-        if int(text) < 1:
-            self.fail("invalid")
-        return int(text)
-
-    def to_representation(self, value):
-        return value
-
-
-# ---- prices: input -------------------------------------------------------------
 
 
 class TierParams(StripeInputSerializer):
@@ -158,9 +115,6 @@ class PriceListParams(ListParams):
     )
     recurring = RecurringFilterParams(required=False)
     created = RangeFilterField(required=False)
-
-
-# ---- prices: output ------------------------------------------------------------
 
 
 class TierSerializer(serializers.Serializer):
@@ -295,133 +249,3 @@ class PriceSerializer(ObjectSerializer):
             unit_amount_decimal=self.get_unit_amount_decimal(price),
         )
         return data
-
-
-# ---- products: input -----------------------------------------------------------
-
-
-class MarketingFeatureParams(StripeInputSerializer):
-    name = serializers.CharField(max_length=80)
-
-
-class PackageDimensionsParams(StripeInputSerializer):
-    height = serializers.FloatField(min_value=0)
-    length = serializers.FloatField(min_value=0)
-    weight = serializers.FloatField(min_value=0)
-    width = serializers.FloatField(min_value=0)
-
-
-class DefaultPriceRecurringParams(StripeInputSerializer):
-    interval = serializers.ChoiceField(choices=Price.Interval.choices)
-    interval_count = serializers.IntegerField(required=False, min_value=1)
-
-
-class DefaultPriceDataParams(StripeInputSerializer):
-    currency = CurrencyField()
-    unit_amount = serializers.IntegerField(required=False, min_value=0)
-    unit_amount_decimal = DecimalStringField(required=False)
-    recurring = DefaultPriceRecurringParams(required=False)
-    tax_behavior = serializers.ChoiceField(
-        choices=Price.TaxBehavior.choices, required=False
-    )
-    metadata = MetadataField()
-
-
-class ProductParams(ApiParams):
-    """Fields a product update accepts (creation adds a few)."""
-
-    name = serializers.CharField(required=False, max_length=250)
-    active = serializers.BooleanField(required=False)
-    description = serializers.CharField(
-        required=False, allow_null=True, max_length=40000
-    )
-    metadata = MetadataField()
-    unit_label = serializers.CharField(required=False, allow_null=True, max_length=12)
-    statement_descriptor = serializers.CharField(
-        required=False, allow_null=True, max_length=22
-    )
-    tax_code = serializers.CharField(required=False, allow_null=True, max_length=64)
-    url = serializers.URLField(required=False, allow_null=True, max_length=2048)
-    images = serializers.ListField(
-        child=serializers.URLField(max_length=2048),
-        required=False,
-        allow_null=True,
-        max_length=8,
-    )
-    marketing_features = serializers.ListField(
-        child=MarketingFeatureParams(), required=False, allow_null=True, max_length=15
-    )
-    shippable = serializers.BooleanField(required=False, allow_null=True)
-    package_dimensions = PackageDimensionsParams(required=False, allow_null=True)
-
-
-class ProductCreateParams(ProductParams):
-    id = serializers.RegexField(
-        PRODUCT_ID_PATTERN,
-        required=False,
-        error_messages={
-            "invalid": "may only hold letters, digits, '_' and '-' (at most 64)."
-        },
-    )
-    name = serializers.CharField(max_length=250)
-    type = serializers.ChoiceField(choices=Product.Type.choices, required=False)
-    default_price_data = DefaultPriceDataParams(required=False)
-
-
-class ProductUpdateParams(ProductParams):
-    default_price = serializers.CharField(
-        required=False, allow_null=True, max_length=64
-    )
-
-
-class ProductListParams(ListParams):
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
-    created = RangeFilterField(required=False)
-    ids = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, max_length=100
-    )
-    shippable = serializers.BooleanField(required=False, allow_null=True, default=None)
-    type = serializers.ChoiceField(choices=Product.Type.choices, required=False)
-    url = serializers.CharField(required=False, max_length=2048)
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs.get("ids") and (
-            attrs.get("starting_after") or attrs.get("ending_before")
-        ):
-            raise ValidationError(
-                {
-                    "ids": [
-                        ErrorDetail(
-                            "ids cannot be combined with starting_after or "
-                            "ending_before.",
-                            code="parameters_exclusive",
-                        )
-                    ]
-                }
-            )
-        return attrs
-
-
-# ---- products: output ----------------------------------------------------------
-
-
-class ProductSerializer(ObjectSerializer):
-    object = ConstField("product")
-    active = serializers.BooleanField(read_only=True)
-    default_price = serializers.CharField(
-        source="default_price_id", read_only=True, allow_null=True
-    )
-    description = serializers.CharField(read_only=True, allow_null=True)
-    images = serializers.ListField(read_only=True)
-    marketing_features = serializers.ListField(read_only=True)
-    metadata = serializers.DictField(read_only=True)
-    name = serializers.CharField(read_only=True)
-    package_dimensions = serializers.JSONField(read_only=True, allow_null=True)
-    shippable = serializers.BooleanField(read_only=True, allow_null=True)
-    statement_descriptor = serializers.CharField(read_only=True, allow_null=True)
-    tax_code = serializers.CharField(read_only=True, allow_null=True)
-    type = serializers.CharField(read_only=True)
-    unit_label = serializers.CharField(read_only=True, allow_null=True)
-    updated = UnixField()
-    url = serializers.CharField(read_only=True, allow_null=True)

@@ -1,0 +1,85 @@
+"""Input serializers (Stripe's parameter shapes) for the billing endpoints.
+
+``shapes`` holds the nested shapes the endpoints share; ``subscriptions``,
+``invoices`` and ``preview`` the parameters of each family of endpoints.
+"""
+
+from billing.api.params.invoices import (
+    InvoiceCreateParams,
+    InvoiceFinalizeParams,
+    InvoiceItemCreateParams,
+    InvoiceItemListParams,
+    InvoiceItemUpdateParams,
+    InvoiceListParams,
+    InvoicePayParams,
+    InvoiceUpdateParams,
+    LineUpdateParams,
+)
+from billing.api.params.preview import (
+    InvoicePreviewParams,
+    PreviewDetailsParams,
+    PreviewInvoiceItemParams,
+    UpcomingParams,
+)
+from billing.api.params.shapes import (
+    MAX_QUANTITY,
+    MAX_USAGE,
+    AddInvoiceItemParams,
+    AnchorConfigParams,
+    InvoiceItemMoneyParams,
+    ItemParams,
+    ItemUpdateParams,
+    PeriodParams,
+    PriceDataParams,
+    PricingParams,
+    ThresholdParams,
+    UsageThresholdParams,
+)
+from billing.api.params.subscriptions import (
+    CancellationDetailsParams,
+    SubscriptionCancelParams,
+    SubscriptionCreateParams,
+    SubscriptionItemCreateParams,
+    SubscriptionItemDeleteParams,
+    SubscriptionItemListParams,
+    SubscriptionItemUpdateParams,
+    SubscriptionListParams,
+    SubscriptionUpdateParams,
+)
+
+__all__ = [
+    "MAX_QUANTITY",
+    "MAX_USAGE",
+    "UsageThresholdParams",
+    "ThresholdParams",
+    "AnchorConfigParams",
+    "ItemParams",
+    "ItemUpdateParams",
+    "PriceDataParams",
+    "PeriodParams",
+    "PricingParams",
+    "InvoiceItemMoneyParams",
+    "AddInvoiceItemParams",
+    "SubscriptionCreateParams",
+    "SubscriptionUpdateParams",
+    "CancellationDetailsParams",
+    "SubscriptionCancelParams",
+    "SubscriptionListParams",
+    "SubscriptionItemCreateParams",
+    "SubscriptionItemUpdateParams",
+    "SubscriptionItemDeleteParams",
+    "SubscriptionItemListParams",
+    "InvoiceCreateParams",
+    "InvoiceUpdateParams",
+    "InvoiceListParams",
+    "InvoiceFinalizeParams",
+    "InvoicePayParams",
+    "LineUpdateParams",
+    "InvoiceItemCreateParams",
+    "InvoiceItemUpdateParams",
+    "InvoiceItemListParams",
+    "PreviewDetailsParams",
+    "PreviewInvoiceItemParams",
+    "InvoicePreviewParams",
+    "UpcomingParams",
+]

@@ -1,0 +1,85 @@
+"""The parameters of invoice previews (``create_preview``, ``upcoming``)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from billing.api.params.shapes import (
+    _PRORATION,
+    InvoiceItemMoneyParams,
+    ItemUpdateParams,
+)
+from catalog.api.serializers import CurrencyField
+from core.api.fields import (
+    ApiParams,
+    MetadataField,
+    StripeInputSerializer,
+    UnixTimeField,
+)
+
+
+class PreviewDetailsParams(StripeInputSerializer):
+    items = serializers.ListField(
+        child=ItemUpdateParams(), required=False, max_length=20
+    )
+    billing_cycle_anchor = serializers.CharField(required=False, max_length=20)
+    cancel_at = UnixTimeField(required=False, allow_null=True)
+    cancel_at_period_end = serializers.BooleanField(required=False)
+    cancel_now = serializers.BooleanField(required=False)
+    proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
+    proration_date = UnixTimeField(required=False)
+    start_date = UnixTimeField(required=False)
+    trial_end = UnixTimeField(required=False, allow_now=True)
+    metadata = MetadataField()
+
+    def validate(self, attrs):
+        anchor = attrs.get("billing_cycle_anchor")
+        if anchor is not None and anchor not in ("now", "unchanged"):
+            attrs["billing_cycle_anchor"] = UnixTimeField().to_internal_value(anchor)
+        return attrs
+
+
+class PreviewInvoiceItemParams(InvoiceItemMoneyParams):
+    invoiceitem = serializers.CharField(required=False, max_length=64)
+
+
+class InvoicePreviewParams(ApiParams):
+    customer = serializers.CharField(required=False, max_length=64)
+    subscription = serializers.CharField(required=False, max_length=64)
+    subscription_details = PreviewDetailsParams(required=False)
+    invoice_items = serializers.ListField(
+        child=PreviewInvoiceItemParams(), required=False, max_length=250
+    )
+    preview_mode = serializers.ChoiceField(
+        choices=["next", "recurring"], required=False
+    )
+    currency = CurrencyField(required=False)
+
+
+class UpcomingParams(ApiParams):
+    """The legacy ``GET /v1/invoices/upcoming`` flat parameters."""
+
+    customer = serializers.CharField(required=False, max_length=64)
+    subscription = serializers.CharField(required=False, max_length=64)
+    subscription_items = serializers.ListField(
+        child=ItemUpdateParams(), required=False, max_length=20
+    )
+    subscription_proration_behavior = serializers.ChoiceField(
+        choices=_PRORATION, required=False
+    )
+    subscription_proration_date = UnixTimeField(required=False)
+    subscription_cancel_now = serializers.BooleanField(required=False)
+    subscription_cancel_at_period_end = serializers.BooleanField(required=False)
+    subscription_trial_end = UnixTimeField(required=False, allow_now=True)
+
+    def details(self) -> dict:
+        data = self.validated_data
+        mapping = {
+            "subscription_items": "items",
+            "subscription_proration_behavior": "proration_behavior",
+            "subscription_proration_date": "proration_date",
+            "subscription_cancel_now": "cancel_now",
+            "subscription_cancel_at_period_end": "cancel_at_period_end",
+            "subscription_trial_end": "trial_end",
+        }
+        return {new: data[old] for old, new in mapping.items() if old in data}

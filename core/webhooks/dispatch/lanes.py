@@ -1,0 +1,163 @@
+"""Leases and lanes: which deliveries a worker may send, claimed by conditional
+updates (one by one, or a lane's next batch), and the send tasks queued after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Mod
+
+from core.models import WebhookDelivery, WebhookEndpoint
+from core.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+PENDING = WebhookDelivery.Status.PENDING
+
+
+ENABLED = WebhookEndpoint.Status.ENABLED
+
+
+# A lease outlives the send task's hard time limit: it is only ever taken over from
+# a worker that is gone.
+LEASE = timedelta(minutes=5)
+# The most deliveries claimed at once by a dispatch run.
+DUE_BATCH = 500
+
+
+# Unordered lanes take turns by blocks of this many delivery ids (``lane_of``).
+LANE_BLOCK = 64
+
+
+def _lease_free(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
+def _first_attempts(endpoint_id) -> QuerySet:
+    """Deliveries of the endpoint whose first attempt has not finished."""
+    return WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=PENDING, attempt_count=0
+    )
+
+
+def endpoint_lanes(endpoint: WebhookEndpoint) -> int:
+    """How many lanes carry the endpoint's first attempts; 0 while it is failing.
+
+    A failing endpoint gets its first attempts side by side: its events are
+    retried out of order anyway, and a dead receiver must not grow a queue.
+    """
+    if endpoint.status != ENABLED or endpoint.failing_since is not None:
+        return 0
+    return 1 if settings.TALLY_WEBHOOK_ORDERED else settings.TALLY_WEBHOOK_LANES
+
+
+def lane_of(delivery_id: int, lanes: int) -> int:
+    """The lane a delivery goes in: blocks of ids take turns, so events close in
+    time share a lane (and a batch) while the lanes still share the work."""
+    return (delivery_id // LANE_BLOCK) % lanes
+
+
+def _lane(endpoint_id: str, lane: int, lanes: int) -> QuerySet:
+    """The lane's first attempts, oldest first."""
+    rows = _first_attempts(endpoint_id)
+    if lanes > 1:  # integer division in SQL, as ``lane_of``
+        rows = rows.alias(lane=Mod(F("id") / LANE_BLOCK, lanes)).filter(lane=lane)
+    return rows.order_by("id")
+
+
+def _enqueue_send(delivery_id: int, token: str) -> None:
+    try:
+        enqueue("webhook_delivery_send", delivery_id, token)
+    except Exception:  # broker down: the lease expires and Beat dispatches again
+        logger.exception("Could not queue webhook delivery %s", delivery_id)
+
+
+def enqueue_lane(endpoint_id: str, lane: int, token: str, ids: list[int]) -> None:
+    """Queue a worker for a claimed lane batch (after commit)."""
+    try:
+        enqueue("webhook_lane_send", endpoint_id, lane, token, ids)
+    except Exception:  # broker down: the lease expires and Beat dispatches again
+        logger.exception("Could not queue webhook lane %s/%s", endpoint_id, lane)
+
+
+def claim(delivery_ids: Iterable[int], *, now: datetime) -> int:
+    """Lease the deliveries that are due and free; queue a send each after commit."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    token = secrets.token_hex(16)
+    rows = WebhookDelivery.objects.filter(
+        _lease_free(now),
+        Q(next_attempt_at__lte=now) | Q(attempt_count=0),
+        pk__in=ids,
+        status=PENDING,
+    )
+    taken = rows.update(lease_token=token, leased_until=now + LEASE, dispatched_at=now)
+    if taken and len(ids) > 1:
+        ids = list(
+            WebhookDelivery.objects.filter(pk__in=ids, lease_token=token)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+    for delivery_id in ids if taken else ():
+        transaction.on_commit(
+            lambda delivery_id=delivery_id: _enqueue_send(delivery_id, token)
+        )
+    return taken
+
+
+def lane_claim(
+    *, endpoint_id: str, lane: int, now: datetime, lanes: int | None = None
+) -> tuple[str, list[int]] | None:
+    """Lease the lane's next batch if nobody sends the lane; (token, ids) or None.
+
+    The lane's head is locked first, so of two claims the second waits on the
+    head, then sees the first's lease and takes nothing (SQLite takes its write
+    lock up front instead). ``lanes``: the endpoint's lane count, if the caller
+    has just read it.
+    """
+    if lanes is None:
+        endpoint = (
+            WebhookEndpoint.objects.filter(pk=endpoint_id)
+            .only("id", "status", "failing_since")
+            .first()
+        )
+        lanes = endpoint_lanes(endpoint) if endpoint is not None else 0
+    if lane >= lanes:
+        return None
+    rows = _lane(endpoint_id, lane, lanes)
+    with transaction.atomic():
+        # Only the head is locked while looking: locking the batch's rows here
+        # would deadlock with the worker taking over a batch the head leads.
+        head = list(rows.select_for_update().values_list("leased_until", flat=True)[:1])
+        if not head or (head[0] is not None and head[0] > now):
+            return None  # empty, or being sent: its worker claims the next batch
+        token = secrets.token_hex(16)
+        size = settings.TALLY_WEBHOOK_BATCH_SIZE
+        ids = list(rows.values_list("id", flat=True)[:size])
+        batch = WebhookDelivery.objects.filter(pk__in=ids)
+        taken = batch.filter(_lease_free(now)).update(
+            lease_token=token, leased_until=now + LEASE, dispatched_at=now
+        )
+        if taken < len(ids):  # a few were leased one by one (failing before)
+            ids = list(
+                batch.filter(lease_token=token)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+    return (token, ids) if ids else None
+
+
+def release(delivery_ids: Iterable[int], *, lease_token: str) -> int:
+    """Give up the lease on deliveries not sent after all (someone may take them)."""
+    return WebhookDelivery.objects.filter(
+        pk__in=list(delivery_ids), lease_token=lease_token
+    ).update(lease_token="", leased_until=None, sending_since=None)
