@@ -8,7 +8,8 @@ the advance over once the broker gives its unacknowledged task back (after the
 visibility timeout). Every invoice must exist once, none missing, numbers without
 gap, and every webhook event must reach the receiver exactly once.
 
-Skipped (with the reason) without PostgreSQL or Redis; under CI=true it fails.
+Skipped (with the reason) without PostgreSQL or Redis; under CI=true on PostgreSQL
+a missing Redis fails it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def _unavailable() -> str:
 @pytest.fixture
 def broker_url():
     reason = _unavailable()
-    if reason and os.environ.get("CI") == "true":
+    # CI runs on PostgreSQL and Redis (.ci/run): there a missing Redis is a failure;
+    # the embedded SQLite default skips it wherever it runs.
+    if reason and os.environ.get("CI") == "true" and settings.IS_POSTGRES:
         pytest.fail(f"CI=true but the multi-process test cannot run: {reason}")
     if reason:
         pytest.skip(reason)

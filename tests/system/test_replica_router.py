@@ -8,6 +8,7 @@ makes it, so each read can be traced to the connection that ran it.
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,13 +19,17 @@ from core.models import ApiKey, Customer
 from core.services.portal import portal_session_create
 from tests.core.factories import CustomerFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
+pytestmark = [
+    # Before the database fixtures: SQLite has no ``replica`` alias to set up.
+    pytest.mark.skipif(
+        not settings.IS_POSTGRES, reason="the replica router is tested on PostgreSQL"
+    ),
+    pytest.mark.django_db(transaction=True, databases=["default", REPLICA]),
+]
 
 
 @pytest.fixture(autouse=True)
 def replica(settings):
-    if not settings.IS_POSTGRES:
-        pytest.skip("the replica router is tested on PostgreSQL")
     settings.DATABASE_REPLICA_URL = "(the test mirror of default)"
 
 
