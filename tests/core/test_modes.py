@@ -346,18 +346,17 @@ def _livemodes(data) -> set[bool]:
     return found
 
 
+def _sides(worlds, livemode: bool):
+    """(the key's client, its own world, the other mode's world)."""
+    live, live_world, test, test_world = worlds
+    if livemode:
+        return live, live_world, test_world
+    return test, test_world, live_world
+
+
 @pytest.mark.parametrize("livemode", [True, False], ids=["live key", "test key"])
 def test_every_list_shows_the_keys_mode_only(worlds, livemode):
-    live, live_world, test, test_world = worlds
-    api, own, other = (
-        (live, live_world, test_world)
-        if livemode
-        else (
-            test,
-            test_world,
-            live_world,
-        )
-    )
+    api, own, other = _sides(worlds, livemode)
     checked = 0
     for route in _collection_routes() + _object_routes():
         if "<" in route and route not in LIST_PARAMS and not route.endswith("/lines"):
@@ -379,16 +378,7 @@ def test_every_list_shows_the_keys_mode_only(worlds, livemode):
 
 @pytest.mark.parametrize("livemode", [True, False], ids=["live key", "test key"])
 def test_another_modes_objects_are_missing(worlds, livemode):
-    live, live_world, test, test_world = worlds
-    api, own, other = (
-        (live, live_world, test_world)
-        if livemode
-        else (
-            test,
-            test_world,
-            live_world,
-        )
-    )
+    api, own, other = _sides(worlds, livemode)
     for route in _object_routes():
         if "test_clock" in route:
             continue  # test mode only: test_test_clocks_are_test_mode_only
@@ -499,16 +489,7 @@ def _never_existing(world: dict[str, str], *parts):
 
 @pytest.mark.parametrize("livemode", [True, False], ids=["live key", "test key"])
 def test_another_modes_ids_as_parameters_are_missing(worlds, livemode):
-    live, live_world, test, test_world = worlds
-    api, own, other = (
-        (live, live_world, test_world)
-        if livemode
-        else (
-            test,
-            test_world,
-            live_world,
-        )
-    )
+    api, own, other = _sides(worlds, livemode)
     before = Invoice.objects.count()
     for path, params in _other_mode_references(own, other):
         response = api.post(path, params)
