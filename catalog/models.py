@@ -128,6 +128,10 @@ class Price(StripeObject):
         related_name="prices",
     )
     recurring_trial_period_days = models.PositiveIntegerField(null=True, blank=True)
+    # A metered price may bill one segment of its meter: the events whose
+    # dimensions have these values, ``[{"dimension": key, "value": value}]``
+    # (Stripe v2's ``meter_segment_conditions``; Tally's ``recurring`` extension).
+    recurring_meter_segment_conditions = models.JSONField(default=list, blank=True)
     # Package pricing: bill ceil/floor(quantity / divide_by) units.
     transform_quantity_divide_by = models.PositiveBigIntegerField(null=True, blank=True)
     transform_quantity_round = models.CharField(

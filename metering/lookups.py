@@ -25,6 +25,7 @@ without a query. What that allows, and what it does not:
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time
 from collections.abc import Collection
@@ -34,6 +35,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 
 from core.models import Customer, TestClock
+from metering import dimensions
 from metering.models import Meter
 from metering.storage import aware, in_filter, names, quote, raw_cursor
 
@@ -83,6 +85,11 @@ def _read_meters(event_names: list[str]) -> list[Meter]:
         for name in ("created", "updated", "status_transitions_deactivated_at"):
             values[name] = aware(values[name])
         values["livemode"] = bool(values["livemode"])
+        keys = values["dimension_payload_keys"]
+        # A raw cursor hands JSON over as text (or already decoded).
+        values["dimension_payload_keys"] = (
+            json.loads(keys) if isinstance(keys, str | bytes) else keys or []
+        )
         meters.append(
             Meter.from_db(connection.alias, list(values), list(values.values()))
         )
@@ -205,6 +212,7 @@ def forget_everything(**_kwargs) -> None:
     with _lock:
         _meters.clear()
         _customers.clear()
+    dimensions.forget()
 
 
 def _meter_changed(**_kwargs) -> None:

@@ -71,6 +71,11 @@ class Meter(StripeObject):
         SUM = "sum"
         COUNT = "count"
         LAST = "last"
+        # Beyond Stripe (``metering.usage``): the largest value, the number of
+        # distinct values of a dimension, and a gauge's value x hours.
+        MAX = "max"
+        UNIQUE_COUNT = "unique_count"
+        TIME_WEIGHTED_SUM = "time_weighted_sum"
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -83,7 +88,12 @@ class Meter(StripeObject):
     id = models.CharField(primary_key=True, max_length=64, default=id_default("mtr"))
     display_name = models.CharField(max_length=250)
     event_name = models.CharField(max_length=100)
-    formula = models.CharField(max_length=10, choices=Formula.choices)
+    formula = models.CharField(max_length=20, choices=Formula.choices)
+    # Payload keys whose values split usage into segments (Stripe's
+    # ``dimension_payload_keys``); set at creation only.
+    dimension_payload_keys = models.JSONField(default=list, blank=True)
+    # ``unique_count``: the dimension whose distinct values are counted.
+    unique_payload_key = models.CharField(max_length=100, null=True, blank=True)
     customer_payload_key = models.CharField(
         max_length=100, default="stripe_customer_id"
     )
@@ -114,14 +124,20 @@ class Meter(StripeObject):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    @property
+    def dimension_keys(self) -> tuple[str, ...]:
+        return tuple(self.dimension_payload_keys or ())
+
 
 class MeterEvent(models.Model):
     """One reported usage (``billing.meter_event``); never updated or deleted.
 
     ``id`` is the order of receipt: of two events, the higher id arrived later.
     ``created`` is when it was received, on the customer's clock; ``timestamp`` is when
-    the usage happened. ``dimensions`` keeps payload keys other than the customer and
-    value keys (null when there are none).
+    the usage happened. ``dimension_set`` names the values of the meter's declared
+    dimensions (``MeterDimensionSet``; 0 for a meter without dimensions), and
+    ``dimensions`` keeps the other payload keys besides the customer and value
+    keys (null when there are none).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -150,6 +166,7 @@ class MeterEvent(models.Model):
     # Digest of the API key and Idempotency-Key that created the event (v1 API),
     # so that a retry with that key gets the event back (``metering.api.views``).
     request_key = models.CharField(max_length=64, null=True, blank=True)
+    dimension_set = models.BigIntegerField(default=0, db_default=0)
     objects = ModeManager()
 
     class Meta:
@@ -203,8 +220,29 @@ class MeterEventAdjustment(models.Model):
         return f"cancel {self.event_name} {self.identifier}"
 
 
+class MeterDimensionSet(models.Model):
+    """The values of a meter's dimensions that some events carry, interned.
+
+    ``id`` is a 63-bit digest of the meter and the values (``metering.dimensions``),
+    so ingestion names a set without a query; this row (written once, before the
+    first event that carries it) maps the id back to the values. ``values`` holds
+    every declared key, ``""`` for a key an event did not send. An internal table,
+    not an API object: its meter carries the mode.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    values = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.values}"
+
+
 class MeterUsageRollup(models.Model):
-    """Usage of one customer on one meter in one UTC hour (by event timestamp).
+    """Usage of one customer on one meter in one UTC hour (by event timestamp),
+    per dimension set (0 for meters without dimensions).
 
     ``last_*`` is the event latest by (timestamp, id): the ``last`` formula.
     ``latest_*`` is the event received last (highest id): ``event_time_window``
@@ -239,13 +277,24 @@ class MeterUsageRollup(models.Model):
         max_digits=VALUE_DIGITS, decimal_places=0, null=True
     )
     shard = models.PositiveSmallIntegerField(default=0, db_default=0)
+    dimension_set = models.BigIntegerField(default=0, db_default=0)
+    # The largest value of the hour's events (the ``max`` formula).
+    value_max = models.DecimalField(
+        max_digits=VALUE_DIGITS, decimal_places=0, null=True
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "meter", "bucket", "shard"],
-                name="meter_rollup_bucket_once",
-                opclasses=[BYTEWISE, BYTEWISE, "timestamptz_ops", "int2_ops"],
+                fields=["customer", "meter", "bucket", "dimension_set", "shard"],
+                name="meter_rollup_bucket_set_once",
+                opclasses=[
+                    BYTEWISE,
+                    BYTEWISE,
+                    "timestamptz_ops",
+                    "int8_ops",
+                    "int2_ops",
+                ],
             ),
             models.CheckConstraint(
                 condition=Q(event_count__gte=0), name="meter_rollup_count_not_negative"

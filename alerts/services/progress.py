@@ -47,8 +47,10 @@ from core.models import Customer
 from metering.models import Meter, MeterEvent, MeterEventAdjustment
 
 # Meters whose usage adds up event by event (sum and count, no time window).
-ADDITIVE = Q(meter__event_time_window__isnull=True) & ~Q(
-    meter__formula=Meter.Formula.LAST
+# Alerts on other meters (last, max, unique_count) are evaluated exactly from
+# the events received since the alert's creation (``alerts.services.evaluation``).
+ADDITIVE = Q(meter__event_time_window__isnull=True) & Q(
+    meter__formula__in=[Meter.Formula.SUM, Meter.Formula.COUNT]
 )
 _BATCH = 1000
 # A run counts at most this many event ids; a backlog (a first run on a long

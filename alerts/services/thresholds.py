@@ -94,11 +94,8 @@ def _drafts(sub, items, now, usage, billed) -> list[tuple[SubscriptionItem, Draf
                 item=item,
                 start=item.current_period_start,
                 end=now,
-                total=usage.usage(
-                    item.price.recurring_meter,
-                    sub.customer_id,
-                    item.current_period_start,
-                    now,
+                total=usage.price_usage(
+                    item.price, sub.customer_id, item.current_period_start, now
                 ),
                 already=billed.get((item.pk, item.current_period_start)),
             ),
@@ -256,8 +253,8 @@ def billing_thresholds_evaluate(
     ):
         items[item.subscription_id].append(item)
         if item.price.is_metered:
-            usage.expect(
-                item.price.recurring_meter,
+            usage.expect_price(
+                item.price,
                 item.subscription.customer_id,
                 item.current_period_start,
                 now,

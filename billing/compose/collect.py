@@ -29,6 +29,7 @@ from billing.models import (
     SubscriptionItem,
 )
 from billing.periods import period_containing
+from metering.dimensions import Segment, segment_of
 from metering.selectors import meter_usage_for_customers, meter_usage_for_periods
 
 ZERO = Decimal(0)
@@ -47,6 +48,10 @@ class UsageReader:
     in one query (``meter_usage_for_periods``). Later reads come from memory;
     unannounced ones go to the database one by one. Values are raw (may be
     negative).
+
+    A read is of a meter, or of one segment of it (a price's
+    ``meter_segment_conditions``): ``expect_price`` and ``price_usage`` read the
+    usage a metered price bills.
     """
 
     def __init__(self) -> None:
@@ -54,27 +59,51 @@ class UsageReader:
         self._expected: dict[tuple, set[str]] = defaultdict(set)
         self._keys_of: dict[str, set[tuple]] = defaultdict(set)
 
-    def expect(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
-        if start < end and (meter.pk, customer_id, start, end) not in self._values:
-            self._expected[(meter, start, end)].add(customer_id)
-            self._keys_of[customer_id].add((meter, start, end))
+    def expect(
+        self, meter, customer_id: str, start: datetime, end: datetime, segment=None
+    ) -> None:
+        if (
+            start < end
+            and (meter.pk, segment, customer_id, start, end) not in self._values
+        ):
+            self._expected[(meter, start, end, segment)].add(customer_id)
+            self._keys_of[customer_id].add((meter, start, end, segment))
 
-    def usage(self, meter, customer_id: str, start: datetime, end: datetime):
+    def usage(
+        self, meter, customer_id: str, start: datetime, end: datetime, segment=None
+    ):
         if start >= end:
             return ZERO
-        key = (meter.pk, customer_id, start, end)
+        key = (meter.pk, segment, customer_id, start, end)
         if key not in self._values:
-            self._read(meter, customer_id, start, end)
+            self._read(meter, customer_id, start, end, segment)
         return self._values[key]
 
-    def _read(self, meter, customer_id: str, start: datetime, end: datetime) -> None:
-        customers = self._expected.pop((meter, start, end), set()) | {customer_id}
+    def expect_price(self, price, customer_id: str, start, end) -> None:
+        """``expect`` the usage a metered price bills (its segment of its meter)."""
+        self.expect(
+            price.recurring_meter, customer_id, start, end, price_segment(price)
+        )
+
+    def price_usage(self, price, customer_id: str, start, end) -> Decimal:
+        """The raw usage a metered price bills over ``[start, end)``."""
+        return self.usage(
+            price.recurring_meter, customer_id, start, end, price_segment(price)
+        )
+
+    def _read(self, meter, customer_id: str, start, end, segment) -> None:
+        read = (meter, start, end, segment)
+        customers = self._expected.pop(read, set()) | {customer_id}
         if len(customers) > 1:
             found = meter_usage_for_customers(
-                meter=meter, customer_ids=customers, start=start, end=end
+                meter=meter,
+                customer_ids=customers,
+                start=start,
+                end=end,
+                segment=segment,
             )
             for customer in customers:
-                self._store(meter, customer, start, end, found.get(customer, ZERO))
+                self._store(read, customer, found.get(customer, ZERO))
             return
         alone = [
             key
@@ -83,13 +112,19 @@ class UsageReader:
         ]
         for key in alone:
             del self._expected[key]
-        reads = [(meter, start, end), *alone]
+        reads = [read, *alone]
         values = meter_usage_for_periods(customer_id=customer_id, reads=reads)
-        for (meter, start, end), value in zip(reads, values, strict=True):
-            self._store(meter, customer_id, start, end, value)
+        for each, value in zip(reads, values, strict=True):
+            self._store(each, customer_id, value)
 
-    def _store(self, meter, customer_id, start, end, value: Decimal) -> None:
-        self._values[(meter.pk, customer_id, start, end)] = value
+    def _store(self, read: tuple, customer_id: str, value: Decimal) -> None:
+        meter, start, end, segment = read
+        self._values[(meter.pk, segment, customer_id, start, end)] = value
+
+
+def price_segment(price) -> Segment | None:
+    """The segment of its meter a metered price bills; None: all its usage."""
+    return segment_of(price.recurring_meter_segment_conditions)
 
 
 # ---- what earlier invoices billed ------------------------------------------------
@@ -270,7 +305,7 @@ def cycles_collect(
     for sub in subs:
         keys[sub.pk] = _usage_keys(sub, rows_of[sub.pk])
         for item, start, end in keys[sub.pk]:
-            usage.expect(item.price.recurring_meter, sub.customer_id, start, end)
+            usage.expect_price(item.price, sub.customer_id, start, end)
     items_pending = pending_items_of(subs, lock=lock, customers=pending)
     return {
         sub.pk: _inputs(sub, rows_of[sub.pk], keys[sub.pk], items_pending, usage)
@@ -304,8 +339,8 @@ def _usage_keys(sub: Subscription, rows: list[tuple]) -> list[tuple]:
 
 def _inputs(sub, rows, reads, pending, usage: UsageReader) -> CycleInputs:
     values = {
-        (item.pk, start, end): usage.usage(
-            item.price.recurring_meter, sub.customer_id, start, end
+        (item.pk, start, end): usage.price_usage(
+            item.price, sub.customer_id, start, end
         )
         for item, start, end in reads
     }
@@ -342,12 +377,10 @@ def usage_so_far_collect(
     ]
     for item in metered:
         spec_of(item.price)
-        usage.expect(
-            item.price.recurring_meter, customer_id, item.current_period_start, end
-        )
+        usage.expect_price(item.price, customer_id, item.current_period_start, end)
     values = {
-        (item.pk, item.current_period_start, end): usage.usage(
-            item.price.recurring_meter, customer_id, item.current_period_start, end
+        (item.pk, item.current_period_start, end): usage.price_usage(
+            item.price, customer_id, item.current_period_start, end
         )
         for item in metered
     }

@@ -82,7 +82,7 @@ def usage_draft(
         amount=priced.amount,
         currency=price.currency,
         description=describe(
-            product=price.product.name,
+            product=_product_and_segment(price),
             unit_label=price.product.unit_label,
             quantity=quantity,
             start=start,
@@ -96,6 +96,16 @@ def usage_draft(
         subscription_id=subscription_id,
         subscription_item_id=subscription_item_id,
     )
+
+
+def _product_and_segment(price: Price) -> str:
+    """The product's name, and the segment a segment price bills: "Tokens (model:
+    large)"; two prices of one meter then read apart on the invoice."""
+    conditions = price.recurring_meter_segment_conditions
+    if not conditions:
+        return price.product.name
+    segment = ", ".join(f"{c['dimension']}: {c['value']}" for c in conditions)
+    return f"{price.product.name} ({segment})"
 
 
 def item_usage_draft(

@@ -50,9 +50,7 @@ def _drafts(sub, items, segments, *, trial, free_partial, usage, now) -> list:
         for item in items:
             if item.price.is_metered:
                 if end <= now and not trial:
-                    total = usage.usage(
-                        item.price.recurring_meter, sub.customer_id, start, end
-                    )
+                    total = usage.price_usage(item.price, sub.customer_id, start, end)
                     drafts.append(
                         item_usage_draft(item=item, start=start, end=end, total=total)
                     )

@@ -72,11 +72,8 @@ def usage_reprice(
     targets = {invoice.pk: _usage_lines(lines[invoice.pk], now) for invoice in invoices}
     for invoice in invoices:
         for line in targets[invoice.pk]:
-            usage.expect(
-                line.price.recurring_meter,
-                invoice.customer_id,
-                line.period_start,
-                line.period_end,
+            usage.expect_price(
+                line.price, invoice.customer_id, line.period_start, line.period_end
             )
     billed = billed_usage_by_invoice(
         keys={
@@ -97,8 +94,8 @@ def usage_reprice(
 
 def _reprice(line: InvoiceLineItem, customer_id: str, usage: UsageReader, already):
     """Price one usage line again; returns whether its amount or quantity moved."""
-    total = usage.usage(
-        line.price.recurring_meter, customer_id, line.period_start, line.period_end
+    total = usage.price_usage(
+        line.price, customer_id, line.period_start, line.period_end
     )
     draft = usage_draft(
         price=line.price,

@@ -38,11 +38,25 @@ def active_meter(meter_id: str) -> models.Model:
     return meter
 
 
+def _check_segment(meter, segment: tuple[tuple[str, str], ...]) -> None:
+    """Each condition names a dimension the meter declares."""
+    declared = meter.dimension_payload_keys or []
+    for index, (dimension, _value) in enumerate(segment):
+        if dimension not in declared:
+            raise InvalidRequest(
+                f"The meter '{meter.pk}' has no dimension '{dimension}' (its "
+                f"dimension_payload_keys: {', '.join(declared) or 'none'}).",
+                param=f"recurring[meter_segment_conditions][{index}][dimension]",
+            )
+
+
 def price_insert(
     *, product: Product, terms: PriceTerms, params: dict[str, Any]
 ) -> Price:
     """Write a new price and its tiers (no event); the caller holds a transaction."""
     meter = active_meter(terms.meter_id) if terms.meter_id else None
+    if terms.segment:
+        _check_segment(meter, terms.segment)
     price = Price(
         product=product,
         currency=terms.currency,
@@ -57,6 +71,10 @@ def price_insert(
         recurring_usage_type=terms.usage_type,
         recurring_meter=meter,
         recurring_trial_period_days=terms.trial_period_days,
+        recurring_meter_segment_conditions=[
+            {"dimension": dimension, "value": value}
+            for dimension, value in terms.segment
+        ],
         active=params.get("active", True) is not False,
         lookup_key=params.get("lookup_key") or None,
         nickname=params.get("nickname") or None,

@@ -48,6 +48,8 @@ class PriceTerms:
     usage_type: str | None = None
     meter_id: str | None = None
     trial_period_days: int | None = None
+    # (dimension, value) conditions: the segment of the meter the price bills.
+    segment: tuple[tuple[str, str], ...] = ()
 
     @property
     def type(self) -> str:
@@ -211,7 +213,39 @@ def _recurring_terms(recurring: dict[str, Any] | None) -> dict[str, Any]:
         "usage_type": usage_type,
         "meter_id": meter_id,
         "trial_period_days": recurring.get("trial_period_days"),
+        "segment": _segment_terms(
+            recurring.get("meter_segment_conditions"), usage_type
+        ),
     }
+
+
+SEGMENT_PARAM = "recurring[meter_segment_conditions]"
+
+
+def _segment_terms(conditions, usage_type: str) -> tuple[tuple[str, str], ...]:
+    """The (dimension, value) conditions of a metered price, one per dimension.
+
+    Whether the meter declares each dimension is checked with the meter
+    (``catalog.services.rows``).
+    """
+    if not conditions:
+        return ()
+    if usage_type != "metered":
+        raise InvalidRequest(
+            "Segment conditions can only be set on a metered price "
+            "(recurring[usage_type]=metered).",
+            param=SEGMENT_PARAM,
+        )
+    seen: set[str] = set()
+    for index, condition in enumerate(conditions):
+        if condition["dimension"] in seen:
+            raise InvalidRequest(
+                f"The dimension '{condition['dimension']}' has two conditions; a "
+                "segment names each dimension once.",
+                param=f"{SEGMENT_PARAM}[{index}][dimension]",
+            )
+        seen.add(condition["dimension"])
+    return tuple((c["dimension"], c["value"]) for c in conditions)
 
 
 def price_terms_check(params: dict[str, Any]) -> PriceTerms:

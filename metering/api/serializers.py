@@ -18,6 +18,7 @@ from core.api.fields import (
     UnixTimeField,
     unix,
 )
+from metering.dimensions import payload_dimensions
 from metering.models import Meter
 
 # ---- meters: input -------------------------------------------------------------
@@ -25,6 +26,8 @@ from metering.models import Meter
 
 class DefaultAggregationParams(StripeInputSerializer):
     formula = serializers.ChoiceField(choices=Meter.Formula.choices)
+    # Tally's extension for the unique_count formula (a dimension payload key).
+    unique_payload_key = serializers.CharField(max_length=100, required=False)
 
 
 class CustomerMappingParams(StripeInputSerializer):
@@ -45,6 +48,9 @@ class MeterCreateParams(ApiParams):
     event_time_window = serializers.ChoiceField(
         choices=Meter.TimeWindow.choices, required=False
     )
+    dimension_payload_keys = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False
+    )
 
 
 class MeterUpdateParams(ApiParams):
@@ -61,6 +67,13 @@ class EventSummaryListParams(ListParams):
     end_time = UnixTimeField()
     value_grouping_window = serializers.ChoiceField(
         choices=[("hour", "hour"), ("day", "day")], required=False
+    )
+    # Stripe's dimension parameters (the meter's ``dimension_payload_keys``).
+    dimension_group_by_keys = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False
+    )
+    dimension_filters = serializers.DictField(
+        child=serializers.CharField(max_length=500, allow_blank=True), required=False
     )
 
     def validate(self, attrs):
@@ -96,6 +109,7 @@ class MeterSerializer(ObjectSerializer):
     object = ConstField("billing.meter")
     customer_mapping = serializers.SerializerMethodField()
     default_aggregation = serializers.SerializerMethodField()
+    dimension_payload_keys = serializers.SerializerMethodField()
     display_name = serializers.CharField(read_only=True)
     event_name = serializers.CharField(read_only=True)
     event_time_window = serializers.CharField(read_only=True, allow_null=True)
@@ -108,7 +122,15 @@ class MeterSerializer(ObjectSerializer):
         return {"event_payload_key": meter.customer_payload_key, "type": "by_id"}
 
     def get_default_aggregation(self, meter: Meter) -> dict:
+        if meter.unique_payload_key:
+            return {
+                "formula": meter.formula,
+                "unique_payload_key": meter.unique_payload_key,
+            }
         return {"formula": meter.formula}
+
+    def get_dimension_payload_keys(self, meter: Meter) -> list[str]:
+        return list(meter.dimension_keys)
 
     def get_status_transitions(self, meter: Meter) -> dict:
         return {"deactivated_at": unix(meter.status_transitions_deactivated_at)}
@@ -118,11 +140,14 @@ class MeterSerializer(ObjectSerializer):
 
 
 def summary_id(summary) -> str:
-    """A stable id for a computed summary: it names meter, customer and range."""
+    """A stable id for a computed summary: it names meter, customer, range and
+    dimension values."""
     raw = (
         f"{summary.meter.id}|{summary.customer_id}|"
         f"{unix(summary.start)}|{unix(summary.end)}"
     )
+    if summary.dimensions is not None:
+        raw += "|" + "|".join(f"{k}={v}" for k, v in sorted(summary.dimensions.items()))
     return "mtrusg_" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -132,7 +157,7 @@ def aggregated_value(value) -> int | float:
 
 
 def summary_data(summary) -> dict:
-    return {
+    data = {
         "id": summary_id(summary),
         "object": "billing.meter_event_summary",
         "aggregated_value": aggregated_value(summary.value),
@@ -141,6 +166,9 @@ def summary_data(summary) -> dict:
         "meter": summary.meter.id,
         "start_time": unix(summary.start),
     }
+    if summary.dimensions is not None:
+        data["dimensions"] = summary.dimensions
+    return data
 
 
 class MeterEventSummarySerializer(serializers.Serializer):
@@ -177,9 +205,11 @@ class MeterEventCreateParams(ApiParams):
 
 
 def event_payload(event) -> dict[str, str]:
-    """The payload of a stored event: its dimensions plus customer and value keys."""
+    """The payload of a stored event: its other keys, its dimension values (those
+    sent), and the customer and value keys."""
     return {
         **(event.dimensions or {}),
+        **payload_dimensions(event.meter, event.dimension_set),
         event.meter.customer_payload_key: event.customer_id,
         event.meter.value_payload_key: str(event.value),
     }

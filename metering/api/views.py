@@ -62,6 +62,8 @@ class MeterListView(StripeView):
                 "event_payload_key", "value"
             ),
             event_time_window=params.get("event_time_window"),
+            dimension_payload_keys=params.get("dimension_payload_keys"),
+            unique_payload_key=params["default_aggregation"].get("unique_payload_key"),
             now=clock.now(),
             livemode=_livemode(),
         )
@@ -153,6 +155,8 @@ class MeterEventSummaryListView(StripeView):
             start=params["start_time"],
             end=params["end_time"],
             grouping_window=params.get("value_grouping_window"),
+            group_by=params.get("dimension_group_by_keys") or (),
+            filters=params.get("dimension_filters") or {},
         )
         data, has_more = _page(
             [s.summary_data(summary) for summary in summaries], params

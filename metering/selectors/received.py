@@ -20,6 +20,7 @@ from django.db.models import (
 
 from core.models import Customer
 from metering.models import Meter, MeterEvent, MeterEventAdjustment, MeterUsageRollup
+from metering.selectors.periods import unique_of
 from metering.usage import (
     ZERO,
     RawEvent,
@@ -62,19 +63,28 @@ def meter_usage_received_after(
     )
     if received_from is not None:
         events = events.filter(created__gte=received_from)
-    if meter.event_time_window is None and meter.formula != Meter.Formula.LAST:
-        return _received_partials(events, bounds, meter.formula)
-    by_customer: dict[str, list[RawEvent]] = {}
-    for customer_id, seq, timestamp, value in events.values_list(
-        "customer_id", "id", "timestamp", "value"
+    if meter.event_time_window is None and meter.formula in (
+        Meter.Formula.SUM,
+        Meter.Formula.COUNT,
     ):
-        by_customer.setdefault(customer_id, []).append(RawEvent(seq, timestamp, value))
+        return _received_partials(events, bounds, meter.formula)
+    # Other formulas (last, max, unique_count, windows): computed exactly from
+    # the events, per boundary.
+    counted = unique_of(meter)
+    by_customer: dict[str, list[RawEvent]] = {}
+    for customer_id, seq, timestamp, value, dimension_set in events.values_list(
+        "customer_id", "id", "timestamp", "value", "dimension_set"
+    ):
+        by_customer.setdefault(customer_id, []).append(
+            RawEvent(seq, timestamp, value, dimension_set)
+        )
     return {
         customer_id: {
             bound: usage_of(
                 formula=meter.formula,
                 window=meter.event_time_window,
                 cells=cells_from_events(e for e in raw if e.seq > bound),
+                unique_of=counted,
             )
             for bound in bounds
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,7 +17,9 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from metering.dimensions import check_dimension_keys, segment_of
 from metering.models import Meter
+from metering.selectors.grouped import grouped_usage
 from metering.selectors.periods import (
     _rollup_cells,
     _rollups,
@@ -33,13 +36,15 @@ from metering.usage import (
 
 @dataclass(frozen=True)
 class Summary:
-    """Usage of one customer over ``[start, end)`` (``billing.meter_event_summary``)."""
+    """Usage of one customer over ``[start, end)`` (``billing.meter_event_summary``);
+    ``dimensions`` the grouped dimension values (None when not grouped)."""
 
     meter: Meter
     customer_id: str
     start: datetime
     end: datetime
     value: Decimal
+    dimensions: dict[str, str] | None = None
 
 
 class _Epoch(Func):
@@ -141,14 +146,36 @@ def meter_event_summaries(
     start: datetime,
     end: datetime,
     grouping_window: str | None,
+    group_by: Sequence[str] = (),
+    filters: Mapping[str, str] | None = None,
 ) -> list[Summary]:
     """List what ``event_summaries`` shows: one summary, or one per hour or day.
 
-    Newest first.
+    Newest first. ``group_by`` (dimension keys) splits each into one summary per
+    combination of values with events, in value order; ``filters`` keeps only
+    events with those dimension values. A key the meter does not declare is a 400.
 
     ``start`` and ``end`` are minute-aligned; with a grouping window they are aligned
     to it (the API checks both).
     """
+    check_dimension_keys(meter, group_by, "dimension_group_by_keys")
+    check_dimension_keys(meter, filters or {}, "dimension_filters")
+    if group_by or filters:
+        rows = grouped_usage(
+            meter=meter,
+            customer_id=customer_id,
+            start=start,
+            end=end,
+            grouping_window=grouping_window,
+            group_by=tuple(group_by),
+            segment=segment_of(
+                {"dimension": k, "value": v} for k, v in (filters or {}).items()
+            ),
+        )
+        return [
+            Summary(meter, customer_id, bucket_start, bucket_end, value, dimensions)
+            for bucket_start, bucket_end, dimensions, value in rows
+        ]
     if grouping_window is None:
         value = meter_usage_for_period(
             meter=meter, customer_id=customer_id, start=start, end=end

@@ -33,12 +33,14 @@ def _cancel_target(event_name: Any, identifier: Any) -> MeterEvent:
 
 
 def _recount_hour(rollup: MeterUsageRollup) -> None:
-    """Recompute ``last_*`` and ``latest_*`` from the hour's events still counting."""
+    """Recompute ``last_*``, ``latest_*`` and ``value_max`` from the hour's events
+    (of the rollup's dimension set) still counting."""
     events = MeterEvent.objects.filter(
         customer_id=rollup.customer_id,
         meter_id=rollup.meter_id,
         timestamp__gte=rollup.bucket,
         timestamp__lt=rollup.bucket + HOUR,
+        dimension_set=rollup.dimension_set,
         cancellation__isnull=True,
     ).values_list("id", "timestamp", "value")
     cells = cells_from_events(
@@ -50,6 +52,7 @@ def _recount_hour(rollup: MeterUsageRollup) -> None:
         cell.last if cell else (None, None, None)
     )
     rollup.latest_seq, rollup.latest_value = cell.latest if cell else (None, None)
+    rollup.value_max = cell.maximum if cell else None
 
 
 @transaction.atomic
@@ -82,7 +85,9 @@ def meter_event_cancel(
     rollup = _merged_hour(event)
     rollup.value_sum -= event.value
     rollup.event_count -= 1
-    if event.id in (rollup.last_seq, rollup.latest_seq):
+    if event.id in (rollup.last_seq, rollup.latest_seq) or (
+        rollup.value_max is not None and event.value >= rollup.value_max
+    ):
         _recount_hour(rollup)
     rollup.save()
     signals.meter_event_cancelled.send(sender=None, event=event, now=adjustment.created)
@@ -101,6 +106,7 @@ def _merged_hour(event: MeterEvent) -> MeterUsageRollup:
             meter_id=event.meter_id,
             customer_id=event.customer_id,
             bucket=floor_hour(event.timestamp),
+            dimension_set=event.dimension_set,
         )
         .order_by("shard")
     )
@@ -118,6 +124,10 @@ def _merged_hour(event: MeterEvent) -> MeterUsageRollup:
             first.latest_seq is None or other.latest_seq > first.latest_seq
         ):
             first.latest_seq, first.latest_value = other.latest_seq, other.latest_value
+        if other.value_max is not None and (
+            first.value_max is None or other.value_max > first.value_max
+        ):
+            first.value_max = other.value_max
     if others:
         MeterUsageRollup.objects.filter(pk__in=[other.pk for other in others]).delete()
     return first

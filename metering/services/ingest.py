@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from core import modes
 from core.errors import IdempotencyError, InvalidRequest, TallyError
 from metering import errors, signals, storage
+from metering.dimensions import dimension_sets_store
 from metering.models import Meter, MeterEvent
 from metering.services.validation import (
     EventInput,
@@ -75,7 +76,7 @@ def meter_events_ingest_batch(
     rows = plain_rows(events, lookups, livemode)
     if rows is not None and len(set(map(event_key, rows))) == len(rows):
         result.rows = rows
-        return _write(result, range(len(rows)), sync_commit, request_key)
+        return _write(result, range(len(rows)), sync_commit, request_key, lookups)
     seen: set[tuple[str, str]] = set()
     positions: list[int] = []
     for position, event in enumerate(events):
@@ -93,7 +94,7 @@ def meter_events_ingest_batch(
         seen.add(key)
         result.rows.append(row)
         positions.append(position)
-    return _write(result, positions, sync_commit, request_key)
+    return _write(result, positions, sync_commit, request_key, lookups)
 
 
 class StoredCount(NamedTuple):
@@ -123,6 +124,8 @@ def meter_events_ingest_documents(
     rows = plain_document_rows(documents, lookups, livemode, unix_seconds=unix_seconds)
     if rows is None or len(set(map(event_key, rows))) != len(rows):
         return None
+    if lookups.set_ids:
+        dimension_sets_store(lookups.new_sets)
     accepted = storage.events_store(rows, sync_commit=sync_commit)
     if accepted:
         signals.usage_recorded_on_commit()
@@ -138,10 +141,16 @@ def _write(
     positions: Sequence[int],
     sync_commit: bool,
     request_key: str | None,
+    lookups: Lookups,
 ) -> BatchResult:
-    """Store the batch's rows (at ``positions`` of the batch); note duplicates."""
+    """Store the batch's rows (at ``positions`` of the batch); note duplicates.
+
+    The rows of the dimension sets they name go first (idempotent).
+    """
     if not result.rows:
         return result
+    if lookups.set_ids:
+        dimension_sets_store(lookups.new_sets)
     if request_key is not None:
         result.rows = [row._replace(request_key=request_key) for row in result.rows]
     result.event_ids = storage.events_write(result.rows, sync_commit=sync_commit)
@@ -198,6 +207,7 @@ def meter_event_create(
         livemode=row.livemode,
         dimensions=row.dimensions,
         request_key=row.request_key,
+        dimension_set=row.dimension_set,
     )
 
 

@@ -31,6 +31,8 @@ def meter_create(
     customer_payload_key: str = "stripe_customer_id",
     value_payload_key: str = "value",
     event_time_window: str | None = None,
+    dimension_payload_keys: list[str] | None = None,
+    unique_payload_key: str | None = None,
     now: datetime,
     livemode: bool | None = None,
 ) -> Meter:
@@ -40,6 +42,11 @@ def meter_create(
             "The customer and value payload keys must differ.",
             param="value_settings[event_payload_key]",
         )
+    dimension_payload_keys = list(dimension_payload_keys or [])
+    _check_dimensions(dimension_payload_keys, customer_payload_key, value_payload_key)
+    _check_aggregation(
+        formula, event_time_window, dimension_payload_keys, unique_payload_key
+    )
     meter = Meter(
         display_name=display_name,
         event_name=event_name,
@@ -47,6 +54,8 @@ def meter_create(
         customer_payload_key=customer_payload_key,
         value_payload_key=value_payload_key,
         event_time_window=event_time_window,
+        dimension_payload_keys=dimension_payload_keys,
+        unique_payload_key=unique_payload_key,
         created=now,
         updated=now,
         livemode=default_livemode() if livemode is None else livemode,
@@ -58,6 +67,63 @@ def meter_create(
         raise _event_name_taken(event_name) from None
     event_emit(type="billing.meter.created", instance=meter)
     return meter
+
+
+# Enough for any pricing; each key adds to every event's dimension set.
+MAX_DIMENSIONS = 10
+_DIMENSIONS = "dimension_payload_keys"
+_UNIQUE = "default_aggregation[unique_payload_key]"
+
+
+def _check_dimensions(keys: list[str], customer_key: str, value_key: str) -> None:
+    if len(keys) > MAX_DIMENSIONS:
+        raise InvalidRequest(
+            f"A meter has at most {MAX_DIMENSIONS} dimension payload keys.",
+            param=_DIMENSIONS,
+        )
+    for index, key in enumerate(keys):
+        if not isinstance(key, str) or not 0 < len(key) <= 100 or "\x00" in key:
+            raise InvalidRequest(
+                "Each dimension payload key must be 1 to 100 characters.",
+                param=f"{_DIMENSIONS}[{index}]",
+            )
+        if key in (customer_key, value_key) or key in keys[:index]:
+            raise InvalidRequest(
+                f"The dimension payload key '{key}' repeats a key of the meter; "
+                "dimension keys must differ from each other and from the customer "
+                "and value keys.",
+                param=f"{_DIMENSIONS}[{index}]",
+            )
+
+
+def _check_aggregation(
+    formula: str, window: str | None, keys: list[str], unique_key: str | None
+) -> None:
+    """``unique_count`` counts a declared dimension; windows take sum/count/last."""
+    if formula == Meter.Formula.UNIQUE_COUNT:
+        if unique_key not in keys:
+            raise InvalidRequest(
+                "The unique_count formula counts the distinct values of one of the "
+                "meter's dimension_payload_keys: name it in "
+                "default_aggregation[unique_payload_key].",
+                param=_UNIQUE,
+            )
+    elif unique_key is not None:
+        raise InvalidRequest(
+            "default_aggregation[unique_payload_key] is only for the unique_count "
+            "formula.",
+            param=_UNIQUE,
+        )
+    if window is not None and formula not in (
+        Meter.Formula.SUM,
+        Meter.Formula.COUNT,
+        Meter.Formula.LAST,
+    ):
+        raise InvalidRequest(
+            f"An event_time_window only goes with the sum, count or last formula, "
+            f"not {formula}.",
+            param="event_time_window",
+        )
 
 
 @transaction.atomic

@@ -26,8 +26,9 @@ from metering.storage.rows import (
 
 # From this many rows a batch goes in by COPY (see ``metering.storage``).
 COPY_FROM = 1000
-# The columns a plain event fills: ``dimensions`` and ``request_key`` stay null, and
-# a COPY that leaves them out writes each row a little faster.
+# The columns a plain event fills: ``dimensions`` and ``request_key`` stay null,
+# ``dimension_set`` 0, and a COPY that leaves them out writes each row a little
+# faster.
 PLAIN_COLUMNS = 8
 # Binary COPY needs each column's type: ``id``, then ``EVENT_COLUMNS``.
 COPY_TYPES = (
@@ -42,6 +43,7 @@ COPY_TYPES = (
     "bool",
     "jsonb",
     "varchar",
+    "int8",
 )
 # How a few events travel: one JSON array of objects (orjson), unpacked by
 # json_to_recordset. Timestamps go as RFC 3339 text to the microsecond and values as
@@ -49,12 +51,13 @@ COPY_TYPES = (
 _RECORDSET = (
     "meter_id text, customer_id text, event_name text, identifier text,"
     ' value numeric, "timestamp" timestamptz, created timestamptz, livemode boolean,'
-    " dimensions jsonb, request_key text"
+    " dimensions jsonb, request_key text, dimension_set bigint"
 )
 _ROLLUP_RECORDSET = (
-    "meter_id text, customer_id text, bucket timestamptz, value_sum numeric,"
-    " event_count bigint, last_timestamp timestamptz, last_seq bigint,"
-    " last_value numeric, latest_seq bigint, latest_value numeric"
+    "meter_id text, customer_id text, bucket timestamptz, dimension_set bigint,"
+    " value_sum numeric, event_count bigint, last_timestamp timestamptz,"
+    " last_seq bigint, last_value numeric, latest_seq bigint, latest_value numeric,"
+    " value_max numeric"
 )
 # At most this many rows per rollup hour. A transaction writes shard k, the first
 # k in [0, ROLLUP_SHARDS) whose advisory lock (transaction-scoped, in the space
@@ -76,12 +79,12 @@ def _one_event_sql() -> str:
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
-        f" VALUES ({placeholders(8)}, %s::jsonb, %s)"
+        f" VALUES ({placeholders(8)}, %s::jsonb, %s, %s)"
         " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
-        ' RETURNING id, meter_id, customer_id, value, "timestamp"'
+        ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT meter_id, customer_id, {_EVENT_HOUR}, value, 1,"
-        f' "timestamp", id, value, id, value, {_SHARD} FROM ins'
+        f" SELECT meter_id, customer_id, {_EVENT_HOUR}, dimension_set, value, 1,"
+        f' "timestamp", id, value, id, value, value, {_SHARD} FROM ins'
         + rollup_merge("r")
         + ")"
         " SELECT id FROM ins"
@@ -91,7 +94,10 @@ def _one_event_sql() -> str:
 def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
     dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
     with raw_cursor() as cursor:
-        cursor.execute(_one_event_sql(), [*row[:8], dimensions, row.request_key])
+        cursor.execute(
+            _one_event_sql(),
+            [*row[:8], dimensions, row.request_key, row.dimension_set],
+        )
         stored = cursor.fetchone()
     return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
 
@@ -114,20 +120,20 @@ def _few_events_sql(skip_stored: bool, ids: bool) -> str:
     return (
         f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
         " SELECT meter_id, customer_id, event_name, identifier, value,"
-        ' "timestamp", created, livemode, dimensions, request_key'
+        ' "timestamp", created, livemode, dimensions, request_key, dimension_set'
         f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
         " ORDER BY event_name, identifier"
         f"{on_conflict}"
         " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
-        ' "timestamp"'
+        ' "timestamp", dimension_set'
         "), folded AS (SELECT meter_id, customer_id,"
-        f" {_EVENT_HOUR},"
+        f" {_EVENT_HOUR}, dimension_set,"
         ' sum(value), count(*), max("timestamp"),'
         f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-        " max(id), (array_agg(value ORDER BY id DESC))[1]"
-        " FROM ins GROUP BY 1, 2, 3"
+        " max(id), (array_agg(value ORDER BY id DESC))[1], max(value)"
+        " FROM ins GROUP BY 1, 2, 3, 4"
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3"
+        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3, 4"
         + rollup_merge("r")
         + ")"
         + (
@@ -152,6 +158,7 @@ def _events_document(rows: Sequence[EventRow]) -> str:
                 "livemode": row.livemode,
                 "dimensions": row.dimensions,
                 "request_key": row.request_key,
+                "dimension_set": row.dimension_set,
             }
             for row in rows
         ]
@@ -200,8 +207,9 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str]:
         f"COPY {quote(table)} (id, {names(EVENT_COLUMNS[:PLAIN_COLUMNS])})"
         " FROM STDIN (FORMAT BINARY)",
         f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
-        " SELECT meter_id, customer_id, bucket, value_sum, event_count,"
-        f" last_timestamp, last_seq, last_value, latest_seq, latest_value, {_SHARD}"
+        " SELECT meter_id, customer_id, bucket, dimension_set, value_sum,"
+        " event_count, last_timestamp, last_seq, last_value, latest_seq,"
+        f" latest_value, value_max, {_SHARD}"
         f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
         + rollup_merge("r"),
     )
@@ -214,6 +222,7 @@ def _rollup_document(folded: list[tuple]) -> str:
                 "meter_id": meter_id,
                 "customer_id": customer_id,
                 "bucket": bucket,
+                "dimension_set": dimension_set,
                 "value_sum": str(total),
                 "event_count": count,
                 "last_timestamp": last_timestamp,
@@ -221,11 +230,13 @@ def _rollup_document(folded: list[tuple]) -> str:
                 "last_value": str(last_value),
                 "latest_seq": latest_seq,
                 "latest_value": str(latest_value),
+                "value_max": str(value_max),
             }
             for (
                 meter_id,
                 customer_id,
                 bucket,
+                dimension_set,
                 total,
                 count,
                 last_timestamp,
@@ -233,6 +244,7 @@ def _rollup_document(folded: list[tuple]) -> str:
                 last_value,
                 latest_seq,
                 latest_value,
+                value_max,
             ) in folded
         ]
     ).decode()
@@ -265,19 +277,21 @@ def _fold_in_order(rows: Sequence[EventRow], ids: list[int]) -> list[tuple]:
     get = folded.get
     for row, seq in zip(rows, ids, strict=True):
         value, timestamp = row[4], row[5]
-        key = (row[0], row[1], timestamp.toordinal() * 24 + timestamp.hour)
+        key = (row[0], row[1], timestamp.toordinal() * 24 + timestamp.hour, row[10])
         acc = get(key)
         if acc is None:
-            folded[key] = [value, 1, timestamp, seq, value, seq, value]
+            folded[key] = [value, 1, timestamp, seq, value, seq, value, value]
             continue
         acc[0] += value
         acc[1] += 1
         if timestamp >= acc[2]:
             acc[2], acc[3], acc[4] = timestamp, seq, value
         acc[5], acc[6] = seq, value
+        if value > acc[7]:
+            acc[7] = value
     return [
-        (meter_id, customer_id, _hour_start(hours), *acc)
-        for (meter_id, customer_id, hours), acc in sorted(folded.items())
+        (meter_id, customer_id, _hour_start(hours), dimension_set, *acc)
+        for (meter_id, customer_id, hours, dimension_set), acc in sorted(folded.items())
     ]
 
 
@@ -295,7 +309,7 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     """
     ordered = sorted(rows, key=_event_key)
     table = MeterEvent._meta.db_table
-    plain = all(row[8] is None and row[9] is None for row in ordered)
+    plain = all(row[8] is None and row[9] is None and not row[10] for row in ordered)
     with raw_cursor() as cursor:
         take_ids, copy_all, copy_plain, rollup_sql = _copy_sql(
             event_id_sequence(cursor)

@@ -28,6 +28,7 @@ class EventRow(NamedTuple):
     livemode: bool
     dimensions: dict[str, str] | None
     request_key: str | None = None
+    dimension_set: int = 0
 
 
 EVENT_COLUMNS = EventRow._fields
@@ -36,6 +37,7 @@ ROLLUP_COLUMNS = (
     "meter_id",
     "customer_id",
     "bucket",
+    "dimension_set",
     "value_sum",
     "event_count",
     "last_timestamp",
@@ -43,6 +45,7 @@ ROLLUP_COLUMNS = (
     "last_value",
     "latest_seq",
     "latest_value",
+    "value_max",
     "shard",
 )
 
@@ -118,6 +121,9 @@ def rollup_merge(old: str) -> str:
     sets = [
         f"value_sum = {old}.value_sum + excluded.value_sum",
         f"event_count = {old}.event_count + excluded.event_count",
+        f"value_max = CASE WHEN {old}.value_max IS NULL"
+        f" OR excluded.value_max > {old}.value_max THEN excluded.value_max"
+        f" ELSE {old}.value_max END",
     ]
     for columns, latest in (
         (("last_timestamp", "last_seq", "last_value"), False),
@@ -130,13 +136,14 @@ def rollup_merge(old: str) -> str:
             for column in columns
         ]
     return (
-        " ON CONFLICT (meter_id, customer_id, bucket, shard) DO UPDATE SET "
-        + ", ".join(sets)
+        " ON CONFLICT (customer_id, meter_id, bucket, dimension_set, shard)"
+        " DO UPDATE SET " + ", ".join(sets)
     )
 
 
 def fold(rows: Sequence[EventRow], ids: dict[tuple[str, str], int]) -> list[tuple]:
-    """Fold the inserted events into one rollup row per (meter, customer, hour).
+    """Fold the inserted events into one rollup row per (meter, customer, hour,
+    dimension set), in ``ROLLUP_COLUMNS`` order but the shard.
 
     ``last`` is the latest event by (timestamp, id), ``latest`` the highest id.
     Rows come out in key order.
@@ -148,10 +155,10 @@ def fold(rows: Sequence[EventRow], ids: dict[tuple[str, str], int]) -> list[tupl
             continue
         timestamp, value = row.timestamp, row.value
         hour = timestamp.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        key = (row.meter_id, row.customer_id, hour)
+        key = (row.meter_id, row.customer_id, hour, row.dimension_set)
         acc = folded.get(key)
         if acc is None:
-            folded[key] = [value, 1, timestamp, seq, value, seq, value]
+            folded[key] = [value, 1, timestamp, seq, value, seq, value, value]
             continue
         acc[0] += value
         acc[1] += 1
@@ -159,4 +166,6 @@ def fold(rows: Sequence[EventRow], ids: dict[tuple[str, str], int]) -> list[tupl
             acc[2], acc[3], acc[4] = timestamp, seq, value
         if seq > acc[5]:
             acc[5], acc[6] = seq, value
+        if value > acc[7]:
+            acc[7] = value
     return [(*key, *acc) for key, acc in sorted(folded.items())]

@@ -38,13 +38,25 @@ class TransformQuantityParams(StripeInputSerializer):
     round = serializers.ChoiceField(choices=Price.Round.choices)
 
 
+class SegmentConditionParams(StripeInputSerializer):
+    dimension = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=500, allow_blank=True)
+
+
 class RecurringParams(StripeInputSerializer):
+    """``recurring``; ``meter_segment_conditions`` is Tally's extension (Stripe v2's
+    metered items' name): the price bills only its meter's events with these
+    dimension values."""
+
     interval = serializers.ChoiceField(choices=Price.Interval.choices)
     interval_count = serializers.IntegerField(required=False, min_value=1)
     usage_type = serializers.ChoiceField(
         choices=Price.UsageType.choices, required=False
     )
     meter = serializers.CharField(required=False, max_length=64)
+    meter_segment_conditions = serializers.ListField(
+        child=SegmentConditionParams(), required=False, max_length=10
+    )
     trial_period_days = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_TRIAL_PERIOD_DAYS
     )
@@ -184,13 +196,19 @@ class PriceSerializer(ObjectSerializer):
     def get_recurring(self, price: Price) -> dict | None:
         if price.type != Price.Type.RECURRING:
             return None
-        return {
+        recurring = {
             "interval": price.recurring_interval,
             "interval_count": price.recurring_interval_count,
             "meter": price.recurring_meter_id,
             "trial_period_days": price.recurring_trial_period_days,
             "usage_type": price.recurring_usage_type,
         }
+        if price.recurring_meter_segment_conditions:
+            # Tally's extension: shown only on prices that bill a segment.
+            recurring["meter_segment_conditions"] = list(
+                price.recurring_meter_segment_conditions
+            )
+        return recurring
 
     @extend_schema_field(TierSerializer(many=True, required=False))
     def get_tiers(self, price: Price) -> list:

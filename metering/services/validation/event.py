@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from metering.dimensions import NO_DIMENSIONS, dimension_values, payload_dimensions
 from metering.models import MeterEvent
 from metering.services.validation.lookups import (
     MAX_FUTURE,
@@ -39,14 +40,20 @@ def validate(event: EventInput, lookups: Lookups, livemode: bool) -> EventRow:
     if type(payload) is not dict:
         _refuse_payload(payload)
     customer_key, value_key = meter.customer_payload_key, meter.value_payload_key
+    declared = meter.dimension_keys
     dimensions = None
     if len(payload) > 2 or customer_key not in payload or value_key not in payload:
         _refuse_payload_values(payload)
         dimensions = {
             key: str(item)
             for key, item in payload.items()
-            if key != customer_key and key != value_key
+            if key != customer_key and key != value_key and key not in declared
         } or None
+    set_id = (
+        lookups.dimension_set(meter.id, dimension_values(meter, payload))
+        if declared
+        else NO_DIMENSIONS
+    )
     customer_id = payload.get(customer_key)
     customer_now = (
         lookups.customer_now.get(customer_id) if type(customer_id) is str else None
@@ -85,6 +92,8 @@ def validate(event: EventInput, lookups: Lookups, livemode: bool) -> EventRow:
         customer_now,
         livemode,
         dimensions,
+        None,
+        set_id,
     )
 
 
@@ -100,10 +109,15 @@ def same_event(stored: MeterEvent, payload: Any, timestamp: datetime | None) -> 
         key: str(value)
         for key, value in payload.items()
         if key not in (meter.customer_payload_key, meter.value_payload_key)
+        and value != ""
+    }
+    stored_extra = {
+        **(stored.dimensions or {}),
+        **payload_dimensions(meter, stored.dimension_set),
     }
     return (
         payload.get(meter.customer_payload_key) == stored.customer_id
         and parse_value(payload.get(meter.value_payload_key)) == stored.value
-        and extra == (stored.dimensions or {})
+        and extra == stored_extra
         and (timestamp is None or timestamp == stored.timestamp)
     )

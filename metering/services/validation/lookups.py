@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from metering import lookups as lookups_cache
+from metering.dimensions import dimension_set_id
 from metering.models import Meter
 
 MAX_PAST = timedelta(days=35)
@@ -42,7 +43,21 @@ class Lookups:
         self, events: Sequence[EventInput], now: datetime, *, livemode: bool
     ) -> None:
         self.livemode = livemode
+        self.set_ids: dict[tuple[str, tuple[str, ...]], int] = {}
         self._load(events, now)
+
+    def dimension_set(self, meter_id: str, values: tuple[str, ...]) -> int:
+        """The id of a meter's dimension values, noted for ``new_sets``."""
+        key = (meter_id, values)
+        found = self.set_ids.get(key)
+        if found is None:
+            found = self.set_ids[key] = dimension_set_id(meter_id, values)
+        return found
+
+    @property
+    def new_sets(self) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """The dimension sets this batch named: ``{id: (meter id, values)}``."""
+        return {set_id: key for key, set_id in self.set_ids.items()}
 
     @classmethod
     def of_documents(
@@ -55,6 +70,7 @@ class Lookups:
         """
         lookups = cls.__new__(cls)
         lookups.livemode = livemode
+        lookups.set_ids = {}
         objects = [document for document in documents if type(document) is dict]
         lookups._index(
             lookups_cache.meters_by_event_name(

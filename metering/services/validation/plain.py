@@ -93,10 +93,26 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
     # Events of a batch share values and seconds: each is made once (both immutable).
     values: dict[str, Decimal] = {}
     moments: dict[int, datetime] = {}
+    set_ids = lookups.set_ids
     for event_name, payload, identifier, stamp in events:
         meter = active.get(event_name) if type(event_name) is str else None
-        if meter is None or type(payload) is not dict or len(payload) != 2:
+        if meter is None or type(payload) is not dict:
             return None
+        declared = meter.dimension_payload_keys
+        if not declared:
+            if len(payload) != 2:
+                return None
+            set_id = 0
+        else:
+            # Only declared keys besides the customer and value, string values.
+            values = tuple([payload.get(key, "") for key in declared])
+            if len(payload) - 2 != sum([key in payload for key in declared]):
+                return None
+            set_id = set_ids.get((meter.id, values))
+            if set_id is None:
+                if not _plain_values(values):
+                    return None
+                set_id = lookups.dimension_set(meter.id, values)
         customer_id = payload.get(meter.customer_payload_key)
         raw = payload.get(meter.value_payload_key)
         if type(customer_id) is not str or type(raw) is not str:
@@ -144,10 +160,16 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
                     livemode,
                     None,
                     None,
+                    set_id,
                 )
             )
         )
     return rows
+
+
+def _plain_values(values: tuple) -> bool:
+    """Whether dimension values are strings without a NUL (else ``validate``)."""
+    return all(type(value) is str and "\x00" not in value for value in values)
 
 
 def _rfc3339(value: Any) -> datetime | None:
