@@ -12,9 +12,9 @@ Formulas (DESIGN.md "Metering", API.md §20.4):
   window counts; the formula then runs over those events (``count`` counts windows,
   ``last`` takes the latest window). Only sum, count and last take a window.
 - Beyond Stripe: ``max``, the largest value (0 without events; a negative largest
-  value is returned as is); ``unique_count``, the number of distinct values of the
-  meter's ``unique_payload_key`` dimension among the events (``""``, the key's
-  absence, counts as one value when present); ``time_weighted_sum``, see
+  value is returned as is); ``unique_count``, the number of distinct non-empty
+  values of the meter's ``unique_payload_key`` dimension among the events (events
+  without the key count for no one); ``time_weighted_sum``, see
   ``time_weighted_sum``.
 
 Cells are per dimension set as well as per hour (``metering.dimensions``): a
@@ -170,7 +170,10 @@ def _aggregate_plain(formula, cells, group_of, unique_of) -> dict[Hashable, Deci
         ):
             maxima[key] = cell.maximum
         if unique_of is not None:
-            uniques.setdefault(key, set()).add(unique_of(cell.dimension_set))
+            counted = uniques.setdefault(key, set())
+            value = unique_of(cell.dimension_set)
+            if value != "":  # events without the key name no one
+                counted.add(value)
     if formula == "sum":
         return totals
     if formula == "count":

@@ -24,6 +24,7 @@ def test_create_returns_stripes_shape(api):
             "type": "by_id",
         },
         "default_aggregation": {"formula": "sum"},
+        "dimension_payload_keys": [],
         "display_name": "Hypernian input tokens",
         "event_name": "hypernian_input_tokens",
         "event_time_window": None,
