@@ -204,7 +204,7 @@ def test_gb_hours_from_irregular_readings(storage, customer):
     assert usage(storage, customer, D + 3 * H, D + 5 * H) == Decimal(10)
     assert (
         usage(storage, customer, D + 10 * M, D + 40 * M)
-        == Decimal("10") * Decimal(20) / 60 + Decimal(20) * Decimal(10) / 60
+        == Decimal("6.666666666667")  # 10 GB x 20 min + 20 GB x 10 min, rounded
     )
     cancel(storage, "r2")
     assert usage(storage, customer, D, D + 4 * H) == Decimal("31.25")
