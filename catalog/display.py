@@ -50,6 +50,11 @@ def pricing_model(price: Price) -> str:
 def price_summary(price: Price) -> str:
     """Return e.g. "$200.00 / month", "$0.001 per unit / month · metered"."""
     metered = " · metered" if price.is_metered else ""
+    if price.recurring_meter_segment_conditions:
+        metered += " · " + ", ".join(
+            f"{c['dimension']}={c['value']}"
+            for c in price.recurring_meter_segment_conditions
+        )
     if price.billing_scheme == Price.BillingScheme.TIERED:
         count = len(price.tiers.all())
         text = f"{pricing_model(price)}, {count} tier{'s' if count != 1 else ''}"

@@ -139,6 +139,13 @@ class PriceForm(forms.Form):
         required=False,
         empty_label="Choose an active meter",
     )
+    segment = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Segment",
+        help_text="Optional: bill only the meter's events with these dimension "
+        "values, e.g. model=large (several: model=large, region=eu).",
+    )
     nickname = forms.CharField(
         required=False, max_length=250, help_text="Internal name, e.g. Overage."
     )
@@ -171,6 +178,18 @@ class PriceForm(forms.Form):
     @property
     def is_tiered(self) -> bool:
         return self.cleaned_data.get("pricing_model") in ("graduated", "volume")
+
+    def clean_segment(self) -> list[dict]:
+        """``key=value`` pairs, comma-separated, as segment conditions."""
+        conditions = []
+        for part in filter(
+            None, (p.strip() for p in self.cleaned_data["segment"].split(","))
+        ):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError("Write each condition as key=value.")
+            conditions.append({"dimension": key.strip(), "value": value.strip()})
+        return conditions
 
     def clean(self):
         data = super().clean()
@@ -215,6 +234,8 @@ class PriceForm(forms.Form):
             }
             if data["usage_type"] == "metered":
                 params["recurring"]["meter"] = data["meter"].pk
+                if data.get("segment"):
+                    params["recurring"]["meter_segment_conditions"] = data["segment"]
         for key in ("nickname", "lookup_key"):
             if data[key]:
                 params[key] = data[key]
@@ -328,6 +349,8 @@ class PriceEditor:
             name = _TIER_FIELDS.get(match.group(2) or "", None)
             form.add_error(name, error.message)
             return
+        if param.startswith("recurring[meter_segment_conditions]"):
+            param = "recurring[meter_segment_conditions]"
         self.form.add_error(_PRICE_FIELDS.get(param), error.message)
 
 
@@ -337,6 +360,7 @@ _PRICE_FIELDS = {
     "currency": "currency",
     "transform_quantity": "package_size",
     "recurring[meter]": "meter",
+    "recurring[meter_segment_conditions]": "segment",
     "recurring[interval_count]": "interval_count",
     "recurring[interval]": "billing_period",
     "recurring[usage_type]": "usage_type",

@@ -24,7 +24,23 @@ class MeterForm(forms.Form):
             ("sum", "Sum of values"),
             ("count", "Count of events"),
             ("last", "Last value in the period"),
+            ("max", "Largest value in the period"),
+            ("unique_count", "Distinct values of a dimension (e.g. active users)"),
+            ("time_weighted_sum", "Value × hours held (e.g. GB-hours)"),
         ],
+    )
+    dimension_payload_keys = forms.CharField(
+        required=False,
+        max_length=1100,
+        label="Dimensions",
+        help_text="Optional payload keys that split usage, comma-separated, e.g. "
+        "model, region. Prices can bill one segment; fixed once created.",
+    )
+    unique_payload_key = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Counted dimension",
+        help_text="For distinct values: the dimension whose values are counted.",
     )
     customer_payload_key = forms.CharField(
         max_length=100,
@@ -54,6 +70,12 @@ class MeterForm(forms.Form):
             "customer_payload_key": data["customer_payload_key"],
             "value_payload_key": data["value_payload_key"],
             "event_time_window": data["event_time_window"] or None,
+            "dimension_payload_keys": [
+                key.strip()
+                for key in data["dimension_payload_keys"].split(",")
+                if key.strip()
+            ],
+            "unique_payload_key": data["unique_payload_key"] or None,
         }
 
 

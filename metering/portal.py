@@ -88,6 +88,31 @@ def usage_section(page: CustomerPage) -> str:
     )
 
 
+def _by_dimension(meter: Meter, page: CustomerPage, start, key) -> dict | None:
+    """The customer's usage since ``start`` per value of one dimension; its rows
+    add up to the total for sum and count meters."""
+    if not meter.dimension_keys:
+        return None
+    if key not in meter.dimension_keys:
+        key = meter.dimension_keys[0]
+    rows = selectors.grouped_usage(
+        meter=meter,
+        customer_id=page.customer.pk,
+        start=start,
+        end=page.now,
+        grouping_window=None,
+        group_by=[key],
+        segment=None,
+    )
+    return {
+        "key": key,
+        "keys": meter.dimension_keys,
+        "rows": [
+            (dimensions[key] or "(none)", value) for *_, dimensions, value in rows
+        ],
+    }
+
+
 @require_safe
 @customer_page
 def usage_page(request, page: CustomerPage, meter_id: str):
@@ -103,6 +128,9 @@ def usage_page(request, page: CustomerPage, meter_id: str):
             "ranges": RANGES.values(),
             "current": usage_range,
             "buckets": list(reversed(row["series"])),
+            "by_dimension": _by_dimension(
+                meter, page, row["start"], request.GET.get("group_by")
+            ),
             "nav": "overview",
         },
     )

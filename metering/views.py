@@ -47,8 +47,12 @@ def _service_error(form, error: TallyError) -> None:
         "display_name": "display_name",
         "timestamp": "timestamp",
         "value_settings[event_payload_key]": "value_payload_key",
+        "default_aggregation[unique_payload_key]": "unique_payload_key",
+        "event_time_window": "event_time_window",
     }
     field = fields.get(error.param or "")
+    if error.param and error.param.startswith("dimension_payload_keys"):
+        field = "dimension_payload_keys"
     if error.param and error.param.startswith("payload["):
         field = "customer" if "customer" in form.fields else None
         if error.code in ("payload_invalid_value", "meter_event_value_too_many_digits"):
@@ -94,6 +98,40 @@ def _chart(meter: Meter, request):
     return form, charts.bar_chart(series, hourly=granularity == "hour")
 
 
+def _by_dimension(meter: Meter, request, filter_form) -> dict | None:
+    """Usage of the chart's period per value of one dimension (``?group_by=``),
+    with each row's share for the table's bars; None for meters without any."""
+    if not meter.dimension_keys or not filter_form.is_valid():
+        return None
+    key = request.GET.get("group_by")
+    if key not in meter.dimension_keys:
+        key = meter.dimension_keys[0]
+    start, end = filter_form.period()
+    customer = filter_form.cleaned_data["customer"]
+    rows = selectors.grouped_usage(
+        meter=meter,
+        customer_id=customer.pk if customer else None,
+        start=start,
+        end=end,
+        grouping_window=None,
+        group_by=[key],
+        segment=None,
+    )
+    largest = max((abs(value) for *_, value in rows), default=0) or 1
+    return {
+        "key": key,
+        "keys": meter.dimension_keys,
+        "rows": [
+            {
+                "value": dimensions[key] or "(none)",
+                "usage": value,
+                "share": int(abs(value) * 100 / largest),
+            }
+            for _, _, dimensions, value in rows
+        ],
+    }
+
+
 def _latest_events(meter: Meter, customer_id: str | None) -> list[dict]:
     return [
         {"event": event, "payload": event_payload(event)}
@@ -116,6 +154,7 @@ def meter_detail(request, meter_id: str, *, model_admin, test_event_form=None):
         meter=meter,
         filter_form=filter_form,
         chart=chart,
+        by_dimension=_by_dimension(meter, request, filter_form),
         shows_total=meter.formula != Meter.Formula.LAST
         and meter.event_time_window is None,
         events=_latest_events(meter, customer_id),

@@ -11,6 +11,7 @@ events excluded and ``event_time_window`` honoured (see ``metering.usage``). Val
 are raw: a sum may be negative; invoices bill ``usage.billable_quantity(value)``.
 """
 
+from metering.selectors.grouped import grouped_usage
 from metering.selectors.periods import (
     Customers,
     meter_usage_by_customer,
@@ -33,6 +34,7 @@ __all__ = [
     "Customers",
     "Summary",
     "customers_with_events_received",
+    "grouped_usage",
     "meter_event_summaries",
     "meter_events_latest",
     "meter_usage_by_customer",

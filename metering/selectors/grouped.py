@@ -39,52 +39,61 @@ def _buckets(start: datetime, end: datetime, window: str | None):
     return found
 
 
-def _hour_cells(meter: Meter, customer_id: str, start, end, sets) -> list[Cell]:
-    """The cells of one customer over ``[start, end)``, per hour and set."""
+def _hour_cells(meter: Meter, customers, start, end, sets) -> dict[str, list[Cell]]:
+    """The cells over ``[start, end)`` by customer, per hour and set."""
     inner, edges = split_period(start, end)
-    cells = _edge_cells(meter, edges, customer_id, sets).get(customer_id, [])
+    cells = _edge_cells(meter, edges, customers, sets)
     if inner is not None:
-        rows = _rollups(meter, *inner, customer_id, sets)
-        cells += _rollup_cells(rows).get(customer_id, [])
+        rows = _rollups(meter, *inner, customers, sets)
+        for customer, found in _rollup_cells(rows).items():
+            cells.setdefault(customer, []).extend(found)
     return cells
 
 
-def _values(meter, customer_id, start, end, window, groups, sets) -> dict:
-    """{(bucket start, group): usage} for the groups' sets."""
+def _add(found: dict, key: tuple, value: Decimal) -> None:
+    found[key] = found.get(key, ZERO) + value
+
+
+def _values(meter, customers, start, end, window, groups, sets) -> dict:
+    """{(bucket start, group): usage} for the groups' sets; over several customers
+    the sum of each customer's usage."""
     found: dict[tuple, Decimal] = {}
+    group_of_set = {set_id: group for group, ids in groups.items() for set_id in ids}
     if meter.formula == Meter.Formula.TIME_WEIGHTED_SUM:
         for bucket_start, bucket_end in _buckets(start, end, window):
-            by_set = gauge_usage(meter, bucket_start, bucket_end, customer_id, sets)
-            for set_id, value in by_set.get(customer_id, {}).items():
-                for group, ids in groups.items():
-                    if set_id in ids:
-                        key = (bucket_start, group)
-                        found[key] = found.get(key, ZERO) + value
+            usage = gauge_usage(meter, bucket_start, bucket_end, customers, sets)
+            for by_set in usage.values():
+                for set_id, value in by_set.items():
+                    if set_id in group_of_set:
+                        _add(found, (bucket_start, group_of_set[set_id]), value)
         return found
-    cells = _hour_cells(meter, customer_id, start, end, sets)
     if window is None:
         group_of = lambda hour: start  # noqa: E731
     else:
         group_of = (lambda hour: hour) if window == "hour" else floor_day
     counted = unique_of(meter)
-    for group, ids in groups.items():
-        members = [cell for cell in cells if cell.dimension_set in ids]
-        values = aggregate(
-            formula=meter.formula,
-            window=meter.event_time_window,
-            cells=members,
-            group_of=group_of,
-            unique_of=counted,
-        )
-        for bucket, value in values.items():
-            found[(bucket, group)] = value
+    for cells in _hour_cells(meter, customers, start, end, sets).values():
+        members: dict[tuple, list[Cell]] = {}
+        for cell in cells:
+            if cell.dimension_set in group_of_set:
+                members.setdefault(group_of_set[cell.dimension_set], []).append(cell)
+        for group, group_cells in members.items():
+            values = aggregate(
+                formula=meter.formula,
+                window=meter.event_time_window,
+                cells=group_cells,
+                group_of=group_of,
+                unique_of=counted,
+            )
+            for bucket, value in values.items():
+                _add(found, (bucket, group), value)
     return found
 
 
 def grouped_usage(
     *,
     meter: Meter,
-    customer_id: str,
+    customer_id: str | None,
     start: datetime,
     end: datetime,
     grouping_window: str | None,
@@ -93,7 +102,8 @@ def grouped_usage(
 ) -> list[Row]:
     """(start, end, dimension values, usage) per bucket and group, newest bucket
     first, groups in value order; every group with usage in the range appears in
-    every bucket (0 where it has none)."""
+    every bucket (0 where it has none). ``customer_id`` None: all customers, each
+    bucket the sum of each customer's usage."""
     sets = dimension_sets_of(meter)
     chosen = sets_matching(sets, segment)
     groups: dict[tuple[str, ...], set[int]] = {}
