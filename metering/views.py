@@ -155,7 +155,7 @@ def meter_detail(request, meter_id: str, *, model_admin, test_event_form=None):
         filter_form=filter_form,
         chart=chart,
         by_dimension=_by_dimension(meter, request, filter_form),
-        shows_total=meter.formula != Meter.Formula.LAST
+        shows_total=meter.formula in (Meter.Formula.SUM, Meter.Formula.COUNT)
         and meter.event_time_window is None,
         events=_latest_events(meter, customer_id),
         rename_form=RenameForm(initial={"display_name": meter.display_name}),

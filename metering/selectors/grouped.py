@@ -54,11 +54,27 @@ def _add(found: dict, key: tuple, value: Decimal) -> None:
     found[key] = found.get(key, ZERO) + value
 
 
+class _Everything(dict):
+    """Every dimension set in the one group ``()``: a read that neither groups nor
+    filters (also of meters without dimensions, whose events are set 0)."""
+
+    def __contains__(self, set_id) -> bool:
+        return True
+
+    def __getitem__(self, set_id) -> tuple:
+        return ()
+
+
 def _values(meter, customers, start, end, window, groups, sets) -> dict:
-    """{(bucket start, group): usage} for the groups' sets; over several customers
-    the sum of each customer's usage."""
+    """{(bucket start, group): usage} for the groups' sets (``groups`` None: all
+    in one); over several customers the sum of each customer's usage."""
     found: dict[tuple, Decimal] = {}
-    group_of_set = {set_id: group for group, ids in groups.items() for set_id in ids}
+    if groups is None:
+        group_of_set: dict = _Everything()
+    else:
+        group_of_set = {
+            set_id: group for group, ids in groups.items() for set_id in ids
+        }
     if meter.formula == Meter.Formula.TIME_WEIGHTED_SUM:
         for bucket_start, bucket_end in _buckets(start, end, window):
             usage = gauge_usage(meter, bucket_start, bucket_end, customers, sets)
@@ -104,17 +120,21 @@ def grouped_usage(
     first, groups in value order; every group with usage in the range appears in
     every bucket (0 where it has none). ``customer_id`` None: all customers, each
     bucket the sum of each customer's usage."""
-    sets = dimension_sets_of(meter)
-    chosen = sets_matching(sets, segment)
-    groups: dict[tuple[str, ...], set[int]] = {}
-    for set_id in chosen:
-        key = tuple(sets[set_id].get(name, "") for name in group_by)
-        groups.setdefault(key, set()).add(set_id)
-    if not groups:
-        return []
-    read_sets = None if segment is None else chosen
+    groups: dict[tuple[str, ...], set[int]] | None = None
+    read_sets = None
+    if group_by or segment is not None:
+        sets = dimension_sets_of(meter)
+        chosen = sets_matching(sets, segment)
+        groups = {}
+        for set_id in chosen:
+            key = tuple(sets[set_id].get(name, "") for name in group_by)
+            groups.setdefault(key, set()).add(set_id)
+        if not groups:
+            return []
+        read_sets = None if segment is None else chosen
     values = _values(meter, customer_id, start, end, grouping_window, groups, read_sets)
-    present = sorted({group for _, group in values})
+    # Grouped: the groups with usage; ungrouped: the one group, every bucket.
+    present = sorted({group for _, group in values}) if groups is not None else [()]
     fixed = dict(segment or ())
     return [
         (

@@ -113,6 +113,23 @@ def _grouped(
     Over several customers, a bucket holds the sum of each customer's usage in it.
     """
     step = HOUR if window == "hour" else DAY
+    if meter.formula not in (
+        Meter.Formula.SUM,
+        Meter.Formula.COUNT,
+        Meter.Formula.LAST,
+    ):
+        # max, unique_count and time_weighted_sum: per bucket, from cells or
+        # gauges (``metering.selectors.grouped``).
+        rows = grouped_usage(
+            meter=meter,
+            customer_id=customer_id,
+            start=start,
+            end=end,
+            grouping_window=window,
+            group_by=(),
+            segment=None,
+        )
+        return [(bucket, value) for bucket, _, _, value in reversed(rows)]
     rows = _rollups(meter, start, end, customer_id)
     totals: dict = {}
     if meter.event_time_window is None:

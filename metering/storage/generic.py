@@ -52,6 +52,7 @@ def write(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
             *row[:8],
             None if row.dimensions is None else json.dumps(row.dimensions),
             row.request_key,
+            row.dimension_set,
         )
         for row in ordered
     ]
