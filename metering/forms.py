@@ -101,15 +101,33 @@ class TestEventForm(forms.Form):
         help_text="Empty: now (the customer's test clock time, if any).",
     )
 
+    dimensions = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Optional dimension values, e.g. model=large, region=eu.",
+    )
+
     def clean_timestamp(self):
         moment = self.cleaned_data.get("timestamp")
         return moment.astimezone(UTC) if moment else None
+
+    def clean_dimensions(self) -> dict[str, str]:
+        found = {}
+        for part in self.cleaned_data["dimensions"].split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError("Write each value as key=value.")
+            found[key.strip()] = value.strip()
+        return found
 
     def event_kwargs(self, meter: Meter) -> dict:
         data = self.cleaned_data
         return {
             "event_name": meter.event_name,
             "payload": {
+                **data["dimensions"],
                 meter.customer_payload_key: data["customer"].pk,
                 meter.value_payload_key: str(data["value"]),
             },

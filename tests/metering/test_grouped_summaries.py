@@ -76,7 +76,7 @@ def test_group_by_model(api, setup):
         customer,
         DAY,
         DAY + 48 * H,
-        **{"dimension_group_by_keys[]": ["model"]},
+        dimension_group_by_keys=["model"],
     ).json()
     assert [(s["dimensions"], s["aggregated_value"]) for s in body["data"]] == [
         ({"model": ""}, 1),
@@ -123,8 +123,8 @@ def test_ungrouped_summary_has_no_dimensions(api, setup):
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"dimension_group_by_keys[]": ["colour"]}, "dimension_group_by_keys[colour]"),
-        ({"dimension_filters[colour]": "red"}, "dimension_filters[colour]"),
+        ({"dimension_group_by_keys": ["colour"]}, "dimension_group_by_keys[colour]"),
+        ({"dimension_filters": {"colour": "red"}}, "dimension_filters[colour]"),
     ],
 )
 def test_unknown_dimension_is_400(api, setup, extra, param):
