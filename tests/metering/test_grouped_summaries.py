@@ -96,10 +96,8 @@ def test_group_by_and_filter_per_day(api, setup):
         DAY,
         DAY + 48 * H,
         value_grouping_window="day",
-        **{
-            "dimension_group_by_keys[]": ["region"],
-            "dimension_filters[model]": "large",
-        },
+        dimension_group_by_keys=["region"],
+        dimension_filters={"model": "large"},
     ).json()
     rows = [
         (s["start_time"], s["dimensions"], s["aggregated_value"]) for s in body["data"]
