@@ -188,3 +188,22 @@ def test_max_and_unique_count_priced_on_an_invoice():
     amounts = {line.price_id: line.amount for line in invoice.lines.all()}
     assert amounts[peak_price.pk] == 7 * 500
     assert amounts[user_price.pk] == 2 * 1000  # cy came at the next period's start
+
+
+def test_gb_hours_priced_on_an_invoice():
+    storage = make_meter("time_weighted_sum", event_name="storage_gb")
+    price = metered(ProductFactory(name="Storage"), storage, "0.01")
+    customer = CustomerFactory()
+    sub = subscription_create(
+        customer=customer, params={"items": [{"price": price.pk}]}, now=APR1
+    )
+    send(storage, customer, 100, APR1)
+    send(storage, customer, 50, d(16))
+    # The preview reads to the period's end: the last reading holds until then.
+    before = preview_of(sub, MAY1 - HOUR)
+    close_and_finalize(MAY1)
+    invoice = latest(sub, "subscription_cycle")
+    assert before == issued(invoice)
+    line = invoice.lines.get(price=price)
+    # 100 GB x 360 h + 50 GB x 360 h = 54,000 GB-hours at 0.01 cent.
+    assert (line.quantity, line.amount) == (Decimal(54_000), 540)
