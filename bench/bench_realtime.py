@@ -11,7 +11,10 @@ and the time from sending it until
 - ``preview``: ``POST /v1/invoices/create_preview`` bills it;
 - ``alert webhook``: the receiver got ``billing.alert.triggered`` for the customer
   (the commit queues the evaluation, which fires the alert, whose webhook is
-  delivered by a worker).
+  delivered by a worker);
+- ``balance``: ``GET /v1/billing/credit_balance_summary`` shows the event's cost
+  taken from the customer's credit grant (the available balance after the usage
+  not yet invoiced, the real-time burndown).
 
 Then the check endpoint (``GET /v1/entitlements/check``) alone, paced at
 ``CHECK_RATE`` requests a second from ``CHECK_CLIENTS`` processes (keep-alive),
@@ -53,6 +56,8 @@ CHECK_RATE = 1_000  # check requests per second
 CHECK_SECONDS = 10
 CHECK_CLIENTS = 4
 GIVE_UP = 30.0  # seconds after which a probe counts as never visible
+GRANT = 100_000  # minor units of credit each probe customer holds
+PROBE_VALUE = "10"  # units of a probe event: 5 cents at the bench's price
 
 
 class _Arrivals:
@@ -105,6 +110,7 @@ def _fixtures(probes: int, webhook_url: str):
     from core.models import Customer, WebhookEndpoint
     from core.services.api_keys import api_key_create
     from core.services.webhooks import webhook_endpoint_create
+    from credits.services import credit_grant_create
 
     now = datetime.now(UTC)
     meter = support.sum_meter(EVENT_NAME, "Bench real-time tokens")
@@ -134,6 +140,14 @@ def _fixtures(probes: int, webhook_url: str):
         )
         alert_create(
             title="bench realtime", meter_id=meter.pk, gte=1, customer=customer, now=now
+        )
+        credit_grant_create(
+            customer=customer,
+            value=GRANT,
+            currency="usd",
+            prices=[price.pk],
+            name="bench realtime",
+            now=now,
         )
         probe_customers.append(customer.pk)
     WebhookEndpoint.objects.filter(metadata__bench="realtime").delete()
@@ -252,7 +266,7 @@ def _probe(api: _Api, meter_id: str, customer: str, arrivals: _Arrivals) -> dict
         {
             "event_name": EVENT_NAME,
             "payload[stripe_customer_id]": customer,
-            "payload[value]": "1",
+            "payload[value]": PROBE_VALUE,
         },
     )
 
@@ -273,9 +287,23 @@ def _probe(api: _Api, meter_id: str, customer: str, arrivals: _Arrivals) -> dict
             for line in invoice["lines"]["data"]
         )
 
+    def balance_burns() -> bool:
+        (balance,) = api.call(
+            "GET",
+            "/v1/billing/credit_balance_summary",
+            {
+                "customer": customer,
+                "filter[type]": "applicability_scope",
+                "filter[applicability_scope][price_type]": "metered",
+            },
+        )["balances"]
+        after = balance["available_balance_after_unbilled_usage"]
+        return after is not None and after["monetary"]["value"] < GRANT
+
     figures = {
         "summary": _wait(summary_counts, sent),
         "preview": _wait(preview_bills, sent),
+        "balance": _wait(balance_burns, sent),
     }
     figures["alert webhook"] = _wait(lambda: customer in arrivals.at, sent)
     if customer in arrivals.at:
@@ -385,7 +413,7 @@ def run(args) -> dict:
         "background ingestion target events/s": rate,
         "background ingestion reached events/s": round(ingested),
     }
-    for name in ("summary", "preview", "alert webhook"):
+    for name in ("summary", "preview", "balance", "alert webhook"):
         seen = [r[name] * 1000 for r in results if r[name] is not None]
         figures[f"{name}: never visible"] = len(results) - len(seen)
         figures[f"{name}: p50 ms"] = support.percentile(seen, 0.50)
