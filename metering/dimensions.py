@@ -103,6 +103,15 @@ def segment_of(conditions: Iterable[Mapping[str, str]] | None) -> Segment | None
     return pairs or None
 
 
+def segments_overlap(a: Segment | None, b: Segment | None) -> bool:
+    """Whether one event can fall in both segments: no dimension both name asks
+    for two different values. None (the whole meter) overlaps every segment."""
+    if a is None or b is None:
+        return True
+    mine = dict(a)
+    return all(mine.get(key, value) == value for key, value in b)
+
+
 def dimension_sets_of(meter: Meter) -> dict[int, dict[str, str]]:
     """Every dimension set the meter's events carry, by id."""
     if not meter.dimension_keys:

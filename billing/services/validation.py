@@ -15,6 +15,7 @@ from billing.compose.rows import spec_of
 from catalog.models import Price
 from catalog.selectors import prices_with_tiers
 from core.errors import InvalidRequest, ResourceMissing
+from metering.dimensions import segment_of, segments_overlap
 
 MAX_ITEMS = 20
 
@@ -116,6 +117,29 @@ def check_compatible(specs: Sequence[ItemSpec], *, currency: str, interval) -> N
         raise InvalidRequest(
             f"A subscription can have at most {MAX_ITEMS} items.", param="items"
         )
+    _check_segments(specs)
+
+
+def _check_segments(specs: Sequence[ItemSpec]) -> None:
+    """Prices on segments of one meter must not overlap: an event in both would
+    be billed twice. (Two prices on a whole meter are left as they were.)"""
+    metered = [spec for spec in specs if spec.price.is_metered]
+    for index, spec in enumerate(metered):
+        mine = segment_of(spec.price.recurring_meter_segment_conditions)
+        for other in metered[:index]:
+            theirs = segment_of(other.price.recurring_meter_segment_conditions)
+            if (
+                other.price.recurring_meter_id == spec.price.recurring_meter_id
+                and (mine is not None or theirs is not None)
+                and segments_overlap(mine, theirs)
+            ):
+                raise InvalidRequest(
+                    f"The prices {other.price.pk} and {spec.price.pk} bill "
+                    f"overlapping segments of the meter "
+                    f"{spec.price.recurring_meter_id}: an event in both would be "
+                    "billed twice.",
+                    param=f"{spec.param}[price]",
+                )
 
 
 def check_thresholds(

@@ -207,3 +207,37 @@ def test_gb_hours_priced_on_an_invoice():
     line = invoice.lines.get(price=price)
     # 100 GB x 360 h + 50 GB x 360 h = 54,000 GB-hours at 0.01 cent.
     assert (line.quantity, line.amount) == (Decimal(54_000), 540)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ((("model", "large"),), (("model", "small"),), False),
+        ((("model", "large"),), (("model", "large"), ("region", "eu")), True),
+        ((("model", "large"),), (("region", "eu"),), True),
+        ((("model", "large"),), (), True),  # the whole meter overlaps any segment
+        (
+            (("model", "large"), ("region", "eu")),
+            (("model", "large"), ("region", "us")),
+            False,
+        ),
+    ],
+)
+def test_overlapping_segments_on_one_subscription_are_refused(
+    api, first, second, overlap
+):
+    meter = make_meter(dimension_payload_keys=["model", "region"])
+    product = ProductFactory(name="Tokens")
+    one = metered(product, meter, "2", *first)
+    two = metered(product, meter, "1", *second)
+    customer = CustomerFactory()
+    response = api.post(
+        "/v1/subscriptions",
+        {"customer": customer.pk, "items": [{"price": one.pk}, {"price": two.pk}]},
+    )
+    if overlap:
+        assert response.status_code == 400, response.json()
+        assert error_of(response)["param"] == "items[1][price]"
+        assert not customer.subscriptions.exists()
+    else:
+        assert response.status_code == 200, response.json()
