@@ -51,8 +51,9 @@ def dimension_values(meter: Meter, payload: Mapping) -> tuple[str, ...]:
     return tuple(str(payload.get(key, "")) for key in meter.dimension_keys)
 
 
-def dimension_sets_store(sets: Mapping[int, tuple[str, tuple[str, ...]]]) -> None:
-    """Write the rows of dimension sets ``{id: (meter id, values)}`` not yet known.
+def dimension_sets_store(sets: Mapping[int, tuple[str, dict[str, str]]]) -> None:
+    """Write the rows of dimension sets ``{id: (meter id, {key: value})}`` not yet
+    known to be stored.
 
     Idempotent (``ON CONFLICT DO NOTHING``); ids are remembered once committed.
     """
@@ -60,16 +61,8 @@ def dimension_sets_store(sets: Mapping[int, tuple[str, tuple[str, ...]]]) -> Non
         new = {set_id: meta for set_id, meta in sets.items() if set_id not in _known}
     if not new:
         return
-    meters = {meter_id for meter_id, _ in new.values()}
-    keys = dict(
-        Meter.objects.filter(pk__in=meters).values_list("pk", "dimension_payload_keys")
-    )
     rows = [
-        MeterDimensionSet(
-            id=set_id,
-            meter_id=meter_id,
-            values=dict(zip(keys[meter_id], values, strict=True)),
-        )
+        MeterDimensionSet(id=set_id, meter_id=meter_id, values=values)
         for set_id, (meter_id, values) in sorted(new.items())
     ]
     MeterDimensionSet.objects.bulk_create(rows, ignore_conflicts=True)

@@ -55,9 +55,12 @@ class Lookups:
         return found
 
     @property
-    def new_sets(self) -> dict[int, tuple[str, tuple[str, ...]]]:
-        """The dimension sets this batch named: ``{id: (meter id, values)}``."""
-        return {set_id: key for key, set_id in self.set_ids.items()}
+    def new_sets(self) -> dict[int, tuple[str, dict[str, str]]]:
+        """The dimension sets this batch named: ``{id: (meter id, {key: value})}``."""
+        return {
+            set_id: (meter_id, dict(zip(self.keys_of[meter_id], values, strict=True)))
+            for (meter_id, values), set_id in self.set_ids.items()
+        }
 
     @classmethod
     def of_documents(
@@ -150,6 +153,7 @@ class Lookups:
     def _index(self, meters: list[Meter]) -> None:
         self.meters: dict[str, list[Meter]] = {}
         self.active: dict[str, Meter] = {}
+        self.keys_of = {meter.id: meter.dimension_keys for meter in meters}
         for meter in meters:
             self.meters.setdefault(meter.event_name, []).append(meter)
             if meter.is_active:
