@@ -105,14 +105,14 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
             set_id = 0
         else:
             # Only declared keys besides the customer and value, string values.
-            values = tuple([payload.get(key, "") for key in declared])
+            named = tuple([payload.get(key, "") for key in declared])
             if len(payload) - 2 != sum([key in payload for key in declared]):
                 return None
-            set_id = set_ids.get((meter.id, values))
+            set_id = set_ids.get((meter.id, named))
             if set_id is None:
-                if not _plain_values(values):
+                if not _plain_values(named):
                     return None
-                set_id = lookups.dimension_set(meter.id, values)
+                set_id = lookups.dimension_set(meter.id, named)
         customer_id = payload.get(meter.customer_payload_key)
         raw = payload.get(meter.value_payload_key)
         if type(customer_id) is not str or type(raw) is not str:
