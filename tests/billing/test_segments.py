@@ -119,7 +119,8 @@ def test_api_creates_a_segment_price(api):
 )
 def test_bad_segments_are_400_and_nothing_is_written(api, recurring, param):
     meter = make_meter(dimension_payload_keys=["model"])
-    params = price_params(meter, **recurring)
+    params = price_params(meter)
+    params["recurring"].update(recurring)
     if recurring.get("meter") == "":
         del params["recurring"]["meter"]
     response = api.post("/v1/prices", params)
