@@ -73,7 +73,7 @@ def test_create_with_custom_keys_and_window(api):
             "parameter_missing",
         ),
         (
-            {**CREATE, "default_aggregation": {"formula": "max"}},
+            {**CREATE, "default_aggregation": {"formula": "median"}},
             "default_aggregation[formula]",
             "parameter_invalid",
         ),
