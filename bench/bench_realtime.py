@@ -18,7 +18,8 @@ and the time from sending it until
 
 Then the check endpoint (``GET /v1/entitlements/check``) alone, paced at
 ``CHECK_RATE`` requests a second from ``CHECK_CLIENTS`` processes (keep-alive),
-over the probe customers, beside an empty view's latency at the same pace (the
+over the probe customers once each has been checked (the first check computes the
+customer's snapshot, once), beside an empty view's latency at the same pace (the
 reference: what gunicorn and Django cost before the endpoint's own work).
 
 Figures: p50 / p99 / max of each, the ingestion rate reached, the check
@@ -54,7 +55,7 @@ WORKER_CONCURRENCY = 2
 POLL = 0.01  # seconds between two looks at a figure
 CHECK_RATE = 1_000  # check requests per second
 CHECK_SECONDS = 10
-CHECK_CLIENTS = 4
+CHECK_CLIENTS = 8  # closed-loop clients: each waits for its answer
 GIVE_UP = 30.0  # seconds after which a probe counts as never visible
 GRANT = 100_000  # minor units of credit each probe customer holds
 PROBE_VALUE = "10"  # units of a probe event: 5 cents at the bench's price
@@ -401,11 +402,13 @@ def run(args) -> dict:
         stop.set()
         for thread in streamers:
             thread.join(60)
-        checks = _check_load(
-            server,
-            [f"/v1/entitlements/check?customer={c}" for c in probe_customers],
-            secret,
-        )
+        check_paths = [f"/v1/entitlements/check?customer={c}" for c in probe_customers]
+        # A product checks the same customers again and again: the first check of
+        # each computes its snapshot (once), the load measures the ones after.
+        for customer in probe_customers:
+            api.call("GET", "/v1/entitlements/check", {"customer": customer})
+        time.sleep(3)  # the workers finish the evaluations the stream queued
+        checks = _check_load(server, check_paths, secret)
         # The reference: the cheapest authenticated API view, an empty list.
         empty = _check_load(server, ["/v1/test_helpers/test_clocks?limit=1"], secret)
     figures: dict = {
