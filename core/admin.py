@@ -90,9 +90,12 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["invoice_prefix"].help_text = "3–12 uppercase letters or digits; "
-        self.fields["invoice_prefix"].help_text += "generated when empty."
-        if self.instance.pk:
+        # A read-only role's form has no fields: every one is shown read only.
+        if "invoice_prefix" in self.fields:
+            self.fields[
+                "invoice_prefix"
+            ].help_text = "3–12 uppercase letters or digits; generated when empty."
+        if self.instance.pk and "test_clock" in self.fields:
             self.fields["test_clock"].disabled = True
 
     def clean_invoice_prefix(self):

@@ -94,7 +94,11 @@ class PagesAdmin(admin.ModelAdmin):
 
 def admin_page(request, model_admin, template: str, title: str, **context):
     """One of the app's dashboard pages, inside the admin's frame (header, sidebar,
-    breadcrumbs: the admin site's context and the model's ``opts``)."""
+    breadcrumbs: the admin site's context and the model's ``opts``).
+
+    ``can_change`` (unless the view gives its own) says whether the page shows its
+    buttons: a read-only role (``core.roles``) sees none.
+    """
     return TemplateResponse(
         request,
         template,
@@ -102,6 +106,7 @@ def admin_page(request, model_admin, template: str, title: str, **context):
             **model_admin.admin_site.each_context(request),
             "opts": model_admin.model._meta,
             "title": title,
+            "can_change": model_admin.has_change_permission(request),
             **context,
         },
     )

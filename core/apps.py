@@ -45,6 +45,7 @@ class CoreConfig(AppConfig):
 
         webhooks_registry.register()
         _tasks_see_every_mode()
+        _roles_follow_migrations()
 
     def _register_dashboard(self) -> None:
         from core import dashboard
@@ -99,6 +100,15 @@ def _tasks_see_every_mode() -> None:
 
     signals.task_prerun.connect(before, weak=False, dispatch_uid="core.modes.pre")
     signals.task_postrun.connect(after, weak=False, dispatch_uid="core.modes.post")
+
+
+def _roles_follow_migrations() -> None:
+    """Re-grant the staff roles after each ``migrate``: new models join them."""
+    from django.db.models.signals import post_migrate
+
+    from core.roles import roles_sync_after_migrate
+
+    post_migrate.connect(roles_sync_after_migrate, dispatch_uid="core.roles.sync")
 
 
 def _today():
