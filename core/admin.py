@@ -332,5 +332,7 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-# Webhooks, webhook deliveries and the email outbox (core/webhooks/admin/).
+# The audit log (core/admin_audit.py); webhooks, webhook deliveries and the email
+# outbox (core/webhooks/admin/).
+from core import admin_audit  # noqa: E402, F401
 from core.webhooks import admin as webhooks_admin  # noqa: E402, F401

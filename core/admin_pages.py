@@ -24,7 +24,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from core import modes
+from core import audit, modes
 
 DASHBOARD_PREFIX = "/admin/"
 # The session key of the dashboard's mode: True live, False (or absent) test.
@@ -119,7 +119,8 @@ def dashboard_livemode(request) -> bool:
 
 
 class DashboardModeMiddleware:
-    """Serve each dashboard request in the session's mode (``core.modes``)."""
+    """Serve each dashboard request in the session's mode (``core.modes``), with
+    the staff user as the actor of what it changes (``core.audit``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -128,8 +129,12 @@ class DashboardModeMiddleware:
         if not request.path.startswith(DASHBOARD_PREFIX):
             return self.get_response(request)
         token = modes.activate(dashboard_livemode(request))
+        user = getattr(request, "user", None)
         try:
-            return self.get_response(request)
+            if user is None or not user.is_authenticated:
+                return self.get_response(request)
+            with audit.acting_as(audit.actor_for_user(user)):
+                return self.get_response(request)
         finally:
             modes.reset(token)
 

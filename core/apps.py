@@ -45,6 +45,9 @@ class CoreConfig(AppConfig):
 
         webhooks_registry.register()
         _tasks_see_every_mode()
+        from core import audit
+
+        audit.jobs_act_as_themselves()
         _roles_follow_migrations()
 
     def _register_dashboard(self) -> None:
@@ -75,6 +78,13 @@ class CoreConfig(AppConfig):
         )
         dashboard.register_quick_link(
             dashboard.QuickLink("Add customer", "admin:core_customer_add", order=20)
+        )
+        from core.templatetags.tally_audit import history_rows_html
+
+        dashboard.register_customer_panel(
+            dashboard.CustomerPanel(
+                name="history", title="History", render=history_rows_html, order=900
+            )
         )
         dashboard.register_quick_link(
             dashboard.QuickLink("API docs", "/api/docs/", order=90)

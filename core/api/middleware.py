@@ -166,6 +166,7 @@ class ApiKeyMiddleware:
                 request_id=current.request_id,
                 idempotency_key=current.idempotency_key,
                 livemode=api_key.livemode,
+                actor=f"api_key:{api_key.id}",
             )
         )
         # The key's mode is the only one the request sees and writes (core.modes).

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from core import roles
-from core.models import ApiKey, Customer, TestClock
+from core.models import ApiKey, Customer, Event, TestClock
 from credits.models import CreditGrant
 from tests.core.factories import CustomerFactory, TestClockFactory
 
@@ -231,6 +231,8 @@ def test_finance_finalizes_and_voids(django_user_model, draft_invoice):
         assert response.status_code == 302
     draft_invoice.refresh_from_db()
     assert draft_invoice.status == "void"
+    actors = Event.objects.filter(object_id=draft_invoice.pk, type="invoice.voided")
+    assert list(actors.values_list("actor", flat=True)) == ["user:finance"]
 
 
 @pytest.mark.parametrize("role", [roles.SUPPORT, roles.FINANCE])
