@@ -64,7 +64,10 @@ class SubscriptionAdmin(_BillingAdmin):
         )
 
     def action_urls(self):
-        return [("cancel", "cancel", views.subscription_cancel)]
+        return [
+            ("cancel", "cancel", views.subscription_cancel),
+            ("thresholds", "thresholds", views.subscription_thresholds),
+        ]
 
 
 @admin.register(Invoice)

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core import clock, modes
-from core.dashboard import customer_panels
+from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
 from core.services import api_keys, customers, portal, test_clocks
@@ -25,6 +25,8 @@ from core.services import api_keys, customers, portal, test_clocks
 admin.site.site_header = "Tally"
 admin.site.site_title = "Tally dashboard"
 admin.site.index_title = "Dashboard"
+# The site is the dashboard ("/" redirects here): no "View site" link looping back.
+admin.site.site_url = None
 
 
 @admin.register(ApiKey)
@@ -95,7 +97,8 @@ class CustomerForm(forms.ModelForm):
             self.fields[
                 "invoice_prefix"
             ].help_text = "3–12 uppercase letters or digits; generated when empty."
-        if self.instance.pk and "test_clock" in self.fields:
+        # Ids are set at construction, so a new customer has a pk already.
+        if not self.instance._state.adding and "test_clock" in self.fields:
             self.fields["test_clock"].disabled = True
 
     def clean_invoice_prefix(self):
@@ -297,6 +300,7 @@ class TestClockAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": test_clock,
             "form": form,
+            "shortcuts": clock_shortcuts(test_clock),
             "title": f"Advance {test_clock}",
         }
         return TemplateResponse(request, "admin/core/testclock/advance.html", context)

@@ -9,6 +9,7 @@ from core.admin_pages import PagesAdmin
 from core.money import format_minor
 from credits import views
 from credits.models import CreditBalanceTransaction, CreditGrant
+from credits.selectors import ledger_running_balance
 
 
 def status_badge(grant: CreditGrant):
@@ -68,24 +69,68 @@ class CreditGrantAdmin(PagesAdmin):
         ]
 
 
+class LedgerCustomerFilter(admin.SimpleListFilter):
+    """One customer's ledger (``?customer=cus_…``), linked from the customer page;
+    its choices are the customer shown, never a list of every customer."""
+
+    title = "customer"
+    parameter_name = "customer"
+
+    def lookups(self, request, model_admin):
+        customer_id = self.value()
+        return [(customer_id, customer_id)] if customer_id else []
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(customer_id=self.value())
+        return queryset
+
+
 @admin.register(CreditBalanceTransaction)
 class CreditBalanceTransactionAdmin(admin.ModelAdmin):
-    """The ledger, read only: rows are written by the credits services alone."""
+    """The ledger, read only: rows are written by the credits services alone.
+
+    Filtered to one customer, each row shows the customer's balance after it in
+    its currency (a window sum over the customer's rows, oldest first).
+    """
 
     list_display = (
         "id",
+        "customer",
         "credit_grant",
         "kind",
         "signed",
+        "balance_after",
         "invoice",
-        "invoice_line_item",
         "effective_at",
         "created",
     )
-    list_filter = ("kind", "currency")
-    search_fields = ("id", "credit_grant__id", "customer__id", "invoice")
-    list_select_related = ("credit_grant",)
+    list_filter = (LedgerCustomerFilter, "kind", "currency")
+    search_fields = (
+        "=id",
+        "=credit_grant__id",
+        "=customer__id",
+        "customer__name",
+        "customer__email",
+        "=invoice",
+    )
+    list_select_related = ("credit_grant", "customer")
     ordering = ("-created", "-id")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.GET.get(LedgerCustomerFilter.parameter_name):
+            queryset = queryset.annotate(running_balance=ledger_running_balance())
+        return queryset
+
+    @admin.display(description="Balance after")
+    def balance_after(self, entry: CreditBalanceTransaction):
+        running = getattr(entry, "running_balance", None)
+        if running is None:
+            return "—"
+        return format_html(
+            '<span class="tally-money">{}</span>', format_minor(running, entry.currency)
+        )
 
     @admin.display(description="Amount")
     def signed(self, entry: CreditBalanceTransaction):
