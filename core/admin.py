@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core import clock, modes
+from core.admin_export import CsvExportMixin
 from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
@@ -114,7 +115,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("display_name", "email", "id", "test_clock", "created")
     list_filter = ("deleted", ("test_clock", admin.EmptyFieldListFilter))
@@ -307,7 +308,7 @@ class TestClockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ("type", "object_id", "id", "created")
     list_filter = ("type",)
     search_fields = ("id", "object_id", "type", "request_id")

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from core import audit
+from core.admin_export import CsvExportMixin
 from core.models import AuditEntry
 
 
@@ -28,7 +29,7 @@ class ActorKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ("created", "who", "type", "object_link", "changes")
     list_filter = (ActorKindFilter, "type")
     # Exact ids and prefixes: an object's id, an actor ("user:ana"), an event type.

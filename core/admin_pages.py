@@ -25,13 +25,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core import audit, modes
+from core.admin_export import CsvExportMixin
 
 DASHBOARD_PREFIX = "/admin/"
 # The session key of the dashboard's mode: True live, False (or absent) test.
 SESSION_LIVEMODE = "tally_livemode"
 
 
-class PagesAdmin(admin.ModelAdmin):
+class PagesAdmin(CsvExportMixin, admin.ModelAdmin):
     """Add and change pages served by ``create_page`` and ``detail_page``.
 
     ``create_page(request, *, model_admin)`` and ``detail_page(request, object_id,

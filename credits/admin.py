@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from core.admin_export import CsvExportMixin
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
 from credits import views
@@ -87,7 +88,7 @@ class LedgerCustomerFilter(admin.SimpleListFilter):
 
 
 @admin.register(CreditBalanceTransaction)
-class CreditBalanceTransactionAdmin(admin.ModelAdmin):
+class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
     """The ledger, read only: rows are written by the credits services alone.
 
     Filtered to one customer, each row shows the customer's balance after it in
