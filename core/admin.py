@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from core import clock, modes
 from core.admin_export import CsvExportMixin
+from core.admin_filters import CreatedPeriodFilter
 from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
@@ -310,7 +311,8 @@ class TestClockAdmin(admin.ModelAdmin):
 @admin.register(Event)
 class EventAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ("type", "object_id", "id", "created")
-    list_filter = ("type",)
+    list_filter = (CreatedPeriodFilter, "type")
+    show_full_result_count = False
     search_fields = ("id", "object_id", "type", "request_id")
     readonly_fields = (
         "id",

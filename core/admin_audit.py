@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from core import audit
 from core.admin_export import CsvExportMixin
+from core.admin_filters import CreatedPeriodFilter
 from core.models import AuditEntry
 
 
@@ -31,11 +32,10 @@ class ActorKindFilter(admin.SimpleListFilter):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ("created", "who", "type", "object_link", "changes")
-    list_filter = (ActorKindFilter, "type")
+    list_filter = (ActorKindFilter, CreatedPeriodFilter, "type")
     # Exact ids and prefixes: an object's id, an actor ("user:ana"), an event type.
     search_fields = ("=object_id", "=id", "actor", "^type")
     search_help_text = "An object id (cus_…, in_…), a user, an API key id or a type."
-    date_hierarchy = "created"
     ordering = ("-created", "-id")
     show_full_result_count = False
     readonly_fields = (

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from core.admin_export import CsvExportMixin
+from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
 from credits import views
@@ -34,7 +35,13 @@ class CreditGrantAdmin(PagesAdmin):
         "expires_at",
         "created",
     )
-    list_filter = ("status", "category", "currency")
+    list_filter = (
+        CustomerIdFilter,
+        CreatedPeriodFilter,
+        "status",
+        "category",
+        "currency",
+    )
     search_fields = ("id", "name", "customer__id", "customer__name", "customer__email")
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
@@ -70,23 +77,6 @@ class CreditGrantAdmin(PagesAdmin):
         ]
 
 
-class LedgerCustomerFilter(admin.SimpleListFilter):
-    """One customer's ledger (``?customer=cus_…``), linked from the customer page;
-    its choices are the customer shown, never a list of every customer."""
-
-    title = "customer"
-    parameter_name = "customer"
-
-    def lookups(self, request, model_admin):
-        customer_id = self.value()
-        return [(customer_id, customer_id)] if customer_id else []
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(customer_id=self.value())
-        return queryset
-
-
 @admin.register(CreditBalanceTransaction)
 class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
     """The ledger, read only: rows are written by the credits services alone.
@@ -106,7 +96,7 @@ class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
         "effective_at",
         "created",
     )
-    list_filter = (LedgerCustomerFilter, "kind", "currency")
+    list_filter = (CustomerIdFilter, CreatedPeriodFilter, "kind", "currency")
     search_fields = (
         "=id",
         "=credit_grant__id",
@@ -120,7 +110,7 @@ class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.GET.get(LedgerCustomerFilter.parameter_name):
+        if request.GET.get(CustomerIdFilter.parameter_name):
             queryset = queryset.annotate(running_balance=ledger_running_balance())
         return queryset
 
