@@ -4,7 +4,7 @@ name, "to the period end" on the clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -12,7 +12,13 @@ from django.urls import reverse
 
 from billing.services import subscription_create
 from core.dashboard import clock_shortcuts
-from tests.billing.factories import CustomerFactory, TestClockFactory, hypernian
+from core.models import TestClock
+from tests.billing.factories import (
+    CustomerFactory,
+    TestClockFactory,
+    hypernian,
+    record_usage,
+)
 from tests.credits.factories import make_grant
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +121,31 @@ def test_a_quantity_on_a_metered_price_is_refused(admin_client, customer):
 def test_the_clock_offers_the_period_end(subscription, customer):
     shortcuts = dict(clock_shortcuts(customer.test_clock))
     assert shortcuts["To the period end"] == subscription.current_period_end
+
+
+def test_threshold_progress_counts_usage_less_credits(admin_client, customer):
+    flat, overage = hypernian()
+    subscription = subscription_create(
+        customer=customer,
+        params={
+            "items": [{"price": flat.pk}, {"price": overage.pk}],
+            "billing_thresholds": {"amount_gte": 27500},
+        },
+        now=APR1,
+    )
+    make_grant(customer, 5000, now=APR1)
+    # 200,000 tokens: 100,000 free, then 0.1 cent each = $100.00; less $50 credits.
+    record_usage(
+        meter=overage.recurring_meter,
+        customer=customer,
+        value=200_000,
+        at=APR1 + timedelta(days=1),
+    )
+    TestClock.objects.filter(pk=customer.test_clock_id).update(
+        frozen_time=APR1 + timedelta(days=5)
+    )
+    progress = _page(admin_client, subscription).split("data-threshold-progress>", 1)[1]
+    assert progress.startswith(
+        '<strong class="tally-money">$50.00</strong> of '
+        '<span class="tally-money">$275.00</span> after credits'
+    )
