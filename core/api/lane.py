@@ -18,8 +18,8 @@ those requests need, the way the full path does it:
 Per-key rate limits apply as in ``ApiKeyMiddleware`` (meter events are exempt there).
 Anything unusual goes to Django untouched: another method or path, a query string
 (unless the route reads one), a body too large or without length, a missing or
-unknown key (Django answers the 401), or a handler that declines (returns None). The parity tests hold the two
-paths to the same answers.
+unknown key (Django answers the 401), or a handler that declines (returns None).
+The parity tests hold the two paths to the same answers.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.log import log_response
 
-from core import clock, modes
 from core import context as request_context
+from core import modes
 from core.api.errors import error_body, unexpected_error
 from core.api.middleware import authenticated_key
-from core.api.ratelimit import rate_limit_check
+from core.api.ratelimit import rate_limit_request
 from core.errors import RateLimited, TallyError
 from core.ids import new_id
 from core.models import ApiKey
@@ -186,12 +186,7 @@ def _rate_limited(api_key: ApiKey | None, request: WSGIRequest) -> LaneResponse 
     if api_key is None:
         return None
     try:
-        rate_limit_check(
-            key_id=str(api_key.pk),
-            method=request.method,
-            path=request.path,
-            now=clock.now().timestamp(),
-        )
+        rate_limit_request(api_key=api_key, method=request.method, path=request.path)
     except RateLimited as error:
         return LaneResponse(
             error.http_status,

@@ -19,19 +19,9 @@ from config.wsgi import django_application
 from core.api.lane import LaneApplication
 from tests.alerts.factories import CustomerFactory, report
 from tests.alerts.limits_helpers import d, make_plan, subscribe
+from tests.helpers import DjangoBehindLane
 
 PATH = "/v1/entitlements/check"
-
-
-class _Recording:
-    """Django behind the lane, noting the requests the lane handed over."""
-
-    def __init__(self) -> None:
-        self.handed_over = 0
-
-    def __call__(self, environ, start_response):
-        self.handed_over += 1
-        return django_application(environ, start_response)
 
 
 def _get(app, query: str, headers: dict):
@@ -61,7 +51,7 @@ def _get(app, query: str, headers: dict):
 @pytest.fixture
 def both(secret_key):
     """Send a check through the lane and through Django; return the lane's answer."""
-    behind = _Recording()
+    behind = DjangoBehindLane()
     lane = LaneApplication(behind)
 
     def send(query, *, headers=None, served=True):
@@ -134,7 +124,7 @@ def test_a_missing_key_is_django_s_401(both, customer):
 
 @override_settings(TALLY_RATE_LIMIT_READ=1, TALLY_RATE_LIMIT_REDIS_URL="")
 def test_the_lane_keeps_the_key_s_read_rate_limit(secret_key, customer):
-    lane = LaneApplication(_Recording())
+    lane = LaneApplication(DjangoBehindLane())
     headers = {"Authorization": f"Bearer {secret_key}"}
     statuses = [_get(lane, f"customer={customer.pk}", headers) for _ in range(3)]
     assert statuses[0][0] == "200 OK"
