@@ -47,6 +47,7 @@ urlpatterns = [
     path("", include("credits.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("payments.api.urls")),
     # Anything else under the API prefixes answers in Stripe's error envelope. The
     # API authenticates with keys, not cookies: no CSRF token (every DRF view is
     # exempt too), or a POST here got Django's HTML "CSRF verification failed".
