@@ -16,6 +16,7 @@ from core import admin_pages
 from core.api.base import unknown_route
 from core.portal import urls as core_portal
 from metering import portal as metering_portal
+from payments import portal as payments_portal
 
 # The customer's pages: core's overview plus the apps' pages, under one link.
 customer_pages = [
@@ -23,6 +24,7 @@ customer_pages = [
     *billing_portal.urlpatterns,
     *metering_portal.urlpatterns,
     *alerts_portal.urlpatterns,
+    *payments_portal.urlpatterns,
 ]
 
 urlpatterns = [

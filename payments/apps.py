@@ -6,7 +6,11 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
+        from core.portal import register_sections
         from payments import tasks  # noqa: F401 - registers the queued tasks
+        from payments.portal import SECTIONS
+
+        register_sections(*SECTIONS)
 
         self._register_resources()
         self._connect()

@@ -18,7 +18,7 @@ def pay_link(*, invoice: Invoice, now: datetime) -> str:
     session = portal_session_create(
         customer=invoice.customer, now=now, base_url=settings.TALLY_PUBLIC_URL
     )
-    return f"{session.url.rstrip('/')}/invoices/{invoice.pk}/"
+    return f"{session.url.rstrip('/')}/invoices/{invoice.pk}/pay/"
 
 
 def payment_failed_email(
