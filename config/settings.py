@@ -348,6 +348,7 @@ CELERY_TASK_ROUTES = {
     # Collection: charges, retries and dunning.
     "payments.tasks.invoice_payment_attempt_task": {"queue": "payments"},
     "payments.tasks.invoices_collect_due_task": {"queue": "payments"},
+    "payments.tasks.auto_top_ups_evaluate_task": {"queue": "payments"},
     # Webhook fan-out and delivery.
     "core.tasks.webhook_delivery_send_task": {"queue": "webhooks"},
     "core.tasks.webhook_lane_send_task": {"queue": "webhooks"},
@@ -424,6 +425,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "payments-collect-due": {
         "task": "payments.tasks.invoices_collect_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "payments-auto-top-ups": {
+        "task": "payments.tasks.auto_top_ups_evaluate_task",
         "schedule": timedelta(minutes=1),
     },
 }

@@ -9,12 +9,15 @@ from django.utils.html import format_html
 
 from core.money import format_minor
 from payments.models import (
+    AutoTopUp,
     CollectionSettings,
     InvoicePayment,
+    PaidCredit,
     PaymentAttempt,
     PaymentIntent,
     PaymentMethod,
     Refund,
+    TopUp,
 )
 from payments.schedule import retry_days_clean
 
@@ -160,3 +163,68 @@ class CollectionSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AutoTopUp)
+class AutoTopUpAdmin(admin.ModelAdmin):
+    """Customers' standing top-up orders (amounts in minor units)."""
+
+    list_display = (
+        "customer",
+        "threshold_shown",
+        "amount_shown",
+        "ceiling_shown",
+        "enabled",
+        "armed",
+        "crossings",
+    )
+    list_filter = ("enabled", "currency")
+    search_fields = ("customer__id", "customer__name", "customer__email")
+    fields = (
+        "customer",
+        "currency",
+        "threshold",
+        "amount",
+        "monthly_ceiling",
+        "enabled",
+    )
+    raw_id_fields = ("customer",)
+
+    @admin.display(description="Below")
+    def threshold_shown(self, top_up: AutoTopUp):
+        return _money(top_up.threshold, top_up.currency)
+
+    @admin.display(description="Buy")
+    def amount_shown(self, top_up: AutoTopUp):
+        return _money(top_up.amount, top_up.currency)
+
+    @admin.display(description="Monthly ceiling")
+    def ceiling_shown(self, top_up: AutoTopUp):
+        return _money(top_up.monthly_ceiling, top_up.currency)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            from core import clock
+
+            obj.created = clock.now()
+            obj.livemode = obj.customer.livemode
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(TopUp)
+class TopUpAdmin(_ReadOnly):
+    list_display = (
+        "auto_top_up",
+        "crossing",
+        "amount",
+        "balance_seen",
+        "invoice",
+        "created",
+    )
+    ordering = ("-created", "-id")
+
+
+@admin.register(PaidCredit)
+class PaidCreditAdmin(_ReadOnly):
+    list_display = ("invoice", "credit_grant", "created")
+    ordering = ("-created", "-id")

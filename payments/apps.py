@@ -62,14 +62,18 @@ class PaymentsConfig(AppConfig):
 
     def _connect(self) -> None:
         from billing.collection import collector_register
-        from billing.signals import invoices_finalized
+        from billing.signals import invoice_paid, invoices_finalized
         from core.services.customers import on_default_payment_method_check
         from payments import receivers
+        from payments.services import paid_credits
         from payments.services.collection import invoice_pay
         from payments.services.payment_methods import default_payment_method_check
 
         invoices_finalized.connect(
             receivers.on_invoices_finalized, dispatch_uid="payments.collect"
+        )
+        invoice_paid.connect(
+            paid_credits.on_invoice_paid, dispatch_uid="payments.paid_credits"
         )
         collector_register(invoice_pay)
         on_default_payment_method_check(default_payment_method_check)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from billing.models import Invoice, Subscription
 from billing.services.events import before, emit, emit_updated
+from billing.signals import invoice_paid
 from core.errors import InvalidRequest, InvalidState
 
 _PAYABLE = (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE)
@@ -79,6 +80,7 @@ def invoice_payment_apply(
     if invoice.status == Invoice.Status.PAID:
         emit("invoice.paid", invoice)
         subscription_settle_paid(invoice)
+        invoice_paid.send(sender=Invoice, invoice=invoice, now=now)
     else:
         emit("invoice.updated", invoice)
     return invoice
