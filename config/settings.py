@@ -349,6 +349,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.invoice_payment_attempt_task": {"queue": "payments"},
     "payments.tasks.invoices_collect_due_task": {"queue": "payments"},
     "payments.tasks.auto_top_ups_evaluate_task": {"queue": "payments"},
+    "payments.tasks.invoice_reminders_send_due_task": {"queue": "payments"},
     # Webhook fan-out and delivery.
     "core.tasks.webhook_delivery_send_task": {"queue": "webhooks"},
     "core.tasks.webhook_lane_send_task": {"queue": "webhooks"},
@@ -426,6 +427,10 @@ CELERY_BEAT_SCHEDULE = {
     "payments-collect-due": {
         "task": "payments.tasks.invoices_collect_due_task",
         "schedule": timedelta(minutes=1),
+    },
+    "payments-invoice-reminders": {
+        "task": "payments.tasks.invoice_reminders_send_due_task",
+        "schedule": timedelta(minutes=15),
     },
     "payments-auto-top-ups": {
         "task": "payments.tasks.auto_top_ups_evaluate_task",
@@ -554,3 +559,10 @@ TALLY_DUNNING_SUBSCRIPTION_END = os.environ.get(
     "TALLY_DUNNING_SUBSCRIPTION_END", "unpaid"
 )
 TALLY_DUNNING_INVOICE_END = os.environ.get("TALLY_DUNNING_INVOICE_END", "open")
+# Reminders of send_invoice invoices, in days from the due date (-3: three days
+# before; 7: a week overdue).
+TALLY_INVOICE_REMINDER_DAYS = [
+    int(day)
+    for day in os.environ.get("TALLY_INVOICE_REMINDER_DAYS", "-3,0,7").split(",")
+    if day.strip()
+]

@@ -3,11 +3,20 @@ and the retry and dunning settings a finance person edits."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
-from core.money import format_minor
+from billing.models import Invoice
+from core import clock
+from core.errors import TallyError
+from core.modes import in_mode
+from core.money import currency_exponent, format_minor
+from payments import admin_statements  # noqa: F401 - bank statements' admins
 from payments.models import (
     AutoTopUp,
     CollectionSettings,
@@ -20,6 +29,7 @@ from payments.models import (
     TopUp,
 )
 from payments.schedule import retry_days_clean
+from payments.services.receivables import invoice_payment_record
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -90,12 +100,95 @@ class PaymentIntentAdmin(_ReadOnly):
         return _money(intent.amount, intent.currency)
 
 
+class RecordPaymentForm(forms.ModelForm):
+    """Staff record money received elsewhere (a transfer, a cheque), in full or part."""
+
+    invoice_ref = forms.CharField(
+        label="Invoice", help_text="The invoice's number (e.g. ABCD1234-0007) or id."
+    )
+    received = forms.DecimalField(
+        label="Amount received", min_value=Decimal("0.01"), decimal_places=3
+    )
+    reference = forms.CharField(required=False, max_length=500)
+
+    class Meta:
+        model = InvoicePayment
+        fields = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        ref = (cleaned.get("invoice_ref") or "").strip()
+        found = list(
+            in_mode(Invoice.objects.filter(Q(pk=ref) | Q(number=ref)))
+            .exclude(status="draft")
+            .select_related("customer")[:2]
+        )
+        if len(found) != 1:
+            raise forms.ValidationError(
+                {"invoice_ref": "No single finalized invoice has this number or id."}
+            )
+        invoice = found[0]
+        cleaned["invoice"] = invoice
+        if cleaned.get("received") is not None:
+            minor = cleaned["received"].scaleb(currency_exponent(invoice.currency))
+            if minor != minor.to_integral_value():
+                raise forms.ValidationError({"received": "Too many decimals."})
+            cleaned["amount"] = int(minor)
+        return cleaned
+
+
 @admin.register(InvoicePayment)
-class InvoicePaymentAdmin(_ReadOnly):
-    list_display = ("id", "invoice", "requested", "paid", "status", "paid_at")
+class InvoicePaymentAdmin(admin.ModelAdmin):
+    """Payments toward invoices; "Add" records one received outside Tally."""
+
+    list_display = ("id", "invoice", "kind", "requested", "paid", "status", "paid_at")
     list_filter = ("status", "livemode")
     search_fields = ("id", "invoice__id", "invoice__number")
     ordering = ("-created", "-id")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = RecordPaymentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("invoice_ref", "received", "reference")
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return [field.name for field in InvoicePayment._meta.fields]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        invoice = form.cleaned_data["invoice"]
+        try:
+            payment = invoice_payment_record(
+                invoice=invoice,
+                amount=form.cleaned_data["amount"],
+                reference=form.cleaned_data.get("reference") or "",
+                now=clock.now_for_customer(invoice.customer),
+            )
+        except TallyError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            obj.pk = None
+            return
+        obj.pk = payment.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Type")
+    def kind(self, payment: InvoicePayment) -> str:
+        return "card" if payment.payment_intent_id else "recorded"
 
     @admin.display(description="Requested")
     def requested(self, payment: InvoicePayment):

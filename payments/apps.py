@@ -7,7 +7,10 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.portal import register_sections
-        from payments import tasks  # noqa: F401 - registers the queued tasks
+        from payments import (
+            admin_statements,  # noqa: F401 - registers its admins
+            tasks,  # noqa: F401 - registers the queued tasks
+        )
         from payments.portal import SECTIONS
 
         register_sections(*SECTIONS)

@@ -10,6 +10,7 @@ from core import clock
 from core.queue import task_register
 from payments.services.collection import invoice_payment_attempt
 from payments.services.due import invoices_collect_due
+from payments.services.receivables import invoice_reminders_send_due
 from payments.services.top_ups import auto_top_ups_evaluate
 
 
@@ -39,6 +40,11 @@ def invoices_collect_due_task() -> int:
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def auto_top_ups_evaluate_task() -> int:
     return auto_top_ups_evaluate(now=clock.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def invoice_reminders_send_due_task() -> int:
+    return invoice_reminders_send_due(now=clock.now())
 
 
 task_register("invoice_payment_attempt", invoice_payment_attempt_task)

@@ -30,7 +30,8 @@ def _client() -> stripe.StripeClient:
     )
 
 
-def _result(intent) -> ChargeResult:
+def intent_result(intent) -> ChargeResult:
+    """What a Stripe PaymentIntent says of the charge."""
     error = intent.get("last_payment_error") or {}
     status = intent["status"]
     if status == "succeeded":
@@ -102,7 +103,7 @@ class StripeProcessor:
         except stripe.CardError as exc:
             intent = (exc.json_body or {}).get("error", {}).get("payment_intent")
             if intent:
-                return _result(intent)
+                return intent_result(intent)
             return ChargeResult(
                 status="failed",
                 failure_code=exc.code,
@@ -111,7 +112,7 @@ class StripeProcessor:
             )
         except stripe.StripeError as exc:
             raise ProcessorError(str(exc)) from exc
-        return _result(intent)
+        return intent_result(intent)
 
     def charge_lookup(self, idempotency_key: str) -> ChargeResult | None:
         try:
@@ -121,7 +122,7 @@ class StripeProcessor:
         except stripe.StripeError as exc:
             raise ProcessorError(str(exc)) from exc
         data = found.get("data") or []
-        return _result(data[0]) if data else None
+        return intent_result(data[0]) if data else None
 
     def refund(self, *, charge: str, amount: int, idempotency_key: str) -> RefundResult:
         try:

@@ -201,6 +201,13 @@ def _record(attempt_id: int, result: ChargeResult, now: datetime) -> PaymentAtte
     return attempt
 
 
+def payment_attempt_record(
+    *, attempt_id: int, result: ChargeResult, now: datetime
+) -> PaymentAttempt:
+    """Record what the processor said of a pending attempt (its webhooks)."""
+    return _record(attempt_id, result, now)
+
+
 def _succeeded(invoice, attempt, result: ChargeResult, now: datetime) -> None:
     attempt.status = PaymentAttempt.Status.SUCCEEDED
     attempt.save()

@@ -1,7 +1,7 @@
-"""Payment methods, payment intents and their charge attempts, invoice payments.
+"""Collecting invoices: payment intents, their attempts, invoice payments, refunds;
+the simulator's books and processors' webhook events.
 
-Only references from a processor are kept (a test token, a Stripe ``pm_`` id),
-never card numbers. Amounts are integers of the currency's minor unit.
+Amounts are integers of the currency's minor unit.
 """
 
 from __future__ import annotations
@@ -12,38 +12,7 @@ from django.db.models import Q
 from core.ids import id_default
 from core.models import Customer, StripeObject
 from core.modes import LivemodeField, ModeManager
-
-
-class PaymentMethod(StripeObject):
-    """A customer's means of payment (``pm_``), as the processor knows it."""
-
-    id = models.CharField(primary_key=True, max_length=64, default=id_default("pm"))
-    customer = models.ForeignKey(
-        Customer,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="payment_methods",
-    )
-    type = models.CharField(max_length=30, default="card")
-    # {brand, last4, exp_month, exp_year, funding, country, fingerprint}
-    card = models.JSONField(default=dict, blank=True)
-    billing_details = models.JSONField(default=dict, blank=True)
-    allow_redisplay = models.CharField(max_length=20, default="unspecified")
-    # Which processor holds it (``simulator``, ``stripe``) and its reference there.
-    processor = models.CharField(max_length=30)
-    processor_reference = models.CharField(max_length=255)
-    processor_customer = models.CharField(max_length=255, null=True, blank=True)
-
-    class Meta(StripeObject.Meta):
-        indexes = [
-            *StripeObject.Meta.indexes,
-            models.Index(fields=["customer", "-created"], name="payments_pm_customer"),
-        ]
-
-    def __str__(self) -> str:
-        brand = (self.card or {}).get("brand", self.type)
-        return f"{brand} •••• {(self.card or {}).get('last4', '')}".strip()
+from payments.models.methods import PaymentMethod
 
 
 class PaymentIntent(StripeObject):
@@ -217,30 +186,6 @@ class InvoicePayment(StripeObject):
         return self.id
 
 
-class SimulatedCharge(models.Model):
-    """The test-mode simulator's own books: what "the processor" charged.
-
-    Written in its own transaction, as an outside processor would, so a crash of
-    the caller after the charge leaves it here to be found by idempotency key.
-    """
-
-    id = models.CharField(primary_key=True, max_length=64, default=id_default("ch"))
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    token = models.CharField(max_length=100)
-    amount = models.BigIntegerField()
-    amount_refunded = models.BigIntegerField(default=0)
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=20)
-    failure_code = models.CharField(max_length=60, null=True, blank=True)
-    decline_code = models.CharField(max_length=60, null=True, blank=True)
-    created = models.DateTimeField()
-    livemode = LivemodeField()
-    objects = ModeManager()
-
-    def __str__(self) -> str:
-        return self.id
-
-
 class Refund(StripeObject):
     """Money given back on a payment (``re_``), through its processor."""
 
@@ -266,106 +211,36 @@ class Refund(StripeObject):
         return self.id
 
 
-class CollectionSettings(models.Model):
-    """Retries and dunning, edited on the dashboard (one row; defaults in settings).
+class SimulatedCharge(models.Model):
+    """The test-mode simulator's own books: what "the processor" charged.
 
-    ``retry_days``: days after the first failed attempt at which to retry, e.g.
-    ``[3, 5, 7]`` is four attempts over a week.
+    Written in its own transaction, as an outside processor would, so a crash of
+    the caller after the charge leaves it here to be found by idempotency key.
     """
 
-    class SubscriptionEnd(models.TextChoices):
-        PAST_DUE = "past_due", "leave past due"
-        UNPAID = "unpaid", "mark unpaid"
-        CANCELED = "canceled", "cancel the subscription"
-
-    class InvoiceEnd(models.TextChoices):
-        OPEN = "open", "leave open"
-        UNCOLLECTIBLE = "uncollectible", "mark uncollectible"
-
-    retry_days = models.JSONField(default=list)
-    subscription_end = models.CharField(
-        max_length=10, choices=SubscriptionEnd.choices, default=SubscriptionEnd.UNPAID
-    )
-    invoice_end = models.CharField(
-        max_length=15, choices=InvoiceEnd.choices, default=InvoiceEnd.OPEN
-    )
-    dunning_emails = models.BooleanField(default=True)
-
-    class Meta:
-        verbose_name = "collection settings"
-        verbose_name_plural = "collection settings"
-
-    def __str__(self) -> str:
-        return "Retries and dunning"
-
-
-class PaidCredit(models.Model):
-    """The credit grant a paid prepayment invoice bought: one per invoice."""
-
-    invoice = models.OneToOneField(
-        "billing.Invoice", on_delete=models.CASCADE, related_name="paid_credit"
-    )
-    credit_grant = models.OneToOneField(
-        "credits.CreditGrant", on_delete=models.CASCADE, related_name="paid_by"
-    )
-    created = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.invoice_id} → {self.credit_grant_id}"
-
-
-class AutoTopUp(models.Model):
-    """A customer's standing order: below ``threshold`` of available credit, buy
-    ``amount`` more, at most ``monthly_ceiling`` a calendar month (minor units).
-
-    ``armed`` is cleared when a top-up starts and set again once the balance is
-    back at or above the threshold: one top-up per crossing.
-    """
-
-    customer = models.OneToOneField(
-        Customer, on_delete=models.CASCADE, related_name="auto_top_up"
-    )
-    currency = models.CharField(max_length=3, default="usd")
-    threshold = models.BigIntegerField()
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("ch"))
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    token = models.CharField(max_length=100)
     amount = models.BigIntegerField()
-    monthly_ceiling = models.BigIntegerField()
-    enabled = models.BooleanField(default=True)
-    armed = models.BooleanField(default=True)
-    crossings = models.PositiveIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)
+    failure_code = models.CharField(max_length=60, null=True, blank=True)
+    decline_code = models.CharField(max_length=60, null=True, blank=True)
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(amount__gt=0)
-                & Q(threshold__gte=0)
-                & Q(monthly_ceiling__gte=models.F("amount")),
-                name="auto_top_up_amounts_valid",
-            )
-        ]
-
     def __str__(self) -> str:
-        return f"Auto top-up for {self.customer_id}"
+        return self.id
 
 
-class TopUp(models.Model):
-    """One top-up: the crossing it answers (unique) and the invoice it made."""
+class ProcessorEvent(models.Model):
+    """A processor's webhook event, kept once: a replay of its id is refused."""
 
-    auto_top_up = models.ForeignKey(
-        AutoTopUp, on_delete=models.CASCADE, related_name="top_ups"
-    )
-    crossing = models.PositiveIntegerField()
-    amount = models.BigIntegerField()
-    balance_seen = models.BigIntegerField()
-    invoice = models.OneToOneField(
-        "billing.Invoice",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="top_up",
-    )
+    processor = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()
@@ -373,9 +248,9 @@ class TopUp(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["auto_top_up", "crossing"], name="top_up_once_per_crossing"
+                fields=["processor", "event_id"], name="processor_event_once"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.auto_top_up_id} #{self.crossing}"
+        return f"{self.processor} {self.event_id}"
