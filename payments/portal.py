@@ -78,8 +78,9 @@ def payments_section(page: CustomerPage) -> str:
 
 def _add(page: CustomerPage, form: AddCardForm) -> PaymentMethod | None:
     try:
-        method = methods.payment_method_attach(
-            payment_method_id=form.cleaned_data["card"], customer=page.customer
+        method = methods.payment_method_create(
+            params={"payment_method": form.cleaned_data["card"]},
+            customer=page.customer,
         )
     except TallyError as error:
         form.add_error("card", error.message)

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core.api.fields import ApiParams, ListParams, MetadataField, StripeInputSerializer
 from core.api.serializers import AddressParams
+from core.money import MAX_AMOUNT
 
 _REDISPLAY = ["always", "limited", "unspecified"]
 
@@ -75,7 +76,7 @@ class InvoicePaymentListParams(ListParams):
 
 class RefundCreateParams(ApiParams):
     payment_intent = serializers.CharField(max_length=64)
-    amount = serializers.IntegerField(required=False, min_value=1)
+    amount = serializers.IntegerField(required=False, min_value=1, max_value=MAX_AMOUNT)
     reason = serializers.ChoiceField(
         choices=["duplicate", "fraudulent", "requested_by_customer"], required=False
     )

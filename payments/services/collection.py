@@ -30,7 +30,7 @@ from billing.services.settlement import (
     invoice_lock,
     invoice_payment_apply,
 )
-from core.errors import InvalidRequest, PaymentRequired
+from core.errors import ApiError, InvalidRequest, PaymentRequired
 from core.services.events import event_emit
 from payments.models import InvoicePayment, PaymentAttempt, PaymentIntent
 from payments.processors import processor_for, processor_named
@@ -293,7 +293,8 @@ def invoice_pay(*, invoice, payment_method: str | None, off_session, now: dateti
             customer=invoice.customer, payment_method_id=payment_method
         )
     elif invoice_payment_method(invoice) is None:
-        raise InvalidRequest(NO_METHOD, code="missing", param="payment_method")
+        # 402 as before collection existed: nothing to charge the invoice to.
+        raise PaymentRequired(NO_METHOD, code="missing", param="payment_method")
     attempt = invoice_payment_attempt(
         invoice_id=invoice.pk,
         now=now,
@@ -306,6 +307,14 @@ def invoice_pay(*, invoice, payment_method: str | None, off_session, now: dateti
     )
     if attempt is not None and attempt.status in ("failed", "requires_action"):
         _raise_declined(attempt)
+    if attempt is not None and attempt.status == "pending":
+        attempt.payment_intent.refresh_from_db()
+        if attempt.payment_intent.status != PaymentIntent.Status.PROCESSING:
+            raise ApiError(
+                "The payment processor could not be reached; the payment will be "
+                "checked with it before any new attempt.",
+                http_status=502,
+            )
     return invoice
 
 

@@ -12,13 +12,14 @@ from django.db import transaction
 
 from billing.models import Subscription
 from core import modes
-from core.errors import InvalidRequest, ResourceMissing
+from core.errors import ApiError, InvalidRequest, ResourceMissing
 from core.metadata import metadata_merge
 from core.models import Customer
 from core.services.events import event_emit, event_emit_updated, snapshot
 from payments.cards import test_card_name
 from payments.models import PaymentMethod
 from payments.processors import processor_for
+from payments.processors.base import ProcessorError
 
 _UNSAFE = (
     "Sending card numbers directly to Tally is not allowed: create payment methods "
@@ -34,6 +35,11 @@ def _resolve(token: str, *, param: str):
         raise InvalidRequest(
             f"No such token: '{token}'", param=param, code="resource_missing"
         ) from None
+    except ProcessorError as exc:
+        raise ApiError(
+            "The payment processor could not be reached; try again.",
+            http_status=502,
+        ) from exc
 
 
 def payment_method_create(
@@ -78,9 +84,7 @@ def payment_method_get(payment_method_id: str, *, param: str = "payment_method")
     """The ``pm_`` in the active mode, or Stripe's 404."""
     payment_method = PaymentMethod.objects.filter(pk=payment_method_id).first()
     if payment_method is None:
-        raise ResourceMissing(
-            f"No such PaymentMethod: '{payment_method_id}'", param=param
-        )
+        raise ResourceMissing.for_id("payment_method", payment_method_id, param=param)
     return payment_method
 
 
@@ -128,8 +132,8 @@ def payment_method_attach(*, payment_method_id: str, customer: Customer):
             .first()
         )
         if payment_method is None:
-            raise ResourceMissing(
-                f"No such PaymentMethod: '{payment_method_id}'", param="payment_method"
+            raise ResourceMissing.for_id(
+                "payment_method", payment_method_id, param="payment_method"
             )
         if payment_method.customer_id == customer.pk:
             return payment_method

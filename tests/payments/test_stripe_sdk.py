@@ -10,6 +10,10 @@ from tests.payments.factories import open_invoice
 def test_payment_methods_and_invoice_pay_through_the_sdk(stripe_sdk):
     stripe = stripe_sdk
     customer = stripe.Customer.create(name="Jenny Rosen", email="jenny@example.com")
+    from core.models import Customer
+
+    # Made before the customer has a card: finalization charges nothing yet.
+    invoice = open_invoice(Customer.objects.get(pk=customer.id), amount=4_200)
     created = stripe.PaymentMethod.create(type="card", card={"token": "tok_visa"})
     assert created.card.last4 == "4242"
     attached = stripe.PaymentMethod.attach(created.id, customer=customer.id)
@@ -31,9 +35,6 @@ def test_payment_methods_and_invoice_pay_through_the_sdk(stripe_sdk):
     assert updated.metadata["k"] == "v"
     assert stripe.PaymentMethod.detach(second.id).customer is None
 
-    from core.models import Customer
-
-    invoice = open_invoice(Customer.objects.get(pk=customer.id), amount=4_200)
     paid = stripe.Invoice.pay(invoice.pk)
     assert paid.status == "paid"
     assert paid.amount_paid == 4_200
