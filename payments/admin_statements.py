@@ -14,7 +14,11 @@ from core.errors import TallyError
 from core.modes import in_mode
 from core.money import format_minor
 from payments.models import BankStatement, StatementLine
-from payments.services.statements import bank_statement_import, statement_line_assign
+from payments.services.statements import (
+    bank_statement_import,
+    statement_line_assign,
+    statement_rows_parse,
+)
 
 
 class StatementUploadForm(forms.ModelForm):
@@ -31,9 +35,13 @@ class StatementUploadForm(forms.ModelForm):
     def clean_csv_file(self):
         upload = self.cleaned_data["csv_file"]
         try:
-            return upload.read().decode("utf-8-sig")
+            text = upload.read().decode("utf-8-sig")
+            statement_rows_parse(text)
         except UnicodeDecodeError as exc:
             raise forms.ValidationError("The file must be UTF-8 text.") from exc
+        except TallyError as error:
+            raise forms.ValidationError(error.message) from error
+        return text
 
 
 class LineInline(admin.TabularInline):
@@ -75,16 +83,12 @@ class BankStatementAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         if change:
             return
-        try:
-            statement = bank_statement_import(
-                name=form.cleaned_data["name"],
-                csv_text=form.cleaned_data["csv_file"],
-                now=clock.now(),
-                livemode=dashboard_livemode(request),
-            )
-        except TallyError as error:
-            self.message_user(request, error.message, level=messages.ERROR)
-            raise
+        statement = bank_statement_import(
+            name=form.cleaned_data["name"],
+            csv_text=form.cleaned_data["csv_file"],
+            now=clock.now(),
+            livemode=dashboard_livemode(request),
+        )
         obj.pk = statement.pk
 
     def save_related(self, request, form, formsets, change) -> None:

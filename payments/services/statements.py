@@ -44,7 +44,8 @@ def _minor(text: str, currency: str, row: int) -> int:
     return int(minor)
 
 
-def _parsed(csv_text: str) -> list[dict]:
+def statement_rows_parse(csv_text: str) -> list[dict]:
+    """The statement's credits; InvalidRequest names the first bad line."""
     rows = []
     for number, row in enumerate(csv.DictReader(io.StringIO(csv_text)), start=2):
         if number - 1 > MAX_LINES:
@@ -74,7 +75,9 @@ def bank_statement_import(
     *, name: str, csv_text: str, now: datetime, livemode: bool
 ) -> BankStatement:
     """Store a statement's lines, then match each (its own transaction)."""
-    rows = _parsed(csv_text)  # refused whole, with nothing written, if malformed
+    rows = statement_rows_parse(
+        csv_text
+    )  # refused whole, with nothing written, if malformed
     with transaction.atomic():
         statement = BankStatement.objects.create(
             name=name, uploaded_at=now, livemode=livemode
