@@ -18,6 +18,9 @@ class PaymentsConfig(AppConfig):
         self._register_resources()
         self._connect()
         self._register_time_handler()
+        from payments import dashboard
+
+        dashboard.register()
 
     def _register_resources(self) -> None:
         from core import resources

@@ -121,3 +121,19 @@ def test_staff_upload_a_statement_and_assign_the_unmatched_line(admin_client):
     invoice.refresh_from_db()
     assert invoice.status == "paid"
     assert StatementLine.objects.get(pk=unmatched.pk).status == "assigned"
+
+
+def test_the_customer_page_shows_cards_and_attempts(admin_client):
+    from django.contrib.admin.utils import quote
+
+    from payments.services.collection import invoice_payment_attempt
+    from tests.payments.factories import T0
+
+    customer = customer_with_card("pm_card_chargeDeclinedInsufficientFunds")
+    invoice = open_invoice(customer)
+    invoice_payment_attempt(invoice_id=invoice.pk, number=1, now=T0)
+    page = admin_client.get(
+        reverse("admin:core_customer_change", args=[quote(customer.pk)])
+    ).content.decode()
+    assert "9995" in page
+    assert "insufficient_funds" in page
