@@ -43,18 +43,39 @@ def _sqlite_update_trigger(partial: bool) -> str:
     return statement
 
 
-def _guard(partial: bool):
+def _sqlite_guards(partial: bool) -> list[str]:
+    """Every SQLite guard trigger as 0003 left them, the update one partial or not."""
+    statements = [_switch._switchable(statement) for statement in _guards.SQLITE]
+    if partial:
+        statements[0] = _sqlite_update_trigger(partial=True)
+    return statements
+
+
+def _sqlite_drop(apps, schema_editor) -> None:
+    """SQLite rebuilds a table to add a column: its guards must be out of the way."""
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in _guards.SQLITE_DROP:
+            schema_editor.execute(statement, params=None)
+
+
+def _install(partial: bool):
     def run(apps, schema_editor) -> None:
         vendor = schema_editor.connection.vendor
         if vendor == "postgresql":
             schema_editor.execute(_postgres_function(partial), params=None)
         elif vendor == "sqlite":
-            schema_editor.execute(
-                "DROP TRIGGER IF EXISTS billing_invoice_guard_update", params=None
-            )
-            schema_editor.execute(_sqlite_update_trigger(partial), params=None)
+            for statement in _sqlite_guards(partial):
+                schema_editor.execute(statement, params=None)
 
     return run
+
+
+def _uninstall(apps, schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_postgres_function(False), params=None)
+    else:
+        _sqlite_drop(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -64,6 +85,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_sqlite_drop, _install(partial=False)),
         migrations.AddField(
             model_name='invoice',
             name='attempt_count',
@@ -84,5 +106,5 @@ class Migration(migrations.Migration):
             name='default_payment_method',
             field=models.CharField(blank=True, max_length=64, null=True),
         ),
-        migrations.RunPython(_guard(partial=True), _guard(partial=False)),
+        migrations.RunPython(_install(partial=True), _uninstall),
     ]
