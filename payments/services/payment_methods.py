@@ -27,8 +27,8 @@ _UNSAFE = (
 )
 
 
-def _resolve(token: str, *, param: str):
-    processor = processor_for(livemode=modes.default_livemode())
+def _resolve(token: str, *, param: str, livemode: bool):
+    processor = processor_for(livemode=livemode)
     try:
         return processor, processor.payment_method_resolve(token)
     except LookupError:
@@ -54,7 +54,8 @@ def payment_method_create(
         raise InvalidRequest(
             "Missing required param: card[token].", param="card[token]"
         )
-    processor, details = _resolve(token, param="card[token]")
+    livemode = customer.livemode if customer else modes.default_livemode()
+    processor, details = _resolve(token, param="card[token]", livemode=livemode)
     billing_details = {
         "address": None,
         "email": None,
@@ -74,6 +75,7 @@ def payment_method_create(
             processor_reference=details.reference,
             processor_customer=details.processor_customer,
             metadata=params.get("metadata") or {},
+            livemode=livemode,
         )
         if customer is not None:
             event_emit(type="payment_method.attached", instance=payment_method)
@@ -92,7 +94,7 @@ def payment_method_for_customer(
     *, customer: Customer, payment_method_id: str, param: str = "payment_method"
 ) -> PaymentMethod:
     """The customer's attached method; a test card name attaches a new one."""
-    if test_card_name(payment_method_id) and not modes.default_livemode():
+    if test_card_name(payment_method_id) and not customer.livemode:
         return payment_method_create(
             params={"payment_method": payment_method_id}, customer=customer
         )
@@ -121,7 +123,7 @@ def payment_method_attach(*, payment_method_id: str, customer: Customer):
     """Attach a method to a customer (a test card name makes a new one)."""
     if customer.deleted:
         raise InvalidRequest("The customer has been deleted.", param="customer")
-    if test_card_name(payment_method_id) and not modes.default_livemode():
+    if test_card_name(payment_method_id) and not customer.livemode:
         return payment_method_create(
             params={"payment_method": payment_method_id}, customer=customer
         )
