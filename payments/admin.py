@@ -134,6 +134,17 @@ class RecordPaymentForm(forms.ModelForm):
             if minor != minor.to_integral_value():
                 raise forms.ValidationError({"received": "Too many decimals."})
             cleaned["amount"] = int(minor)
+            if invoice.status not in ("open", "uncollectible"):
+                raise forms.ValidationError(
+                    {"invoice_ref": f"This invoice is {invoice.status}."}
+                )
+            if cleaned["amount"] > invoice.amount_remaining:
+                raise forms.ValidationError(
+                    {
+                        "received": "More than what remains due ("
+                        f"{format_minor(invoice.amount_remaining, invoice.currency)})."
+                    }
+                )
         return cleaned
 
 

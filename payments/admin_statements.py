@@ -80,6 +80,9 @@ class BankStatementAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("name", "uploaded_at") if obj else ()
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else ()
+
     def save_model(self, request, obj, form, change) -> None:
         if change:
             return

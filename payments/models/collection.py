@@ -183,7 +183,7 @@ class InvoicePayment(StripeObject):
         ]
 
     def __str__(self) -> str:
-        return self.id
+        return self.id or "invoice payment"
 
 
 class Refund(StripeObject):

@@ -30,6 +30,11 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def _plain(obj) -> dict:
+    """The SDK's object as a plain dict (its objects are not dicts since v15)."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
 def intent_result(intent) -> ChargeResult:
     """What a Stripe PaymentIntent says of the charge."""
     error = intent.get("last_payment_error") or {}
@@ -56,7 +61,7 @@ class StripeProcessor:
 
     def payment_method_resolve(self, token: str) -> MethodDetails:
         try:
-            method = _client().v1.payment_methods.retrieve(token)
+            method = _plain(_client().v1.payment_methods.retrieve(token))
         except stripe.InvalidRequestError:
             raise LookupError(token) from None
         except stripe.StripeError as exc:
@@ -97,8 +102,10 @@ class StripeProcessor:
         if request.processor_customer:
             params["customer"] = request.processor_customer
         try:
-            intent = _client().v1.payment_intents.create(
-                params=params, options={"idempotency_key": request.idempotency_key}
+            intent = _plain(
+                _client().v1.payment_intents.create(
+                    params=params, options={"idempotency_key": request.idempotency_key}
+                )
             )
         except stripe.CardError as exc:
             intent = (exc.json_body or {}).get("error", {}).get("payment_intent")
@@ -121,14 +128,16 @@ class StripeProcessor:
             )
         except stripe.StripeError as exc:
             raise ProcessorError(str(exc)) from exc
-        data = found.get("data") or []
+        data = _plain(found).get("data") or []
         return intent_result(data[0]) if data else None
 
     def refund(self, *, charge: str, amount: int, idempotency_key: str) -> RefundResult:
         try:
-            refund = _client().v1.refunds.create(
-                params={"payment_intent": charge, "amount": amount},
-                options={"idempotency_key": idempotency_key},
+            refund = _plain(
+                _client().v1.refunds.create(
+                    params={"payment_intent": charge, "amount": amount},
+                    options={"idempotency_key": idempotency_key},
+                )
             )
         except stripe.StripeError as exc:
             raise ProcessorError(str(exc)) from exc

@@ -181,7 +181,7 @@ def _record(attempt_id: int, result: ChargeResult, now: datetime) -> PaymentAtte
     attempt = PaymentAttempt.objects.select_related("payment_intent").get(pk=attempt_id)
     invoice = invoice_lock(attempt.invoice_id)
     attempt = (
-        PaymentAttempt.objects.select_for_update()
+        PaymentAttempt.objects.select_for_update(of=("self",))
         .select_related("payment_intent", "payment_method")
         .get(pk=attempt_id)
     )

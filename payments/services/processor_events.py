@@ -32,7 +32,7 @@ def _verified(payload: bytes, signature: str | None):
     try:
         return stripe.Webhook.construct_event(
             payload, signature, settings.TALLY_STRIPE_WEBHOOK_SECRET
-        )
+        ).to_dict()
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise InvalidRequest(
             "The webhook's signature is missing, wrong or too old.",

@@ -4,6 +4,7 @@ authentication, idempotency per attempt, and a crash between charge and record."
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -120,7 +121,9 @@ def test_decline_then_success_on_the_retry_after_a_new_card():
 def _subscription(customer):
     return subscription_create(
         customer=customer,
-        params={"items": [{"price": PriceFactory(unit_amount=5_000).pk}]},
+        params={
+            "items": [{"price": PriceFactory(unit_amount_decimal=Decimal(5_000)).pk}]
+        },
         now=T0,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from billing.models import Subscription
@@ -139,7 +141,7 @@ def test_subscription_default_payment_method(api):
     method = api.post(
         "/v1/payment_methods/pm_card_visa/attach", {"customer": customer}
     ).json()["id"]
-    price = PriceFactory(unit_amount=1_000).pk
+    price = PriceFactory(unit_amount_decimal=Decimal(1_000)).pk
     error = _error(
         api.post(
             "/v1/subscriptions",

@@ -4,6 +4,7 @@ each retry day and ends in the configured state, as if the weeks had passed."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -24,7 +25,9 @@ def test_an_advance_retries_on_schedule_then_the_subscription_is_unpaid(
     customer = customer_with_card("pm_card_chargeDeclined", test_clock=clock)
     sub = subscription_create(
         customer=customer,
-        params={"items": [{"price": PriceFactory(unit_amount=5_000).pk}]},
+        params={
+            "items": [{"price": PriceFactory(unit_amount_decimal=Decimal(5_000)).pk}]
+        },
         now=T0,
     )
     invoice = sub.latest_invoice
