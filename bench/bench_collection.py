@@ -102,7 +102,10 @@ def _setup(count: int, tag: str) -> list[str]:
 def _attempt_share(args: tuple[list[str], int, int]) -> tuple[int, float]:
     """A worker process: attempt every ``workers``-th invoice from ``index``."""
     ids, index, workers = args
-    support.setup_django()
+    from django.apps import apps
+
+    if not apps.ready:  # a spawned (not forked) process
+        support.setup_django()
     from django.db import connection
 
     from payments.services.collection import invoice_payment_attempt
@@ -117,6 +120,9 @@ def _attempt_share(args: tuple[list[str], int, int]) -> tuple[int, float]:
 
 
 def _attempts(ids: list[str], workers: int) -> tuple[float, int]:
+    from django.db import connections
+
+    connections.close_all()  # forked workers must not share the parent's
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         shares = list(
