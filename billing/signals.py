@@ -9,3 +9,13 @@ Receivers run in that transaction, so what they write commits with the change.
 from django.dispatch import Signal
 
 subscriptions_changed = Signal()
+
+invoices_finalized = Signal()
+"""``invoices_finalized(invoice_ids=...)`` is sent inside the transaction that
+finalized the invoices (still open ones only), after their events are recorded;
+payments queues their collection from it (at commit)."""
+
+invoice_paid = Signal()
+"""``invoice_paid(invoice=...)`` is sent inside the transaction that paid an open
+invoice (a charge, a payment recorded, out of band), with the invoice locked;
+payments grants a paid prepayment's credits from it."""

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "credits",
     "billing",
     "alerts",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -325,7 +326,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # others. A worker started without -Q consumes all of them (`make run`).
 CELERY_TASK_QUEUES = {
     name: {"routing_key": name}
-    for name in ("realtime", "invoicing", "webhooks", "default")
+    for name in ("realtime", "invoicing", "payments", "webhooks", "default")
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Every task names its queue here; tests/system/test_queues.py checks none is left
@@ -344,6 +345,11 @@ CELERY_TASK_ROUTES = {
     "credits.tasks.credit_grant_expiry_notices_send_task": {"queue": "invoicing"},
     "core.tasks.test_clock_advance_task": {"queue": "invoicing"},
     "core.tasks.test_clocks_resume_stale_task": {"queue": "invoicing"},
+    # Collection: charges, retries and dunning.
+    "payments.tasks.invoice_payment_attempt_task": {"queue": "payments"},
+    "payments.tasks.invoices_collect_due_task": {"queue": "payments"},
+    "payments.tasks.auto_top_ups_evaluate_task": {"queue": "payments"},
+    "payments.tasks.invoice_reminders_send_due_task": {"queue": "payments"},
     # Webhook fan-out and delivery.
     "core.tasks.webhook_delivery_send_task": {"queue": "webhooks"},
     "core.tasks.webhook_lane_send_task": {"queue": "webhooks"},
@@ -416,6 +422,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "billing-thresholds-evaluate": {
         "task": "alerts.tasks.billing_thresholds_evaluate_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "payments-collect-due": {
+        "task": "payments.tasks.invoices_collect_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "payments-invoice-reminders": {
+        "task": "payments.tasks.invoice_reminders_send_due_task",
+        "schedule": timedelta(minutes=15),
+    },
+    "payments-auto-top-ups": {
+        "task": "payments.tasks.auto_top_ups_evaluate_task",
         "schedule": timedelta(minutes=1),
     },
 }
@@ -509,3 +527,42 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# Collection (payments app, docs/payments.md): the processor of each mode, a dotted
+# path to a class with the ``payments.processors.base.Processor`` methods.
+TALLY_PAYMENT_PROCESSORS = {
+    "test": os.environ.get(
+        "TALLY_PAYMENT_PROCESSOR_TEST", "payments.processors.simulator.Simulator"
+    ),
+    "live": os.environ.get(
+        "TALLY_PAYMENT_PROCESSOR_LIVE", "payments.processors.stripe.StripeProcessor"
+    ),
+}
+# Live mode through Stripe: the secret key, and where its API answers (a local
+# contract server in tests).
+TALLY_STRIPE_SECRET_KEY = os.environ.get("TALLY_STRIPE_SECRET_KEY", "")
+TALLY_STRIPE_API_BASE = os.environ.get(
+    "TALLY_STRIPE_API_BASE", "https://api.stripe.com"
+)
+TALLY_STRIPE_WEBHOOK_SECRET = os.environ.get("TALLY_STRIPE_WEBHOOK_SECRET", "")
+# Retries after a failed charge, in days from the first attempt (Stripe's Smart
+# Retries as the model: four attempts over two weeks). The dashboard's "Retries and
+# dunning" page overrides these.
+TALLY_PAYMENT_RETRY_DAYS = [
+    int(day)
+    for day in os.environ.get("TALLY_PAYMENT_RETRY_DAYS", "3,7,14").split(",")
+    if day.strip()
+]
+# When no retry is left: the subscription "past_due" (left), "unpaid" or "canceled";
+# the invoice "open" (left) or "uncollectible".
+TALLY_DUNNING_SUBSCRIPTION_END = os.environ.get(
+    "TALLY_DUNNING_SUBSCRIPTION_END", "unpaid"
+)
+TALLY_DUNNING_INVOICE_END = os.environ.get("TALLY_DUNNING_INVOICE_END", "open")
+# Reminders of send_invoice invoices, in days from the due date (-3: three days
+# before; 7: a week overdue).
+TALLY_INVOICE_REMINDER_DAYS = [
+    int(day)
+    for day in os.environ.get("TALLY_INVOICE_REMINDER_DAYS", "-3,0,7").split(",")
+    if day.strip()
+]

@@ -16,6 +16,8 @@ from core import admin_pages
 from core.api.base import unknown_route
 from core.portal import urls as core_portal
 from metering import portal as metering_portal
+from payments import portal as payments_portal
+from payments import views as payments_views
 
 # The customer's pages: core's overview plus the apps' pages, under one link.
 customer_pages = [
@@ -23,6 +25,7 @@ customer_pages = [
     *billing_portal.urlpatterns,
     *metering_portal.urlpatterns,
     *alerts_portal.urlpatterns,
+    *payments_portal.urlpatterns,
 ]
 
 urlpatterns = [
@@ -47,6 +50,8 @@ urlpatterns = [
     path("", include("credits.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("payments.api.urls")),
+    path("webhooks/stripe/", payments_views.stripe_webhook, name="stripe_webhook"),
     # Anything else under the API prefixes answers in Stripe's error envelope. The
     # API authenticates with keys, not cookies: no CSRF token (every DRF view is
     # exempt too), or a POST here got Django's HTML "CSRF verification failed".

@@ -107,6 +107,8 @@ class InvoicePayView(StripeView):
         invoice = services.invoice_pay(
             invoice=invoice,
             paid_out_of_band=params["paid_out_of_band"],
+            payment_method=params.get("payment_method"),
+            off_session=params.get("off_session"),
             now=_now(invoice),
         )
         return self.render(invoice, params)

@@ -91,6 +91,11 @@ class Invoice(StripeObject):
     finalized_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_out_of_band = models.BooleanField(default=False)
+    # Collection (the payments app): charge attempts made, the next one planned,
+    # and the payment method this invoice is charged to (a ``pm_`` id).
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_payment_attempt = models.DateTimeField(null=True, blank=True)
+    default_payment_method = models.CharField(max_length=64, null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     marked_uncollectible_at = models.DateTimeField(null=True, blank=True)
     webhooks_delivered_at = models.DateTimeField(null=True, blank=True)

@@ -67,6 +67,8 @@ class Subscription(StripeObject):
         default=CollectionMethod.CHARGE_AUTOMATICALLY,
     )
     days_until_due = models.PositiveIntegerField(null=True, blank=True)
+    # The ``pm_`` id its invoices are charged to (before the customer's default).
+    default_payment_method = models.CharField(max_length=64, null=True, blank=True)
     # billing_thresholds: amount_gte in minor units; null when no thresholds are set.
     threshold_amount_gte = models.BigIntegerField(null=True, blank=True)
     threshold_reset_anchor = models.BooleanField(null=True, blank=True)

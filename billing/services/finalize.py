@@ -32,6 +32,7 @@ from billing.services.notifications import invoices_finalized_notify
 from billing.services.numbering import number_assign
 from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
+from billing.signals import invoices_finalized
 from core.errors import InvalidState
 
 # What finalization sets on an invoice.
@@ -178,6 +179,9 @@ def _announce(invoices, lines) -> None:
             paid.append(invoice)
     events.record()
     _activate_subscriptions(paid)
+    unpaid = [invoice.pk for invoice in invoices if invoice.status == "open"]
+    if unpaid:
+        invoices_finalized.send(sender=Invoice, invoice_ids=unpaid)
     invoices_finalized_notify(invoices=invoices)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from billing import collection
 from billing.compose.rate import invoice_item_draft
 from billing.compose.rows import grace_period
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
@@ -26,7 +27,8 @@ from billing.services.invoice_items import (
 )
 from billing.services.persist import lines_create
 from billing.services.rerate import invoice_lines
-from core.errors import InvalidRequest, InvalidState, PaymentRequired
+from billing.services.settlement import invoice_check_payable, invoice_payment_apply
+from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
 from core.notifications import send_email_on_commit
@@ -236,40 +238,22 @@ def invoice_finalize_manual(
         return invoice_finalize(invoice=invoice, now=now)
 
 
-def _activate(invoice: Invoice) -> None:
-    """A paid invoice brings its subscription back from incomplete or past due."""
-    if invoice.subscription_id is None:
-        return
-    sub = Subscription.objects.select_for_update().get(pk=invoice.subscription_id)
-    settles = (
-        Subscription.Status.INCOMPLETE,
-        Subscription.Status.PAST_DUE,
-        Subscription.Status.UNPAID,
-    )
-    if sub.status not in settles:
-        return
-    overdue = Invoice.objects.filter(
-        subscription=sub, status=Invoice.Status.OPEN, due_date__isnull=False
-    ).exclude(pk=invoice.pk)
-    if (
-        sub.status != Subscription.Status.INCOMPLETE
-        and overdue.filter(due_date__lte=invoice.paid_at).exists()
-    ):
-        return
-    was = before(sub)
-    sub.status = Subscription.Status.ACTIVE
-    sub.incomplete_expires_at = None
-    sub.save(update_fields=["status", "incomplete_expires_at"])
-    emit_updated("customer.subscription.updated", sub, was)
-
-
-def invoice_pay(*, invoice: Invoice, paid_out_of_band: bool, now: datetime) -> Invoice:
-    """Record a payment made outside Tally (``paid_out_of_band``)."""
+def invoice_pay(
+    *,
+    invoice: Invoice,
+    paid_out_of_band: bool,
+    now: datetime,
+    payment_method: str | None = None,
+    off_session: bool | None = None,
+) -> Invoice:
+    """``POST /v1/invoices/{id}/pay``: record a payment made outside Tally, or
+    charge the invoice through the collector the payments app registers."""
     if not paid_out_of_band:
-        raise PaymentRequired(
-            "Tally does not collect payments: record a payment made elsewhere with "
-            "paid_out_of_band=true.",
-            code="invoice_payment_method_required",
+        return collection.invoice_collect(
+            invoice=invoice,
+            payment_method=payment_method,
+            off_session=off_session,
+            now=now,
         )
     with transaction.atomic():
         invoice = _lock(invoice)
@@ -277,29 +261,10 @@ def invoice_pay(*, invoice: Invoice, paid_out_of_band: bool, now: datetime) -> I
             invoice = invoice_finalize(invoice=invoice, now=now)
             if invoice.status == Invoice.Status.PAID:
                 return invoice  # nothing was due
-        if invoice.status == Invoice.Status.PAID:
-            raise InvalidState("Invoice is already paid.", code="invoice_already_paid")
-        if invoice.status == Invoice.Status.VOID:
-            raise InvalidState("A void invoice cannot be paid.")
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_at = now
-        invoice.paid_out_of_band = True
-        invoice.amount_paid = invoice.amount_due
-        invoice.amount_remaining = 0
-        invoice.auto_advance = False
-        invoice.save(
-            update_fields=[
-                "status",
-                "paid_at",
-                "paid_out_of_band",
-                "amount_paid",
-                "amount_remaining",
-                "auto_advance",
-            ]
+        invoice_check_payable(invoice)
+        return invoice_payment_apply(
+            invoice=invoice, amount=invoice.amount_remaining, now=now, out_of_band=True
         )
-        emit("invoice.paid", invoice)
-        _activate(invoice)
-    return invoice
 
 
 def _transition(invoice: Invoice, status: str, allowed: tuple, verb: str):

@@ -30,6 +30,7 @@ from core import clock
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
+from core.services.customers import default_payment_method_check
 
 MAX_TRIAL = timedelta(days=730)
 
@@ -189,10 +190,23 @@ def _subscription_row(
             thresholds.get("reset_billing_cycle_anchor", False) if thresholds else None
         ),
         description=params.get("description"),
+        default_payment_method=_payment_method(customer, params),
         metadata=params.get("metadata") or {},
         created=now,
         livemode=customer.livemode,
     )
+
+
+def _payment_method(customer: Customer, params: dict[str, Any]) -> str | None:
+    """The subscription's ``default_payment_method``, if the customer has it."""
+    payment_method = params.get("default_payment_method")
+    if payment_method:
+        default_payment_method_check(
+            customer=customer,
+            payment_method=payment_method,
+            param="default_payment_method",
+        )
+    return payment_method or None
 
 
 def _items_create(sub, specs, now) -> list[SubscriptionItem]:
@@ -300,6 +314,8 @@ def subscription_settings_apply(sub: Subscription, params: dict[str, Any], now) 
                 "days_until_due": sub.days_until_due,
             }
         )
+    if "default_payment_method" in params:
+        sub.default_payment_method = _payment_method(sub.customer, params)
     if "metadata" in params:
         sub.metadata = metadata_merge(sub.metadata, params["metadata"])
 

@@ -37,6 +37,31 @@ _delete_hooks: list[Callable[[Customer], None]] = []
 _numbering_checks: list[Callable[[Customer], None]] = []
 
 
+# Check that a ``pm_`` id may be a default of this customer (payments registers it:
+# the method exists in the customer's mode and is attached to them); each raises
+# InvalidRequest / ResourceMissing to refuse it.
+_payment_method_checks: list[Callable[[Customer, str, str], None]] = []
+
+
+def on_default_payment_method_check(check: Callable[[Customer, str, str], None]):
+    if check not in _payment_method_checks:
+        _payment_method_checks.append(check)
+
+
+def default_payment_method_check(
+    *, customer: Customer, payment_method: str, param: str
+) -> None:
+    """Refuse a default payment method the customer does not have."""
+    if not _payment_method_checks:
+        raise InvalidRequest(
+            f"No such PaymentMethod: '{payment_method}'",
+            param=param,
+            code="resource_missing",
+        )
+    for check in _payment_method_checks:
+        check(customer, payment_method, param)
+
+
 def on_customer_deleted(hook: Callable[[Customer], None]) -> None:
     if hook not in _delete_hooks:
         _delete_hooks.append(hook)
@@ -72,6 +97,12 @@ def _apply(customer: Customer, params: dict[str, Any]) -> None:
             setattr(customer, field, value)
     if "invoice_settings" in params:
         settings_update = params["invoice_settings"] or {}
+        if settings_update.get("default_payment_method"):
+            default_payment_method_check(
+                customer=customer,
+                payment_method=settings_update["default_payment_method"],
+                param="invoice_settings[default_payment_method]",
+            )
         customer.invoice_settings = {**customer.invoice_settings, **settings_update}
     if "metadata" in params:
         customer.metadata = metadata_merge(customer.metadata, params["metadata"])

@@ -25,7 +25,9 @@ from core.services.api_keys import api_key_create
 from tests.helpers import ApiClient
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-MODELS = ("core", "catalog", "metering", "credits", "billing", "alerts")
+MODELS = ("core", "catalog", "metering", "credits", "billing", "alerts", "payments")
+# Both modes collect through the simulator here: what is checked is the modes.
+SIMULATED = "payments.processors.simulator.Simulator"
 
 
 @pytest.fixture
@@ -189,6 +191,7 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
     world["portal_session"] = _ok(
         api.post("/v1/billing_portal/sessions", {"customer": world["customer"]})
     )["id"]
+    _payments(api, world)
     world["transaction"] = _ok(
         api.get(
             "/v1/billing/credit_balance_transactions",
@@ -205,8 +208,56 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
     return world
 
 
+def _payments(api: ApiClient, world: dict[str, str]) -> None:
+    """A card on the customer, an invoice paid with it, part of it refunded."""
+    world["payment_method"] = _ok(
+        api.post("/v1/payment_methods", {"type": "card", "card": {"token": "tok_visa"}})
+    )["id"]
+    _ok(
+        api.post(
+            f"/v1/payment_methods/{world['payment_method']}/attach",
+            {"customer": world["customer"]},
+        )
+    )
+    invoice = _ok(
+        api.post(
+            "/v1/invoices",
+            {
+                "customer": world["customer"],
+                "pending_invoice_items_behavior": "exclude",
+            },
+        )
+    )["id"]
+    _ok(
+        api.post(
+            "/v1/invoiceitems",
+            {
+                "customer": world["customer"],
+                "invoice": invoice,
+                "amount": 700,
+                "currency": "usd",
+            },
+        )
+    )
+    _ok(api.post(f"/v1/invoices/{invoice}/finalize"))
+    _ok(
+        api.post(
+            f"/v1/invoices/{invoice}/pay", {"payment_method": world["payment_method"]}
+        )
+    )
+    payment = _ok(api.get("/v1/invoice_payments", {"invoice": invoice}))["data"][0]
+    world["invoice_payment"] = payment["id"]
+    world["payment_intent"] = payment["payment"]["payment_intent"]
+    world["refund"] = _ok(
+        api.post(
+            "/v1/refunds", {"payment_intent": world["payment_intent"], "amount": 100}
+        )
+    )["id"]
+
+
 @pytest.fixture
-def worlds(db, frozen, queued):
+def worlds(db, frozen, queued, settings):
+    settings.TALLY_PAYMENT_PROCESSORS = {"test": SIMULATED, "live": SIMULATED}
     """(live key, live world, test key, test world), built in that order."""
     live = _client(livemode=True)
     live_world = build_world(live, test_clock=False)
@@ -250,6 +301,10 @@ PARAMETER_KINDS = {
     "attached_id": "product_feature",
     "entitlement_id": "entitlement",
     "limit_id": "usage_limit",
+    "payment_method_id": "payment_method",
+    "payment_intent_id": "payment_intent",
+    "invoice_payment_id": "invoice_payment",
+    "refund_id": "refund",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
@@ -267,6 +322,7 @@ LIST_PARAMS = {
         },
     },
     "v1/invoices/upcoming": lambda world: {"customer": world["customer"]},
+    "v1/customers/<str:customer_id>/payment_methods": lambda world: {},
     "v1/entitlements/active_entitlements": lambda world: {
         "customer": world["customer"]
     },
@@ -453,6 +509,20 @@ def _other_mode_references(own: dict, other: dict) -> list[tuple[str, dict]]:
             },
         ),
         ("/v1/billing_portal/sessions", {"customer": other["customer"]}),
+        (
+            f"/v1/payment_methods/{other['payment_method']}/attach",
+            {"customer": own["customer"]},
+        ),
+        (
+            f"/v1/payment_methods/{own['payment_method']}/attach",
+            {"customer": other["customer"]},
+        ),
+        (f"/v1/payment_methods/{other['payment_method']}/detach", {}),
+        ("/v1/refunds", {"payment_intent": other["payment_intent"]}),
+        (
+            f"/v1/invoices/{own['invoice']}/pay",
+            {"payment_method": other["payment_method"]},
+        ),
         ("/v1/invoices", {"customer": other["customer"]}),
         ("/v1/invoices/create_preview", {"customer": other["customer"]}),
         (f"/v1/customers/{other['customer']}", {"name": "x"}),

@@ -10,7 +10,15 @@ from django.conf import settings
 from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
-TALLY_APPS = ("core.", "catalog.", "metering.", "credits.", "billing.", "alerts.")
+TALLY_APPS = (
+    "core.",
+    "catalog.",
+    "metering.",
+    "credits.",
+    "billing.",
+    "alerts.",
+    "payments.",
+)
 
 
 def _tally_tasks() -> list[str]:

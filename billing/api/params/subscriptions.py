@@ -102,6 +102,9 @@ class SubscriptionUpdateParams(ApiParams):
     payment_behavior = serializers.CharField(required=False, max_length=40)
     cancellation_details = serializers.DictField(required=False)
     off_session = serializers.BooleanField(required=False)
+    default_payment_method = serializers.CharField(
+        required=False, allow_null=True, max_length=255
+    )
 
 
 class CancellationDetailsParams(StripeInputSerializer):

@@ -76,7 +76,7 @@ def subscription(sub) -> dict[str, Any]:
         "currency": sub.currency,
         "customer": sub.customer_id,
         "days_until_due": sub.days_until_due,
-        "default_payment_method": None,
+        "default_payment_method": sub.default_payment_method,
         "default_source": None,
         "default_tax_rates": [],
         "description": sub.description,
