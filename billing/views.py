@@ -19,6 +19,8 @@ from billing.compose.rows import spec_of
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.rerate import invoice_lines
+from billing.taxes.display import invoice_tax_display
+from billing.taxes.invoices import amounts_excluding_tax
 from catalog.pricing import describe_line, price_amount
 from core import clock
 from core.admin_pages import admin_page
@@ -228,10 +230,16 @@ def invoice_detail(request, invoice_id: str, *, model_admin):
 def invoice_sheet_context(invoice: Invoice) -> dict:
     """What ``billing/_invoice_sheet.html`` shows, for staff and customer pages."""
     lines = invoice_lines(invoice)
+    taxes = invoice_tax_display(invoice, lines)
+    rows = _line_rows(lines)
+    for row, line_taxes in zip(rows, taxes["line_taxes"], strict=True):
+        row["taxes"] = line_taxes
     return {
         "invoice": invoice,
         "customer": invoice.customer,
-        "rows": _line_rows(lines),
+        "rows": rows,
+        "tax_breakdown": taxes["tax_breakdown"],
+        "total_excluding_tax": amounts_excluding_tax(invoice)[1],
         "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
         "quantity_shown": any(
             line.quantity not in (None, Decimal(1)) for line in lines

@@ -79,6 +79,7 @@ class CustomerForm(forms.ModelForm):
             "description",
             "phone",
             "invoice_prefix",
+            "tax_exempt",
             "test_clock",
         )
 
@@ -92,6 +93,11 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["invoice_prefix"].help_text = "3–12 uppercase letters or digits; "
         self.fields["invoice_prefix"].help_text += "generated when empty."
+        if "tax_exempt" in self.fields:
+            self.fields["tax_exempt"].help_text = (
+                "Exempt: no tax is charged. Reverse: no tax is charged and "
+                'invoices say "Reverse charge".'
+            )
         if self.instance.pk:
             self.fields["test_clock"].disabled = True
 
@@ -124,7 +130,14 @@ class CustomerAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         params = {
             key: form.cleaned_data.get(key) or None
-            for key in ("name", "email", "description", "phone", "invoice_prefix")
+            for key in (
+                "name",
+                "email",
+                "description",
+                "phone",
+                "invoice_prefix",
+                "tax_exempt",
+            )
         }
         if not params["invoice_prefix"]:
             params.pop("invoice_prefix")

@@ -26,6 +26,7 @@ from billing.services.invoice_items import (
 )
 from billing.services.persist import lines_create
 from billing.services.rerate import invoice_lines
+from billing.taxes.rates import tax_rates_resolve
 from core.errors import InvalidRequest, InvalidState, PaymentRequired
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -34,7 +35,7 @@ from core.services.events import event_record
 
 # Fields a finalized invoice still accepts (no money, no collection terms).
 _FREE_FIELDS = ("metadata", "description", "footer", "auto_advance")
-_DRAFT_FIELDS = ("collection_method", "days_until_due", "due_date")
+_DRAFT_FIELDS = ("collection_method", "days_until_due", "due_date", "default_tax_rates")
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -111,6 +112,10 @@ def invoice_create(
         customer_name=customer.name,
         customer_email=customer.email,
         customer_address=customer.address,
+        default_tax_rates=tax_rates_resolve(
+            params.get("default_tax_rates"), param="default_tax_rates"
+        ),
+        customer_tax_exempt=customer.tax_exempt,
     )
     _check_terms(invoice)
     invoice.save(force_insert=True)
@@ -154,9 +159,15 @@ def invoice_update(*, invoice: Invoice, params: dict[str, Any]) -> Invoice:
     if not invoice.is_draft and set(params) & set(_DRAFT_FIELDS):
         raise not_editable(invoice)
     was = before(invoice)
-    for field in ("description", "footer", "auto_advance", *_DRAFT_FIELDS):
+    for field in ("description", "footer", "auto_advance", *_DRAFT_FIELDS[:3]):
         if field in params:
             setattr(invoice, field, params[field])
+    if "default_tax_rates" in params:
+        invoice.default_tax_rates = tax_rates_resolve(
+            params["default_tax_rates"],
+            param="default_tax_rates",
+            keep=invoice.default_tax_rates,
+        )
     if "metadata" in params:
         invoice.metadata = metadata_merge(invoice.metadata, params["metadata"])
     if invoice.is_draft:

@@ -9,6 +9,7 @@ from billing.api.params.shapes import (
     InvoiceItemMoneyParams,
     ItemUpdateParams,
 )
+from billing.api.params.taxes import tax_rates_field
 from catalog.api.serializers import CurrencyField
 from core.api.fields import (
     ApiParams,
@@ -31,6 +32,7 @@ class PreviewDetailsParams(StripeInputSerializer):
     start_date = UnixTimeField(required=False)
     trial_end = UnixTimeField(required=False, allow_now=True)
     metadata = MetadataField()
+    default_tax_rates = tax_rates_field()
 
     def validate(self, attrs):
         anchor = attrs.get("billing_cycle_anchor")
