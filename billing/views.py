@@ -114,7 +114,15 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         ),
         usage=usage,
         upcoming=upcoming,
-        upcoming_credits=(upcoming["subtotal"] - upcoming["total"]) if upcoming else 0,
+        upcoming_credits=sum(
+            entry["amount"]
+            for entry in (upcoming or {}).get("total_pretax_credit_amounts", [])
+        ),
+        upcoming_tax=sum(
+            entry["amount"]
+            for entry in (upcoming or {}).get("total_taxes", [])
+            if entry["tax_behavior"] == "exclusive"
+        ),
         upcoming_error=upcoming_error,
         invoices=subscription.invoices.order_by("-created", "-id")[:20],
         clock_url=_clock_url(subscription.customer),

@@ -373,7 +373,7 @@ def invoice_send(*, invoice: Invoice, now: datetime) -> Invoice:
         context={
             "invoice": invoice,
             "lines": invoice_lines(invoice),
-            "credits": invoice.subtotal - invoice.total,
+            "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
         },
     )
     emit("invoice.sent", invoice)

@@ -100,7 +100,4 @@ def _provider_class(path: str) -> type:
 
 def tax_provider() -> TaxProvider:
     """The provider the ``TALLY_TAX_PROVIDER`` setting names."""
-    path = getattr(
-        settings, "TALLY_TAX_PROVIDER", "billing.taxes.provider.ManualTaxRates"
-    )
-    return _provider_class(path)()
+    return _provider_class(settings.TALLY_TAX_PROVIDER)()

@@ -28,15 +28,8 @@ from core.metadata import metadata_merge
 
 # Per subscription, item, invoice or invoice item, as Stripe.
 MAX_RATES = 10
-_DISPLAY_FIELDS = (
-    "display_name",
-    "description",
-    "jurisdiction",
-    "active",
-    "country",
-    "state",
-    "tax_type",
-)
+_LABELS = ("description", "jurisdiction", "country", "state", "tax_type")
+_DISPLAY_FIELDS = ("display_name", "active", *_LABELS)
 _FROZEN_AFTER_USE = ("percentage", "inclusive")
 
 
@@ -59,8 +52,8 @@ def tax_rate_create(*, params: dict[str, Any], now: datetime) -> TaxRate:
         metadata=params.get("metadata") or {},
         created=now,
     )
-    for field in _DISPLAY_FIELDS[1:]:
-        if field in params and field != "active":
+    for field in _LABELS:
+        if field in params:
             setattr(rate, field, params[field])
     rate.save(force_insert=True)
     emit("tax_rate.created", rate)

@@ -33,10 +33,6 @@ def tax_rates_field() -> serializers.ListField:
     )
 
 
-def _percentage() -> DecimalStringField:
-    return DecimalStringField(places=4)
-
-
 class _TaxRateFields(ApiParams):
     active = serializers.BooleanField(required=False)
     country = serializers.CharField(required=False, allow_null=True, max_length=2)
@@ -57,18 +53,14 @@ class _TaxRateFields(ApiParams):
 class TaxRateCreateParams(_TaxRateFields):
     display_name = serializers.CharField(max_length=50)
     inclusive = serializers.BooleanField()
-    percentage = _percentage()
+    percentage = DecimalStringField(places=4)
 
 
 class TaxRateUpdateParams(_TaxRateFields):
     display_name = serializers.CharField(required=False, max_length=50)
     # Tally: accepted until a finalized invoice has used the rate.
     inclusive = serializers.BooleanField(required=False)
-    percentage = _percentage()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["percentage"].required = False
+    percentage = DecimalStringField(places=4, required=False)
 
 
 class TaxRateListParams(ListParams):
