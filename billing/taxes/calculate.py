@@ -88,7 +88,8 @@ def line_taxes(
         )
         for rate in exclusive
     ]
-    return taxes
+    order = {rate.id: position for position, rate in enumerate(rates)}
+    return sorted(taxes, key=lambda tax: order[tax.tax_rate])  # the line's order
 
 
 def exclusive_total(taxes: Sequence[LineTax]) -> int:

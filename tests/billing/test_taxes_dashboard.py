@@ -150,3 +150,29 @@ def test_invoice_page_shows_taxes_and_reverse_charge(admin_client):
     assert "$19.00" in page
     assert "$119.00" in page
     assert "Reverse charge" not in page
+
+
+def test_create_invoice_page_applies_tax_rates(admin_client):
+    rate = tax_rate_create(
+        params={"display_name": "VAT", "percentage": Decimal(20), "inclusive": False},
+        now=APR1,
+    )
+    customer = CustomerFactory()
+    response = admin_client.post(
+        reverse("admin:billing_invoice_add"),
+        {
+            "customer": customer.pk,
+            "currency": "usd",
+            "collection_method": "send_invoice",
+            "days_until_due": "30",
+            "item_0": "Setup",
+            "price_0": "100.00",
+            "quantity_0": "1",
+            "default_tax_rates": [rate.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    invoice = Invoice.objects.get(customer=customer)
+    assert invoice.default_tax_rates == [rate.pk]
+    invoice = invoice_finalize_manual(invoice=invoice, now=APR1)
+    assert invoice.total == 12000
