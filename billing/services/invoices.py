@@ -205,7 +205,7 @@ def invoice_delete(*, invoice: Invoice) -> None:
 def invoice_line_update(
     *, invoice: Invoice, line: InvoiceLineItem, params: dict[str, Any]
 ) -> InvoiceLineItem:
-    """Edit a draft's line: description, metadata, discountable, period."""
+    """Edit a draft's line: description, metadata, discountable, period, tax rates."""
     invoice = _lock(invoice)
     if not invoice.is_draft:
         raise not_editable(invoice)
@@ -218,6 +218,10 @@ def invoice_line_update(
     if "period" in params:
         line.period_start = params["period"]["start"]
         line.period_end = params["period"]["end"]
+    if "tax_rates" in params:
+        line.tax_rates = tax_rates_resolve(
+            params["tax_rates"], param="tax_rates", keep=line.tax_rates
+        )
     line.save()
     if line.invoice_item_id:
         InvoiceItem.objects.filter(pk=line.invoice_item_id).update(
@@ -225,6 +229,7 @@ def invoice_line_update(
             discountable=line.discountable,
             period_start=line.period_start,
             period_end=line.period_end,
+            tax_rates=line.tax_rates,
         )
     invoice_recount(invoice)
     return line

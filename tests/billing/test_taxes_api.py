@@ -379,3 +379,41 @@ def test_unknown_tax_id_type(api):
         api.post(f"/v1/customers/{customer}/tax_ids", {"type": "xx_vat", "value": "1"})
     )
     assert refused["param"] == "type"
+
+
+def test_a_draft_lines_tax_rates_can_change(api):
+    vat, reduced = create_rate(api, "19"), create_rate(api, "7")
+    customer = ok(api.post("/v1/customers", {"name": "Jenny"}))["id"]
+    invoice = ok(
+        api.post(
+            "/v1/invoices",
+            {"customer": customer, "currency": "usd", "default_tax_rates": [vat["id"]]},
+        )
+    )
+    item = ok(
+        api.post(
+            "/v1/invoiceitems",
+            {
+                "customer": customer,
+                "invoice": invoice["id"],
+                "amount": 1000,
+                "currency": "usd",
+            },
+        )
+    )
+    line = ok(api.get(f"/v1/invoices/{invoice['id']}/lines"))["data"][0]
+    ok(
+        api.post(
+            f"/v1/invoices/{invoice['id']}/lines/{line['id']}",
+            {"tax_rates": [reduced["id"]]},
+        )
+    )
+    assert [
+        r["id"] for r in ok(api.get(f"/v1/invoiceitems/{item['id']}"))["tax_rates"]
+    ] == [reduced["id"]]
+    done = ok(api.post(f"/v1/invoices/{invoice['id']}/finalize"))
+    assert done["total"] == 1070
+    refused = error(
+        api.post(f"/v1/invoiceitems/{item['id']}", {"tax_rates": [vat["id"]]})
+    )
+    assert refused["code"] == "invoice_not_editable"

@@ -83,6 +83,7 @@ class LineUpdateParams(ApiParams):
     discountable = serializers.BooleanField(required=False)
     metadata = MetadataField()
     period = PeriodParams(required=False)
+    tax_rates = tax_rates_field()
 
 
 class InvoiceItemCreateParams(ApiParams, InvoiceItemMoneyParams):
