@@ -40,7 +40,7 @@ from billing.services.persist import (
 )
 from billing.services.rerate import invoice_lines
 from billing.services.subscriptions import subscription_cancel, subscription_create
-from billing.taxes.customer_tax_ids import tax_ids_by_customer
+from billing.taxes.customer_tax_ids import customer_details_apply, tax_ids_by_customer
 from billing.taxes.invoices import taxes_record
 from core.errors import InvalidRequest, ResourceMissing
 from core.ids import new_id
@@ -218,16 +218,21 @@ def invoice_preview(
     subscription: Subscription | None,
     details: dict[str, Any] | None = None,
     invoice_items: list[dict[str, Any]] | None = None,
+    customer_details: dict[str, Any] | None = None,
     now: datetime,
 ) -> dict[str, Any]:
-    """Return the invoice (API shape) the customer or subscription would get next."""
+    """Return the invoice (API shape) the customer or subscription would get next.
+
+    ``customer_details`` (address, tax status, tax ids) stand for the customer's
+    own in this preview only.
+    """
     if customer is None and subscription is None:
         raise InvalidRequest(
             "Pass customer or subscription.", param="customer", code="parameter_missing"
         )
     customer = customer or subscription.customer
     details = details or {}
-    if not details and not invoice_items:
+    if not details and not invoice_items and not customer_details:
         sub = subscription or _next_subscription(customer, now)
         if sub.cancel_at is None or sub.cancel_at >= sub.current_period_end:
             built = _upcoming_cycle(sub, now)
@@ -237,6 +242,8 @@ def invoice_preview(
     shown: dict[str, Any] | None = None
     try:
         with transaction.atomic():
+            if customer_details:
+                customer_details_apply(customer=customer, details=customer_details)
             invoice = _build(
                 customer=customer,
                 subscription=subscription,

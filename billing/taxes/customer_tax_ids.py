@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -49,6 +49,39 @@ def tax_id_delete(*, tax_id: TaxId) -> None:
     data = before(tax_id)
     tax_id.delete()
     event_record(type="customer.tax_id.deleted", data_object={**data, "deleted": True})
+
+
+def customer_details_apply(*, customer: Customer, details: dict) -> None:
+    """Make ``customer_details`` the customer's, for a preview's rolled-back work.
+
+    Only inside a transaction that is never committed (``invoice_preview``).
+    """
+    changed = {}
+    if "address" in details:
+        changed["address"] = details["address"]
+    if details.get("tax_exempt") is not None:
+        changed["tax_exempt"] = details["tax_exempt"]
+    for key, value in changed.items():
+        setattr(customer, key, value)
+    if changed:
+        Customer.objects.filter(pk=customer.pk).update(**changed)
+    if "tax_ids" not in details:
+        return
+    TaxId.objects.filter(customer=customer).delete()
+    for index, entry in enumerate(details["tax_ids"]):
+        try:
+            checked = tax_id_check(tax_type=entry["type"], value=entry["value"])
+        except InvalidRequest as error:
+            error.param = f"customer_details[tax_ids][{index}][{error.param}]"
+            raise
+        TaxId.objects.create(
+            customer=customer,
+            type=checked.type,
+            value=checked.value,
+            country=checked.country,
+            created=customer.created + timedelta(microseconds=index),  # in order
+            livemode=customer.livemode,
+        )
 
 
 def customer_tax_ids(*, customer_id: str) -> QuerySet[TaxId]:

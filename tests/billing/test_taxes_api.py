@@ -417,3 +417,63 @@ def test_a_draft_lines_tax_rates_can_change(api):
         api.post(f"/v1/invoiceitems/{item['id']}", {"tax_rates": [vat["id"]]})
     )
     assert refused["code"] == "invoice_not_editable"
+
+
+def test_preview_with_customer_details(api):
+    vat = create_rate(api, "20")
+    customer = ok(api.post("/v1/customers", {"name": "Jenny"}))["id"]
+    product = ok(api.post("/v1/products", {"name": "Pro"}))["id"]
+    price = ok(
+        api.post(
+            "/v1/prices",
+            {
+                "product": product,
+                "currency": "eur",
+                "unit_amount": 1000,
+                "recurring": {"interval": "month"},
+            },
+        )
+    )["id"]
+    sub = ok(
+        api.post(
+            "/v1/subscriptions",
+            {
+                "customer": customer,
+                "items": [{"price": price}],
+                "default_tax_rates": [vat["id"]],
+            },
+        )
+    )
+    plain = ok(api.post("/v1/invoices/create_preview", {"subscription": sub["id"]}))
+    assert plain["total"] == 1200
+    reverse = ok(
+        api.post(
+            "/v1/invoices/create_preview",
+            {
+                "subscription": sub["id"],
+                "customer_details": {
+                    "tax_exempt": "reverse",
+                    "tax_ids": [{"type": "eu_vat", "value": "FR40303265045"}],
+                },
+            },
+        )
+    )
+    assert reverse["total"] == 1000
+    assert reverse["customer_tax_exempt"] == "reverse"
+    assert reverse["customer_tax_ids"] == [{"type": "eu_vat", "value": "FR40303265045"}]
+    assert [e["taxability_reason"] for e in reverse["total_taxes"]] == [
+        "reverse_charge"
+    ]
+    # Nothing of it was kept.
+    assert ok(api.get(f"/v1/customers/{customer}"))["tax_exempt"] == "none"
+    assert ok(api.get(f"/v1/customers/{customer}/tax_ids"))["data"] == []
+    refused = error(
+        api.post(
+            "/v1/invoices/create_preview",
+            {
+                "subscription": sub["id"],
+                "customer_details": {"tax_ids": [{"type": "eu_vat", "value": "FR1"}]},
+            },
+        )
+    )
+    assert refused["param"] == "customer_details[tax_ids][0][value]"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.api.render.parts import ts
+from billing.models import TaxRate
 
 
 def percentage_number(value: Decimal) -> int | float:
@@ -44,8 +45,6 @@ def tax_rate_objects(ids: Sequence[str] | None) -> list[dict[str, Any]]:
     """The rates ``ids`` as objects, in order (a query only when there are any)."""
     if not ids:
         return []
-    from billing.models import TaxRate
-
     found = TaxRate._base_manager.in_bulk(list(ids))
     return [tax_rate(found[rate_id]) for rate_id in ids if rate_id in found]
 
