@@ -156,6 +156,8 @@ class TaxRateAdmin(admin.ModelAdmin):
 
     def _customer(self, request, customer_id: str) -> Customer:
         customer = get_object_or_404(Customer, pk=customer_id, deleted=False)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         if request.method == "POST" and not self.has_change_permission(request):
             raise PermissionDenied
         return customer

@@ -176,3 +176,20 @@ def test_create_invoice_page_applies_tax_rates(admin_client):
     assert invoice.default_tax_rates == [rate.pk]
     invoice = invoice_finalize_manual(invoice=invoice, now=APR1)
     assert invoice.total == 12000
+
+
+def test_the_customers_own_invoice_page_shows_taxes(client):
+    from core import clock
+    from core.services.portal import portal_session_create
+
+    rate = tax_rate_create(
+        params={"display_name": "GST", "percentage": Decimal(10), "inclusive": True},
+        now=APR1,
+    )
+    customer = CustomerFactory(tax_exempt="none")
+    invoice = finalized(customer, rate, amount=11000)
+    link = portal_session_create(customer=customer, now=clock.now()).url
+    page = client.get(f"{link}invoices/{invoice.pk}/").content.decode()
+    assert "GST 10% incl.: $10.00" in page
+    assert "GST 10% included on $100.00" in page
+    assert "$110.00" in page
