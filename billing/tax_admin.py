@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -155,7 +155,7 @@ class TaxRateAdmin(admin.ModelAdmin):
         ]
 
     def _customer(self, request, customer_id: str) -> Customer:
-        customer = get_object_or_404(Customer, pk=customer_id, deleted=False)
+        customer = get_object_or_404(Customer, pk=unquote(customer_id), deleted=False)
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         if request.method == "POST" and not self.has_change_permission(request):
@@ -196,7 +196,7 @@ class TaxRateAdmin(admin.ModelAdmin):
         if request.method != "POST":
             raise PermissionDenied
         customer = self._customer(request, customer_id)
-        row = get_object_or_404(TaxId, pk=tax_id, customer=customer)
+        row = get_object_or_404(TaxId, pk=unquote(tax_id), customer=customer)
         customer_tax_ids.tax_id_delete(tax_id=row)
         self.message_user(request, f"Deleted the tax id {row.value}.")
         return HttpResponseRedirect(customer_taxes_url(customer.pk))
