@@ -94,6 +94,7 @@ class CustomerForm(forms.ModelForm):
         self.fields["invoice_prefix"].help_text = "3–12 uppercase letters or digits; "
         self.fields["invoice_prefix"].help_text += "generated when empty."
         if "tax_exempt" in self.fields:
+            self.fields["tax_exempt"].required = False  # empty: unchanged ("none")
             self.fields["tax_exempt"].help_text = (
                 "Exempt: no tax is charged. Reverse: no tax is charged and "
                 'invoices say "Reverse charge".'

@@ -193,3 +193,14 @@ def test_the_customers_own_invoice_page_shows_taxes(client):
     assert "GST 10% incl.: $10.00" in page
     assert "GST 10% included on $100.00" in page
     assert "$110.00" in page
+
+
+def test_the_customer_form_sets_the_tax_status(admin_client):
+    customer = CustomerFactory(name="Jenny Rosen", invoice_prefix="JENNY")
+    response = admin_client.post(
+        reverse("admin:core_customer_change", args=[quote(customer.pk)]),
+        {"name": "Jenny Rosen", "invoice_prefix": "JENNY", "tax_exempt": "reverse"},
+    )
+    assert response.status_code == 302, response.content.decode()
+    customer.refresh_from_db()
+    assert customer.tax_exempt == "reverse"
