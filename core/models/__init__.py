@@ -23,6 +23,7 @@ from core.models.emails import (
     OutboundEmail,
 )
 from core.models.events import (
+    AuditEntry,
     Event,
     WebhookDelivery,
     WebhookDeliveryAttempt,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_INVOICE_SEQUENCE",
     "Customer",
     "PortalSession",
+    "AuditEntry",
     "Event",
     "WebhookEndpoint",
     "WebhookDelivery",
