@@ -133,3 +133,7 @@ class InvoiceAdmin(_BillingAdmin):
 
     def action_urls(self):
         return [("action", "action/<str:action>", views.invoice_action)]
+
+
+# Tax rates and customers' tax ids (billing/tax_admin.py).
+from billing import tax_admin  # noqa: E402, F401

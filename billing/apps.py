@@ -13,6 +13,7 @@ class BillingConfig(AppConfig):
         from billing import db  # noqa: F401 - registers SQLite's guard switch
 
         self._register_resources()
+        self._register_tax_resources()
         self._register_time_handlers()
         self._register_hooks()
         from billing import dashboard
@@ -73,6 +74,27 @@ class BillingConfig(AppConfig):
                     expandable=expandable,
                 )
             )
+
+    def _register_tax_resources(self) -> None:
+        from billing.api import tax_serializers
+        from billing.models import TaxId, TaxRate
+        from core import resources
+
+        resources.register(
+            resources.Resource(
+                object_name="tax_rate",
+                model=TaxRate,
+                serializer=tax_serializers.TaxRateSerializer,
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="tax_id",
+                model=TaxId,
+                serializer=tax_serializers.TaxIdSerializer,
+                expandable={"customer": "customer"},
+            )
+        )
 
     def _register_time_handlers(self) -> None:
         """Test-clock advances close periods, finalize drafts, settle, in order."""

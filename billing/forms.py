@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
+from billing.models import TaxRate
 from catalog import display
 from catalog.models import Price
 from core.models import Customer
@@ -31,6 +32,15 @@ class PriceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, price: Price) -> str:
         name = price.nickname or price.product.name
         return f"{name} — {display.price_summary(price)}"
+
+
+def _tax_rates_field() -> forms.ModelMultipleChoiceField:
+    return forms.ModelMultipleChoiceField(
+        queryset=TaxRate.objects.filter(active=True).order_by("display_name", "id"),
+        required=False,
+        label="Tax rates",
+        help_text="Applied to every line (Billing → Tax rates).",
+    )
 
 
 def _recurring_prices():
@@ -68,6 +78,7 @@ class SubscriptionForm(forms.Form):
     )
     cancel_at_period_end = forms.BooleanField(required=False)
     description = forms.CharField(required=False, max_length=500)
+    default_tax_rates = _tax_rates_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +137,8 @@ class SubscriptionForm(forms.Form):
         for field in ("trial_period_days", "description"):
             if data.get(field):
                 params[field] = data[field]
+        if data.get("default_tax_rates"):
+            params["default_tax_rates"] = [r.pk for r in data["default_tax_rates"]]
         if data.get("billing_cycle_anchor_day"):
             params["billing_cycle_anchor_config"] = {
                 "day_of_month": data["billing_cycle_anchor_day"]
@@ -170,6 +183,7 @@ class InvoiceForm(forms.Form):
     include_pending = forms.BooleanField(
         required=False, label="Add the customer's pending invoice items"
     )
+    default_tax_rates = _tax_rates_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -233,6 +247,8 @@ class InvoiceForm(forms.Form):
                 params[field] = data[field]
         if data.get("include_pending"):
             params["pending_invoice_items_behavior"] = "include"
+        if data.get("default_tax_rates"):
+            params["default_tax_rates"] = [r.pk for r in data["default_tax_rates"]]
         return params
 
     def item_params(self) -> list[dict]:

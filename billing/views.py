@@ -20,6 +20,8 @@ from billing.compose.rows import spec_of
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm, ThresholdForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.rerate import invoice_lines
+from billing.taxes.display import invoice_tax_display
+from billing.taxes.invoices import amounts_excluding_tax
 from catalog.pricing import describe_line, price_amount
 from core import clock
 from core.admin_pages import admin_page
@@ -114,7 +116,15 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         ),
         usage=usage,
         upcoming=upcoming,
-        upcoming_credits=(upcoming["subtotal"] - upcoming["total"]) if upcoming else 0,
+        upcoming_credits=sum(
+            entry["amount"]
+            for entry in (upcoming or {}).get("total_pretax_credit_amounts", [])
+        ),
+        upcoming_tax=sum(
+            entry["amount"]
+            for entry in (upcoming or {}).get("total_taxes", [])
+            if entry["tax_behavior"] == "exclusive"
+        ),
         upcoming_error=upcoming_error,
         invoices=subscription.invoices.order_by("-created", "-id")[:20],
         clock_url=_clock_url(subscription.customer),
@@ -272,10 +282,16 @@ def invoice_detail(request, invoice_id: str, *, model_admin):
 def invoice_sheet_context(invoice: Invoice) -> dict:
     """What ``billing/_invoice_sheet.html`` shows, for staff and customer pages."""
     lines = invoice_lines(invoice)
+    taxes = invoice_tax_display(invoice, lines)
+    rows = _line_rows(lines)
+    for row, line_taxes in zip(rows, taxes["line_taxes"], strict=True):
+        row["taxes"] = line_taxes
     return {
         "invoice": invoice,
         "customer": invoice.customer,
-        "rows": _line_rows(lines),
+        "rows": rows,
+        "tax_breakdown": taxes["tax_breakdown"],
+        "total_excluding_tax": amounts_excluding_tax(invoice)[1],
         "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
         "quantity_shown": any(
             line.quantity not in (None, Decimal(1)) for line in lines

@@ -462,6 +462,11 @@ TALLY_INVOICE_GRACE_PERIOD = timedelta(
 )
 # Email each finalized invoice to its customer (when the customer has an email).
 TALLY_EMAIL_INVOICE_FINALIZED = env_bool("TALLY_EMAIL_INVOICE_FINALIZED", True)
+# Where invoice taxes come from (billing.taxes.provider): the manual tax rates,
+# or a class implementing TaxProvider (an automatic tax service).
+TALLY_TAX_PROVIDER = os.environ.get(
+    "TALLY_TAX_PROVIDER", "billing.taxes.provider.ManualTaxRates"
+)
 
 # Customer pages: how long a link (dashboard "Open customer page", API
 # billing_portal.session) stays valid, in seconds; default 7 days.

@@ -83,6 +83,7 @@ class CustomerForm(forms.ModelForm):
             "description",
             "phone",
             "invoice_prefix",
+            "tax_exempt",
             "test_clock",
         )
 
@@ -99,6 +100,12 @@ class CustomerForm(forms.ModelForm):
             self.fields[
                 "invoice_prefix"
             ].help_text = "3–12 uppercase letters or digits; generated when empty."
+        if "tax_exempt" in self.fields:
+            self.fields["tax_exempt"].required = False  # empty: unchanged ("none")
+            self.fields["tax_exempt"].help_text = (
+                "Exempt: no tax is charged. Reverse: no tax is charged and "
+                'invoices say "Reverse charge".'
+            )
         # Ids are set at construction, so a new customer has a pk already.
         if not self.instance._state.adding and "test_clock" in self.fields:
             self.fields["test_clock"].disabled = True
@@ -132,7 +139,14 @@ class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         params = {
             key: form.cleaned_data.get(key) or None
-            for key in ("name", "email", "description", "phone", "invoice_prefix")
+            for key in (
+                "name",
+                "email",
+                "description",
+                "phone",
+                "invoice_prefix",
+                "tax_exempt",
+            )
         }
         if not params["invoice_prefix"]:
             params.pop("invoice_prefix")

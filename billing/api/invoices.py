@@ -189,6 +189,7 @@ def _preview(params: dict, details: dict) -> dict:
         subscription=subscription,
         details=details,
         invoice_items=params.get("invoice_items"),
+        customer_details=params.get("customer_details"),
         now=now_for(who) if who else clock.now(),
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import invoices, views
+from billing.api import invoices, taxes, views
 
 urlpatterns = [
     path("v1/subscriptions", views.SubscriptionListView.as_view()),
@@ -35,4 +35,14 @@ urlpatterns = [
     ),
     path("v1/invoiceitems", invoices.InvoiceItemListView.as_view()),
     path("v1/invoiceitems/<str:item_id>", invoices.InvoiceItemDetailView.as_view()),
+    path("v1/tax_rates", taxes.TaxRateListView.as_view()),
+    path("v1/tax_rates/<str:tax_rate_id>", taxes.TaxRateDetailView.as_view()),
+    path(
+        "v1/customers/<str:customer_id>/tax_ids",
+        taxes.CustomerTaxIdListView.as_view(),
+    ),
+    path(
+        "v1/customers/<str:customer_id>/tax_ids/<str:tax_id>",
+        taxes.CustomerTaxIdDetailView.as_view(),
+    ),
 ]

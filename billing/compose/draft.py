@@ -15,6 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from billing.taxes.calculate import LineTax, RateSpec, exclusive_total
+from billing.taxes.provider import TaxCustomer
+
 if TYPE_CHECKING:
     from catalog.models import Price
     from credits.allocation import Allocation, GrantCandidate
@@ -40,6 +43,7 @@ class DraftLine:
     proration_details: dict | None = None
     discountable: bool = True
     metadata: dict = field(default_factory=dict)
+    tax_rates: tuple[str, ...] = ()  # the line's own; else the invoice's defaults
 
     @property
     def metered(self) -> bool:
@@ -51,10 +55,10 @@ class InvoiceDraft:
     """An invoice between ``rate`` and ``persist``; each step fills its part.
 
     Read by the steps (set by ``collect``): ``lines``, ``grants``,
-    ``customer_balance``, ``now``. Written, in pipeline order: ``discounts``
-    (discount), ``credits`` (credits), ``taxes`` (tax), ``starting_balance`` /
-    ``ending_balance`` (customer balance), ``subtotal`` / ``total`` /
-    ``amount_due`` (totals).
+    ``customer_balance``, ``now``, the tax inputs. Written, in pipeline order:
+    ``discounts`` (discount), ``credits`` (credits), ``taxes`` (tax),
+    ``starting_balance`` / ``ending_balance`` (customer balance), ``subtotal`` /
+    ``total`` / ``amount_due`` (totals).
     """
 
     customer_id: str
@@ -66,7 +70,13 @@ class InvoiceDraft:
     # Per line, by position in ``lines``: (line index, amount) in minor units.
     discounts: tuple[tuple[int, int], ...] = ()
     credits: tuple[Allocation, ...] = ()  # ``line_id`` is the line's index
-    taxes: tuple[tuple[int, int], ...] = ()  # exclusive taxes only
+    # Read by ``tax`` (set by ``collect``): rate ids for lines without their own,
+    # the rates named, the customer's tax status.
+    default_tax_rates: tuple[str, ...] = ()
+    tax_rate_specs: tuple[RateSpec, ...] = ()
+    tax_customer: TaxCustomer = field(default_factory=TaxCustomer)
+    # Per line and rate, inclusive and exclusive (``LineTax.line`` is the index).
+    taxes: tuple[LineTax, ...] = ()
     subtotal: int = 0
     total: int = 0
     starting_balance: int = 0
@@ -83,7 +93,8 @@ class InvoiceDraft:
 
     @property
     def total_tax(self) -> int:
-        return sum(amount for _, amount in self.taxes)
+        """Exclusive taxes: what tax adds to the total (inclusive ones add nothing)."""
+        return exclusive_total(self.taxes)
 
     def credits_of(self, index: int) -> list[Allocation]:
         """The credit allocations of the line at ``index``, in grant order."""

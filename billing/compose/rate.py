@@ -59,6 +59,7 @@ def licensed_draft(
         unit_amount_decimal=priced.unit_amount_decimal,
         subscription_id=item.subscription_id,
         subscription_item_id=item.pk,
+        tax_rates=tuple(item.tax_rates),
     )
 
 
@@ -72,6 +73,7 @@ def usage_draft(
     total: Decimal,
     already: Decimal | None = None,
     late: bool = False,
+    tax_rates: tuple[str, ...] = (),
 ) -> DraftLine:
     """Usage of a metered price over ``[start, end)``: ``total`` less ``already``."""
     priced = amounts.usage_amount(spec_of(price), total, already)
@@ -95,6 +97,7 @@ def usage_draft(
         unit_amount_decimal=priced.unit_amount_decimal,
         subscription_id=subscription_id,
         subscription_item_id=subscription_item_id,
+        tax_rates=tax_rates,
     )
 
 
@@ -127,6 +130,7 @@ def item_usage_draft(
         total=total,
         already=already,
         late=late,
+        tax_rates=tuple(item.tax_rates),
     )
 
 
@@ -156,6 +160,7 @@ def invoice_item_draft(item: InvoiceItem) -> DraftLine:
         proration_details=item.proration_details,
         discountable=item.discountable,
         metadata=dict(item.metadata),
+        tax_rates=tuple(item.tax_rates),
     )
 
 

@@ -2,6 +2,7 @@
 
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.subscriptions import Subscription, SubscriptionItem
+from billing.models.taxes import TaxId, TaxRate
 
 __all__ = [
     "Invoice",
@@ -9,4 +10,6 @@ __all__ = [
     "InvoiceLineItem",
     "Subscription",
     "SubscriptionItem",
+    "TaxId",
+    "TaxRate",
 ]

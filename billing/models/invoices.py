@@ -104,6 +104,13 @@ class Invoice(StripeObject):
     customer_name = models.CharField(max_length=256, null=True, blank=True)
     customer_email = models.CharField(max_length=512, null=True, blank=True)
     customer_address = models.JSONField(null=True, blank=True)
+    # Taxes (``billing.taxes``): rate ids for lines without their own, the
+    # per-rate totals (Stripe's ``total_taxes``), and the customer's tax status
+    # and tax ids as billed (frozen at finalization).
+    default_tax_rates = models.JSONField(default=list, blank=True)
+    total_taxes = models.JSONField(default=list, blank=True)
+    customer_tax_exempt = models.CharField(max_length=10, null=True, blank=True)
+    customer_tax_ids = models.JSONField(default=list, blank=True)
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -146,6 +153,11 @@ class Invoice(StripeObject):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def reverse_charge(self) -> bool:
+        """The customer accounts for the tax: the invoice must say "Reverse charge"."""
+        return self.customer_tax_exempt == Customer.TaxExempt.REVERSE
 
 
 class InvoiceItem(StripeObject):
@@ -197,6 +209,7 @@ class InvoiceItem(StripeObject):
     proration = models.BooleanField(default=False)
     proration_details = models.JSONField(null=True, blank=True)
     discountable = models.BooleanField(default=True)
+    tax_rates = models.JSONField(default=list, blank=True)  # tax rate ids
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -275,6 +288,11 @@ class InvoiceLineItem(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     # [{amount, type, credit_balance_transaction}] applied at finalization.
     pretax_credit_amounts = models.JSONField(default=list, blank=True)
+    # The line's own tax rate ids (empty: the invoice's defaults apply), and
+    # [{amount, tax_behavior, tax_rate_details, taxability_reason,
+    # taxable_amount, type}] computed at finalization.
+    tax_rates = models.JSONField(default=list, blank=True)
+    taxes = models.JSONField(default=list, blank=True)
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()

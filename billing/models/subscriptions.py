@@ -82,6 +82,8 @@ class Subscription(StripeObject):
     )
     # An incomplete subscription expires when its first invoice is unpaid by then.
     incomplete_expires_at = models.DateTimeField(null=True, blank=True)
+    # Tax rate ids for items without their own ``tax_rates``; copied to invoices.
+    default_tax_rates = models.JSONField(default=list, blank=True)
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -126,6 +128,8 @@ class SubscriptionItem(StripeObject):
     quantity = models.PositiveIntegerField(null=True, blank=True)
     # billing_thresholds.usage_gte in the meter's units; null when not set.
     usage_gte = models.BigIntegerField(null=True, blank=True)
+    # Tax rate ids of this item's lines; empty: the subscription's defaults apply.
+    tax_rates = models.JSONField(default=list, blank=True)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
 

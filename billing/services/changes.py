@@ -36,11 +36,14 @@ from billing.services.subscriptions import (
     lock,
     subscription_settings_apply,
 )
+from billing.taxes.rates import tax_rates_resolve
 from core.errors import InvalidRequest, ResourceMissing
 from core.metadata import metadata_merge
 
 NONE = "none"
 ALWAYS = "always_invoice"
+# What ``/v1/subscription_items`` passes on to the subscription's update.
+_ITEM_KEYS = ("price", "quantity", "billing_thresholds", "metadata", "tax_rates")
 
 
 class _Change:
@@ -108,6 +111,7 @@ def _add(change: _Change, entry: dict[str, Any], param: str) -> SubscriptionItem
         quantity=None if price.is_metered else spec.quantity,
         usage_gte=spec.usage_gte,
         metadata=spec.metadata,
+        tax_rates=spec.tax_rates,
         current_period_start=change.at
         if price.is_metered
         else sub.current_period_start,
@@ -126,7 +130,7 @@ def _change(change: _Change, item: SubscriptionItem, entry: dict, param: str) ->
         new_price = validation.load_price(entry["price"], param=f"{param}[price]")
         validation.check_price(new_price, param=f"{param}[price]")
     repriced = new_price.pk != item.price_id
-    spec_entry = {**entry}
+    spec_entry = {key: value for key, value in entry.items() if key != "tax_rates"}
     if not repriced and "quantity" not in entry and not new_price.is_metered:
         spec_entry["quantity"] = item.quantity
     spec = validation.item_spec(spec_entry, param=param, price=new_price)
@@ -144,6 +148,10 @@ def _change(change: _Change, item: SubscriptionItem, entry: dict, param: str) ->
         item.usage_gte = spec.usage_gte
     if "metadata" in entry:
         item.metadata = metadata_merge(item.metadata, entry["metadata"])
+    if "tax_rates" in entry:
+        item.tax_rates = tax_rates_resolve(
+            entry["tax_rates"], param=f"{param}[tax_rates]", keep=item.tax_rates
+        )
     item.save()
 
 
@@ -302,11 +310,7 @@ def subscription_item_create(
     *, subscription: Subscription, params: dict[str, Any], now: datetime
 ) -> SubscriptionItem:
     """Add one item (``POST /v1/subscription_items``)."""
-    entry = {
-        key: params[key]
-        for key in ("price", "quantity", "billing_thresholds", "metadata")
-        if key in params
-    }
+    entry = {key: params[key] for key in _ITEM_KEYS if key in params}
     with transaction.atomic():
         sub = subscription_update(
             subscription=subscription,
@@ -321,13 +325,7 @@ def subscription_item_update(
 ) -> SubscriptionItem:
     """Change one item's price, quantity, thresholds or metadata."""
     entry = {"id": item.pk}
-    entry.update(
-        {
-            key: params[key]
-            for key in ("price", "quantity", "billing_thresholds", "metadata")
-            if key in params
-        }
-    )
+    entry.update({key: params[key] for key in _ITEM_KEYS if key in params})
     subscription_update(
         subscription=item.subscription,
         params={**_proration(params), "items": [entry]},

@@ -5,10 +5,11 @@ after ``rate`` (``billing.compose``): discount, credits (posted to the ledger),
 tax, the customer's balance, totals; then the number and the frozen snapshot.
 
 Locking policy (every billing service follows it, so no two can deadlock):
-subscription → invoice → customer, each ``select_for_update`` in that order, many
-rows of one table in primary-key order. The customer row serialises invoice
-numbers (``next_invoice_sequence``): numbers are sequential per customer prefix
-with no gaps, even with concurrent finalizations.
+subscription → invoice → customer → tax rates, each ``select_for_update`` in that
+order, many rows of one table in primary-key order (a tax rate's row is locked
+only by its first finalization and by edits, ``billing.taxes.rates``). The
+customer row serialises invoice numbers (``next_invoice_sequence``): numbers are
+sequential per customer prefix with no gaps, even with concurrent finalizations.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from billing.services.numbering import number_assign
 from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
 from billing.signals import invoices_finalized
+from billing.taxes.invoices import TaxContext, tax_context_for, taxes_record
 from core.errors import InvalidState
 
 # What finalization sets on an invoice.
@@ -45,6 +47,9 @@ _FINALIZED_FIELDS = [
     "amount_paid",
     "amount_remaining",
     "total_pretax_credit_amounts",
+    "total_taxes",
+    "customer_tax_exempt",
+    "customer_tax_ids",
     "number",
     "status",
     "finalized_at",
@@ -126,18 +131,21 @@ def invoices_finalize_locked(
         with_credits = credits.customers_with_credits(
             customer_ids=customer_ids, now=now
         )
+    taxes = tax_context_for(invoices=invoices, lines=lines, now=now)
     for invoice in invoices:
-        _price_and_number(invoice, lines[invoice.pk], now, with_credits)
+        _price_and_number(invoice, lines[invoice.pk], now, with_credits, taxes)
     _save(invoices, lines, changed)
     _announce(invoices, lines)
 
 
-def _price_and_number(invoice, lines, now, with_credits: set[str]) -> None:
-    """Credits, totals, the customer's balance, the number, the frozen snapshot.
+def _price_and_number(
+    invoice, lines, now, with_credits: set[str], taxes: TaxContext
+) -> None:
+    """Credits, taxes, totals, the customer's balance, the number, the snapshot.
 
     Only customers in ``with_credits`` may have grants that apply.
     """
-    draft = discount(invoice_draft_of(invoice, lines, now=now))
+    draft = discount(invoice_draft_of(invoice, lines, now=now, taxes=taxes))
     draft = credits.invoice_credits_step(
         invoice=invoice,
         lines=lines,
@@ -146,6 +154,7 @@ def _price_and_number(invoice, lines, now, with_credits: set[str]) -> None:
     )
     draft = compose(draft, steps=(tax, apply_balance, totals))
     invoice_totals_set(invoice, draft)
+    taxes_record(invoice, lines, draft, taxes.tax_ids.get(invoice.customer_id, []))
     invoice.customer.balance = draft.ending_balance
     number_assign(invoice, invoice.customer)
     _freeze(invoice, invoice.customer, now)
@@ -163,6 +172,8 @@ def _save(invoices, lines, changed) -> None:
         if line.pretax_credit_amounts
     ]
     bulk_save(credited, ["pretax_credit_amounts"])
+    taxed = [line for invoice in invoices for line in lines[invoice.pk] if line.taxes]
+    bulk_save(taxed, ["taxes"])
     bulk_save(invoices, _FINALIZED_FIELDS)
 
 

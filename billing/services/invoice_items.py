@@ -20,6 +20,7 @@ from billing.compose.rows import spec_of
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.events import before, emit, emit_updated
 from billing.services.persist import lines_create
+from billing.taxes.rates import tax_rates_resolve
 from catalog.models import Price, Product
 from catalog.pricing import PriceSpec, price_amount
 from core.errors import InvalidRequest, ResourceMissing
@@ -186,6 +187,7 @@ def invoice_item_create(
         date=now,
         discountable=params.get("discountable", True),
         metadata=params.get("metadata") or {},
+        tax_rates=tax_rates_resolve(params.get("tax_rates"), param="tax_rates"),
         created=now,
         livemode=customer.livemode,
     )
@@ -224,11 +226,14 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
     item = InvoiceItem.objects.select_for_update().get(pk=item.pk)
     money_keys = {"amount", "price", "price_data", "unit_amount_decimal", "quantity"}
     money_keys |= {"quantity_decimal", "period", "description", "discountable"}
+    money_keys |= {"tax_rates"}
     invoice = None
     if money_keys & set(params):
         invoice = _editable(item)
     was = before(item)
-    if (money_keys - {"period", "description", "discountable"}) & set(params):
+    if (money_keys - {"period", "description", "discountable", "tax_rates"}) & set(
+        params
+    ):
         merged = {"currency": item.currency, "quantity": item.quantity, **params}
         if not ({"amount", "price", "price_data", "unit_amount_decimal"} & set(params)):
             if item.price is not None:
@@ -250,6 +255,10 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
         item.period_end = params["period"]["end"]
     if "metadata" in params:
         item.metadata = metadata_merge(item.metadata, params["metadata"])
+    if "tax_rates" in params:
+        item.tax_rates = tax_rates_resolve(
+            params["tax_rates"], param="tax_rates", keep=item.tax_rates
+        )
     item.save()
     if invoice is not None:
         _sync_line(invoice, item)
@@ -269,6 +278,7 @@ def _sync_line(invoice: Invoice, item: InvoiceItem) -> None:
         unit_amount_decimal=draft.unit_amount_decimal,
         discountable=draft.discountable,
         metadata=draft.metadata,
+        tax_rates=list(draft.tax_rates),
     )
     invoice_recount(invoice)
 

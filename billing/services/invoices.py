@@ -28,6 +28,7 @@ from billing.services.invoice_items import (
 from billing.services.persist import lines_create
 from billing.services.rerate import invoice_lines
 from billing.services.settlement import invoice_check_payable, invoice_payment_apply
+from billing.taxes.rates import tax_rates_resolve
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -36,7 +37,7 @@ from core.services.events import event_record
 
 # Fields a finalized invoice still accepts (no money, no collection terms).
 _FREE_FIELDS = ("metadata", "description", "footer", "auto_advance")
-_DRAFT_FIELDS = ("collection_method", "days_until_due", "due_date")
+_DRAFT_FIELDS = ("collection_method", "days_until_due", "due_date", "default_tax_rates")
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -113,6 +114,10 @@ def invoice_create(
         customer_name=customer.name,
         customer_email=customer.email,
         customer_address=customer.address,
+        default_tax_rates=tax_rates_resolve(
+            params.get("default_tax_rates"), param="default_tax_rates"
+        ),
+        customer_tax_exempt=customer.tax_exempt,
     )
     _check_terms(invoice)
     invoice.save(force_insert=True)
@@ -156,9 +161,15 @@ def invoice_update(*, invoice: Invoice, params: dict[str, Any]) -> Invoice:
     if not invoice.is_draft and set(params) & set(_DRAFT_FIELDS):
         raise not_editable(invoice)
     was = before(invoice)
-    for field in ("description", "footer", "auto_advance", *_DRAFT_FIELDS):
+    for field in ("description", "footer", "auto_advance", *_DRAFT_FIELDS[:3]):
         if field in params:
             setattr(invoice, field, params[field])
+    if "default_tax_rates" in params:
+        invoice.default_tax_rates = tax_rates_resolve(
+            params["default_tax_rates"],
+            param="default_tax_rates",
+            keep=invoice.default_tax_rates,
+        )
     if "metadata" in params:
         invoice.metadata = metadata_merge(invoice.metadata, params["metadata"])
     if invoice.is_draft:
@@ -196,7 +207,7 @@ def invoice_delete(*, invoice: Invoice) -> None:
 def invoice_line_update(
     *, invoice: Invoice, line: InvoiceLineItem, params: dict[str, Any]
 ) -> InvoiceLineItem:
-    """Edit a draft's line: description, metadata, discountable, period."""
+    """Edit a draft's line: description, metadata, discountable, period, tax rates."""
     invoice = _lock(invoice)
     if not invoice.is_draft:
         raise not_editable(invoice)
@@ -209,6 +220,10 @@ def invoice_line_update(
     if "period" in params:
         line.period_start = params["period"]["start"]
         line.period_end = params["period"]["end"]
+    if "tax_rates" in params:
+        line.tax_rates = tax_rates_resolve(
+            params["tax_rates"], param="tax_rates", keep=line.tax_rates
+        )
     line.save()
     if line.invoice_item_id:
         InvoiceItem.objects.filter(pk=line.invoice_item_id).update(
@@ -216,6 +231,7 @@ def invoice_line_update(
             discountable=line.discountable,
             period_start=line.period_start,
             period_end=line.period_end,
+            tax_rates=line.tax_rates,
         )
     invoice_recount(invoice)
     return line
@@ -327,7 +343,7 @@ def invoice_send(*, invoice: Invoice, now: datetime) -> Invoice:
         context={
             "invoice": invoice,
             "lines": invoice_lines(invoice),
-            "credits": invoice.subtotal - invoice.total,
+            "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
         },
     )
     emit("invoice.sent", invoice)

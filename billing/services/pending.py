@@ -72,6 +72,7 @@ def proration_item_create(
         unit_amount_decimal=-unit if credit and unit else unit,
         proration=True,
         discountable=False,
+        tax_rates=list(item.tax_rates),
         created=now,
         livemode=subscription.livemode,
     )
@@ -102,6 +103,7 @@ def usage_item_create(
         price=draft.price,
         quantity=draft.quantity,
         unit_amount_decimal=draft.unit_amount_decimal,
+        tax_rates=list(draft.tax_rates),
         created=now,
         livemode=subscription.livemode,
     )

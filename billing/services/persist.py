@@ -15,6 +15,7 @@ from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.events import EventBatch
+from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def _draft_invoice(new: NewInvoice, now: datetime) -> Invoice:
         customer_name=customer.name,
         customer_email=customer.email,
         customer_address=customer.address,
+        default_tax_rates=list(subscription.default_tax_rates),
+        customer_tax_exempt=customer.tax_exempt,
     )
 
 
@@ -168,6 +171,7 @@ def line_from_draft(
         proration_details=draft.proration_details,
         discountable=draft.discountable,
         metadata=draft.metadata,
+        tax_rates=list(draft.tax_rates),
         created=now,
         livemode=invoice.livemode,
     )
@@ -192,19 +196,33 @@ def draft_of_line(line: InvoiceLineItem) -> DraftLine:
         proration_details=line.proration_details,
         discountable=line.discountable,
         metadata=line.metadata,
+        tax_rates=tuple(line.tax_rates),
     )
 
 
 def invoice_draft_of(
-    invoice: Invoice, lines: Sequence[InvoiceLineItem], *, now: datetime
+    invoice: Invoice,
+    lines: Sequence[InvoiceLineItem],
+    *,
+    now: datetime,
+    taxes: TaxContext | None = None,
 ) -> InvoiceDraft:
-    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``."""
+    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``.
+
+    ``taxes`` holds the rates a batch's lines apply; without it they are read
+    (no query when no line applies a rate).
+    """
+    if taxes is None:
+        taxes = tax_context_for(
+            invoices=[invoice], lines={invoice.pk: lines}, tax_ids=False
+        )
     return InvoiceDraft(
         customer_id=invoice.customer_id,
         currency=invoice.currency,
         lines=tuple(draft_of_line(line) for line in lines),
         now=now,
         customer_balance=invoice.customer.balance,
+        **draft_tax_inputs(invoice, invoice.customer, taxes),
     )
 
 

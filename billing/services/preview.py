@@ -40,6 +40,8 @@ from billing.services.persist import (
 )
 from billing.services.rerate import invoice_lines
 from billing.services.subscriptions import subscription_cancel, subscription_create
+from billing.taxes.customer_tax_ids import customer_details_apply, tax_ids_by_customer
+from billing.taxes.invoices import taxes_record
 from core.errors import InvalidRequest, ResourceMissing
 from core.ids import new_id
 from core.models import Customer
@@ -59,6 +61,7 @@ _UPDATE_KEYS = (
     "billing_cycle_anchor",
     "trial_end",
     "metadata",
+    "default_tax_rates",
 )
 _CREATE_KEYS = (
     "items",
@@ -68,6 +71,7 @@ _CREATE_KEYS = (
     "billing_cycle_anchor",
     "trial_end",
     "metadata",
+    "default_tax_rates",
 )
 
 
@@ -154,6 +158,8 @@ def _upcoming_cycle(sub: Subscription, now: datetime):
         customer_name=customer.name,
         customer_email=customer.email,
         customer_address=customer.address,
+        default_tax_rates=list(sub.default_tax_rates),
+        customer_tax_exempt=customer.tax_exempt,
     )
     lines = [
         line_from_draft(invoice=invoice, position=position, draft=draft, now=now)
@@ -212,16 +218,21 @@ def invoice_preview(
     subscription: Subscription | None,
     details: dict[str, Any] | None = None,
     invoice_items: list[dict[str, Any]] | None = None,
+    customer_details: dict[str, Any] | None = None,
     now: datetime,
 ) -> dict[str, Any]:
-    """Return the invoice (API shape) the customer or subscription would get next."""
+    """Return the invoice (API shape) the customer or subscription would get next.
+
+    ``customer_details`` (address, tax status, tax ids) stand for the customer's
+    own in this preview only.
+    """
     if customer is None and subscription is None:
         raise InvalidRequest(
             "Pass customer or subscription.", param="customer", code="parameter_missing"
         )
     customer = customer or subscription.customer
     details = details or {}
-    if not details and not invoice_items:
+    if not details and not invoice_items and not customer_details:
         sub = subscription or _next_subscription(customer, now)
         if sub.cancel_at is None or sub.cancel_at >= sub.current_period_end:
             built = _upcoming_cycle(sub, now)
@@ -231,6 +242,8 @@ def invoice_preview(
     shown: dict[str, Any] | None = None
     try:
         with transaction.atomic():
+            if customer_details:
+                customer_details_apply(customer=customer, details=customer_details)
             invoice = _build(
                 customer=customer,
                 subscription=subscription,
@@ -262,7 +275,10 @@ def _shown(
             preview=True,
             has_grants=has_grants,
         )
-        invoice_totals_set(invoice, compose(draft, steps=(tax, apply_balance, totals)))
+        draft = compose(draft, steps=(tax, apply_balance, totals))
+        invoice_totals_set(invoice, draft)
+        tax_ids = tax_ids_by_customer([invoice.customer_id])[invoice.customer_id]
+        taxes_record(invoice, lines, draft, tax_ids)
     data = render.invoice(invoice, lines=lines)
     preview_id = invoice.pk if invoice.pk.startswith("upcoming_in") else None
     data.update(

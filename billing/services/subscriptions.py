@@ -26,6 +26,7 @@ from billing.periods import (
 from billing.services import cancellation, validation
 from billing.services.first_invoice import first_invoice_create, period_segments
 from billing.services.invoice_items import invoice_item_create
+from billing.taxes.rates import tax_rates_resolve
 from core import clock
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
@@ -192,6 +193,9 @@ def _subscription_row(
         description=params.get("description"),
         default_payment_method=_payment_method(customer, params),
         metadata=params.get("metadata") or {},
+        default_tax_rates=tax_rates_resolve(
+            params.get("default_tax_rates"), param="default_tax_rates"
+        ),
         created=now,
         livemode=customer.livemode,
     )
@@ -218,6 +222,7 @@ def _items_create(sub, specs, now) -> list[SubscriptionItem]:
             quantity=None if spec.price.is_metered else spec.quantity,
             usage_gte=spec.usage_gte,
             metadata=spec.metadata,
+            tax_rates=spec.tax_rates,
             current_period_start=sub.current_period_start,
             current_period_end=sub.current_period_end,
             created=now,
@@ -318,6 +323,12 @@ def subscription_settings_apply(sub: Subscription, params: dict[str, Any], now) 
         sub.default_payment_method = _payment_method(sub.customer, params)
     if "metadata" in params:
         sub.metadata = metadata_merge(sub.metadata, params["metadata"])
+    if "default_tax_rates" in params:
+        sub.default_tax_rates = tax_rates_resolve(
+            params["default_tax_rates"],
+            param="default_tax_rates",
+            keep=sub.default_tax_rates,
+        )
 
 
 def customer_subscriptions_cancel(customer: Customer) -> None:

@@ -6,12 +6,13 @@ Each refusal is a Stripe-style 400 naming the parameter (``items[1][price]``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from billing import amounts
 from billing.compose.rows import spec_of
+from billing.taxes.rates import tax_rates_resolve
 from catalog.models import Price
 from catalog.selectors import prices_with_tiers
 from core.errors import InvalidRequest, ResourceMissing
@@ -29,6 +30,7 @@ class ItemSpec:
     usage_gte: int | None
     metadata: dict
     param: str  # e.g. "items[0]"
+    tax_rates: list[str] = field(default_factory=list)
 
 
 def load_price(price_id: str, *, param: str) -> Price:
@@ -85,6 +87,9 @@ def item_spec(entry: dict[str, Any], *, param: str, price: Price) -> ItemSpec:
         usage_gte=usage_gte,
         metadata=entry.get("metadata") or {},
         param=param,
+        tax_rates=tax_rates_resolve(
+            entry.get("tax_rates"), param=f"{param}[tax_rates]"
+        ),
     )
 
 

@@ -188,6 +188,18 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
             {"url": "https://example.com/hooks", "enabled_events": ["*"]},
         )
     )["id"]
+    world["tax_rate"] = _ok(
+        api.post(
+            "/v1/tax_rates",
+            {"display_name": "VAT", "percentage": "19", "inclusive": "false"},
+        )
+    )["id"]
+    world["tax_id"] = _ok(
+        api.post(
+            f"/v1/customers/{world['customer']}/tax_ids",
+            {"type": "eu_vat", "value": "DE136695976"},
+        )
+    )["id"]
     world["portal_session"] = _ok(
         api.post("/v1/billing_portal/sessions", {"customer": world["customer"]})
     )["id"]
@@ -305,6 +317,8 @@ PARAMETER_KINDS = {
     "payment_intent_id": "payment_intent",
     "invoice_payment_id": "invoice_payment",
     "refund_id": "refund",
+    "tax_rate_id": "tax_rate",
+    "tax_id": "tax_id",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
@@ -323,6 +337,7 @@ LIST_PARAMS = {
     },
     "v1/invoices/upcoming": lambda world: {"customer": world["customer"]},
     "v1/customers/<str:customer_id>/payment_methods": lambda world: {},
+    "v1/customers/<str:customer_id>/tax_ids": lambda world: {},
     "v1/entitlements/active_entitlements": lambda world: {
         "customer": world["customer"]
     },
@@ -522,6 +537,15 @@ def _other_mode_references(own: dict, other: dict) -> list[tuple[str, dict]]:
         (
             f"/v1/invoices/{own['invoice']}/pay",
             {"payment_method": other["payment_method"]},
+        ),
+        (
+            "/v1/invoices",
+            {"customer": own["customer"], "default_tax_rates": [other["tax_rate"]]},
+        ),
+        (f"/v1/tax_rates/{other['tax_rate']}", {"display_name": "x"}),
+        (
+            f"/v1/customers/{other['customer']}/tax_ids",
+            {"type": "eu_vat", "value": "DE136695976"},
         ),
         ("/v1/invoices", {"customer": other["customer"]}),
         ("/v1/invoices/create_preview", {"customer": other["customer"]}),

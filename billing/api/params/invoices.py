@@ -9,6 +9,7 @@ from billing.api.params.shapes import (
     InvoiceItemMoneyParams,
     PeriodParams,
 )
+from billing.api.params.taxes import tax_rates_field
 from billing.models import Invoice
 from catalog.api.serializers import CurrencyField
 from core.api.fields import (
@@ -36,6 +37,7 @@ class InvoiceCreateParams(ApiParams):
     pending_invoice_items_behavior = serializers.ChoiceField(
         choices=["exclude", "include"], required=False
     )
+    default_tax_rates = tax_rates_field()
 
 
 class InvoiceUpdateParams(ApiParams):
@@ -50,6 +52,7 @@ class InvoiceUpdateParams(ApiParams):
     )
     footer = serializers.CharField(required=False, max_length=5000, allow_null=True)
     metadata = MetadataField()
+    default_tax_rates = tax_rates_field()
 
 
 class InvoiceListParams(ListParams):
@@ -80,6 +83,7 @@ class LineUpdateParams(ApiParams):
     discountable = serializers.BooleanField(required=False)
     metadata = MetadataField()
     period = PeriodParams(required=False)
+    tax_rates = tax_rates_field()
 
 
 class InvoiceItemCreateParams(ApiParams, InvoiceItemMoneyParams):

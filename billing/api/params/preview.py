@@ -9,6 +9,8 @@ from billing.api.params.shapes import (
     InvoiceItemMoneyParams,
     ItemUpdateParams,
 )
+from billing.api.params.taxes import tax_rates_field
+from billing.taxes.tax_ids import TAX_ID_TYPES
 from catalog.api.serializers import CurrencyField
 from core.api.fields import (
     ApiParams,
@@ -16,6 +18,8 @@ from core.api.fields import (
     StripeInputSerializer,
     UnixTimeField,
 )
+from core.api.serializers import AddressParams
+from core.models import Customer
 
 
 class PreviewDetailsParams(StripeInputSerializer):
@@ -31,6 +35,7 @@ class PreviewDetailsParams(StripeInputSerializer):
     start_date = UnixTimeField(required=False)
     trial_end = UnixTimeField(required=False, allow_now=True)
     metadata = MetadataField()
+    default_tax_rates = tax_rates_field()
 
     def validate(self, attrs):
         anchor = attrs.get("billing_cycle_anchor")
@@ -41,6 +46,21 @@ class PreviewDetailsParams(StripeInputSerializer):
 
 class PreviewInvoiceItemParams(InvoiceItemMoneyParams):
     invoiceitem = serializers.CharField(required=False, max_length=64)
+
+
+class TaxIdParams(StripeInputSerializer):
+    type = serializers.ChoiceField(choices=TAX_ID_TYPES)
+    value = serializers.CharField(max_length=64)
+
+
+class CustomerDetailsParams(StripeInputSerializer):
+    """The customer as the preview should take it (``customer_details``)."""
+
+    address = AddressParams(required=False, allow_null=True)
+    tax_exempt = serializers.ChoiceField(
+        choices=Customer.TaxExempt.choices, required=False, allow_null=True
+    )
+    tax_ids = serializers.ListField(child=TaxIdParams(), required=False, max_length=25)
 
 
 class InvoicePreviewParams(ApiParams):
@@ -54,6 +74,7 @@ class InvoicePreviewParams(ApiParams):
         choices=["next", "recurring"], required=False
     )
     currency = CurrencyField(required=False)
+    customer_details = CustomerDetailsParams(required=False)
 
 
 class UpcomingParams(ApiParams):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from billing.api.params.taxes import tax_rates_field
 from billing.models import Subscription
 from catalog.api.serializers import CurrencyField
 from core.api.fields import (
@@ -55,7 +56,7 @@ class ItemParams(StripeInputSerializer):
     billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
     metadata = MetadataField()
     discounts = serializers.ListField(required=False, max_length=0)
-    tax_rates = serializers.ListField(required=False, max_length=0)
+    tax_rates = tax_rates_field()
 
 
 class ItemUpdateParams(ItemParams):
@@ -118,7 +119,7 @@ class InvoiceItemMoneyParams(StripeInputSerializer):
     discountable = serializers.BooleanField(required=False)
     metadata = MetadataField()
     period = PeriodParams(required=False)
-    tax_rates = serializers.ListField(required=False, max_length=0)
+    tax_rates = tax_rates_field()
     tax_behavior = serializers.CharField(required=False, max_length=20)
 
     def validate(self, attrs):

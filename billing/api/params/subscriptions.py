@@ -16,6 +16,7 @@ from billing.api.params.shapes import (
     UsageThresholdParams,
     _error,
 )
+from billing.api.params.taxes import tax_rates_field
 from billing.models import Subscription
 from catalog.api.serializers import CurrencyField
 from core.api.fields import (
@@ -64,6 +65,7 @@ class SubscriptionCreateParams(ApiParams):
     currency = CurrencyField(required=False)
     off_session = serializers.BooleanField(required=False)
     default_payment_method = serializers.CharField(required=False, max_length=255)
+    default_tax_rates = tax_rates_field()
 
     def validate(self, attrs):
         if "billing_cycle_anchor" in attrs and "billing_cycle_anchor_config" in attrs:
@@ -105,6 +107,7 @@ class SubscriptionUpdateParams(ApiParams):
     default_payment_method = serializers.CharField(
         required=False, allow_null=True, max_length=255
     )
+    default_tax_rates = tax_rates_field()
 
 
 class CancellationDetailsParams(StripeInputSerializer):
@@ -155,6 +158,7 @@ class SubscriptionItemCreateParams(ApiParams):
     proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
     proration_date = UnixTimeField(required=False)
     payment_behavior = serializers.CharField(required=False, max_length=40)
+    tax_rates = tax_rates_field()
 
 
 class SubscriptionItemUpdateParams(ApiParams):
@@ -168,6 +172,7 @@ class SubscriptionItemUpdateParams(ApiParams):
     proration_date = UnixTimeField(required=False)
     payment_behavior = serializers.CharField(required=False, max_length=40)
     off_session = serializers.BooleanField(required=False)
+    tax_rates = tax_rates_field()
 
 
 class SubscriptionItemDeleteParams(ApiParams):

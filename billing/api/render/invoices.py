@@ -9,6 +9,8 @@ from billing.api.render.parts import (
     _quantity,
     ts,
 )
+from billing.api.render.taxes import tax_rate_objects
+from billing.taxes.invoices import amounts_excluding_tax
 
 LINES_SHOWN = 10
 
@@ -60,7 +62,7 @@ def line_item(line, *, invoice_id: str | None = None) -> dict[str, Any]:
         "quantity_decimal": quantity_decimal,
         "subscription": line.subscription_id,
         "subtotal": line.amount,
-        "taxes": [],
+        "taxes": list(line.taxes),
     }
 
 
@@ -88,6 +90,7 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
     lines = lines_of(inv) if lines is None else lines
     shown = lines[:LINES_SHOWN]
     draft_auto = inv.status == "draft" and inv.auto_advance
+    subtotal_excluding_tax, total_excluding_tax = amounts_excluding_tax(inv)
     return {
         "id": inv.pk,
         "object": "invoice",
@@ -123,11 +126,11 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
         "customer_name": inv.customer_name,
         "customer_phone": None,
         "customer_shipping": None,
-        "customer_tax_exempt": "none",
-        "customer_tax_ids": [],
+        "customer_tax_exempt": inv.customer_tax_exempt or "none",
+        "customer_tax_ids": list(inv.customer_tax_ids),
         "default_payment_method": inv.default_payment_method,
         "default_source": None,
-        "default_tax_rates": [],
+        "default_tax_rates": tax_rate_objects(inv.default_tax_rates),
         "description": inv.description,
         "discounts": [],
         "due_date": ts(inv.due_date),
@@ -176,14 +179,14 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
             "voided_at": ts(inv.voided_at),
         },
         "subtotal": inv.subtotal,
-        "subtotal_excluding_tax": inv.subtotal,
+        "subtotal_excluding_tax": subtotal_excluding_tax,
         "test_clock": inv.test_clock_id,
         "threshold_reason": inv.threshold_reason,
         "total": inv.total,
         "total_discount_amounts": [],
-        "total_excluding_tax": inv.total,
+        "total_excluding_tax": total_excluding_tax,
         "total_pretax_credit_amounts": list(inv.total_pretax_credit_amounts),
-        "total_taxes": [],
+        "total_taxes": list(inv.total_taxes),
         "webhooks_delivered_at": ts(inv.webhooks_delivered_at),
     }
 
@@ -220,6 +223,6 @@ def invoice_item(item) -> dict[str, Any]:
         "proration_details": {"credited_items": None},
         "quantity": quantity,
         "quantity_decimal": quantity_decimal,
-        "tax_rates": [],
+        "tax_rates": tax_rate_objects(item.tax_rates),
         "test_clock": item.test_clock_id,
     }

@@ -9,6 +9,7 @@ from billing.api.render.parts import (
     price_object,
     ts,
 )
+from billing.api.render.taxes import tax_rate_objects
 
 
 def subscription_item(item) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def subscription_item(item) -> dict[str, Any]:
         "plan": plan_object(item.price),
         "price": price_object(item.price),
         "subscription": item.subscription_id,
-        "tax_rates": [],
+        "tax_rates": tax_rate_objects(item.tax_rates),
     }
     if not item.price.is_metered:
         data["quantity"] = item.quantity
@@ -78,7 +79,7 @@ def subscription(sub) -> dict[str, Any]:
         "days_until_due": sub.days_until_due,
         "default_payment_method": sub.default_payment_method,
         "default_source": None,
-        "default_tax_rates": [],
+        "default_tax_rates": tax_rate_objects(sub.default_tax_rates),
         "description": sub.description,
         "discounts": [],
         "ended_at": ts(sub.ended_at),
