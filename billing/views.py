@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 
 from billing import selectors, services
 from billing.compose.rows import spec_of
+from billing.documents.links import hosted_invoice_path, invoice_pdf_path
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.rerate import invoice_lines
@@ -230,6 +231,8 @@ def invoice_sheet_context(invoice: Invoice) -> dict:
     lines = invoice_lines(invoice)
     return {
         "invoice": invoice,
+        "hosted_url": hosted_invoice_path(invoice),
+        "pdf_url": invoice_pdf_path(invoice),
         "customer": invoice.customer,
         "rows": _line_rows(lines),
         "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),

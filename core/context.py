@@ -1,4 +1,5 @@
-"""Per-request facts that events record: request id, idempotency key, livemode."""
+"""Per-request facts that events record: request id, idempotency key, livemode,
+and the address the request came to (for public links)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ class RequestContext:
     request_id: str | None = None
     idempotency_key: str | None = None
     livemode: bool = False
+    # "https://host" the request came to: public links made while serving it.
+    base_url: str = ""
 
 
 _EMPTY = RequestContext()

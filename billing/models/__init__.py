@@ -1,12 +1,14 @@
 """Models of the billing app: subscriptions, invoices, lines and invoice items."""
 
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
+from billing.models.numbering import InvoiceNumberSequence
 from billing.models.subscriptions import Subscription, SubscriptionItem
 
 __all__ = [
     "Invoice",
     "InvoiceItem",
     "InvoiceLineItem",
+    "InvoiceNumberSequence",
     "Subscription",
     "SubscriptionItem",
 ]

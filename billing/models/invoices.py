@@ -99,6 +99,11 @@ class Invoice(StripeObject):
     customer_name = models.CharField(max_length=256, null=True, blank=True)
     customer_email = models.CharField(max_length=512, null=True, blank=True)
     customer_address = models.JSONField(null=True, blank=True)
+    # The secret in the public hosted page and PDF links (``/i/<token>``), made at
+    # finalization; drafts have none, as Stripe's have no hosted_invoice_url.
+    hosted_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta(StripeObject.Meta):
         indexes = [

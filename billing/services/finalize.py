@@ -5,14 +5,16 @@ after ``rate`` (``billing.compose``): discount, credits (posted to the ledger),
 tax, the customer's balance, totals; then the number and the frozen snapshot.
 
 Locking policy (every billing service follows it, so no two can deadlock):
-subscription → invoice → customer, each ``select_for_update`` in that order, many
-rows of one table in primary-key order. The customer row serialises invoice
-numbers (``next_invoice_sequence``): numbers are sequential per customer prefix
-with no gaps, even with concurrent finalizations.
+subscription → invoice → customer → invoice number sequence, each
+``select_for_update`` in that order, many rows of one table in primary-key order.
+The customer row (or, with account-level numbering, the mode's number sequence)
+serialises invoice numbers: they are sequential with no gaps, even with
+concurrent finalizations (``billing.services.numbering``).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -29,7 +31,7 @@ from billing.models import Invoice, Subscription
 from billing.services import credits
 from billing.services.events import EventBatch
 from billing.services.notifications import invoices_finalized_notify
-from billing.services.numbering import number_assign
+from billing.services.numbering import InvoiceNumbering
 from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
 from core.errors import InvalidState
@@ -55,6 +57,7 @@ _FINALIZED_FIELDS = [
     "customer_name",
     "customer_email",
     "customer_address",
+    "hosted_token",
 ]
 
 
@@ -125,13 +128,17 @@ def invoices_finalize_locked(
         with_credits = credits.customers_with_credits(
             customer_ids=customer_ids, now=now
         )
+    numbering = InvoiceNumbering.lock(invoices)
     for invoice in invoices:
-        _price_and_number(invoice, lines[invoice.pk], now, with_credits)
+        _price_and_number(invoice, lines[invoice.pk], now, with_credits, numbering)
+    numbering.save()
     _save(invoices, lines, changed)
     _announce(invoices, lines)
 
 
-def _price_and_number(invoice, lines, now, with_credits: set[str]) -> None:
+def _price_and_number(
+    invoice, lines, now, with_credits: set[str], numbering: InvoiceNumbering
+) -> None:
     """Credits, totals, the customer's balance, the number, the frozen snapshot.
 
     Only customers in ``with_credits`` may have grants that apply.
@@ -146,7 +153,7 @@ def _price_and_number(invoice, lines, now, with_credits: set[str]) -> None:
     draft = compose(draft, steps=(tax, apply_balance, totals))
     invoice_totals_set(invoice, draft)
     invoice.customer.balance = draft.ending_balance
-    number_assign(invoice, invoice.customer)
+    numbering.assign(invoice)
     _freeze(invoice, invoice.customer, now)
 
 
@@ -197,6 +204,7 @@ def _freeze(invoice: Invoice, customer, now: datetime) -> None:
     invoice.customer_name = customer.name
     invoice.customer_email = customer.email
     invoice.customer_address = customer.address
+    invoice.hosted_token = secrets.token_urlsafe(32)
     if (
         invoice.collection_method == Invoice.CollectionMethod.SEND_INVOICE
         and invoice.due_date is None
