@@ -198,6 +198,35 @@ def test_a_credit_balance_shows_as_applied_balance(seller):
         assert snippet in text, snippet
 
 
+def test_a_credit_note_draws_on_the_same_layout():
+    note = InvoiceDocument(
+        title="Credit note",
+        number="ZOE-0001-CN-01",
+        reference="cn_123",
+        currency="gbp",
+        livemode=True,
+        seller=Party("Seller"),
+        buyer=Party("Zoë Müller"),
+        dates=(("Date of issue", "May 2, 2026"), ("Invoice", "ZOE-0001")),
+        issued_at=MAY1,
+        lines=(DocumentLine(description="Seats × 2", amount=2_000),),
+        subtotal=2_000,
+        total=2_000,
+        balance=(AmountRow("Credited to customer balance", -2_000),),
+        amount_due=2_000,
+        amount_due_label="Amount credited",
+    )
+    text = pdf_text(document_pdf(note))
+    for snippet in (
+        "Credit note number ZOE-0001-CN-01",
+        "Invoice ZOE-0001",
+        "Seats × 2",
+        "Credited to customer balance -£20.00",
+        "Amount credited £20.00",
+    ):
+        assert snippet in text, snippet
+
+
 def _long_document(count: int) -> InvoiceDocument:
     usage = UsageDetail(
         meter="API tokens",
