@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.money import format_minor
+
 
 @dataclass(frozen=True)
 class Party:
@@ -97,6 +99,13 @@ class InvoiceDocument:
     footer: str = ""
     payment_instructions: str = ""
     notes: tuple[str, ...] = ()  # "Reverse charge", ...
+
+    def headline(self) -> str:
+        """``$240.00 due by May 1, 2026``; ``Amount credited: £20.00``."""
+        amount = format_minor(self.amount_due, self.currency)
+        if self.amount_due_label.startswith("Amount due"):
+            return f"{amount} {self.amount_due_label.removeprefix('Amount ')}"
+        return f"{self.amount_due_label}: {amount}"
 
     def totals_block(self) -> list[tuple[str, int, bool]]:
         """(label, amount, emphasised) rows in Stripe's order."""

@@ -109,17 +109,9 @@ def _parties(pdf: _Sheet, doc: InvoiceDocument) -> None:
     pdf.set_xy(MARGIN, max(pdf.get_y(), top + 20) + 4)
 
 
-def headline(doc: InvoiceDocument) -> str:
-    """``$240.00 due by May 1, 2026``; ``Amount credited: £20.00``."""
-    amount = _money(doc.amount_due, doc.currency)
-    if doc.amount_due_label.startswith("Amount due"):
-        return f"{amount} {doc.amount_due_label.removeprefix('Amount ')}"
-    return f"{doc.amount_due_label}: {amount}"
-
-
 def _amount_due(pdf: _Sheet, doc: InvoiceDocument) -> None:
     pdf.set_font(FAMILY, "B", 14)
-    pdf.cell(0, 8, headline(doc), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, doc.headline(), new_x="LMARGIN", new_y="NEXT")
     if doc.memo:
         pdf.set_font(FAMILY, size=9)
         pdf.multi_cell(0, 4.5, doc.memo, new_x="LMARGIN", new_y="NEXT")

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_safe
 
 from billing.documents.files import invoice_pdf_bytes
 from billing.documents.links import invoice_pdf_path
-from billing.documents.pdf import headline
 from billing.documents.selectors import invoice_document
 from billing.models import Invoice
 from core import modes
@@ -57,7 +56,6 @@ def hosted_invoice(request, token: str):
         {
             "invoice": invoice,
             "document": document,
-            "headline": headline(document),
             "pdf_url": invoice_pdf_path(invoice),
         },
     )
