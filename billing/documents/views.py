@@ -8,6 +8,8 @@ no dashboard); each finds only its own invoice.
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -18,11 +20,13 @@ from billing.documents.selectors import invoice_document
 from billing.models import Invoice
 from core import modes
 
-TOKEN_MAX = 64
+# What ``secrets.token_urlsafe`` makes; anything else is no token (and a NUL
+# would not even reach PostgreSQL).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _invoice_of(token: str) -> Invoice:
-    if not token or len(token) > TOKEN_MAX:
+    if not _TOKEN.fullmatch(token):
         raise Http404("No such invoice.")
     with modes.scope(None):
         invoice = (
