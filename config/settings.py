@@ -463,6 +463,9 @@ TALLY_SELLER = {
         "Pay by bank transfer, quoting the invoice number as the reference.",
     ),
 }
+# Days after its due date (or its finalization, without one) that an invoice's
+# public links keep answering; 0: for good (Stripe's links outlive the invoice).
+TALLY_HOSTED_INVOICE_DAYS = int(os.environ.get("TALLY_HOSTED_INVOICE_DAYS", "0"))
 # Rendered invoice PDFs are kept here (a cache: each renders the same again).
 TALLY_DOCUMENTS_DIR = Path(os.environ.get("TALLY_DOCUMENTS_DIR", VAR_DIR / "documents"))
 # Invoice numbers: "customer" (each customer's prefix and sequence, the default)

@@ -9,7 +9,9 @@ no dashboard); each finds only its own invoice.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -18,7 +20,7 @@ from billing.documents.files import invoice_pdf_bytes
 from billing.documents.links import invoice_pdf_path
 from billing.documents.selectors import invoice_document
 from billing.models import Invoice
-from core import modes
+from core import clock, modes
 
 # What ``secrets.token_urlsafe`` makes; anything else is no token (and a NUL
 # would not even reach PostgreSQL).
@@ -35,9 +37,18 @@ def _invoice_of(token: str) -> Invoice:
             .filter(hosted_token=token)
             .first()
         )
-    if invoice is None:
+    if invoice is None or _expired(invoice):
         raise Http404("No such invoice.")
     return invoice
+
+
+def _expired(invoice: Invoice) -> bool:
+    """Past ``TALLY_HOSTED_INVOICE_DAYS`` after the due date (0: never)."""
+    days = settings.TALLY_HOSTED_INVOICE_DAYS
+    if not days:
+        return False
+    start = invoice.due_date or invoice.finalized_at
+    return clock.now_for_customer(invoice.customer) > start + timedelta(days=days)
 
 
 def _private(response: HttpResponse) -> HttpResponse:

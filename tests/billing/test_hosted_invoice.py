@@ -118,6 +118,14 @@ def test_a_token_shows_its_own_invoice_only_whatever_the_mode(db, client):
         assert client.get(f"/i/{first.hosted_token}/").status_code == 200
 
 
+@pytest.mark.parametrize(("days", "status"), [(0, 200), (30, 404), (36_500, 200)])
+def test_links_expire_after_the_days_set(db, client, settings, days, status):
+    settings.TALLY_HOSTED_INVOICE_DAYS = days
+    invoice = finalized()  # finalized Apr 1, 2026, no due date: long ago
+    assert client.get(f"/i/{invoice.hosted_token}/").status_code == status
+    assert client.get(f"/i/{invoice.hosted_token}/pdf").status_code == status
+
+
 def test_a_draft_never_answers_even_with_a_token(db, client):
     customer = CustomerFactory()
     draft = invoice_create(customer=customer, params={}, now=APR1)
