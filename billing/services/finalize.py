@@ -5,11 +5,12 @@ after ``rate`` (``billing.compose``): discount, credits (posted to the ledger),
 tax, the customer's balance, totals; then the number and the frozen snapshot.
 
 Locking policy (every billing service follows it, so no two can deadlock):
-subscription → invoice → customer → invoice number sequence, each
-``select_for_update`` in that order, many rows of one table in primary-key order.
-The customer row (or, with account-level numbering, the mode's number sequence)
-serialises invoice numbers: they are sequential with no gaps, even with
-concurrent finalizations (``billing.services.numbering``).
+subscription → invoice → customer → credit grants → invoice number sequence,
+each ``select_for_update`` in that order, many rows of one table in primary-key
+order. The customer row (or, with account-level numbering, the mode's number
+sequence, locked last so that the one row every finalization shares is held the
+shortest) serialises invoice numbers: they are sequential with no gaps, even
+with concurrent finalizations (``billing.services.numbering``).
 """
 
 from __future__ import annotations
@@ -128,18 +129,18 @@ def invoices_finalize_locked(
         with_credits = credits.customers_with_credits(
             customer_ids=customer_ids, now=now
         )
+    for invoice in invoices:
+        _price_and_freeze(invoice, lines[invoice.pk], now, with_credits)
     numbering = InvoiceNumbering.lock(invoices)
     for invoice in invoices:
-        _price_and_number(invoice, lines[invoice.pk], now, with_credits, numbering)
+        numbering.assign(invoice)
     numbering.save()
     _save(invoices, lines, changed)
     _announce(invoices, lines)
 
 
-def _price_and_number(
-    invoice, lines, now, with_credits: set[str], numbering: InvoiceNumbering
-) -> None:
-    """Credits, totals, the customer's balance, the number, the frozen snapshot.
+def _price_and_freeze(invoice, lines, now, with_credits: set[str]) -> None:
+    """Credits, totals, the customer's balance, the frozen snapshot.
 
     Only customers in ``with_credits`` may have grants that apply.
     """
@@ -153,7 +154,6 @@ def _price_and_number(
     draft = compose(draft, steps=(tax, apply_balance, totals))
     invoice_totals_set(invoice, draft)
     invoice.customer.balance = draft.ending_balance
-    numbering.assign(invoice)
     _freeze(invoice, invoice.customer, now)
 
 
