@@ -41,10 +41,10 @@ def _amount_due_label(invoice: Invoice) -> str:
 
 
 def _payment_instructions(invoice: Invoice) -> str:
+    """How to pay (``TALLY_SELLER``), when something is due. Tally collects no
+    payments itself yet, so every invoice is paid as the seller instructs."""
     if invoice.amount_due == 0:
         return ""
-    if invoice.collection_method == Invoice.CollectionMethod.CHARGE_AUTOMATICALLY:
-        return "The amount due is charged to the payment method on file."
     return settings.TALLY_SELLER["payment_instructions"]
 
 

@@ -135,7 +135,7 @@ def test_the_pdf_prints_seller_buyer_lines_usage_and_totals(cycle_invoice):
         "Subtotal $250.00",
         "Total $240.00",
         "Amount due $240.00",
-        "The amount due is charged to the payment method on file.",
+        "IBAN DK50 0040 0440 1162 43, reference the number.",
         cycle_invoice.pk,
     ]
     expected += [line.description for line in lines]
