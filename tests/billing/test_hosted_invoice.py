@@ -43,11 +43,18 @@ def path_of(url: str) -> str:
 
 def test_drafts_have_no_links_and_finalizing_makes_them(api):
     customer = CustomerFactory(name="Jenny Rosen")
-    created = api.post("/v1/invoices", {"customer": customer.pk}).json()
+    created = api.post(
+        "/v1/invoices", {"customer": customer.pk, "currency": "usd"}
+    ).json()
     assert (created["hosted_invoice_url"], created["invoice_pdf"]) == (None, None)
     api.post(
         "/v1/invoiceitems",
-        {"customer": customer.pk, "invoice": created["id"], "amount": 5_000},
+        {
+            "customer": customer.pk,
+            "invoice": created["id"],
+            "amount": 5_000,
+            "currency": "usd",
+        },
     )
     body = api.post(f"/v1/invoices/{created['id']}/finalize").json()
     token = Invoice.objects.get(pk=created["id"]).hosted_token
@@ -166,10 +173,12 @@ def test_the_finalized_email_links_the_hosted_page(db, mailoutbox, settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_stripe_sdk_reads_the_links_and_the_pdf_downloads(stripe_sdk):
     customer = stripe_sdk.Customer.create(name="Jenny Rosen")
-    draft = stripe_sdk.Invoice.create(customer=customer.id)
+    draft = stripe_sdk.Invoice.create(customer=customer.id, currency="usd")
     assert draft.invoice_pdf is None
     assert draft.hosted_invoice_url is None
-    stripe_sdk.InvoiceItem.create(customer=customer.id, invoice=draft.id, amount=999)
+    stripe_sdk.InvoiceItem.create(
+        customer=customer.id, invoice=draft.id, amount=999, currency="usd"
+    )
     invoice = stripe_sdk.Invoice.finalize_invoice(draft.id)
     assert invoice.hosted_invoice_url.startswith(stripe_sdk.api_base + "/i/")
     assert invoice.invoice_pdf == invoice.hosted_invoice_url + "pdf"
