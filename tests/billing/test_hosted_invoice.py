@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.apps import apps
+from django.contrib.admin.utils import quote
 from django.test import Client, TestCase
 
 from billing.models import Invoice
 from billing.services import invoice_create, invoice_finalize, invoice_item_create
-from core import modes
+from core import clock, modes
+from core.services.portal import portal_session_create
 from tests.billing.factories import CustomerFactory, PriceFactory
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -190,3 +192,20 @@ def test_the_stripe_sdk_reads_the_links_and_the_pdf_downloads(stripe_sdk):
     assert invoice.number in page.text
     assert path_of(invoice.invoice_pdf) in page.text
     assert Client().get(path_of(invoice.invoice_pdf)).status_code == 200
+
+
+def test_staff_and_customer_pages_link_the_hosted_page_and_the_pdf(db, admin_client):
+    invoice = finalized()
+    hosted = f"/i/{invoice.hosted_token}/"
+    staff = admin_client.get(
+        f"/admin/billing/invoice/{quote(invoice.pk)}/change/"
+    ).content.decode()
+    assert f'href="{hosted}"' in staff
+    assert f'href="{hosted}pdf?download=1"' in staff
+
+    url = portal_session_create(customer=invoice.customer, now=clock.now()).url
+    listing = Client().get(f"{url}invoices/").content.decode()
+    assert f"{hosted}pdf?download=1" in listing
+    page = Client().get(f"{url}invoices/{invoice.pk}/").content.decode()
+    assert f'href="{hosted}pdf?download=1"' in page
+    assert f'href="{hosted}"' in page
