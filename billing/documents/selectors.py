@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+
 from django.conf import settings
 
 from billing.descriptions import format_date, format_period
@@ -48,6 +51,23 @@ def _payment_instructions(invoice: Invoice) -> str:
     return settings.TALLY_SELLER["payment_instructions"]
 
 
+def document_line(
+    line: InvoiceLineItem, *, already: Decimal | None, names: Mapping[str, str]
+) -> DocumentLine:
+    """One line as printed; ``already``: usage earlier lines billed for its period,
+    ``names``: grant names by credit balance transaction."""
+    return DocumentLine(
+        description=line.description or "",
+        amount=line.amount,
+        quantity=line.quantity,
+        unit_amount=line.unit_amount_decimal,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        usage=usage_detail(line, already=already),
+        adjustments=rows.line_adjustments(line, names),
+    )
+
+
 def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
     """Everything a finalized invoice's PDF and hosted page print, in three reads
     (lines, usage billed before, grant names)."""
@@ -67,16 +87,7 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         dates=invoice_dates(invoice),
         issued_at=invoice.finalized_at,
         lines=tuple(
-            DocumentLine(
-                description=line.description or "",
-                amount=line.amount,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount_decimal,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                usage=usage_detail(line, already=already.get(line.pk)),
-                adjustments=rows.line_adjustments(line, names),
-            )
+            document_line(line, already=already.get(line.pk), names=names)
             for line in lines
         ),
         subtotal=invoice.subtotal,
