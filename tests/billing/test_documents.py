@@ -64,7 +64,7 @@ def pdf_pages(content: bytes) -> int:
 
 
 @pytest.fixture
-def seller(settings, tmp_path):
+def seller(db, settings, tmp_path):
     settings.TALLY_SELLER = SELLER
     settings.TALLY_DOCUMENTS_DIR = tmp_path / "documents"
     return SELLER
