@@ -56,8 +56,10 @@ def document_line(
 ) -> DocumentLine:
     """One line as printed; ``already``: usage earlier lines billed for its period,
     ``names``: grant names by credit balance transaction."""
+    # A line without a description prints its product, as Stripe's documents.
+    product = line.price.product.name if line.price_id else ""
     return DocumentLine(
-        description=line.description or "",
+        description=line.description or product,
         amount=line.amount,
         quantity=line.quantity,
         unit_amount=line.unit_amount_decimal,

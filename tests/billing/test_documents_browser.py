@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from tests.billing.factories import CustomerFactory, PriceFactory
 pytestmark = pytest.mark.browser
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
+SCREENSHOTS = os.environ.get("TALLY_SCREENSHOTS")
 
 
 def test_staff_open_the_hosted_page_and_its_pdf(
@@ -35,6 +37,8 @@ def test_staff_open_the_hosted_page_and_its_pdf(
     expect(page.locator("h1")).to_contain_text("Invoice ZOE-0001")
     expect(page.locator(".invoice-parties")).to_contain_text("Zoë Müller")
     expect(page.locator(".invoice-amount-due")).to_contain_text("$42.00")
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, "hosted_invoice.png"))
 
     href = page.get_attribute("#invoice-pdf", "href")
     response = page.request.get(f"{live_server.url}{href}")
