@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 
 from billing import dashboard, selectors, services
 from billing.compose.rows import spec_of
+from billing.documents.links import hosted_invoice_path, invoice_pdf_path
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm, ThresholdForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.rerate import invoice_lines
@@ -288,6 +289,8 @@ def invoice_sheet_context(invoice: Invoice) -> dict:
         row["taxes"] = line_taxes
     return {
         "invoice": invoice,
+        "hosted_url": hosted_invoice_path(invoice),
+        "pdf_url": invoice_pdf_path(invoice),
         "customer": invoice.customer,
         "rows": rows,
         "tax_breakdown": taxes["tax_breakdown"],

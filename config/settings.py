@@ -468,6 +468,37 @@ TALLY_TAX_PROVIDER = os.environ.get(
     "TALLY_TAX_PROVIDER", "billing.taxes.provider.ManualTaxRates"
 )
 
+# Invoice documents (billing.documents): who issues the invoices, as printed on
+# each PDF and hosted invoice page. TALLY_SELLER_ADDRESS separates lines with "|".
+TALLY_SELLER = {
+    "name": os.environ.get("TALLY_SELLER_NAME", "Tally Demo Inc."),
+    "address": [
+        line.strip()
+        for line in os.environ.get(
+            "TALLY_SELLER_ADDRESS", "1 Example Street|Springfield 12345|United States"
+        ).split("|")
+        if line.strip()
+    ],
+    "email": os.environ.get("TALLY_SELLER_EMAIL", "billing@tally.example"),
+    "tax_id": os.environ.get("TALLY_SELLER_TAX_ID", ""),
+    "payment_instructions": os.environ.get(
+        "TALLY_SELLER_PAYMENT_INSTRUCTIONS",
+        "Pay by bank transfer, quoting the invoice number as the reference.",
+    ),
+}
+# Days after its due date (or its finalization, without one) that an invoice's
+# public links keep answering; 0: for good (Stripe's links outlive the invoice).
+TALLY_HOSTED_INVOICE_DAYS = int(os.environ.get("TALLY_HOSTED_INVOICE_DAYS", "0"))
+# Rendered invoice PDFs are kept here (a cache: each renders the same again).
+TALLY_DOCUMENTS_DIR = Path(os.environ.get("TALLY_DOCUMENTS_DIR", VAR_DIR / "documents"))
+# Invoice numbers: "customer" (each customer's prefix and sequence, the default)
+# or "account" (one sequence for all customers under TALLY_INVOICE_PREFIX, as
+# Stripe's account-level numbering). Both are gap-free, per mode.
+TALLY_INVOICE_NUMBERING = os.environ.get("TALLY_INVOICE_NUMBERING", "customer")
+if TALLY_INVOICE_NUMBERING not in ("customer", "account"):
+    raise ImproperlyConfigured("TALLY_INVOICE_NUMBERING is customer or account")
+TALLY_INVOICE_PREFIX = os.environ.get("TALLY_INVOICE_PREFIX", "TALLY")
+
 # Customer pages: how long a link (dashboard "Open customer page", API
 # billing_portal.session) stays valid, in seconds; default 7 days.
 TALLY_CUSTOMER_PAGE_TTL = int(os.environ.get("TALLY_CUSTOMER_PAGE_TTL", str(7 * 86400)))

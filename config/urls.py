@@ -1,4 +1,5 @@
-"""URL map: the dashboard (admin), API docs, the Stripe-shaped API, customer pages."""
+"""URL map: the dashboard (admin), API docs, the Stripe-shaped API, customer pages,
+public invoice links."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -33,6 +34,8 @@ urlpatterns = [
     path("admin/mode/", admin_pages.mode_switch, name="dashboard-mode"),
     path("admin/", admin.site.urls),
     path("customer/<str:token>/", include((customer_pages, "portal"))),
+    # Public invoice links (hosted_invoice_url, invoice_pdf).
+    path("i/", include("billing.documents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

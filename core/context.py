@@ -1,5 +1,6 @@
 """Per-request facts that events record: request id, idempotency key, livemode,
-and the actor (``core.audit``): who made the change."""
+the actor (``core.audit``): who made the change, and the address the request
+came to (for public links)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ class RequestContext:
     livemode: bool = False
     # "user:<username>", "api_key:<key id>" or "job:<task name>" (core.audit).
     actor: str | None = None
+    # "https://host" the request came to: public links made while serving it.
+    base_url: str = ""
 
 
 _EMPTY = RequestContext()

@@ -129,6 +129,7 @@ class InvoiceSerializer(serializers.Serializer):
     ending_balance = _nullable(serializers.IntegerField)
     footer = _nullable(serializers.CharField)
     hosted_invoice_url = _nullable(serializers.CharField)
+    invoice_pdf = _nullable(serializers.CharField)
     lines = LineListSerializer(read_only=True)
     livemode = serializers.BooleanField(**_ro)
     metadata = serializers.DictField(**_ro)

@@ -1,6 +1,7 @@
 """Models of the billing app: subscriptions, invoices, lines and invoice items."""
 
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
+from billing.models.numbering import InvoiceNumberSequence
 from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
@@ -8,6 +9,7 @@ __all__ = [
     "Invoice",
     "InvoiceItem",
     "InvoiceLineItem",
+    "InvoiceNumberSequence",
     "Subscription",
     "SubscriptionItem",
     "TaxId",

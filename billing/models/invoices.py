@@ -111,6 +111,11 @@ class Invoice(StripeObject):
     total_taxes = models.JSONField(default=list, blank=True)
     customer_tax_exempt = models.CharField(max_length=10, null=True, blank=True)
     customer_tax_ids = models.JSONField(default=list, blank=True)
+    # The secret in the public hosted page and PDF links (``/i/<token>``), made at
+    # finalization; drafts have none, as Stripe's have no hosted_invoice_url.
+    hosted_token = models.CharField(
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -136,6 +141,12 @@ class Invoice(StripeObject):
                 fields=["customer", "number"],
                 condition=Q(number__isnull=False),
                 name="invoice_number_unique_per_customer",
+            ),
+            # Partial, so SQLite adds it without rebuilding the guarded table.
+            models.UniqueConstraint(
+                fields=["hosted_token"],
+                condition=Q(hosted_token__isnull=False),
+                name="invoice_hosted_token_unique",
             ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0) & Q(amount_remaining__gte=0),

@@ -5,15 +5,19 @@ after ``rate`` (``billing.compose``): discount, credits (posted to the ledger),
 tax, the customer's balance, totals; then the number and the frozen snapshot.
 
 Locking policy (every billing service follows it, so no two can deadlock):
-subscription → invoice → customer → tax rates, each ``select_for_update`` in that
-order, many rows of one table in primary-key order (a tax rate's row is locked
-only by its first finalization and by edits, ``billing.taxes.rates``). The
-customer row serialises invoice numbers (``next_invoice_sequence``): numbers are
-sequential per customer prefix with no gaps, even with concurrent finalizations.
+subscription → invoice → customer → tax rates → credit grants → invoice number
+sequence, each ``select_for_update`` in that order, many rows of one table in
+primary-key order (a tax rate's row is locked only by its first finalization and
+by edits, ``billing.taxes.rates``). The customer row (or, with account-level
+numbering, the mode's number sequence, locked last so that the one row every
+finalization shares is held the shortest) serialises invoice numbers: they are
+sequential with no gaps, even with concurrent finalizations
+(``billing.services.numbering``).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -30,7 +34,7 @@ from billing.models import Invoice, Subscription
 from billing.services import credits
 from billing.services.events import EventBatch
 from billing.services.notifications import invoices_finalized_notify
-from billing.services.numbering import number_assign
+from billing.services.numbering import InvoiceNumbering
 from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
 from billing.signals import invoices_finalized
@@ -61,6 +65,7 @@ _FINALIZED_FIELDS = [
     "customer_name",
     "customer_email",
     "customer_address",
+    "hosted_token",
 ]
 
 
@@ -133,15 +138,19 @@ def invoices_finalize_locked(
         )
     taxes = tax_context_for(invoices=invoices, lines=lines, now=now)
     for invoice in invoices:
-        _price_and_number(invoice, lines[invoice.pk], now, with_credits, taxes)
+        _price_and_freeze(invoice, lines[invoice.pk], now, with_credits, taxes)
+    numbering = InvoiceNumbering.lock(invoices)
+    for invoice in invoices:
+        numbering.assign(invoice)
+    numbering.save()
     _save(invoices, lines, changed)
     _announce(invoices, lines)
 
 
-def _price_and_number(
+def _price_and_freeze(
     invoice, lines, now, with_credits: set[str], taxes: TaxContext
 ) -> None:
-    """Credits, taxes, totals, the customer's balance, the number, the snapshot.
+    """Credits, taxes, totals, the customer's balance, the frozen snapshot.
 
     Only customers in ``with_credits`` may have grants that apply.
     """
@@ -156,7 +165,6 @@ def _price_and_number(
     invoice_totals_set(invoice, draft)
     taxes_record(invoice, lines, draft, taxes.tax_ids.get(invoice.customer_id, []))
     invoice.customer.balance = draft.ending_balance
-    number_assign(invoice, invoice.customer)
     _freeze(invoice, invoice.customer, now)
 
 
@@ -212,6 +220,7 @@ def _freeze(invoice: Invoice, customer, now: datetime) -> None:
     invoice.customer_name = customer.name
     invoice.customer_email = customer.email
     invoice.customer_address = customer.address
+    invoice.hosted_token = secrets.token_urlsafe(32)
     if (
         invoice.collection_method == Invoice.CollectionMethod.SEND_INVOICE
         and invoice.due_date is None

@@ -16,6 +16,7 @@ from django.db import transaction
 from billing import collection
 from billing.compose.rate import invoice_item_draft
 from billing.compose.rows import grace_period
+from billing.documents.links import hosted_invoice_url
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services import credits
 from billing.services.events import before, emit, emit_updated
@@ -344,6 +345,7 @@ def invoice_send(*, invoice: Invoice, now: datetime) -> Invoice:
             "invoice": invoice,
             "lines": invoice_lines(invoice),
             "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
+            "hosted_url": hosted_invoice_url(invoice),
         },
     )
     emit("invoice.sent", invoice)

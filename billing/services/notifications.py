@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from billing.documents.links import hosted_invoice_url
 from billing.models import Invoice
 from core.money import format_minor
 from core.notifications import Email, send_emails_on_commit
@@ -66,6 +67,7 @@ def _context(invoice: Invoice) -> dict[str, Any]:
         "paid": invoice.amount_due == 0,
         "due": _day(due_date) if due_date else "",
         "issued": _day(invoice.finalized_at),
+        "hosted_url": hosted_invoice_url(invoice),
     }
 
 

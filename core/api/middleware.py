@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import logging
 from urllib.parse import parse_qsl
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 
 from core import clock, modes
@@ -42,6 +44,15 @@ def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES)
 
 
+def _base_url(request) -> str:
+    """``scheme://host`` of the request; "" for a host not allowed (answered 400
+    further on)."""
+    try:
+        return request.build_absolute_uri("/").rstrip("/")
+    except DisallowedHost:
+        return ""
+
+
 class RequestIdMiddleware:
     """Give every request a ``req_`` id, echoed as the ``Request-Id`` header."""
 
@@ -54,6 +65,7 @@ class RequestIdMiddleware:
             request_context.RequestContext(
                 request_id=request.request_id,
                 idempotency_key=request.headers.get("Idempotency-Key"),
+                base_url=_base_url(request),
             )
         )
         try:
@@ -162,11 +174,8 @@ class ApiKeyMiddleware:
             )
         current = request_context.current()
         token = request_context.activate(
-            request_context.RequestContext(
-                request_id=current.request_id,
-                idempotency_key=current.idempotency_key,
-                livemode=api_key.livemode,
-                actor=f"api_key:{api_key.id}",
+            dataclasses.replace(
+                current, livemode=api_key.livemode, actor=f"api_key:{api_key.id}"
             )
         )
         # The key's mode is the only one the request sees and writes (core.modes).

@@ -108,7 +108,8 @@ def test_invoice_shape_is_basil(api, clocked):
     assert body["status_transitions"]["finalized_at"] == ts(APR1)
     assert body["status_transitions"]["paid_at"] is None
     assert body["total_pretax_credit_amounts"] == []
-    assert body["hosted_invoice_url"] is None
+    assert body["hosted_invoice_url"].startswith("http://testserver/i/")
+    assert body["invoice_pdf"] == body["hosted_invoice_url"] + "pdf"
     assert body["period_start"] == body["period_end"] == ts(APR1)
     lines = body["lines"]
     assert (lines["object"], lines["total_count"], lines["has_more"]) == (

@@ -128,18 +128,18 @@ def test_a_failing_draft_leaves_the_others_finalized(prices, monkeypatch):
     subscribe(prices, 4)
     subscriptions_close_due(now=MAY1)
     poisoned = cycle_invoices().order_by("id")[2]
-    real = finalize._price_and_number
+    real = finalize._price_and_freeze
 
     def price(invoice, *args, **kwargs):
         if invoice.pk == poisoned.pk:
             raise RuntimeError("bad data")
         return real(invoice, *args, **kwargs)
 
-    monkeypatch.setattr(finalize, "_price_and_number", price)
+    monkeypatch.setattr(finalize, "_price_and_freeze", price)
     with pytest.raises(RuntimeError, match="bad data"):
         invoices_finalize_due(now=MAY1 + GRACE)
 
     assert set(cycle_invoices().filter(status="draft")) == {poisoned}
-    monkeypatch.setattr(finalize, "_price_and_number", real)
+    monkeypatch.setattr(finalize, "_price_and_freeze", real)
     assert invoices_finalize_due(now=MAY1 + GRACE) == 1
     assert not cycle_invoices().filter(status="draft").exists()

@@ -76,6 +76,6 @@ def test_staff_open_the_customer_page_and_it_fits_a_phone(staff_page, live_serve
     expect(page.locator(".invoice-amount-due")).to_contain_text("$200.00")
     page.emulate_media(media="print")
     expect(page.locator(".portal-nav")).to_be_hidden()
-    expect(page.locator("text=Print or save as PDF")).to_be_hidden()
+    expect(page.locator("text=Download PDF")).to_be_hidden()
     _shot(page, "customer_invoice_print")
     page.close()

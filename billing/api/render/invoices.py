@@ -10,6 +10,7 @@ from billing.api.render.parts import (
     ts,
 )
 from billing.api.render.taxes import tax_rate_objects
+from billing.documents.links import hosted_invoice_url, invoice_pdf_url
 from billing.taxes.invoices import amounts_excluding_tax
 
 LINES_SHOWN = 10
@@ -138,8 +139,8 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
         "ending_balance": inv.ending_balance,
         "footer": inv.footer,
         "from_invoice": None,
-        "hosted_invoice_url": None,
-        "invoice_pdf": None,
+        "hosted_invoice_url": hosted_invoice_url(inv),
+        "invoice_pdf": invoice_pdf_url(inv),
         "issuer": {"type": "self"},
         "last_finalization_error": None,
         "latest_revision": None,

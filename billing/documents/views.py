@@ -1,0 +1,90 @@
+"""The public hosted invoice page and its PDF, behind the invoice's token.
+
+Anyone with the link sees that one invoice, as Stripe's hosted pages: the token
+(32 random bytes) is the credential, so a wrong one is a plain 404 that says
+nothing about which invoices exist. Tokens work whatever the mode (the page is
+no dashboard); each finds only its own invoice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from billing.documents.files import invoice_pdf_bytes
+from billing.documents.links import invoice_pdf_path
+from billing.documents.selectors import invoice_document
+from billing.models import Invoice
+from core import clock, modes
+
+# What ``secrets.token_urlsafe`` makes; anything else is no token (and a NUL
+# would not even reach PostgreSQL).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _invoice_of(token: str) -> Invoice:
+    if not _TOKEN.fullmatch(token):
+        raise Http404("No such invoice.")
+    with modes.scope(None):
+        invoice = (
+            Invoice.objects.select_related("customer")
+            .exclude(status=Invoice.Status.DRAFT)
+            .filter(hosted_token=token)
+            .first()
+        )
+    if invoice is None or _expired(invoice):
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def _expired(invoice: Invoice) -> bool:
+    """Past ``TALLY_HOSTED_INVOICE_DAYS`` after the due date (0: never)."""
+    days = settings.TALLY_HOSTED_INVOICE_DAYS
+    if not days:
+        return False
+    start = invoice.due_date or invoice.finalized_at
+    return clock.now_for_customer(invoice.customer) > start + timedelta(days=days)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The link is the credential: keep it out of shared caches, referrers, indexes.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_safe
+def hosted_invoice(request, token: str):
+    """The invoice as a page, with its status and a link to the PDF."""
+    invoice = _invoice_of(token)
+    with modes.scope(None):
+        document = invoice_document(invoice=invoice)
+    response = render(
+        request,
+        "billing/hosted/invoice.html",
+        {
+            "invoice": invoice,
+            "document": document,
+            "pdf_url": invoice_pdf_path(invoice),
+        },
+    )
+    return _private(response)
+
+
+@require_safe
+def hosted_invoice_pdf(request, token: str):
+    """The invoice's PDF (``?download=1`` saves it rather than showing it)."""
+    invoice = _invoice_of(token)
+    with modes.scope(None):
+        content = invoice_pdf_bytes(invoice=invoice)
+    disposition = "attachment" if request.GET.get("download") else "inline"
+    name = f"Invoice-{invoice.number or invoice.pk}.pdf"
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    return _private(response)
