@@ -60,18 +60,30 @@ def discount_rows(entries: Iterable[dict]) -> list[AmountRow]:
     return [AmountRow(label, -amount) for label, amount in by_discount.items()]
 
 
-def _tax_label(entry: dict, currency: str) -> str:
-    label = entry.get("label") or "Tax"
+def tax_rate_names(entries: Iterable[dict]) -> dict[str, str]:
+    """The tax rates the entries name, as printed: "VAT 20% (excl.)" (one read)."""
+    from billing.models import TaxRate
+
+    ids = {entry["tax_rate_details"]["tax_rate"] for entry in entries}
+    return {rate.pk: str(rate) for rate in TaxRate.objects.filter(pk__in=ids)}
+
+
+def _tax_label(entry: dict, currency: str, names: Mapping[str, str]) -> str:
+    rate = (entry.get("tax_rate_details") or {}).get("tax_rate")
+    label = names.get(rate) or entry.get("label") or "Tax"
     taxable = entry.get("taxable_amount")
     if taxable is None:
         return label
     return f"{label} on {format_minor(taxable, currency)}"
 
 
-def tax_rows(entries: Iterable[dict], currency: str) -> list[AmountRow]:
+def tax_rows(
+    entries: Iterable[dict], currency: str, names: Mapping[str, str]
+) -> list[AmountRow]:
     """One row per tax (Stripe's ``taxes``), with the amount it was taken on."""
     return [
-        AmountRow(_tax_label(entry, currency), entry["amount"]) for entry in entries
+        AmountRow(_tax_label(entry, currency, names), entry["amount"])
+        for entry in entries
     ]
 
 
@@ -79,8 +91,8 @@ def invoice_discount_rows(invoice: Invoice) -> list[AmountRow]:
     return discount_rows(_entries(invoice, "total_discount_amounts"))
 
 
-def invoice_tax_rows(invoice: Invoice) -> list[AmountRow]:
-    return tax_rows(_entries(invoice, "total_taxes"), invoice.currency)
+def invoice_tax_rows(invoice: Invoice, names: Mapping[str, str]) -> list[AmountRow]:
+    return tax_rows(_entries(invoice, "total_taxes"), invoice.currency, names)
 
 
 def invoice_credit_rows(invoice: Invoice, names: Mapping[str, str]) -> list[AmountRow]:
@@ -94,13 +106,13 @@ def balance_rows(invoice: Invoice) -> list[AmountRow]:
 
 
 def line_adjustments(
-    line: InvoiceLineItem, names: Mapping[str, str]
+    line: InvoiceLineItem, names: Mapping[str, str], tax_names: Mapping[str, str]
 ) -> tuple[AmountRow, ...]:
     """What discounts, credits and taxes did to one line, as printed under it."""
     return (
         *discount_rows(_entries(line, "discount_amounts")),
         *credit_rows(line.pretax_credit_amounts, names),
-        *tax_rows(_entries(line, "taxes"), line.currency),
+        *tax_rows(_entries(line, "taxes"), line.currency, tax_names),
     )
 
 

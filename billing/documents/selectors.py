@@ -13,6 +13,7 @@ from billing.documents.document import DocumentLine, InvoiceDocument
 from billing.documents.parties import buyer, seller
 from billing.documents.usage import billed_before, usage_detail
 from billing.models import Invoice, InvoiceLineItem
+from billing.taxes.invoices import amounts_excluding_tax
 
 
 def invoice_document_lines(invoice: Invoice) -> list[InvoiceLineItem]:
@@ -52,10 +53,15 @@ def _payment_instructions(invoice: Invoice) -> str:
 
 
 def document_line(
-    line: InvoiceLineItem, *, already: Decimal | None, names: Mapping[str, str]
+    line: InvoiceLineItem,
+    *,
+    already: Decimal | None,
+    names: Mapping[str, str],
+    tax_names: Mapping[str, str] | None = None,
 ) -> DocumentLine:
     """One line as printed; ``already``: usage earlier lines billed for its period,
-    ``names``: grant names by credit balance transaction."""
+    ``names``: grant names by credit balance transaction, ``tax_names``: tax rates
+    as printed by id."""
     # A line without a description prints its product, as Stripe's documents.
     product = line.price.product.name if line.price_id else ""
     return DocumentLine(
@@ -66,7 +72,7 @@ def document_line(
         period_start=line.period_start,
         period_end=line.period_end,
         usage=usage_detail(line, already=already),
-        adjustments=rows.line_adjustments(line, names),
+        adjustments=rows.line_adjustments(line, names, tax_names or {}),
     )
 
 
@@ -78,6 +84,7 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
     names = rows.grant_names(
         entry for line in lines for entry in line.pretax_credit_amounts
     )
+    tax_names = rows.tax_rate_names(invoice.total_taxes or ())
     return InvoiceDocument(
         title="Invoice",
         number=invoice.number or "",
@@ -89,7 +96,9 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         dates=invoice_dates(invoice),
         issued_at=invoice.finalized_at,
         lines=tuple(
-            document_line(line, already=already.get(line.pk), names=names)
+            document_line(
+                line, already=already.get(line.pk), names=names, tax_names=tax_names
+            )
             for line in lines
         ),
         subtotal=invoice.subtotal,
@@ -98,8 +107,8 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         amount_due_label=_amount_due_label(invoice),
         discounts=tuple(rows.invoice_discount_rows(invoice)),
         credits=tuple(rows.invoice_credit_rows(invoice, names)),
-        taxes=tuple(rows.invoice_tax_rows(invoice)),
-        total_excluding_tax=getattr(invoice, "total_excluding_tax", None),
+        taxes=tuple(rows.invoice_tax_rows(invoice, tax_names)),
+        total_excluding_tax=amounts_excluding_tax(invoice)[1],
         balance=tuple(rows.balance_rows(invoice)),
         memo=invoice.description or "",
         footer=invoice.footer or "",

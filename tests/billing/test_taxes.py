@@ -389,3 +389,21 @@ def test_preview_equals_the_invoice_with_taxes():
     assert [e["amount"] for e in usage.taxes] == [446, 170]
     seats = next(line for line in lines if line.kind == "licensed")
     assert [(e["amount"], e["taxable_amount"]) for e in seats.taxes] == [(6667, 33333)]
+
+
+def test_the_pdf_prints_each_rate_and_the_total_excluding_tax():
+    from billing.documents.files import invoice_pdf_bytes
+    from tests.billing.test_documents import pdf_text
+
+    vat, included = rate("19"), rate("10", inclusive=True, name="GST")
+    invoice = one_off(
+        CustomerFactory(), [vat, included], amount=11000, description="Consulting"
+    )
+    invoice = invoice_finalize_manual(invoice=invoice, now=APR1 + timedelta(hours=1))
+    # 110.00 holds 10.00 of GST; VAT is 19 % of the 100.00 without it: 19.00.
+    assert (invoice.subtotal, invoice.total) == (11000, 12900)
+    text = pdf_text(invoice_pdf_bytes(invoice=invoice))
+    assert "VAT 19% (excl.)" in text
+    assert "GST 10% (incl.)" in text
+    assert "Total excluding tax" in text
+    assert "$100.00" in text and "$19.00" in text and "$129.00" in text
