@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "core.api.errors.stripe_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.StripeAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -289,6 +289,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v[12]",
+    # One-value choice sets that several fields share, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "MonetaryTypeEnum": ["monetary"],
+        "AdjustmentTypeEnum": ["cancel"],
+    },
+    # Stripe's conventions for every operation: core/api/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.stripe_conventions",
+    ],
 }
 
 # Celery: an embedded filesystem broker by default, Redis in production.

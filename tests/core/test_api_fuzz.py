@@ -1,5 +1,7 @@
-"""No input makes the API answer 500: schemathesis sends requests generated from
-Tally's own OpenAPI document, valid and not, to every operation.
+"""No input makes the API answer 500, and every answer is what the OpenAPI document
+says: schemathesis sends requests generated from Tally's own document, valid and not,
+to every operation, and checks each response's status, content type and body against
+the document (``core/api/schema.py`` states Stripe's conventions there).
 
 Each operation runs against the demo data (``load_demo``), with the ids in its path
 taken from it, so that requests reach the services rather than stopping at a 404.
@@ -19,6 +21,11 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from alerts.models import ActiveEntitlement, UsageLimit
 from billing.models import InvoiceItem, InvoiceLineItem, SubscriptionItem
@@ -95,6 +102,14 @@ def demo(django_db_setup, django_db_blocker):
     request_finished.connect(close_old_connections)
 
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
 @schema.parametrize()
 @settings(
     max_examples=10,
@@ -109,4 +124,4 @@ def test_no_request_is_answered_with_a_500(case, demo, db):
         key = "invoice_item_id" if "/invoiceitems/" in case.path else name
         if key in ids:
             case.path_parameters[name] = ids[key]
-    case.call_and_validate(headers=headers, checks=[not_a_server_error])
+    case.call_and_validate(headers=headers, checks=CHECKS)

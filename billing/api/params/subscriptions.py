@@ -10,10 +10,10 @@ from billing.api.params.shapes import (
     MAX_QUANTITY,
     AddInvoiceItemParams,
     AnchorConfigParams,
+    ItemBillingThresholdsParams,
     ItemParams,
     ItemUpdateParams,
     ThresholdParams,
-    UsageThresholdParams,
     _error,
 )
 from billing.models import Subscription
@@ -147,7 +147,7 @@ class SubscriptionItemCreateParams(ApiParams):
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY
     )
-    billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
+    billing_thresholds = ItemBillingThresholdsParams(required=False, allow_null=True)
     metadata = MetadataField()
     proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
     proration_date = UnixTimeField(required=False)
@@ -159,7 +159,7 @@ class SubscriptionItemUpdateParams(ApiParams):
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY
     )
-    billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
+    billing_thresholds = ItemBillingThresholdsParams(required=False, allow_null=True)
     metadata = MetadataField()
     proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
     proration_date = UnixTimeField(required=False)
