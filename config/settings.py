@@ -327,8 +327,21 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # the longest task: a task still running when it expires runs twice (harmless,
     # every task is idempotent, but wasted work).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        # A broker host that does not answer (rather than refuse) costs a request
+        # at most this many seconds per attempt; the OS default is minutes.
+        "socket_connect_timeout": float(
+            os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1")
+        ),
     }
+# Queueing from a request tries twice, then gives up: the caller logs it and the
+# Beat jobs find the work due in the database (core/queue.py, README "Broker down").
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Queues, so that each kind of work can get workers of its own (docs/deploy.md):
 # a backlog of one (a long period close, an endpoint retrying) never delays the
