@@ -306,6 +306,13 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem"):
     for folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / folder).mkdir(exist_ok=True)
+    # The worker's pool. kombu's filesystem transport has no file descriptor to
+    # wait on, so Celery drives a prefork pool through billiard's blocking Pool,
+    # whose children share one lock on the task pipe: a child killed while holding
+    # it (an idle child waits for work holding it) leaves every other child waiting
+    # forever, and the worker takes no task again. Threads share no such lock.
+    # With Redis, Celery's own pool gives each child a pipe of its own (prefork).
+    CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL", "threads")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         # Seconds between looks at the folder: real-time usage evaluations are
