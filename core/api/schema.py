@@ -201,7 +201,8 @@ def _loosen(component: dict) -> None:
     for name, schema in properties.items():
         if name not in _ALWAYS_THERE:
             properties[name] = _nullable(schema)
-    properties.setdefault("deleted", {"type": "boolean"})
+    if "id" in properties:
+        properties.setdefault("deleted", {"type": "boolean"})
     required = [name for name in component.get("required", ()) if name in _ALWAYS_THERE]
     component["required"] = [name for name in required if name in ("id", "object")]
     if not component["required"]:
