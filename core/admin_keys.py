@@ -46,11 +46,11 @@ class ApiKeyCreateForm(forms.ModelForm):
             return None
         if choice != CUSTOM:
             return access.PRESETS[choice]
-        return {
-            resource: self.cleaned_data[_field_name(resource)]
+        levels = {
+            resource: self.cleaned_data.get(_field_name(resource)) or access.NONE
             for resource in access.api_resources()
-            if self.cleaned_data[_field_name(resource)] != access.NONE
         }
+        return {name: level for name, level in levels.items() if level != access.NONE}
 
 
 @cache
@@ -59,7 +59,10 @@ def _create_form() -> type[ApiKeyCreateForm]:
     which imports this module, has loaded)."""
     fields = {
         _field_name(resource): forms.ChoiceField(
-            label=resource, choices=_LEVEL_CHOICES, initial=access.NONE
+            label=resource,
+            choices=_LEVEL_CHOICES,
+            initial=access.NONE,
+            required=False,
         )
         for resource in access.api_resources()
     }
