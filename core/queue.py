@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from kombu.exceptions import OperationalError
@@ -46,11 +47,17 @@ def task_register(name: str, task: _Task) -> None:
 def enqueue(name: str, *args: Any) -> None:
     """Queue the task registered as ``name`` with ``args`` (ids); raises if the
     broker is down, for the caller to log (its Beat job retries)."""
+    send_guarded(lambda: _tasks[name].delay(*args), what=name)
+
+
+def send_guarded(send: Callable[[], Any], *, what: str = "a task") -> None:
+    """Call ``send`` (a task's ``delay`` or ``apply_async``), unless the broker
+    could not be reached moments ago: then raise ``BrokerUnavailable`` at once."""
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
-        raise BrokerUnavailable(f"The broker was unreachable moments ago ({name}).")
+        raise BrokerUnavailable(f"The broker was unreachable moments ago ({what}).")
     try:
-        _tasks[name].delay(*args)
+        send()
     except OperationalError:
         with _lock:
             _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
