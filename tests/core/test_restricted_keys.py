@@ -41,7 +41,11 @@ CALLS = _calls()
 
 
 def _restricted(preset_or_permissions) -> ApiClient:
-    permissions = access.PRESETS.get(preset_or_permissions, preset_or_permissions)
+    permissions = (
+        access.PRESETS[preset_or_permissions]
+        if isinstance(preset_or_permissions, str)
+        else preset_or_permissions
+    )
     _, secret = api_key_create(name="restricted", permissions=permissions)
     assert secret.startswith("rk_test_")
     return ApiClient(Client(), secret)
