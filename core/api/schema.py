@@ -170,6 +170,29 @@ def _error_schema() -> dict:
     }
 
 
+def _deleted_schema() -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"type": "string"},
+            "deleted": {"type": "boolean", "enum": [True]},
+        },
+        "required": ["id", "object", "deleted"],
+    }
+
+
+def _document_deletion(method: str, operation: dict) -> None:
+    """A DELETE answers 200 with ``{id, object, deleted: true}``, as Stripe's."""
+    responses = operation.setdefault("responses", {})
+    if method == "delete" and "200" not in responses:
+        responses.pop("204", None)
+        responses["200"] = {
+            "description": "The deleted object",
+            "content": {"application/json": {"schema": _deleted_schema()}},
+        }
+
+
 def _document_errors(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
     for status, description in ERROR_STATUSES.items():
@@ -261,6 +284,7 @@ def stripe_conventions(result: dict, generator, request, public) -> dict:
     _expandable(schemas)
     schemas[ERROR_COMPONENT] = _error_schema()
     for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
+            _document_deletion(method, operation)
             _document_errors(operation)
     return result

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -116,6 +116,9 @@ CHECKS = [
     derandomize=True,
     deadline=None,
     database=None,
+    # No shrinking: the examples are derandomized, so a failure reported as found
+    # is the same on every run, and CI does not spend minutes minimising it.
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
 def test_no_request_is_answered_with_a_500(case, demo, db):

@@ -34,19 +34,24 @@ def _fresh_connections() -> None:
 
 
 class Broker:
-    """Switch between the dead broker and a working one (eager tasks)."""
+    """Switch between the dead broker and a working one (eager tasks).
+
+    The write URL is the one queueing uses; ``broker_url`` itself would lose to the
+    ``CELERY_BROKER_URL`` environment variable, which Celery reads first.
+    """
 
     def __init__(self) -> None:
         conf = celery_app.conf
-        self.saved = (conf.task_always_eager, conf.broker_url)
+        self.saved = (conf.task_always_eager, conf.broker_write_url)
 
     def down(self) -> None:
         celery_app.conf.task_always_eager = False
-        celery_app.conf.broker_url = DEAD_BROKER
+        celery_app.conf.broker_write_url = DEAD_BROKER
         _fresh_connections()
 
     def back(self) -> None:
-        celery_app.conf.task_always_eager, celery_app.conf.broker_url = self.saved
+        celery_app.conf.task_always_eager = self.saved[0]
+        celery_app.conf.broker_write_url = None
         _fresh_connections()
 
 
