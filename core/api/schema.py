@@ -3,7 +3,8 @@
 drf-spectacular reads the views' ``extend_schema`` and the serializers; this module
 teaches it Stripe's conventions once, for every operation, instead of per view:
 
-- lists are list objects ``{object: "list", data, has_more, url}`` (``AutoSchema``);
+- lists are list objects ``{object: "list", data, has_more, url}``, and a DELETE
+  answers 200 with an object (``StripeAutoSchema``);
 - Tally's own fields (unix times, metadata, constants, decimal strings, range
   filters) have their JSON types (the field extensions);
 - every operation documents the error envelope for the 4xx (and 503) it can answer;
@@ -69,6 +70,22 @@ class StripeAutoSchema(AutoSchema):
 
     def get_paginated_name(self, serializer_name: str) -> str:
         return f"{serializer_name}List"
+
+    def _get_response_bodies(self, direction="response"):
+        """A DELETE answers 200 with an object, as Stripe's (the deleted object's
+        ``{id, object, deleted}``, or a canceled subscription), not 204."""
+        serializers = self.get_response_serializers()
+        if (
+            self.method == "DELETE"
+            and serializers
+            and not isinstance(serializers, dict)
+        ):
+            return {
+                "200": self._get_response_for_code(
+                    serializers, "200", direction=direction
+                )
+            }
+        return super()._get_response_bodies(direction)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -170,29 +187,6 @@ def _error_schema() -> dict:
     }
 
 
-def _deleted_schema() -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "object": {"type": "string"},
-            "deleted": {"type": "boolean", "enum": [True]},
-        },
-        "required": ["id", "object", "deleted"],
-    }
-
-
-def _document_deletion(method: str, operation: dict) -> None:
-    """A DELETE answers 200 with ``{id, object, deleted: true}``, as Stripe's."""
-    responses = operation.setdefault("responses", {})
-    if method == "delete" and "200" not in responses:
-        responses.pop("204", None)
-        responses["200"] = {
-            "description": "The deleted object",
-            "content": {"application/json": {"schema": _deleted_schema()}},
-        }
-
-
 def _document_errors(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
     for status, description in ERROR_STATUSES.items():
@@ -284,7 +278,6 @@ def stripe_conventions(result: dict, generator, request, public) -> dict:
     _expandable(schemas)
     schemas[ERROR_COMPONENT] = _error_schema()
     for path_item in result.get("paths", {}).values():
-        for method, operation in path_item.items():
-            _document_deletion(method, operation)
+        for operation in path_item.values():
             _document_errors(operation)
     return result
