@@ -86,7 +86,9 @@ def test_the_embedded_worker_takes_tasks_after_its_pool_children_are_killed(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    sender = Celery(broker="filesystem://")
+    sender = Celery()
+    # The write URL: Celery reads CELERY_BROKER_URL (the suite's) before broker_url.
+    sender.conf.broker_write_url = "filesystem://"
     for folder in ("broker", "broker-processed", "broker-control"):
         (tmp_path / folder).mkdir(exist_ok=True)
     sender.conf.broker_transport_options = _broker_options(tmp_path)
