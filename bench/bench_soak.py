@@ -158,9 +158,9 @@ def _wait_ready(base: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            requests.get(f"{base}/admin/login/", timeout=2)
+            requests.get(f"{base}/admin/login/", timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still starting
             time.sleep(0.3)
     raise RuntimeError("the web process did not start within 90 s")
 
@@ -346,9 +346,9 @@ def soak(database: str, seconds: float) -> dict:
     installation = Installation(database, folder)
     print(f"[{database}] preparing in {folder} ...", flush=True)
     prepared = installation.prepare()
-    installation.start()
     base = f"http://127.0.0.1:{installation.port}"
     try:
+        installation.start()
         context = _context(base, prepared)
         memory = Memory(installation.processes)
         memory.start()
