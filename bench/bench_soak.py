@@ -302,6 +302,14 @@ def _context(base: str, prepared: dict) -> dict:
     customers = api.get(f"{base}/v1/customers?limit=100", timeout=30).json()["data"]
     subscriptions = api.get(f"{base}/v1/subscriptions?limit=100", timeout=30).json()
     clocks = api.get(f"{base}/v1/test_helpers/test_clocks", timeout=30).json()["data"]
+    prices = api.get(f"{base}/v1/prices?limit=100", timeout=30).json()["data"]
+    licensed = [
+        p["id"]
+        for p in prices
+        if (p.get("recurring") or {}).get("usage_type") == "licensed"
+    ]
+    if licensed:
+        clocks = [_clock_with_subscriptions(api, base, licensed[0])]
     return {
         **prepared,
         "event_name": next(m["event_name"] for m in meters if m["status"] == "active"),
@@ -309,6 +317,28 @@ def _context(base: str, prepared: dict) -> dict:
         "subscribed": sorted({s["customer"] for s in subscriptions["data"]}),
         "clock": clocks[0] if clocks else None,
     }
+
+
+def _clock_with_subscriptions(api, base: str, price: str, count: int = 20) -> dict:
+    """A test clock whose customers subscribe to ``price``: each advance closes
+    their periods and finalizes their invoices on the worker."""
+    clock = api.post(
+        f"{base}/v1/test_helpers/test_clocks",
+        data={"frozen_time": int(time.time()), "name": "soak"},
+        timeout=30,
+    ).json()
+    for index in range(count):
+        customer = api.post(
+            f"{base}/v1/customers",
+            data={"name": f"Soak {index}", "test_clock": clock["id"]},
+            timeout=30,
+        ).json()
+        api.post(
+            f"{base}/v1/subscriptions",
+            data={"customer": customer["id"], "items[0][price]": price},
+            timeout=30,
+        )
+    return clock
 
 
 class PeriodCloser(threading.Thread):

@@ -112,7 +112,7 @@ CHECKS = [
 
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=5,
     derandomize=True,
     deadline=None,
     database=None,
