@@ -36,7 +36,7 @@ from alerts.services.limits import access_refresh, limits_evaluate
 from alerts.services.progress import alert_progress_cancel
 from alerts.tasks import usage_changes_evaluate_task
 from billing.models import Subscription
-from core import clock
+from core import clock, queue
 from core.models import Event
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,12 @@ def on_usage_recorded(sender, **kwargs) -> None:
             return
         _queued_run_starts = now + delay
     try:
-        usage_changes_evaluate_task.apply_async(countdown=delay)
+        queue.send_guarded(
+            lambda: usage_changes_evaluate_task.apply_async(countdown=delay),
+            what="usage evaluation",
+        )
+    except queue.BrokerUnavailable:
+        _forget_queued_run()  # logged when it first failed
     except Exception:
         # The events are stored; the Beat job evaluates them within a minute.
         logger.exception("Could not queue the usage evaluation")

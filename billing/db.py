@@ -1,11 +1,8 @@
 """The database guards of finalized invoices, and how SQLite reaches them.
 
 PostgreSQL and SQLite refuse changes to finalized invoices in triggers (migration
-0002). SQLite has no way to set a trigger aside, and a test database is emptied
-with row-by-row ``DELETE`` (PostgreSQL truncates, which fires no row trigger), so
-SQLite's triggers also ask ``billing_guards_active()``, a function registered on
-each connection. ``guards_suspended`` turns it off for that one purpose; no
-service uses it.
+0002). SQLite's triggers ask ``billing_guards_active()``, which follows the one
+switch of ``core.guards`` (read there why it exists); no service uses it.
 """
 
 from __future__ import annotations
@@ -15,33 +12,19 @@ from contextlib import contextmanager
 
 from django.db.backends.signals import connection_created
 
-_suspended = False
+from core.guards import guards_active, restore_guards, suspend_guards
 
-
-def guards_active() -> int:
-    return 0 if _suspended else 1
+__all__ = ["guards_active", "guards_suspended", "restore_guards", "suspend_guards"]
 
 
 @contextmanager
 def guards_suspended() -> Iterator[None]:
     """Let SQLite delete finalized invoices (emptying a test database)."""
-    global _suspended
-    _suspended = True
+    suspend_guards()
     try:
         yield
     finally:
-        _suspended = False
-
-
-def suspend_guards() -> None:
-    """Suspend the guards until ``restore_guards`` (fixtures that wrap a flush)."""
-    global _suspended
-    _suspended = True
-
-
-def restore_guards() -> None:
-    global _suspended
-    _suspended = False
+        restore_guards()
 
 
 def _register(sender, connection, **kwargs) -> None:

@@ -270,7 +270,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "core.api.errors.stripe_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.StripeAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -290,6 +290,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v[12]",
+    # One-value choice sets that several fields share, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "MonetaryTypeEnum": ["monetary"],
+        "AdjustmentTypeEnum": ["cancel"],
+    },
+    # Stripe's conventions for every operation: core/api/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.stripe_conventions",
+    ],
 }
 
 # Celery: an embedded filesystem broker by default, Redis in production.
@@ -297,6 +307,13 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem"):
     for folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / folder).mkdir(exist_ok=True)
+    # The worker's pool. kombu's filesystem transport has no file descriptor to
+    # wait on, so Celery drives a prefork pool through billiard's blocking Pool,
+    # whose children share one lock on the task pipe: a child killed while holding
+    # it (an idle child waits for work holding it) leaves every other child waiting
+    # forever, and the worker takes no task again. Threads share no such lock.
+    # With Redis, Celery's own pool gives each child a pipe of its own (prefork).
+    CELERY_WORKER_POOL = os.environ.get("CELERY_WORKER_POOL", "threads")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         # Seconds between looks at the folder: real-time usage evaluations are
@@ -318,8 +335,21 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # the longest task: a task still running when it expires runs twice (harmless,
     # every task is idempotent, but wasted work).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        # A broker host that does not answer (rather than refuse) costs a request
+        # at most this many seconds per attempt; the OS default is minutes.
+        "socket_connect_timeout": float(
+            os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1")
+        ),
     }
+# Queueing from a request tries twice, then gives up: the caller logs it and the
+# Beat jobs find the work due in the database (core/queue.py, README "Broker down").
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Queues, so that each kind of work can get workers of its own (docs/deploy.md):
 # a backlog of one (a long period close, an endpoint retrying) never delays the

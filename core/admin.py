@@ -1,4 +1,5 @@
-"""Staff dashboard for core objects: API keys, customers, test clocks, events."""
+"""Staff dashboard for core objects: customers, test clocks, events (API keys:
+``core.admin_keys``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from datetime import UTC
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -21,57 +22,14 @@ from core.admin_export import CsvExportMixin
 from core.admin_filters import CreatedPeriodFilter
 from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
-from core.models import ApiKey, Customer, Event, TestClock
-from core.services import api_keys, customers, portal, test_clocks
+from core.models import Customer, Event, TestClock
+from core.services import customers, portal, test_clocks
 
 admin.site.site_header = "Tally"
 admin.site.site_title = "Tally dashboard"
 admin.site.index_title = "Dashboard"
 # The site is the dashboard ("/" redirects here): no "View site" link looping back.
 admin.site.site_url = None
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "redacted", "livemode", "created", "last_used_at", "status")
-    fields = ("name", "livemode", "redacted", "created", "last_used_at", "revoked_at")
-    readonly_fields = ("redacted", "created", "last_used_at", "revoked_at")
-    actions = ["revoke"]
-
-    @admin.display(description="Status")
-    def status(self, obj: ApiKey) -> str:
-        return "active" if obj.is_active else "revoked"
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:
-            return (*self.readonly_fields, "livemode")
-        return self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["name"])
-            return
-        created, secret = api_keys.api_key_create(name=obj.name, livemode=obj.livemode)
-        obj.pk = created.pk
-        obj.redacted = created.redacted
-        self.message_user(
-            request,
-            format_html(
-                "New secret key — copy it now, it is not shown again: <code>{}</code>",
-                secret,
-            ),
-            messages.WARNING,
-        )
-
-    @admin.action(description="Revoke selected keys")
-    def revoke(self, request, queryset):
-        now = clock.now()
-        for api_key in queryset:
-            api_keys.api_key_revoke(api_key=api_key, now=now)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CustomerForm(forms.ModelForm):
@@ -353,7 +311,7 @@ class EventAdmin(CsvExportMixin, admin.ModelAdmin):
         return False
 
 
-# The audit log (core/admin_audit.py); webhooks, webhook deliveries and the email
-# outbox (core/webhooks/admin/).
-from core import admin_audit  # noqa: E402, F401
+# The audit log (core/admin_audit.py), API keys (core/admin_keys.py); webhooks,
+# webhook deliveries and the email outbox (core/webhooks/admin/).
+from core import admin_audit, admin_keys  # noqa: E402, F401
 from core.webhooks import admin as webhooks_admin  # noqa: E402, F401

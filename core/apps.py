@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Customers & developers"
 
     def ready(self) -> None:
+        import core.guards  # noqa: F401  (registers SQLite's guard switch)
         import core.tasks  # noqa: F401  (registers the tasks services enqueue)
         from core import resources
         from core.api import serializers

@@ -48,6 +48,10 @@ def register(resource: Resource) -> None:
     _by_model[resource.model] = resource
 
 
+def all_resources() -> list[Resource]:
+    return list(_by_object.values())
+
+
 def resource_for_object(object_name: str) -> Resource:
     return _by_object[object_name]
 

@@ -11,6 +11,7 @@ from django.db import connections
 from django.test import Client
 
 from config.celery import app as celery_app
+from core import guards
 from core.services.api_keys import api_key_create
 from tests.helpers import ApiClient
 
@@ -47,6 +48,25 @@ def _no_persistent_connections():
 
     for connection in connections.all():
         connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def _django_db_helper(_django_db_helper):
+    """Let SQLite empty finalized invoices and the credit ledger after a
+    transactional test (PostgreSQL truncates, firing no row trigger).
+
+    pytest-django empties the database of a transactional test when its database
+    helper ends, which is just after this wrapper ends: the guard switch
+    (``core.guards``) is turned off here, and back on when the next test starts.
+    """
+    guards.restore_guards()
+    yield _django_db_helper
+    guards.suspend_guards()
+
+
+@pytest.fixture(autouse=True)
+def _guards_on():
+    guards.restore_guards()
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ class UsageLevelSerializer(serializers.Serializer):
     gte = serializers.IntegerField(read_only=True)
 
 
-class MonetaryLevelSerializer(serializers.Serializer):
+class LimitMonetaryLevelSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
     amount_gte = serializers.IntegerField(read_only=True)
 
@@ -155,7 +155,7 @@ class UsageLimitSerializer(serializers.Serializer):
             return None
         return {"meter": limit.meter_id, "gte": limit.gte}
 
-    @extend_schema_field(MonetaryLevelSerializer(allow_null=True))
+    @extend_schema_field(LimitMonetaryLevelSerializer(allow_null=True))
     def get_monetary(self, limit: UsageLimit) -> dict | None:
         if limit.limit_type != UsageLimit.LimitType.MONETARY:
             return None

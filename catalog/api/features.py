@@ -199,7 +199,9 @@ class ProductFeatureDetailView(StripeView):
         params = self.parse(request, ApiParams)
         return self.render(_product_feature(product_id, attached_id), params)
 
-    @extend_schema(operation_id="DeleteProductFeature", responses=None)
+    @extend_schema(
+        operation_id="DeleteProductFeature", responses=ProductFeatureSerializer
+    )
     def delete(self, request, product_id, attached_id):
         self.parse(request, ApiParams)
         attached = _product_feature(product_id, attached_id)

@@ -245,6 +245,17 @@ class UnixField(serializers.ReadOnlyField):
         return unix(value)
 
 
+class AlwaysNullField(serializers.ReadOnlyField):
+    """Output: a field of Stripe's that Tally does not fill, always null."""
+
+    def __init__(self, **kwargs):
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance):
+        return None
+
+
 class ConstField(serializers.ReadOnlyField):
     """Output: a constant such as ``object: "customer"``."""
 

@@ -36,10 +36,12 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 
 from core import context as request_context
 from core import modes
+from core.api.access import access_check
 from core.api.errors import error_body, unexpected_error
 from core.api.middleware import authenticated_key
 from core.api.ratelimit import rate_limit_request
@@ -196,8 +198,26 @@ def _rate_limited(api_key: ApiKey | None, request: WSGIRequest) -> LaneResponse 
     return None
 
 
+def _access_check(call: LaneRequest) -> None:
+    """As ``ApiKeyMiddleware.process_view``: a restricted key's level on the route."""
+    api_key = call.api_key
+    if api_key is None or api_key.permissions is None:
+        return
+    try:
+        route = resolve(call.request.path_info).route
+    except Resolver404:
+        return
+    access_check(
+        permissions=api_key.permissions,
+        redacted=api_key.redacted,
+        route=route,
+        method=call.request.method,
+    )
+
+
 def _answer(route: _Route, call: LaneRequest) -> LaneResponse | None:
     try:
+        _access_check(call)
         return route.handler(call)
     except TallyError as error:
         return error_response(error)

@@ -19,6 +19,7 @@ from django.http import HttpResponse
 
 from core import clock, modes
 from core import context as request_context
+from core.api.access import access_check
 from core.api.errors import plain_error_response, to_tally_error, unexpected_error
 from core.api.ratelimit import rate_limit_request
 from core.errors import (
@@ -143,7 +144,8 @@ def authenticated_key(header: str):
 
 
 class ApiKeyMiddleware:
-    """Authenticate API requests with a secret key (Bearer or Basic)."""
+    """Authenticate API requests with a secret key (Bearer or Basic); refuse a
+    restricted key the route's resource (``process_view``, once the URL resolved)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -185,6 +187,21 @@ class ApiKeyMiddleware:
         finally:
             modes.reset(mode_token)
             request_context.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        api_key = getattr(request, "api_key", None)
+        if api_key is None or api_key.permissions is None:
+            return None
+        try:
+            access_check(
+                permissions=api_key.permissions,
+                redacted=api_key.redacted,
+                route=request.resolver_match.route,
+                method=request.method,
+            )
+        except TallyError as error:
+            return plain_error_response(error)
+        return None
 
 
 def request_fingerprint(request) -> str:

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from core import clock
 from core.api.base import StripeView, get_or_404
-from core.api.fields import ApiParams, ConstField, UnixField
+from core.api.fields import AlwaysNullField, ApiParams, ConstField, UnixField
 from core.models import Customer
 from core.services.portal import portal_session_create
 
@@ -32,29 +32,17 @@ class PortalSessionCreateParams(ApiParams):
 class PortalSessionSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     object = ConstField("billing_portal.session")
-    configuration = serializers.SerializerMethodField()
+    configuration = AlwaysNullField()
     created = UnixField()
     customer = serializers.CharField(source="customer_id", read_only=True)
-    flow = serializers.SerializerMethodField()
+    flow = AlwaysNullField()
     livemode = serializers.BooleanField(read_only=True)
-    locale = serializers.SerializerMethodField()
-    on_behalf_of = serializers.SerializerMethodField()
+    locale = AlwaysNullField()
+    on_behalf_of = AlwaysNullField()
     return_url = serializers.CharField(read_only=True)
     url = serializers.CharField(read_only=True)
     # Beyond Stripe: when the link stops working.
     expires_at = UnixField()
-
-    def get_configuration(self, instance) -> None:
-        return None
-
-    def get_flow(self, instance) -> None:
-        return None
-
-    def get_locale(self, instance) -> None:
-        return None
-
-    def get_on_behalf_of(self, instance) -> None:
-        return None
 
 
 def _base_url(request) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api.fields import (
+    AlwaysNullField,
     ApiParams,
     ConstField,
     ListParams,
@@ -130,10 +131,10 @@ class CustomerSerializer(ObjectSerializer):
     address = serializers.JSONField(read_only=True)
     balance = serializers.IntegerField(read_only=True)
     currency = serializers.CharField(read_only=True)
-    default_source = serializers.SerializerMethodField()
+    default_source = AlwaysNullField()
     delinquent = serializers.SerializerMethodField()
     description = serializers.CharField(read_only=True)
-    discount = serializers.SerializerMethodField()
+    discount = AlwaysNullField()
     email = serializers.CharField(read_only=True)
     invoice_credit_balance = serializers.SerializerMethodField()
     invoice_prefix = serializers.CharField(read_only=True)
@@ -147,14 +148,8 @@ class CustomerSerializer(ObjectSerializer):
     tax_exempt = serializers.CharField(read_only=True)
     test_clock = serializers.CharField(source="test_clock_id", read_only=True)
 
-    def get_default_source(self, instance) -> None:
-        return None
-
     def get_delinquent(self, instance) -> bool:
         return False
-
-    def get_discount(self, instance) -> None:
-        return None
 
     def get_invoice_credit_balance(self, instance) -> dict:
         return {}

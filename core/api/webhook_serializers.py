@@ -5,7 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from core.api.fields import ApiParams, ConstField, MetadataField, ObjectSerializer
+from core.api.fields import (
+    AlwaysNullField,
+    ApiParams,
+    ConstField,
+    MetadataField,
+    ObjectSerializer,
+)
 
 
 class WebhookEndpointUpdateParams(ApiParams):
@@ -54,7 +60,7 @@ class WebhookEndpointSerializer(ObjectSerializer):
 
     object = ConstField("webhook_endpoint")
     api_version = serializers.CharField(read_only=True, allow_null=True)
-    application = serializers.SerializerMethodField()
+    application = AlwaysNullField()
     description = serializers.CharField(read_only=True, allow_null=True)
     enabled_events = serializers.ListField(
         child=serializers.CharField(), read_only=True
@@ -62,9 +68,6 @@ class WebhookEndpointSerializer(ObjectSerializer):
     metadata = serializers.DictField(read_only=True)
     status = serializers.CharField(read_only=True)
     url = serializers.CharField(read_only=True)
-
-    def get_application(self, instance) -> None:
-        return None
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):

@@ -7,7 +7,8 @@ from core.ids import id_default
 
 
 class ApiKey(models.Model):
-    """A secret API key. Only its SHA-256 is stored; the secret is shown once."""
+    """A secret (``sk_``) or restricted (``rk_``) API key. Only its SHA-256 is
+    stored; the secret is shown once."""
 
     id = models.CharField(primary_key=True, max_length=40, default=id_default("key"))
     name = models.CharField(max_length=100, blank=True)
@@ -15,6 +16,9 @@ class ApiKey(models.Model):
     # What staff see to tell keys apart: "sk_test_...wXyZ".
     redacted = models.CharField(max_length=40, editable=False)
     livemode = models.BooleanField(default=False)
+    # None: a secret key, full access. A restricted key: resource -> none, read or
+    # write, "*" for every resource not named (core.api.access).
+    permissions = models.JSONField(null=True, blank=True, editable=False)
     created = models.DateTimeField(default=clock.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -25,6 +29,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or 'API key'} ({self.redacted})"
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.permissions is not None
 
     @property
     def is_active(self) -> bool:

@@ -1,4 +1,5 @@
-"""Secret API keys: created once (secret shown once), stored hashed, revocable."""
+"""API keys, secret (``sk_``) or restricted (``rk_``): created once (secret shown
+once), stored hashed, revocable."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from core.api.access import permissions_validate
 from core.ids import new_secret
 from core.models import ApiKey
 
@@ -28,18 +30,30 @@ def hash_secret(secret: str) -> str:
 
 def redact(secret: str) -> str:
     """Show a secret the way Stripe does in errors: ``sk_test_****abcd``."""
-    head = "sk_live_" if secret.startswith("sk_live_") else "sk_test_"
+    prefixes = ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
+    head = secret[:8] if secret.startswith(prefixes) else "sk_test_"
     return f"{head}****{secret[-4:]}" if len(secret) > 12 else "****"
 
 
-def api_key_create(*, name: str = "", livemode: bool = False) -> tuple[ApiKey, str]:
-    """Create a key; returns it and its secret, which is not stored anywhere."""
-    secret = new_secret("sk_live" if livemode else "sk_test")
+def api_key_create(
+    *,
+    name: str = "",
+    livemode: bool = False,
+    permissions: dict[str, str] | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its secret, which is not stored anywhere.
+
+    ``permissions`` (resource -> none/read/write, ``core.api.access``) makes it a
+    restricted ``rk_`` key; without them it is a secret ``sk_`` key.
+    """
+    kind = "sk" if permissions is None else "rk"
+    secret = new_secret(f"{kind}_live" if livemode else f"{kind}_test")
     api_key = ApiKey.objects.create(
         name=name,
         secret_hash=hash_secret(secret),
         redacted=f"{secret[:8]}...{secret[-4:]}",
         livemode=livemode,
+        permissions=None if permissions is None else permissions_validate(permissions),
     )
     return api_key, secret
 
@@ -52,7 +66,7 @@ def api_key_authenticate(*, secret: str, now: datetime) -> ApiKey | None:
         return cached[1]
     api_key = (
         ApiKey.objects.filter(secret_hash=secret_hash, revoked_at__isnull=True)
-        .only("id", "livemode", "last_used_at", "revoked_at")
+        .only("id", "livemode", "permissions", "redacted", "last_used_at", "revoked_at")
         .first()
     )
     if api_key is None:

@@ -92,7 +92,14 @@ def test_clock_advance(*, test_clock: TestClock, frozen_time: datetime) -> TestC
 
 
 def _enqueue_on_commit(test_clock_id: str) -> None:
-    transaction.on_commit(lambda: enqueue("test_clock_advance", test_clock_id))
+    transaction.on_commit(lambda: _enqueue(test_clock_id))
+
+
+def _enqueue(test_clock_id: str) -> None:
+    try:
+        enqueue("test_clock_advance", test_clock_id)
+    except Exception:  # broker down: the lease lapses and Beat resumes the advance
+        logger.exception("Could not queue the advance of test clock %s", test_clock_id)
 
 
 def _lease_end() -> datetime:

@@ -18,7 +18,9 @@ import pytest
 import time_machine
 
 from config.wsgi import django_application
+from core.api.access import PRESETS
 from core.api.lane import LaneApplication
+from core.services.api_keys import api_key_create
 from metering import errors
 from tests.helpers import DjangoBehindLane
 
@@ -227,3 +229,24 @@ def test_the_stream_is_served_alike(meter, customer, stream_token):
     status, body = _stream_both("mes_test_unknown", [event])
     assert status == "401 Unauthorized"
     assert set(body["error"]) == {"type", "code", "message"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("preset", "status"), [("ingest", "200 OK"), ("read", "403 Forbidden")]
+)
+def test_a_restricted_key_is_held_to_its_permissions_alike(
+    meter, customer, preset, status
+):
+    _, secret = api_key_create(name=preset, permissions=PRESETS[preset])
+    behind = DjangoBehindLane()
+    answers = []
+    for app, tag in ((LaneApplication(behind), "lane"), (django_application, "dj")):
+        body = urlencode({**_recent(meter, customer), "identifier": f"r-{tag}"})
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": FORM}
+        answers.append(_call(app, body.encode(), headers))
+    assert behind.handed_over == 0
+    assert [answer[0] for answer in answers] == [status, status]
+    if status == "403 Forbidden":
+        assert answers[0][2] == answers[1][2]
+        assert "rak_billing_meter_events_write" in answers[0][2]["error"]["message"]

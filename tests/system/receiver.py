@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +16,8 @@ class Receiver(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         self.secret = ""
+        # Seconds each answer takes (a slow endpoint, so a kill lands mid-send).
+        self.delay = 0.0
         self.received: Counter[str] = Counter()
         self.bad = 0
         self.lock = threading.Lock()
@@ -43,6 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        time.sleep(server.delay)
         with server.lock:
             server.received[event_id] += 1
         self.send_response(200)

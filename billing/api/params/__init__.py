@@ -27,13 +27,13 @@ from billing.api.params.shapes import (
     AddInvoiceItemParams,
     AnchorConfigParams,
     InvoiceItemMoneyParams,
+    ItemBillingThresholdsParams,
     ItemParams,
     ItemUpdateParams,
     PeriodParams,
     PriceDataParams,
     PricingParams,
     ThresholdParams,
-    UsageThresholdParams,
 )
 from billing.api.params.subscriptions import (
     CancellationDetailsParams,
@@ -50,7 +50,7 @@ from billing.api.params.subscriptions import (
 __all__ = [
     "MAX_QUANTITY",
     "MAX_USAGE",
-    "UsageThresholdParams",
+    "ItemBillingThresholdsParams",
     "ThresholdParams",
     "AnchorConfigParams",
     "ItemParams",

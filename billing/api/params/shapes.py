@@ -10,6 +10,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from billing.api.params.taxes import tax_rates_field
 from billing.models import Subscription
 from catalog.api.serializers import CurrencyField
+from catalog.models import Price
 from core.api.fields import (
     DecimalStringField,
     MetadataField,
@@ -31,7 +32,7 @@ _COLLECTION = Subscription.CollectionMethod.choices
 _PRORATION = ["create_prorations", "always_invoice", "none"]
 
 
-class UsageThresholdParams(StripeInputSerializer):
+class ItemBillingThresholdsParams(StripeInputSerializer):
     usage_gte = serializers.IntegerField(min_value=1, max_value=MAX_USAGE)
 
 
@@ -53,7 +54,7 @@ class ItemParams(StripeInputSerializer):
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY
     )
-    billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
+    billing_thresholds = ItemBillingThresholdsParams(required=False, allow_null=True)
     metadata = MetadataField()
     discounts = serializers.ListField(required=False, max_length=0)
     tax_rates = tax_rates_field()
@@ -72,7 +73,7 @@ class PriceDataParams(StripeInputSerializer):
     unit_amount = serializers.IntegerField(required=False, min_value=0)
     unit_amount_decimal = DecimalStringField(required=False)
     tax_behavior = serializers.ChoiceField(
-        choices=["inclusive", "exclusive", "unspecified"], required=False
+        choices=Price.TaxBehavior.choices, required=False
     )
 
     def validate(self, attrs):

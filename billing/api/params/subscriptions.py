@@ -10,10 +10,10 @@ from billing.api.params.shapes import (
     MAX_QUANTITY,
     AddInvoiceItemParams,
     AnchorConfigParams,
+    ItemBillingThresholdsParams,
     ItemParams,
     ItemUpdateParams,
     ThresholdParams,
-    UsageThresholdParams,
     _error,
 )
 from billing.api.params.taxes import tax_rates_field
@@ -153,7 +153,7 @@ class SubscriptionItemCreateParams(ApiParams):
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY
     )
-    billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
+    billing_thresholds = ItemBillingThresholdsParams(required=False, allow_null=True)
     metadata = MetadataField()
     proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
     proration_date = UnixTimeField(required=False)
@@ -166,7 +166,7 @@ class SubscriptionItemUpdateParams(ApiParams):
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY
     )
-    billing_thresholds = UsageThresholdParams(required=False, allow_null=True)
+    billing_thresholds = ItemBillingThresholdsParams(required=False, allow_null=True)
     metadata = MetadataField()
     proration_behavior = serializers.ChoiceField(choices=_PRORATION, required=False)
     proration_date = UnixTimeField(required=False)
