@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import clock, modes
+from core import balance_pages, clock, modes
 from core.dashboard import customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
@@ -166,12 +166,22 @@ class CustomerAdmin(admin.ModelAdmin):
                 name="core_customer_page",
             ),
             path(
+                "<str:object_id>/balance/adjust/",
+                self.admin_site.admin_view(self.balance_adjust_view),
+                name="core_customer_balance_adjust",
+            ),
+            path(
                 "<str:object_id>/customer-page/revoke/",
                 self.admin_site.admin_view(self.revoke_links_view),
                 name="core_customer_page_revoke",
             ),
             *super().get_urls(),
         ]
+
+    def balance_adjust_view(self, request, object_id):
+        return balance_pages.balance_adjust(
+            request, unquote(object_id), model_admin=self
+        )
 
     def _changeable(self, request, object_id) -> Customer:
         if request.method != "POST":

@@ -15,6 +15,7 @@ from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.events import EventBatch
+from core.services.balance import balance_for_invoice
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def invoice_draft_of(
         currency=invoice.currency,
         lines=tuple(draft_of_line(line) for line in lines),
         now=now,
-        customer_balance=invoice.customer.balance,
+        customer_balance=balance_for_invoice(invoice.customer, invoice.currency),
     )
 
 
