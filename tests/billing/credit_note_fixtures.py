@@ -47,8 +47,10 @@ def graduated():
     return tiered_price(mode="graduated", tiers=TIERS)
 
 
-def licensed_invoice(price, quantity: int, *, customer=None, now=APR1) -> Invoice:
-    """The open first invoice of a subscription to ``quantity`` of ``price``."""
+def licensed_invoice(
+    price, quantity: int, *, customer=None, now=APR1, status: str = "open"
+) -> Invoice:
+    """The first invoice (finalized) of a subscription to ``quantity`` of ``price``."""
     customer = customer or CustomerFactory()
     sub = subscription_create(
         customer=customer,
@@ -56,7 +58,7 @@ def licensed_invoice(price, quantity: int, *, customer=None, now=APR1) -> Invoic
         now=now,
     )
     invoice = Invoice.objects.get(pk=sub.latest_invoice_id)
-    assert invoice.status == "open", invoice.status
+    assert invoice.status == status, invoice.status
     return invoice
 
 

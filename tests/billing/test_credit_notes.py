@@ -4,6 +4,7 @@ invoice's amounts, the customer balance, void, and every refusal (nothing writte
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from billing.models import CreditNote, CreditNoteLineItem, Invoice
 from billing.services import invoice_pay, invoice_void
@@ -15,6 +16,7 @@ from billing.services.credit_notes import (
 )
 from core.errors import InvalidRequest, InvalidState
 from core.models import Customer, CustomerBalanceTransaction, Event
+from core.services.customers import customer_create
 from tests.billing.credit_note_fixtures import (
     APR1,
     graduated,
@@ -84,9 +86,11 @@ def test_credit_by_quantity_to_the_cent(make, quantity, total, steps, amounts):
         issue(invoice, by_quantity(line, 1))
 
 
-@pytest.mark.parametrize("make", [per_unit, package, volume, graduated])
-def test_credit_by_amount_then_the_rest(make):
-    invoice = licensed_invoice(make(), 6 if make in (volume, graduated) else 3)
+@pytest.mark.parametrize(
+    ("make", "quantity"), [(per_unit, 3), (package, 25), (volume, 6), (graduated, 6)]
+)
+def test_credit_by_amount_then_the_rest(make, quantity):
+    invoice = licensed_invoice(make(), quantity)
     line = line_of(invoice)
     first = issue(invoice, by_amount(line, 1234), reason="order_change")
     rest = issue(fresh(invoice), by_amount(line, line.amount - 1234))
@@ -163,7 +167,7 @@ def test_post_payment_credit_goes_to_the_balance_and_the_next_invoice_takes_it()
     )
     assert fresh(invoice).post_payment_credit_notes_amount == 1200
     # The customer's next invoice (one seat, 10.00) takes 10.00 of the 12.00.
-    second = licensed_invoice(price, 1, customer=customer)
+    second = licensed_invoice(price, 1, customer=customer, status="paid")
     assert (second.total, second.starting_balance, second.ending_balance) == (
         1000,
         -1200,
@@ -183,9 +187,32 @@ def test_mixed_note_splits_at_what_the_invoice_still_asks():
     invoice = licensed_invoice(per_unit(), 3)
     line = line_of(invoice)
     issue(invoice, by_amount(line, 2500))  # 5.00 left to pay
-    note = issue(fresh(invoice), by_amount(line, 500), out_of_band_amount=0)  # pre only
+    note = issue(fresh(invoice), by_amount(line, 500), credit_amount=0)
     assert (note.type, note.pre_payment_amount) == ("pre_payment", 500)
-    assert fresh(invoice).status == "paid"
+    invoice = fresh(invoice)
+    assert (invoice.status, invoice.amount_due, invoice.amount_remaining) == (
+        "paid",
+        0,
+        0,
+    )
+    # The balance paid 10.00 of another 30.00 invoice: 20.00 is asked, 30.00 can
+    # be credited; a 25.00 note takes the 20.00 off and owes 5.00 back.
+    customer = customer_create(params={"name": "M", "balance": -1000})
+    other = licensed_invoice(per_unit(), 3, customer=customer)
+    assert (other.total, other.amount_due) == (3000, 2000)
+    mixed = issue(other, by_amount(line_of(other), 2500), credit_amount=500)
+    assert (mixed.type, mixed.pre_payment_amount, mixed.post_payment_amount) == (
+        "mixed",
+        2000,
+        500,
+    )
+    other = fresh(other)
+    assert (other.status, other.amount_due) == ("paid", 0)
+    assert (
+        other.pre_payment_credit_notes_amount,
+        other.post_payment_credit_notes_amount,
+    ) == (2000, 500)
+    assert Customer.objects.get(pk=customer.pk).balance == -500
 
 
 def test_void_gives_back_what_the_note_credited():
@@ -356,3 +383,26 @@ def test_credit_in_another_currency_than_the_balance_is_refused():
     assert info.value.param == "credit_amount"
     assert not CreditNote.objects.exists()
     assert not CustomerBalanceTransaction.objects.exists()
+
+
+def test_the_database_lets_only_credit_notes_move_what_is_due():
+    invoice = licensed_invoice(per_unit(), 3)
+    rows = Invoice.objects.filter(pk=invoice.pk)
+    refused = [
+        {"pre_payment_credit_notes_amount": 100},
+        {"amount_due": 2900, "pre_payment_credit_notes_amount": 100},
+        {"amount_remaining": 2900, "pre_payment_credit_notes_amount": 100},
+        {
+            "amount_due": -100,
+            "amount_remaining": -100,
+            "pre_payment_credit_notes_amount": 3100,
+        },
+        {"post_payment_credit_notes_amount": 3001},
+    ]
+    for change in refused:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            rows.update(**change)
+    rows.update(
+        amount_due=2900, amount_remaining=2900, pre_payment_credit_notes_amount=100
+    )
+    assert fresh(invoice).amount_due == 2900

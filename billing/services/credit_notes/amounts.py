@@ -22,8 +22,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.errors import InvalidRequest
+from core.money import MAX_AMOUNT
 
 QUANTITY, AMOUNT = "quantity", "amount"
+TWELVE_PLACES = Decimal("1e-12")
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,9 @@ def _invoice_line_draft(
         ),
         quantity=quantity,
         unit_amount=(gross // quantity if quantity and gross % quantity == 0 else None),
-        unit_amount_decimal=(Decimal(gross) / quantity) if quantity else None,
+        unit_amount_decimal=(
+            (Decimal(gross) / quantity).quantize(TWELVE_PLACES) if quantity else None
+        ),
         metadata=dict(entry.get("metadata") or {}),
     )
     after_line = replace(
@@ -240,6 +244,8 @@ def _custom_line_draft(entry: dict[str, Any], param: str) -> LineDraft:
         )
     exact = Decimal(unit) if unit is not None else Decimal(unit_decimal)
     quantity = entry.get("quantity") or 1
+    if exact * quantity > MAX_AMOUNT:
+        raise _bad("The line's amount is too large.", f"{param}[unit_amount]")
     amount = _round(exact * quantity)
     if amount <= 0:
         raise _bad("A credit note line must credit something.", f"{param}[unit_amount]")

@@ -32,6 +32,7 @@ from billing.services.credit_notes.amounts import (
     credit_note_draft,
 )
 from billing.services.events import before, emit, emit_updated
+from billing.services.invoices import _activate as subscription_settle
 from core.errors import InvalidState
 from core.ids import new_id
 from core.metadata import metadata_merge
@@ -225,6 +226,7 @@ def _invoice_credit(invoice: Invoice, note: CreditNote, sign: int, now) -> None:
     emit_updated("invoice.updated", invoice, was)
     if paid:
         emit("invoice.paid", invoice)
+        subscription_settle(invoice)
 
 
 def _customer_credit(
