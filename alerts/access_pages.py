@@ -136,7 +136,9 @@ def usage_limit_create(request, *, model_admin):
 def usage_limit_detail(request, limit_id: str, *, model_admin):
     """The limit page: its terms, a form to change the level, its crossings."""
     limit = get_object_or_404(
-        UsageLimit.objects.select_related("feature", "meter", "customer", "price"),
+        UsageLimit.objects.select_related(
+            "feature", "meter", "customer", "price__product"
+        ),
         pk=limit_id,
     )
     form = UsageLimitLevelForm(

@@ -10,6 +10,16 @@ class AlertsConfig(AppConfig):
         from core.portal import register_sections
 
         register_sections(*SECTIONS)
+        from alerts.api.check import check_lane
+        from core.api import lane
+
+        lane.register(
+            "GET",
+            "/v1/entitlements/check",
+            check_lane,
+            with_api_key=True,
+            with_query=True,
+        )
         from alerts.api import serializers
         from alerts.models import Alert, AlertTrigger
         from core import resources

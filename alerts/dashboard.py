@@ -15,6 +15,10 @@ def _fired_today(request) -> str:
 
 def register() -> None:
     from alerts import access_pages, views
+    from alerts.services.thresholds import threshold_amount_so_far
+    from billing import dashboard as billing_dashboard
+
+    billing_dashboard.register_threshold_progress(threshold_amount_so_far)
 
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from billing import credit_note_pages, views
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription
+from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
 
@@ -30,7 +31,13 @@ class _BillingAdmin(PagesAdmin):
 @admin.register(Subscription)
 class SubscriptionAdmin(_BillingAdmin):
     list_display = ("id", "customer", "status_badge", "pricing", "period", "created")
-    list_filter = ("status", "collection_method", "cancel_at_period_end")
+    list_filter = (
+        CustomerIdFilter,
+        CreatedPeriodFilter,
+        "status",
+        "collection_method",
+        "cancel_at_period_end",
+    )
     search_fields = ("id", "customer__id", "customer__name", "customer__email")
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
@@ -66,7 +73,10 @@ class SubscriptionAdmin(_BillingAdmin):
         )
 
     def action_urls(self):
-        return [("cancel", "cancel", views.subscription_cancel)]
+        return [
+            ("cancel", "cancel", views.subscription_cancel),
+            ("thresholds", "thresholds", views.subscription_thresholds),
+        ]
 
 
 @admin.register(Invoice)
@@ -80,7 +90,14 @@ class InvoiceAdmin(_BillingAdmin):
         "billing_reason",
         "created",
     )
-    list_filter = ("status", "billing_reason", "collection_method", "currency")
+    list_filter = (
+        CustomerIdFilter,
+        CreatedPeriodFilter,
+        "status",
+        "billing_reason",
+        "collection_method",
+        "currency",
+    )
     search_fields = (
         "id",
         "number",

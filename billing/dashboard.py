@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -85,7 +88,41 @@ def customer_panel(customer, request) -> SafeString:
     )
 
 
+# The alerts app evaluates billing thresholds; it tells the subscription page how
+# far the period has come: ``progress(subscription=, now=)`` in minor units.
+_threshold_progress: list[Callable[..., int]] = []
+
+
+def register_threshold_progress(progress: Callable[..., int]) -> None:
+    _threshold_progress[:] = [progress]
+
+
+def threshold_progress(*, subscription, now: datetime) -> int | None:
+    """The amount compared with the billing threshold now (None if unknown)."""
+    if subscription.threshold_amount_gte is None or not _threshold_progress:
+        return None
+    return _threshold_progress[0](subscription=subscription, now=now)
+
+
+def next_period_end(test_clock) -> list[tuple[str, datetime]]:
+    """ "To the period end": the next period end of a subscription on the clock."""
+    from billing.models import Subscription
+
+    end = (
+        Subscription.objects.filter(
+            customer__test_clock=test_clock,
+            current_period_end__gt=test_clock.frozen_time,
+        )
+        .exclude(status__in=["canceled", "incomplete_expired"])
+        .order_by("current_period_end")
+        .values_list("current_period_end", flat=True)
+        .first()
+    )
+    return [("To the period end", end)] if end else []
+
+
 def register() -> None:
+    dashboard.register_clock_shortcut(next_period_end)
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(
             name="billing",

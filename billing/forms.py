@@ -89,7 +89,20 @@ class SubscriptionForm(forms.Form):
         data = super().clean()
         if data.get("collection_method") != "send_invoice":
             data["days_until_due"] = None
+        for index in range(ITEM_ROWS):
+            price = data.get(f"price_{index}")
+            if price is not None and price.is_metered:
+                self._refuse_metered_quantity(index)
         return data
+
+    def _refuse_metered_quantity(self, index: int) -> None:
+        # Stripe refuses it too: a metered item's quantity is its reported usage.
+        if self.cleaned_data.get(f"quantity_{index}") is not None:
+            self.add_error(
+                f"quantity_{index}",
+                "A metered price is billed on reported usage: leave the quantity "
+                "empty.",
+            )
 
     def to_params(self) -> dict:
         data = self.cleaned_data
@@ -237,8 +250,10 @@ class InvoiceForm(forms.Form):
 
 
 class CancelForm(forms.Form):
+    # Nothing chosen at first: the red Apply does nothing until staff pick a way.
     when = forms.ChoiceField(
         choices=[
+            ("", "Cancel or keep the subscription…"),
             ("now", "Cancel now"),
             ("period_end", "Cancel at the end of the period"),
             ("keep", "Keep (undo a scheduled cancellation)"),
@@ -246,3 +261,34 @@ class CancelForm(forms.Form):
     )
     invoice_now = forms.BooleanField(required=False)
     prorate = forms.BooleanField(required=False)
+
+
+class ThresholdForm(forms.Form):
+    """Set, change or remove ``billing_thresholds.amount_gte`` (in the currency)."""
+
+    amount_gte = forms.DecimalField(
+        label="Invoice when usage reaches",
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        max_digits=14,
+        help_text="Usage since the period start, after credits (credits are "
+        "subtracted first). Empty removes the threshold.",
+    )
+    reset_billing_cycle_anchor = forms.BooleanField(
+        required=False, label="Start a new billing period at the threshold"
+    )
+
+    def to_params(self, currency: str) -> dict:
+        """Stripe's ``billing_thresholds`` param; ValidationError for sub-cents."""
+        amount = self.cleaned_data["amount_gte"]
+        if amount is None:
+            return {"billing_thresholds": None}
+        return {
+            "billing_thresholds": {
+                "amount_gte": parse_major(str(amount), currency),
+                "reset_billing_cycle_anchor": self.cleaned_data[
+                    "reset_billing_cycle_anchor"
+                ],
+            }
+        }

@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.admin.utils import quote
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 
-from billing import selectors, services
+from billing import dashboard, selectors, services
 from billing.compose.rows import spec_of
-from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
+from billing.forms import CancelForm, InvoiceForm, SubscriptionForm, ThresholdForm
 from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.rerate import invoice_lines
 from catalog.pricing import describe_line, price_amount
@@ -24,6 +25,7 @@ from core import clock
 from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
+from core.money import currency_exponent
 
 
 def subscription_url(subscription: Subscription) -> str:
@@ -117,8 +119,50 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         invoices=subscription.invoices.order_by("-created", "-id")[:20],
         clock_url=_clock_url(subscription.customer),
         now=now,
-        cancel_form=CancelForm(initial={"when": "period_end"}),
+        cancel_form=CancelForm(),
+        threshold_form=_threshold_form(subscription),
+        threshold_progress=dashboard.threshold_progress(
+            subscription=subscription, now=now
+        ),
     )
+
+
+def _threshold_form(subscription: Subscription) -> ThresholdForm:
+    amount = subscription.threshold_amount_gte
+    return ThresholdForm(
+        initial={
+            "amount_gte": (
+                Decimal(amount).scaleb(-currency_exponent(subscription.currency))
+                if amount is not None
+                else None
+            ),
+            "reset_billing_cycle_anchor": bool(subscription.threshold_reset_anchor),
+        }
+    )
+
+
+def subscription_thresholds(request, subscription_id: str, *, model_admin):
+    """Set, change or remove the billing threshold (``billing_thresholds``)."""
+    subscription = get_object_or_404(
+        Subscription.objects.select_related("customer__test_clock"),
+        pk=subscription_id,
+    )
+    form = ThresholdForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.get("amount_gte") or "Check the amount.")
+        services.subscription_update(
+            subscription=subscription,
+            params=form.to_params(subscription.currency),
+            now=clock.now_for_customer(subscription.customer),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except TallyError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Saved the billing threshold.")
+    return HttpResponseRedirect(subscription_url(subscription))
 
 
 def subscription_cancel(request, subscription_id: str, *, model_admin):

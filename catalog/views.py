@@ -101,9 +101,9 @@ def product_detail(request, product_id: str, *, model_admin):
         else:
             messages.success(request, "Saved the product.")
             return HttpResponseRedirect(product_url(product))
-    prices = selectors.prices_with_tiers(product.prices.all()).order_by(
-        "-active", "-created", "-pk"
-    )
+    prices = selectors.prices_with_tiers(
+        product.prices.select_related("recurring_meter")
+    ).order_by("-active", "-created", "-pk")
     rows = [
         {
             "price": price,

@@ -17,7 +17,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core import balance_pages, clock, modes
-from core.dashboard import customer_panels
+from core.admin_export import CsvExportMixin
+from core.admin_filters import CreatedPeriodFilter
+from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
 from core.models import ApiKey, Customer, Event, TestClock
 from core.services import api_keys, customers, portal, test_clocks
@@ -25,6 +27,8 @@ from core.services import api_keys, customers, portal, test_clocks
 admin.site.site_header = "Tally"
 admin.site.site_title = "Tally dashboard"
 admin.site.index_title = "Dashboard"
+# The site is the dashboard ("/" redirects here): no "View site" link looping back.
+admin.site.site_url = None
 
 
 @admin.register(ApiKey)
@@ -90,9 +94,13 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["invoice_prefix"].help_text = "3–12 uppercase letters or digits; "
-        self.fields["invoice_prefix"].help_text += "generated when empty."
-        if self.instance.pk:
+        # A read-only role's form has no fields: every one is shown read only.
+        if "invoice_prefix" in self.fields:
+            self.fields[
+                "invoice_prefix"
+            ].help_text = "3–12 uppercase letters or digits; generated when empty."
+        # Ids are set at construction, so a new customer has a pk already.
+        if not self.instance._state.adding and "test_clock" in self.fields:
             self.fields["test_clock"].disabled = True
 
     def clean_invoice_prefix(self):
@@ -108,7 +116,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("display_name", "email", "id", "test_clock", "created")
     list_filter = ("deleted", ("test_clock", admin.EmptyFieldListFilter))
@@ -304,15 +312,17 @@ class TestClockAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": test_clock,
             "form": form,
+            "shortcuts": clock_shortcuts(test_clock),
             "title": f"Advance {test_clock}",
         }
         return TemplateResponse(request, "admin/core/testclock/advance.html", context)
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ("type", "object_id", "id", "created")
-    list_filter = ("type",)
+    list_filter = (CreatedPeriodFilter, "type")
+    show_full_result_count = False
     search_fields = ("id", "object_id", "type", "request_id")
     readonly_fields = (
         "id",
@@ -339,5 +349,7 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-# Webhooks, webhook deliveries and the email outbox (core/webhooks/admin/).
+# The audit log (core/admin_audit.py); webhooks, webhook deliveries and the email
+# outbox (core/webhooks/admin/).
+from core import admin_audit  # noqa: E402, F401
 from core.webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -24,14 +24,15 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from core import modes
+from core import audit, modes
+from core.admin_export import CsvExportMixin
 
 DASHBOARD_PREFIX = "/admin/"
 # The session key of the dashboard's mode: True live, False (or absent) test.
 SESSION_LIVEMODE = "tally_livemode"
 
 
-class PagesAdmin(admin.ModelAdmin):
+class PagesAdmin(CsvExportMixin, admin.ModelAdmin):
     """Add and change pages served by ``create_page`` and ``detail_page``.
 
     ``create_page(request, *, model_admin)`` and ``detail_page(request, object_id,
@@ -94,7 +95,11 @@ class PagesAdmin(admin.ModelAdmin):
 
 def admin_page(request, model_admin, template: str, title: str, **context):
     """One of the app's dashboard pages, inside the admin's frame (header, sidebar,
-    breadcrumbs: the admin site's context and the model's ``opts``)."""
+    breadcrumbs: the admin site's context and the model's ``opts``).
+
+    ``can_change`` (unless the view gives its own) says whether the page shows its
+    buttons: a read-only role (``core.roles``) sees none.
+    """
     return TemplateResponse(
         request,
         template,
@@ -102,6 +107,7 @@ def admin_page(request, model_admin, template: str, title: str, **context):
             **model_admin.admin_site.each_context(request),
             "opts": model_admin.model._meta,
             "title": title,
+            "can_change": model_admin.has_change_permission(request),
             **context,
         },
     )
@@ -114,7 +120,8 @@ def dashboard_livemode(request) -> bool:
 
 
 class DashboardModeMiddleware:
-    """Serve each dashboard request in the session's mode (``core.modes``)."""
+    """Serve each dashboard request in the session's mode (``core.modes``), with
+    the staff user as the actor of what it changes (``core.audit``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -123,8 +130,12 @@ class DashboardModeMiddleware:
         if not request.path.startswith(DASHBOARD_PREFIX):
             return self.get_response(request)
         token = modes.activate(dashboard_livemode(request))
+        user = getattr(request, "user", None)
         try:
-            return self.get_response(request)
+            if user is None or not user.is_authenticated:
+                return self.get_response(request)
+            with audit.acting_as(audit.actor_for_user(user)):
+                return self.get_response(request)
         finally:
             modes.reset(token)
 

@@ -64,6 +64,10 @@ class CoreConfig(AppConfig):
 
         webhooks_registry.register()
         _tasks_see_every_mode()
+        from core import audit
+
+        audit.jobs_act_as_themselves()
+        _roles_follow_migrations()
 
     def _register_dashboard(self) -> None:
         from core import balance_pages, dashboard
@@ -102,6 +106,13 @@ class CoreConfig(AppConfig):
         dashboard.register_quick_link(
             dashboard.QuickLink("Add customer", "admin:core_customer_add", order=20)
         )
+        from core.templatetags.tally_audit import history_rows_html
+
+        dashboard.register_customer_panel(
+            dashboard.CustomerPanel(
+                name="history", title="History", render=history_rows_html, order=900
+            )
+        )
         dashboard.register_quick_link(
             dashboard.QuickLink("API docs", "/api/docs/", order=90)
         )
@@ -126,6 +137,15 @@ def _tasks_see_every_mode() -> None:
 
     signals.task_prerun.connect(before, weak=False, dispatch_uid="core.modes.pre")
     signals.task_postrun.connect(after, weak=False, dispatch_uid="core.modes.post")
+
+
+def _roles_follow_migrations() -> None:
+    """Re-grant the staff roles after each ``migrate``: new models join them."""
+    from django.db.models.signals import post_migrate
+
+    from core.roles import roles_sync_after_migrate
+
+    post_migrate.connect(roles_sync_after_migrate, dispatch_uid="core.roles.sync")
 
 
 def _today():

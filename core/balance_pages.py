@@ -79,6 +79,7 @@ def balance_panel(customer: Customer, request) -> SafeString:
                 "customer": customer,
                 "currency": currency,
                 "rows": rows,
+                "can_change": request.user.has_perm("core.change_customer"),
                 "adjust_url": reverse(
                     "admin:core_customer_balance_adjust", args=[quote(customer.pk)]
                 ),

@@ -1,4 +1,5 @@
-"""Per-request facts that events record: request id, idempotency key, livemode."""
+"""Per-request facts that events record: request id, idempotency key, livemode,
+and the actor (``core.audit``): who made the change."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ class RequestContext:
     request_id: str | None = None
     idempotency_key: str | None = None
     livemode: bool = False
+    # "user:<username>", "api_key:<key id>" or "job:<task name>" (core.audit).
+    actor: str | None = None
 
 
 _EMPTY = RequestContext()

@@ -6,8 +6,10 @@ live in apps core may not import; each app registers its panel in ``ready()``.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.utils.safestring import SafeString
 
@@ -75,3 +77,30 @@ def register_quick_link(link: QuickLink) -> None:
 
 def quick_links() -> list[QuickLink]:
     return sorted(_quick_links.values(), key=lambda link: (link.order, link.label))
+
+
+# Shortcuts of "Advance test clock to…": ``moments(test_clock)`` returns
+# (label, aware datetime) pairs after the clock's time, e.g. the next period end.
+_clock_shortcuts: list[Callable[..., list[tuple[str, datetime]]]] = []
+
+
+def register_clock_shortcut(moments: Callable[..., list[tuple[str, datetime]]]) -> None:
+    if moments not in _clock_shortcuts:
+        _clock_shortcuts.append(moments)
+
+
+def clock_shortcuts(test_clock) -> list[tuple[str, datetime]]:
+    """+1 day, +1 month, then each app's moments (later than the clock, in order)."""
+    now = test_clock.frozen_time
+    shortcuts = [("+1 day", now + timedelta(days=1)), ("+1 month", _next_month(now))]
+    found = [pair for moments in _clock_shortcuts for pair in moments(test_clock)]
+    return shortcuts + sorted(
+        (pair for pair in found if pair[1] > now), key=lambda pair: pair[1]
+    )
+
+
+def _next_month(moment: datetime) -> datetime:
+    """The same day of the next month, or its last day (Jan 31 → Feb 28)."""
+    year, month = moment.year + moment.month // 12, moment.month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from core.admin_export import CsvExportMixin
+from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
 from credits import views
 from credits.models import CreditBalanceTransaction, CreditGrant
+from credits.selectors import ledger_running_balance
 
 
 def status_badge(grant: CreditGrant):
@@ -32,7 +35,13 @@ class CreditGrantAdmin(PagesAdmin):
         "expires_at",
         "created",
     )
-    list_filter = ("status", "category", "currency")
+    list_filter = (
+        CustomerIdFilter,
+        CreatedPeriodFilter,
+        "status",
+        "category",
+        "currency",
+    )
     search_fields = ("id", "name", "customer__id", "customer__name", "customer__email")
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
@@ -69,23 +78,50 @@ class CreditGrantAdmin(PagesAdmin):
 
 
 @admin.register(CreditBalanceTransaction)
-class CreditBalanceTransactionAdmin(admin.ModelAdmin):
-    """The ledger, read only: rows are written by the credits services alone."""
+class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
+    """The ledger, read only: rows are written by the credits services alone.
+
+    Filtered to one customer, each row shows the customer's balance after it in
+    its currency (a window sum over the customer's rows, oldest first).
+    """
 
     list_display = (
         "id",
+        "customer",
         "credit_grant",
         "kind",
         "signed",
+        "balance_after",
         "invoice",
-        "invoice_line_item",
         "effective_at",
         "created",
     )
-    list_filter = ("kind", "currency")
-    search_fields = ("id", "credit_grant__id", "customer__id", "invoice")
-    list_select_related = ("credit_grant",)
+    list_filter = (CustomerIdFilter, CreatedPeriodFilter, "kind", "currency")
+    search_fields = (
+        "=id",
+        "=credit_grant__id",
+        "=customer__id",
+        "customer__name",
+        "customer__email",
+        "=invoice",
+    )
+    list_select_related = ("credit_grant", "customer")
     ordering = ("-created", "-id")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.GET.get(CustomerIdFilter.parameter_name):
+            queryset = queryset.annotate(running_balance=ledger_running_balance())
+        return queryset
+
+    @admin.display(description="Balance after")
+    def balance_after(self, entry: CreditBalanceTransaction):
+        running = getattr(entry, "running_balance", None)
+        if running is None:
+            return "—"
+        return format_html(
+            '<span class="tally-money">{}</span>', format_minor(running, entry.currency)
+        )
 
     @admin.display(description="Amount")
     def signed(self, entry: CreditBalanceTransaction):

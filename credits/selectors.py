@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Exists, F, Min, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 
 from catalog.models import Price
 from core.models import Customer, TestClock
@@ -334,3 +345,33 @@ def invoice_applied_credits(*, invoice_id: str) -> list[AppliedCredit]:
         )
         for entry in debits.select_related("credit_grant").order_by("created", "pk")
     ]
+
+
+def ledger_running_balance() -> Subquery:
+    """Annotation: the customer's ledger balance after each row, in the row's
+    currency (minor units): its rows up to this one in (created, id) order."""
+    signed = Case(
+        When(type=CreditBalanceTransaction.Type.CREDIT, then=F("amount")),
+        default=-F("amount"),
+    )
+    up_to_here = CreditBalanceTransaction.objects.filter(
+        Q(created__lt=OuterRef("created"))
+        | Q(created=OuterRef("created"), id__lte=OuterRef("id")),
+        customer_id=OuterRef("customer_id"),
+        currency=OuterRef("currency"),
+    )
+    return Subquery(
+        up_to_here.order_by()
+        .values("customer_id")
+        .annotate(total=Sum(signed))
+        .values("total")[:1]
+    )
+
+
+def grant_scope_prices(*, grant: CreditGrant) -> QuerySet[Price]:
+    """The prices a grant is limited to, with their products, by product name."""
+    return (
+        Price.objects.filter(pk__in=grant.scope_prices or [])
+        .select_related("product")
+        .order_by("product__name", "pk")
+    )

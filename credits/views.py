@@ -116,6 +116,7 @@ def grant_detail(request, grant_id: str, *, model_admin):
         "credits/grant_detail.html",
         grant.name or "Credit grant",
         grant=grant,
+        scope_prices=selectors.grant_scope_prices(grant=grant),
         rows=rows,
         remaining=grant.balance,
         available=0 if lapsed else grant.balance,

@@ -15,8 +15,17 @@ MAX_DAILY_DAYS = 366
 
 class MeterForm(forms.Form):
     display_name = forms.CharField(max_length=250, help_text="Not shown to customers.")
-    event_name = forms.CharField(
-        max_length=100, help_text="Meter events with this name count on this meter."
+    # Fixed once the meter exists: refuse spaces and punctuation that no sender
+    # would type twice the same way.
+    event_name = forms.RegexField(
+        regex=r"^[A-Za-z0-9_.-]+$",
+        max_length=100,
+        help_text="Meter events with this name count on this meter: letters, digits,"
+        " _ - and . only, e.g. api_requests. It cannot be changed later.",
+        error_messages={
+            "invalid": "Use only letters, digits, underscores (_), hyphens (-) and"
+            " dots (.), with no spaces."
+        },
     )
     formula = forms.ChoiceField(
         label="Aggregation",

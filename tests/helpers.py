@@ -94,3 +94,16 @@ def error_of(response) -> dict:
     assert set(body) == {"error"}, body
     assert {"type", "code", "message", "param"} <= set(body["error"]), body
     return body["error"]
+
+
+class DjangoBehindLane:
+    """Django as the lean lane's fallback, counting the requests handed over."""
+
+    def __init__(self) -> None:
+        self.handed_over = 0
+
+    def __call__(self, environ, start_response):
+        from config.wsgi import django_application
+
+        self.handed_over += 1
+        return django_application(environ, start_response)

@@ -12,9 +12,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from alerts import selectors
+from alerts.api.check import check_answer
 from alerts.api.serializers import WholeNumberField
 from alerts.models import ActiveEntitlement, UsageLimit
-from alerts.services import limits
 from alerts.services import usage_limits as services
 from core import clock, resources
 from core import context as request_context
@@ -28,9 +28,6 @@ from core.api.fields import (
     UnixField,
 )
 from core.errors import ResourceMissing
-
-# Short: a product calls on every request; the data changes within seconds.
-CHECK_MAX_AGE = 2
 
 
 def _livemode() -> bool:
@@ -312,19 +309,13 @@ class CheckView(StripeView):
     )
     def get(self, request):
         params = self.parse(request, CheckParams)
-        access = limits.customer_access_get(
-            customer_id=params["customer"], livemode=_livemode(), now=clock.now()
+        answer = check_answer(
+            customer_id=params["customer"],
+            livemode=_livemode(),
+            if_none_match=request.headers.get("If-None-Match", ""),
         )
-        if access is None:
+        if answer is None:
             raise ResourceMissing.for_id(
                 "customer", params["customer"], param="customer"
             )
-        etag = f'"{access.etag}"'
-        headers = {"ETag": etag, "Cache-Control": f"private, max-age={CHECK_MAX_AGE}"}
-        if etag in _tags(request.headers.get("If-None-Match", "")):
-            return Response(status=304, headers=headers)
-        return Response(access.body, headers=headers)
-
-
-def _tags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+        return Response(answer.body, status=answer.status, headers=dict(answer.headers))

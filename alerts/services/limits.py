@@ -124,10 +124,17 @@ def limits_evaluate(
 
 
 def access_refresh(*, customer_ids: Collection[str], now: datetime) -> int:
-    """Sync entitlements, limits and snapshots of these customers (any of them)."""
+    """Sync entitlements, limits and snapshots of these customers (any of them).
+
+    Only customers with something to keep are loaded (one query picks them): a
+    period close of thousands of subscriptions without features or limits pays
+    that query and nothing more.
+    """
     rows = (
         Customer.objects.filter(pk__in=list(customer_ids), deleted=False)
+        .filter(_concerned())
         .select_related("test_clock")
+        .distinct()
         .order_by("pk")
     )
     return _refresh(list(rows), now, None)
@@ -152,16 +159,29 @@ def customer_access_get(
     )
     if customer is None:
         return None
-    _refresh([customer], now, None, everyone=True)
+    _refresh([customer], now, None)
     return CustomerAccess.objects.get(customer=customer)
+
+
+def _concerned() -> Q:
+    """Customers with limits, features through a subscription, entitlements or a
+    check snapshot: those whose access a subscription change can alter."""
+    featured = SubscriptionItem.objects.filter(
+        subscription__status__in=ENTITLING_STATUSES,
+        price__product_id__in=ProductFeature.objects.values("product_id"),
+    ).values("subscription__customer_id")
+    return (
+        _with_limits()
+        | Q(pk__in=featured)
+        | Q(pk__in=ActiveEntitlement.objects.values("customer_id"))
+        | Q(pk__in=CustomerAccess.objects.values("customer_id"))
+    )
 
 
 def _refresh(
     customers: list[Customer],
     now: datetime,
     test_clock: TestClock | None,
-    *,
-    everyone: bool = False,
 ) -> int:
     acted = 0
     for offset in range(0, len(customers), CHUNK):
@@ -169,10 +189,7 @@ def _refresh(
         ids = [customer.pk for customer in chunk]
         items = entitling_items(ids)
         pairs = limits_of(ids, items)
-        relevant = _relevant(ids, items, pairs)
         for customer in chunk:
-            if not everyone and customer.pk not in relevant:
-                continue
             acted += _customer_refresh(
                 customer=customer,
                 items=items.get(customer.pk, []),
@@ -180,38 +197,6 @@ def _refresh(
                 now=_now_of(customer, now, test_clock),
             )
     return acted
-
-
-def _relevant(
-    ids: list[str],
-    items: dict[str, list[SubscriptionItem]],
-    pairs: list[tuple[UsageLimit, str]],
-) -> set[str]:
-    """Customers with anything to keep: limits, features, crossings, a snapshot."""
-    products = {item.price.product_id for rows in items.values() for item in rows}
-    with_features = set(
-        ProductFeature.objects.filter(product_id__in=products).values_list(
-            "product_id", flat=True
-        )
-    )
-    found = {owner for _, owner in pairs}
-    found |= {
-        customer_id
-        for customer_id, rows in items.items()
-        if any(item.price.product_id in with_features for item in rows)
-    }
-    for model in (ActiveEntitlement, CustomerAccess):
-        found |= set(
-            model.objects.filter(customer_id__in=ids).values_list(
-                "customer_id", flat=True
-            )
-        )
-    found |= set(
-        UsageLimitCrossing.objects.filter(
-            customer_id__in=ids, lifted_at__isnull=True
-        ).values_list("customer_id", flat=True)
-    )
-    return found
 
 
 def access_lock(customer: Customer) -> CustomerAccess:

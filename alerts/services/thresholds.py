@@ -278,3 +278,12 @@ def billing_thresholds_evaluate(
             invoice = subscription_threshold_invoice(subscription_id=sub.pk, now=now)
             issued += invoice is not None
     return issued
+
+
+def threshold_amount_so_far(*, subscription: Subscription, now: datetime) -> int:
+    """What ``billing_thresholds.amount_gte`` is compared with at ``now``: the
+    period's un-invoiced usage less the credits that would apply (minor units)."""
+    items = list(items_with_prices(subscription))
+    billed = billed_usage(keys={(item.pk, item.current_period_start) for item in items})
+    drafts = _drafts(subscription, items, now, UsageReader(), billed)
+    return _amount_after_credits(subscription, [draft for _, draft in drafts], now)

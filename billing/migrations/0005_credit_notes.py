@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0004_item_position'),
-        ('core', '0007_balance_ledger_opening_rows'),
+        ('core', '0009_balance_ledger_opening_rows'),
     ]
 
     operations = [

@@ -15,10 +15,11 @@ those requests need, the way the full path does it:
   its mode made the request's (``core.modes``);
 - a crash answers Stripe's 500 envelope, as ``ApiErrorMiddleware`` does.
 
-Anything unusual goes to Django untouched: another method or path, a query string,
-a body too large or without length, a missing or unknown key (Django answers the
-401), or a handler that declines (returns None). The parity tests hold the two
-paths to the same answers.
+Per-key rate limits apply as in ``ApiKeyMiddleware`` (meter events are exempt there).
+Anything unusual goes to Django untouched: another method or path, a query string
+(unless the route reads one), a body too large or without length, a missing or
+unknown key (Django answers the 401), or a handler that declines (returns None).
+The parity tests hold the two paths to the same answers.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from core import context as request_context
 from core import modes
 from core.api.errors import error_body, unexpected_error
 from core.api.middleware import authenticated_key
-from core.errors import TallyError
+from core.api.ratelimit import rate_limit_request
+from core.errors import RateLimited, TallyError
 from core.ids import new_id
 from core.models import ApiKey
 
@@ -73,15 +75,24 @@ Handler = Callable[[LaneRequest], "LaneResponse | None"]
 class _Route:
     handler: Handler
     with_api_key: bool
+    with_query: bool
 
 
 _routes: dict[tuple[str, str], _Route] = {}
 
 
-def register(method: str, path: str, handler: Handler, *, with_api_key: bool) -> None:
+def register(
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    with_api_key: bool,
+    with_query: bool = False,
+) -> None:
     """Serve ``method path`` by ``handler``; ``with_api_key`` authenticates first
-    (otherwise the handler does, e.g. with a v2 session token)."""
-    _routes[(method, path)] = _Route(handler, with_api_key)
+    (otherwise the handler does, e.g. with a v2 session token); ``with_query``
+    lets requests with a query string reach the handler (which reads it)."""
+    _routes[(method, path)] = _Route(handler, with_api_key, with_query)
 
 
 def _never_called(request):  # the middleware below only post-process responses
@@ -98,7 +109,7 @@ class LaneApplication:
 
     def __call__(self, environ, start_response):
         route = _routes.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
-        if route is None or environ.get("QUERY_STRING"):
+        if route is None or (environ.get("QUERY_STRING") and not route.with_query):
             return self.django(environ, start_response)
         body = _body(environ)
         if body is None:
@@ -139,7 +150,9 @@ class LaneApplication:
         # As ApiKeyMiddleware: the key's mode only (a session-token route sets its own).
         mode_token = modes.activate(api_key.livemode if api_key is not None else None)
         try:
-            answer = _answer(route, LaneRequest(request, body, api_key))
+            answer = _rate_limited(api_key, request) or _answer(
+                route, LaneRequest(request, body, api_key)
+            )
         finally:
             modes.reset(mode_token)
             request_context.reset(token)
@@ -150,6 +163,8 @@ class LaneApplication:
         )
         for name, value in answer.headers:
             response[name] = value
+        if answer.status == 304:  # no body, so no type (as DRF answers it)
+            del response["Content-Type"]
         # In the order Django's middleware would (their list, read backwards).
         response = self.frame_options.process_response(request, response)
         response["Content-Length"] = str(len(response.content))
@@ -164,6 +179,21 @@ class LaneApplication:
                 request=request,
             )
         return response
+
+
+def _rate_limited(api_key: ApiKey | None, request: WSGIRequest) -> LaneResponse | None:
+    """The 429 that ``ApiKeyMiddleware`` would give this key now, if any."""
+    if api_key is None:
+        return None
+    try:
+        rate_limit_request(api_key=api_key, method=request.method, path=request.path)
+    except RateLimited as error:
+        return LaneResponse(
+            error.http_status,
+            json.dumps(error_body(error)).encode(),
+            (("Retry-After", "1"),),
+        )
+    return None
 
 
 def _answer(route: _Route, call: LaneRequest) -> LaneResponse | None:
@@ -185,6 +215,8 @@ def error_response(error: TallyError) -> LaneResponse:
 
 def _body(environ) -> bytes | None:
     """The request body, if it has a length Django would accept; else None."""
+    if not environ.get("CONTENT_LENGTH") and environ["REQUEST_METHOD"] == "GET":
+        return b""
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:

@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from core import clock, modes
 from core import context as request_context
 from core.api.errors import plain_error_response, to_tally_error, unexpected_error
-from core.api.ratelimit import rate_limit_check
+from core.api.ratelimit import rate_limit_request
 from core.errors import (
     AuthenticationFailed,
     InvalidRequest,
@@ -142,11 +142,8 @@ class ApiKeyMiddleware:
             return self.get_response(request)
         try:
             api_key = _authenticate(request.headers.get("Authorization", ""))
-            rate_limit_check(
-                key_id=str(api_key.pk),
-                method=request.method,
-                path=request.path,
-                now=clock.now().timestamp(),
+            rate_limit_request(
+                api_key=api_key, method=request.method, path=request.path
             )
         except AuthenticationFailed as error:
             return plain_error_response(error)
@@ -169,6 +166,7 @@ class ApiKeyMiddleware:
                 request_id=current.request_id,
                 idempotency_key=current.idempotency_key,
                 livemode=api_key.livemode,
+                actor=f"api_key:{api_key.id}",
             )
         )
         # The key's mode is the only one the request sees and writes (core.modes).

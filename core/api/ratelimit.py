@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -102,3 +103,8 @@ def rate_limit_check(*, key_id: str, method: str, path: str, now: float) -> None
             f"Too many {kind} requests with this API key: at most {limit} per "
             "second. Please retry after a short pause."
         )
+
+
+def rate_limit_request(*, api_key, method: str, path: str) -> None:
+    """``rate_limit_check`` for one request of ``api_key`` now (wall clock)."""
+    rate_limit_check(key_id=str(api_key.pk), method=method, path=path, now=time.time())

@@ -26,6 +26,7 @@ from core.models.emails import (
     OutboundEmail,
 )
 from core.models.events import (
+    AuditEntry,
     Event,
     WebhookDelivery,
     WebhookDeliveryAttempt,
@@ -41,6 +42,7 @@ __all__ = [
     "Customer",
     "CustomerBalanceTransaction",
     "PortalSession",
+    "AuditEntry",
     "Event",
     "WebhookEndpoint",
     "WebhookDelivery",

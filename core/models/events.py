@@ -23,6 +23,8 @@ class Event(models.Model):
     object_id = models.CharField(max_length=64, db_index=True)
     request_id = models.CharField(max_length=40, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # Who made the change (``core.audit``); not part of the API's event.
+    actor = models.CharField(max_length=200, blank=True, default="")
     livemode = LivemodeField()
     created = models.DateTimeField(default=clock.now, editable=False)
     objects = ModeManager()
@@ -32,6 +34,15 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class AuditEntry(Event):
+    """The audit log: events seen as who changed what and when (``core.audit``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
 
 
 class WebhookEndpoint(StripeObject):

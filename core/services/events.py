@@ -53,6 +53,7 @@ def event_build(
         object_id=str(data_object.get("id", "")),
         request_id=context.request_id,
         idempotency_key=context.idempotency_key,
+        actor=context.actor or "",
         # The object's mode; else the request's (API key or dashboard switch).
         livemode=bool(data_object.get("livemode", modes.default_livemode())),
         created=created or clock.now(),

@@ -20,20 +20,10 @@ import time_machine
 from config.wsgi import django_application
 from core.api.lane import LaneApplication
 from metering import errors
+from tests.helpers import DjangoBehindLane
 
 PATH = "/v1/billing/meter_events"
 FORM = "application/x-www-form-urlencoded"
-
-
-class _Recording:
-    """Django behind the lane, noting the requests the lane handed over."""
-
-    def __init__(self) -> None:
-        self.handed_over = 0
-
-    def __call__(self, environ, start_response):
-        self.handed_over += 1
-        return django_application(environ, start_response)
 
 
 def _call(app, body: bytes, headers: dict, query: str = "", path: str = PATH):
@@ -65,7 +55,7 @@ def _call(app, body: bytes, headers: dict, query: str = "", path: str = PATH):
 @pytest.fixture
 def both(secret_key):
     """Send a request through the lane and through Django; return both answers."""
-    behind = _Recording()
+    behind = DjangoBehindLane()
     lane = LaneApplication(behind)
 
     def send(params, *, json_body=False, headers=None, query="", served=True):
@@ -202,7 +192,7 @@ def stream_token(db):
 
 def _stream_both(token: str, events: list[dict]):
     """A stream call through the lane and through Django; both answers."""
-    behind = _Recording()
+    behind = DjangoBehindLane()
     answers = []
     for app, tag in ((LaneApplication(behind), "lane"), (django_application, "dj")):
         items = [

@@ -99,6 +99,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             "attempts": delivery.attempts.all(),
             "payload": json.dumps(payload, indent=2, ensure_ascii=False),
             "can_resend": delivery.endpoint.is_enabled,
+            "may_resend": self.has_change_permission(request, delivery),
         }
         return TemplateResponse(
             request, "admin/core/webhookdelivery/detail.html", context
@@ -120,8 +121,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         delivery = get_object_or_404(
             _in_dashboard_mode(WebhookDelivery.objects.all()), pk=object_id
         )
-        if not self.has_view_permission(request, delivery):
-            return HttpResponseRedirect(reverse("admin:index"))
+        if not self.has_change_permission(request, delivery):
+            raise PermissionDenied
         try:
             webhooks.webhook_delivery_resend(delivery=delivery, now=clock.now())
         except TallyError as error:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -222,7 +222,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
             if not self.has_change_permission(request):
-                return HttpResponseRedirect(reverse("admin:index"))
+                raise PermissionDenied
             endpoint = get_object_or_404(WebhookEndpoint, pk=object_id)
             try:
                 return view(request, endpoint)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_test_clock_advance_lease'),
+        ('core', '0007_event_actor_and_audit_log'),
     ]
 
     operations = [

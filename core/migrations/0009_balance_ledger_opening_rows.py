@@ -31,6 +31,6 @@ def open_ledgers(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0006_customer_balance_transactions")]
+    dependencies = [("core", "0008_customer_balance_transactions")]
 
     operations = [migrations.RunPython(open_ledgers, migrations.RunPython.noop)]

@@ -1,0 +1,95 @@
+"""CSV export of any filtered dashboard list, streamed.
+
+``CsvExportMixin`` adds ``<list>/export.csv``: the rows the list shows (its search
+and filters, the dashboard's mode), as CSV, written while they are read. Rows are
+read in primary-key order by keyset (``pk > last``, ``CSV_CHUNK`` at a time), so a
+million rows never sit in memory and no query has to skip an offset; only the
+model's own columns are written (foreign keys as ids), with no query per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import StreamingHttpResponse
+from django.urls import path
+
+CSV_CHUNK = 2000
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for ``csv.writer``."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_columns(model: type[models.Model]) -> list[str]:
+    """The model's concrete columns, foreign keys by their id column."""
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+def _cell(value) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return "" if value is None else value
+
+
+def csv_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[str]:
+    """The header, then every row of ``queryset`` as CSV lines, by keyset."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    keyed = queryset.order_by("pk")
+    last = None
+    while True:
+        chunk = keyed if last is None else keyed.filter(pk__gt=last)
+        rows = list(chunk.values_list(*columns)[:CSV_CHUNK])
+        for row in rows:
+            yield writer.writerow([_cell(value) for value in row])
+        if len(rows) < CSV_CHUNK:
+            return
+        last = rows[-1][columns.index(queryset.model._meta.pk.attname)]
+
+
+class CsvExportMixin:
+    """A model admin whose list has "Export CSV" (for those who may view it)."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.csv_export_view),
+                name="{}_{}_export".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        query = request.GET.urlencode()
+        extra_context = {
+            **(extra_context or {}),
+            "csv_export_url": f"export.csv?{query}" if query else "export.csv",
+        }
+        return super().changelist_view(request, extra_context)
+
+    def csv_export_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # The list's own search and filters; the queryset carries the mode
+        # (core.modes) it was built in, for the rows read after the view returns.
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        columns = csv_columns(self.model)
+        response = StreamingHttpResponse(
+            csv_rows(queryset, columns), content_type="text/csv; charset=utf-8"
+        )
+        name = f"{self.opts.model_name}s.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
