@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from billing import views
+from billing import credit_note_pages, views
 from billing.descriptions import format_period
-from billing.models import Invoice, Subscription
+from billing.models import CreditNote, Invoice, Subscription
 from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
 from core.admin_pages import PagesAdmin
 from core.money import format_minor
@@ -137,3 +139,51 @@ class InvoiceAdmin(_BillingAdmin):
 
 # Tax rates and customers' tax ids (billing/tax_admin.py).
 from billing import tax_admin  # noqa: E402, F401
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(_BillingAdmin):
+    list_display = ("number", "invoice", "customer", "status_badge", "kind", "total")
+    list_filter = ("status", "type", "reason", "currency")
+    search_fields = ("id", "number", "invoice__id", "customer__id", "customer__name")
+    list_select_related = ("customer", "invoice")
+    ordering = ("-created", "-id")
+    create_page = credit_note_pages.credit_note_create
+    detail_page = credit_note_pages.credit_note_detail
+
+    def has_add_permission(self, request) -> bool:
+        # Issued from an invoice's page ("Issue credit note"), which names it.
+        return super().has_add_permission(request) and "invoice" in request.GET
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, note: CreditNote):
+        return _badge(note.status)
+
+    @admin.display(description="Type", ordering="type")
+    def kind(self, note: CreditNote) -> str:
+        return note.type.replace("_", " ")
+
+    @admin.display(description="Total", ordering="total")
+    def total(self, note: CreditNote):
+        return format_html(
+            '<span class="tally-money">{}</span>',
+            format_minor(note.total, note.currency),
+        )
+
+    def action_urls(self):
+        return [("action", "action/<str:action>", credit_note_pages.credit_note_action)]
+
+    def get_urls(self):
+        def preview(request):
+            if not self.has_view_or_change_permission(request):
+                raise PermissionDenied
+            return credit_note_pages.credit_note_preview(request, model_admin=self)
+
+        return [
+            path(
+                "preview/",
+                self.admin_site.admin_view(preview),
+                name="billing_creditnote_preview",
+            ),
+            *super().get_urls(),
+        ]

@@ -21,8 +21,10 @@ class BillingConfig(AppConfig):
         dashboard.register()
 
     def _register_resources(self) -> None:
-        from billing.api import serializers
+        from billing.api import credit_notes, serializers
         from billing.models import (
+            CreditNote,
+            CreditNoteLineItem,
             Invoice,
             InvoiceItem,
             InvoiceLineItem,
@@ -55,6 +57,22 @@ class BillingConfig(AppConfig):
                 {"customer": "customer", "test_clock": "test_helpers.test_clock"},
             ),
             ("line_item", InvoiceLineItem, serializers.LineItemSerializer, {}),
+            (
+                "credit_note",
+                CreditNote,
+                credit_notes.CreditNoteSerializer,
+                {
+                    "customer": "customer",
+                    "invoice": "invoice",
+                    "customer_balance_transaction": "customer_balance_transaction",
+                },
+            ),
+            (
+                "credit_note_line_item",
+                CreditNoteLineItem,
+                credit_notes.CreditNoteLineItemSerializer,
+                {},
+            ),
             (
                 "invoiceitem",
                 InvoiceItem,

@@ -273,6 +273,7 @@ def invoice_detail(request, invoice_id: str, *, model_admin):
         "billing/invoice_detail.html",
         f"Invoice {invoice.number or invoice.pk}",
         **invoice_sheet_context(invoice),
+        staff=True,
         customer_url=customer_url(invoice.customer_id),
         subscription_url=(
             subscription_url(invoice.subscription) if invoice.subscription_id else ""
@@ -296,6 +297,9 @@ def invoice_sheet_context(invoice: Invoice) -> dict:
         "tax_breakdown": taxes["tax_breakdown"],
         "total_excluding_tax": amounts_excluding_tax(invoice)[1],
         "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
+        # What the balance took off (negative) or added to the amount due.
+        "balance_applied": invoice.starting_balance - (invoice.ending_balance or 0),
+        "credit_notes": list(invoice.credit_notes.order_by("sequence")),
         "quantity_shown": any(
             line.quantity not in (None, Decimal(1)) for line in lines
         ),

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import clock, modes
+from core import balance_pages, clock, modes
 from core.admin_export import CsvExportMixin
 from core.admin_filters import CreatedPeriodFilter
 from core.dashboard import clock_shortcuts, customer_panels
@@ -146,12 +146,22 @@ class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
                 name="core_customer_page",
             ),
             path(
+                "<str:object_id>/balance/adjust/",
+                self.admin_site.admin_view(self.balance_adjust_view),
+                name="core_customer_balance_adjust",
+            ),
+            path(
                 "<str:object_id>/customer-page/revoke/",
                 self.admin_site.admin_view(self.revoke_links_view),
                 name="core_customer_page_revoke",
             ),
             *super().get_urls(),
         ]
+
+    def balance_adjust_view(self, request, object_id):
+        return balance_pages.balance_adjust(
+            request, unquote(object_id), model_admin=self
+        )
 
     def _changeable(self, request, object_id) -> Customer:
         if request.method != "POST":

@@ -10,8 +10,15 @@ class CoreConfig(AppConfig):
         import core.tasks  # noqa: F401  (registers the tasks services enqueue)
         from core import resources
         from core.api import serializers
+        from core.api.balance_views import CustomerBalanceTransactionSerializer
         from core.api.portal_views import PortalSessionSerializer
-        from core.models import Customer, Event, PortalSession, TestClock
+        from core.models import (
+            Customer,
+            CustomerBalanceTransaction,
+            Event,
+            PortalSession,
+            TestClock,
+        )
 
         resources.register(
             resources.Resource(
@@ -27,6 +34,18 @@ class CoreConfig(AppConfig):
                 model=Customer,
                 serializer=serializers.CustomerSerializer,
                 expandable={"test_clock": "test_helpers.test_clock"},
+            )
+        )
+        resources.register(
+            resources.Resource(
+                object_name="customer_balance_transaction",
+                model=CustomerBalanceTransaction,
+                serializer=CustomerBalanceTransactionSerializer,
+                expandable={
+                    "customer": "customer",
+                    "invoice": "invoice",
+                    "credit_note": "credit_note",
+                },
             )
         )
         resources.register(
@@ -52,7 +71,7 @@ class CoreConfig(AppConfig):
         _roles_follow_migrations()
 
     def _register_dashboard(self) -> None:
-        from core import dashboard
+        from core import balance_pages, dashboard
         from core.models import Customer, Event
 
         dashboard.register_home_card(
@@ -75,6 +94,14 @@ class CoreConfig(AppConfig):
                 ),
                 url="admin:core_event_changelist",
                 order=90,
+            )
+        )
+        dashboard.register_customer_panel(
+            dashboard.CustomerPanel(
+                name="balance",
+                title="Customer balance",
+                render=balance_pages.balance_panel,
+                order=5,
             )
         )
         dashboard.register_quick_link(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import invoices, taxes, views
+from billing.api import credit_notes, invoices, taxes, views
 
 urlpatterns = [
     path("v1/subscriptions", views.SubscriptionListView.as_view()),
@@ -32,6 +32,24 @@ urlpatterns = [
     path(
         "v1/invoices/<str:invoice_id>/lines/<str:line_id>",
         invoices.InvoiceLineDetailView.as_view(),
+    ),
+    path("v1/credit_notes", credit_notes.CreditNoteListView.as_view()),
+    path("v1/credit_notes/preview", credit_notes.CreditNotePreviewView.as_view()),
+    path(
+        "v1/credit_notes/preview/lines",
+        credit_notes.CreditNotePreviewLinesView.as_view(),
+    ),
+    path(
+        "v1/credit_notes/<str:credit_note_id>",
+        credit_notes.CreditNoteDetailView.as_view(),
+    ),
+    path(
+        "v1/credit_notes/<str:credit_note_id>/lines",
+        credit_notes.CreditNoteLineListView.as_view(),
+    ),
+    path(
+        "v1/credit_notes/<str:credit_note_id>/void",
+        credit_notes.CreditNoteVoidView.as_view(),
     ),
     path("v1/invoiceitems", invoices.InvoiceItemListView.as_view()),
     path("v1/invoiceitems/<str:item_id>", invoices.InvoiceItemDetailView.as_view()),

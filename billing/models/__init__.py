@@ -1,11 +1,14 @@
 """Models of the billing app: subscriptions, invoices, lines and invoice items."""
 
+from billing.models.credit_notes import CreditNote, CreditNoteLineItem
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.numbering import InvoiceNumberSequence
 from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
 __all__ = [
+    "CreditNote",
+    "CreditNoteLineItem",
     "Invoice",
     "InvoiceItem",
     "InvoiceLineItem",

@@ -85,6 +85,11 @@ class Invoice(StripeObject):
     amount_paid = models.BigIntegerField(default=0)
     amount_remaining = models.BigIntegerField(default=0)
     total_pretax_credit_amounts = models.JSONField(default=list, blank=True)
+    # Minor units credited by issued credit notes: before payment (taken off
+    # amount_due and amount_remaining) and after it (credited, refunded, or out
+    # of band). See ``billing.services.credit_notes``.
+    pre_payment_credit_notes_amount = models.BigIntegerField(default=0)
+    post_payment_credit_notes_amount = models.BigIntegerField(default=0)
     threshold_reason = models.JSONField(null=True, blank=True)
     # When a draft with auto_advance finalizes by itself (the grace period's end).
     finalize_at = models.DateTimeField(null=True, blank=True)
@@ -155,6 +160,22 @@ class Invoice(StripeObject):
             models.CheckConstraint(
                 condition=Q(period_start__lte=models.F("period_end")),
                 name="invoice_period_start_not_after_end",
+            ),
+            # Credit notes never credit more than the invoice's total.
+            models.CheckConstraint(
+                condition=Q(pre_payment_credit_notes_amount__gte=0)
+                & Q(post_payment_credit_notes_amount__gte=0)
+                & (
+                    Q(
+                        pre_payment_credit_notes_amount=0,
+                        post_payment_credit_notes_amount=0,
+                    )
+                    | Q(
+                        total__gte=models.F("pre_payment_credit_notes_amount")
+                        + models.F("post_payment_credit_notes_amount")
+                    )
+                ),
+                name="invoice_credit_notes_within_total",
             ),
         ]
 

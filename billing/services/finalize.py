@@ -40,6 +40,7 @@ from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_rep
 from billing.signals import invoices_finalized
 from billing.taxes.invoices import TaxContext, tax_context_for, taxes_record
 from core.errors import InvalidState
+from core.services.balance import BalanceMove, balance_move_locked
 
 # What finalization sets on an invoice.
 _FINALIZED_FIELDS = [
@@ -164,8 +165,31 @@ def _price_and_freeze(
     draft = compose(draft, steps=(tax, apply_balance, totals))
     invoice_totals_set(invoice, draft)
     taxes_record(invoice, lines, draft, taxes.tax_ids.get(invoice.customer_id, []))
-    invoice.customer.balance = draft.ending_balance
+    _take_balance(invoice, draft, now)
     _freeze(invoice, invoice.customer, now)
+
+
+def _take_balance(invoice: Invoice, draft, now: datetime) -> None:
+    """Post what the invoice took from the balance (or gave it) to the ledger.
+
+    The customer's row is locked (see ``invoice_finalize``); a balance in another
+    currency than the invoice's is not touched (``balance_for_invoice``).
+    """
+    customer = invoice.customer
+    change = draft.ending_balance - draft.starting_balance
+    if customer.currency and customer.currency != invoice.currency:
+        invoice.ending_balance = invoice.starting_balance
+        return
+    balance_move_locked(
+        customer=customer,
+        move=BalanceMove(
+            type="applied_to_invoice",
+            amount=change,
+            currency=invoice.currency,
+            invoice=invoice.pk,
+        ),
+        now=now,
+    )
 
 
 def _save(invoices, lines, changed) -> None:

@@ -34,6 +34,7 @@ from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
 from core.notifications import send_email_on_commit
+from core.services.balance import invoice_balance_unapply
 from core.services.events import event_record
 
 # Fields a finalized invoice still accepts (no money, no collection terms).
@@ -296,13 +297,17 @@ def _transition(invoice: Invoice, status: str, allowed: tuple, verb: str):
 
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, now: datetime) -> Invoice:
-    """Void a finalized invoice (irreversible); credits it used are given back."""
+    """Void a finalized invoice (irreversible); credits and balance it used are
+    given back."""
     invoice = _lock(invoice)
     _transition(invoice, Invoice.Status.VOID, ("open", "uncollectible"), "void")
     invoice.voided_at = now
     invoice.amount_remaining = 0
     invoice.auto_advance = False
     credits.invoice_credits_reinstate(invoice=invoice, now=now)
+    invoice_balance_unapply(
+        invoice_id=invoice.pk, customer_id=invoice.customer_id, now=now
+    )
     invoice.save(
         update_fields=["status", "voided_at", "amount_remaining", "auto_advance"]
     )

@@ -16,6 +16,7 @@ from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.events import EventBatch
 from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
+from core.services.balance import balance_for_invoice
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def invoice_draft_of(
         currency=invoice.currency,
         lines=tuple(draft_of_line(line) for line in lines),
         now=now,
-        customer_balance=invoice.customer.balance,
+        customer_balance=balance_for_invoice(invoice.customer, invoice.currency),
         **draft_tax_inputs(invoice, invoice.customer, taxes),
     )
 

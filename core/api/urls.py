@@ -1,10 +1,19 @@
 from django.urls import path
 
-from core.api import portal_views, views, webhook_views
+from core.api import balance_views, portal_views, views, webhook_views
 
 urlpatterns = [
     path("v1/customers", views.CustomerListView.as_view()),
     path("v1/customers/<str:customer_id>", views.CustomerDetailView.as_view()),
+    path(
+        "v1/customers/<str:customer_id>/balance_transactions",
+        balance_views.BalanceTransactionListView.as_view(),
+    ),
+    path(
+        "v1/customers/<str:customer_id>/balance_transactions/"
+        "<str:balance_transaction_id>",
+        balance_views.BalanceTransactionDetailView.as_view(),
+    ),
     path("v1/test_helpers/test_clocks", views.TestClockListView.as_view()),
     path(
         "v1/test_helpers/test_clocks/<str:test_clock_id>",

@@ -10,6 +10,9 @@ from core.models.api import (
     ApiKey,
     IdempotencyKey,
 )
+from core.models.balance import (
+    CustomerBalanceTransaction,
+)
 from core.models.base import (
     StripeObject,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "TestClock",
     "MAX_INVOICE_SEQUENCE",
     "Customer",
+    "CustomerBalanceTransaction",
     "PortalSession",
     "AuditEntry",
     "Event",

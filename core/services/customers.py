@@ -13,6 +13,7 @@ from core import clock
 from core.errors import InvalidRequest
 from core.metadata import metadata_merge
 from core.models import Customer, TestClock
+from core.services.balance import customer_balance_set_locked
 from core.services.events import event_emit, event_emit_updated, event_record, snapshot
 
 _PREFIX_ALPHABET = string.ascii_uppercase + string.digits
@@ -24,7 +25,6 @@ _PLAIN_FIELDS = (
     "phone",
     "address",
     "shipping",
-    "balance",
     "invoice_prefix",
     "next_invoice_sequence",
     "preferred_locales",
@@ -87,10 +87,7 @@ def _apply(customer: Customer, params: dict[str, Any]) -> None:
     for field in _PLAIN_FIELDS:
         if field in params:
             value = params[field]
-            if (
-                field in ("balance", "next_invoice_sequence", "tax_exempt")
-                and value is None
-            ):
+            if field in ("next_invoice_sequence", "tax_exempt") and value is None:
                 continue
             if field == "preferred_locales" and value is None:
                 value = []
@@ -148,6 +145,13 @@ def customer_create(
     if generated:
         customer.invoice_prefix = _new_invoice_prefix()
     _save_with_prefix(customer, generated=generated)
+    if params.get("balance"):
+        customer_balance_set_locked(
+            customer=customer,
+            balance=params["balance"],
+            initial=True,
+            now=customer.created,
+        )
     event_emit(type="customer.created", instance=customer)
     return customer
 
@@ -160,6 +164,14 @@ def customer_update(*, customer: Customer, params: dict[str, Any]) -> Customer:
     _apply(customer, params)
     if "invoice_prefix" in params or "next_invoice_sequence" in params:
         invoice_numbering_check(customer)
+    if params.get("balance") is not None:
+        # Through the ledger: the difference becomes an ``adjustment`` row.
+        customer_balance_set_locked(
+            customer=customer,
+            balance=params["balance"],
+            initial=False,
+            now=clock.now_for_customer(customer),
+        )
     _save_with_prefix(customer, generated=False)
     event_emit_updated(type="customer.updated", instance=customer, before=before)
     return customer

@@ -127,6 +127,15 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
     world["line"] = _ok(api.get(f"/v1/invoices/{world['invoice']}/lines"))["data"][0][
         "id"
     ]
+    world["credit_note"] = _ok(
+        api.post("/v1/credit_notes", {"invoice": world["invoice"], "amount": 100})
+    )["id"]
+    world["balance_transaction"] = _ok(
+        api.post(
+            f"/v1/customers/{world['customer']}/balance_transactions",
+            {"amount": -100, "currency": "usd"},
+        )
+    )["id"]
     world["invoiceitem"] = _ok(
         api.post(
             "/v1/invoiceitems",
@@ -319,6 +328,8 @@ PARAMETER_KINDS = {
     "refund_id": "refund",
     "tax_rate_id": "tax_rate",
     "tax_id": "tax_id",
+    "credit_note_id": "credit_note",
+    "balance_transaction_id": "balance_transaction",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
@@ -338,6 +349,15 @@ LIST_PARAMS = {
     "v1/invoices/upcoming": lambda world: {"customer": world["customer"]},
     "v1/customers/<str:customer_id>/payment_methods": lambda world: {},
     "v1/customers/<str:customer_id>/tax_ids": lambda world: {},
+    "v1/credit_notes/preview": lambda world: {
+        "invoice": world["invoice"],
+        "amount": 100,
+    },
+    "v1/credit_notes/preview/lines": lambda world: {
+        "invoice": world["invoice"],
+        "amount": 100,
+    },
+    "v1/customers/<str:customer_id>/balance_transactions": lambda world: {},
     "v1/entitlements/active_entitlements": lambda world: {
         "customer": world["customer"]
     },
