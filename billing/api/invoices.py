@@ -182,12 +182,14 @@ def _preview(params: dict, details: dict) -> dict:
                 param="subscription",
             )
     who = customer or (subscription.customer if subscription else None)
+    extra = {"discounts": params["discounts"]} if "discounts" in params else {}
     return services.invoice_preview(
         customer=customer,
         subscription=subscription,
         details=details,
         invoice_items=params.get("invoice_items"),
         now=now_for(who) if who else clock.now(),
+        **extra,
     )
 
 

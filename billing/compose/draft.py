@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from billing.compose.discount import DiscountAllocation, DiscountCandidate
     from catalog.models import Price
     from credits.allocation import Allocation, GrantCandidate
 
@@ -50,7 +51,7 @@ class DraftLine:
 class InvoiceDraft:
     """An invoice between ``rate`` and ``persist``; each step fills its part.
 
-    Read by the steps (set by ``collect``): ``lines``, ``grants``,
+    Read by the steps (set by ``collect``): ``lines``, ``coupons``, ``grants``,
     ``customer_balance``, ``now``. Written, in pipeline order: ``discounts``
     (discount), ``credits`` (credits), ``taxes`` (tax), ``starting_balance`` /
     ``ending_balance`` (customer balance), ``subtotal`` / ``total`` /
@@ -63,8 +64,10 @@ class InvoiceDraft:
     now: datetime
     grants: tuple[GrantCandidate, ...] = ()  # live grants; () skips the step
     customer_balance: int = 0  # minor units; negative is credit the customer has
+    coupons: tuple[DiscountCandidate, ...] = ()  # in the order they apply
     # Per line, by position in ``lines``: (line index, amount) in minor units.
     discounts: tuple[tuple[int, int], ...] = ()
+    discount_allocations: tuple[DiscountAllocation, ...] = ()  # ``discounts`` named
     credits: tuple[Allocation, ...] = ()  # ``line_id`` is the line's index
     taxes: tuple[tuple[int, int], ...] = ()  # exclusive taxes only
     subtotal: int = 0

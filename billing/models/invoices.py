@@ -85,6 +85,10 @@ class Invoice(StripeObject):
     amount_paid = models.BigIntegerField(default=0)
     amount_remaining = models.BigIntegerField(default=0)
     total_pretax_credit_amounts = models.JSONField(default=list, blank=True)
+    # Discount ids applied (invoice-level order) and [{amount, discount}] per
+    # discount, set when the discount step runs at finalization.
+    discounts = models.JSONField(default=list, blank=True)
+    total_discount_amounts = models.JSONField(default=list, blank=True)
     threshold_reason = models.JSONField(null=True, blank=True)
     # When a draft with auto_advance finalizes by itself (the grace period's end).
     finalize_at = models.DateTimeField(null=True, blank=True)
@@ -192,6 +196,8 @@ class InvoiceItem(StripeObject):
     proration = models.BooleanField(default=False)
     proration_details = models.JSONField(null=True, blank=True)
     discountable = models.BooleanField(default=True)
+    # Ids of the item's own discounts (billing.services.discounts keeps them).
+    discounts = models.JSONField(default=list, blank=True)
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -270,6 +276,8 @@ class InvoiceLineItem(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     # [{amount, type, credit_balance_transaction}] applied at finalization.
     pretax_credit_amounts = models.JSONField(default=list, blank=True)
+    # [{amount, discount}] applied at finalization, in the order applied.
+    discount_amounts = models.JSONField(default=list, blank=True)
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()

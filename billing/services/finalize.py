@@ -21,12 +21,17 @@ from django.db import transaction
 from billing.bulk import bulk_save
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader
-from billing.compose.discount import discount
+from billing.compose.discount_rows import invoices_discounts_collect
 from billing.compose.pipeline import compose
 from billing.compose.tax import tax
 from billing.compose.totals import totals
 from billing.models import Invoice, Subscription
 from billing.services import credits
+from billing.services.discount_step import (
+    invoice_discount_step,
+    invoice_discounts_of,
+    once_discounts_spend,
+)
 from billing.services.events import EventBatch
 from billing.services.notifications import invoices_finalized_notify
 from billing.services.numbering import number_assign
@@ -44,6 +49,8 @@ _FINALIZED_FIELDS = [
     "amount_paid",
     "amount_remaining",
     "total_pretax_credit_amounts",
+    "discounts",
+    "total_discount_amounts",
     "number",
     "status",
     "finalized_at",
@@ -125,8 +132,22 @@ def invoices_finalize_locked(
         with_credits = credits.customers_with_credits(
             customer_ids=customer_ids, now=now
         )
+    collected = invoices_discounts_collect(
+        invoices,
+        {
+            invoice.pk: {
+                line.invoice_item_id
+                for line in lines[invoice.pk]
+                if line.invoice_item_id
+            }
+            for invoice in invoices
+        },
+    )
+    spent: set[str] = set()  # ``once`` discounts an earlier invoice of the chunk spent
     for invoice in invoices:
+        invoice._discounts = collected[invoice.pk].without(spent)
         _price_and_number(invoice, lines[invoice.pk], now, with_credits)
+        spent |= invoice._spent
     _save(invoices, lines, changed)
     _announce(invoices, lines)
 
@@ -136,7 +157,12 @@ def _price_and_number(invoice, lines, now, with_credits: set[str]) -> None:
 
     Only customers in ``with_credits`` may have grants that apply.
     """
-    draft = discount(invoice_draft_of(invoice, lines, now=now))
+    draft = invoice_discount_step(
+        invoice=invoice, lines=lines, draft=invoice_draft_of(invoice, lines, now=now)
+    )
+    invoice._spent = once_discounts_spend(
+        invoice=invoice, draft=draft, found=invoice_discounts_of(invoice, lines)
+    )
     draft = credits.invoice_credits_step(
         invoice=invoice,
         lines=lines,
@@ -162,6 +188,13 @@ def _save(invoices, lines, changed) -> None:
         if line.pretax_credit_amounts
     ]
     bulk_save(credited, ["pretax_credit_amounts"])
+    discounted = [
+        line
+        for invoice in invoices
+        for line in lines[invoice.pk]
+        if line.discount_amounts
+    ]
+    bulk_save(discounted, ["discount_amounts"])
     bulk_save(invoices, _FINALIZED_FIELDS)
 
 

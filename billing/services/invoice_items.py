@@ -18,10 +18,12 @@ from billing import amounts
 from billing.compose.rate import invoice_item_draft
 from billing.compose.rows import spec_of
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
+from billing.services.discounts import invoice_item_discounts_set
 from billing.services.events import before, emit, emit_updated
 from billing.services.persist import lines_create
 from catalog.models import Price, Product
 from catalog.pricing import PriceSpec, price_amount
+from core import clock
 from core.errors import InvalidRequest, ResourceMissing
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -201,6 +203,8 @@ def invoice_item_create(
     item.period_start = period.get("start", now)
     item.period_end = period.get("end", now)
     item.save(force_insert=True)
+    if params.get("discounts"):
+        invoice_item_discounts_set(item=item, entries=params["discounts"], now=now)
     emit("invoiceitem.created", item)
     if invoice is not None:
         lines_create(invoice=invoice, drafts=[invoice_item_draft(item)], now=now)
@@ -224,11 +228,14 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
     item = InvoiceItem.objects.select_for_update().get(pk=item.pk)
     money_keys = {"amount", "price", "price_data", "unit_amount_decimal", "quantity"}
     money_keys |= {"quantity_decimal", "period", "description", "discountable"}
+    money_keys |= {"discounts"}
     invoice = None
     if money_keys & set(params):
         invoice = _editable(item)
     was = before(item)
-    if (money_keys - {"period", "description", "discountable"}) & set(params):
+    if (money_keys - {"period", "description", "discountable", "discounts"}) & set(
+        params
+    ):
         merged = {"currency": item.currency, "quantity": item.quantity, **params}
         if not ({"amount", "price", "price_data", "unit_amount_decimal"} & set(params)):
             if item.price is not None:
@@ -250,6 +257,12 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
         item.period_end = params["period"]["end"]
     if "metadata" in params:
         item.metadata = metadata_merge(item.metadata, params["metadata"])
+    if "discounts" in params:
+        invoice_item_discounts_set(
+            item=item,
+            entries=params["discounts"],
+            now=clock.now_for_customer(item.customer),
+        )
     item.save()
     if invoice is not None:
         _sync_line(invoice, item)

@@ -17,6 +17,7 @@ from billing.compose.rate import invoice_item_draft
 from billing.compose.rows import grace_period
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services import credits
+from billing.services.discounts import invoice_discounts_set
 from billing.services.events import before, emit, emit_updated
 from billing.services.finalize import invoice_finalize
 from billing.services.invoice_items import (
@@ -26,6 +27,7 @@ from billing.services.invoice_items import (
 )
 from billing.services.persist import lines_create
 from billing.services.rerate import invoice_lines
+from core import clock
 from core.errors import InvalidRequest, InvalidState, PaymentRequired
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -125,6 +127,8 @@ def invoice_create(
             invoice=invoice
         )
         invoice_recount(invoice)
+    if params.get("discounts"):
+        invoice_discounts_set(invoice=invoice, entries=params["discounts"], now=now)
     emit("invoice.created", invoice)
     return invoice
 
@@ -162,6 +166,12 @@ def invoice_update(*, invoice: Invoice, params: dict[str, Any]) -> Invoice:
     if invoice.is_draft:
         _check_terms(invoice)
     invoice.save()
+    if "discounts" in params:
+        invoice_discounts_set(
+            invoice=invoice,
+            entries=params["discounts"],
+            now=clock.now_for_customer(invoice.customer),
+        )
     emit_updated("invoice.updated", invoice, was)
     return invoice
 

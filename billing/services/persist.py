@@ -14,6 +14,7 @@ from datetime import datetime
 from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
+from billing.services.discount_step import invoice_discounts_of
 from billing.services.events import EventBatch
 
 
@@ -198,13 +199,15 @@ def draft_of_line(line: InvoiceLineItem) -> DraftLine:
 def invoice_draft_of(
     invoice: Invoice, lines: Sequence[InvoiceLineItem], *, now: datetime
 ) -> InvoiceDraft:
-    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``."""
+    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``,
+    with the discounts it meets (``billing.services.discount_step``)."""
     return InvoiceDraft(
         customer_id=invoice.customer_id,
         currency=invoice.currency,
         lines=tuple(draft_of_line(line) for line in lines),
         now=now,
         customer_balance=invoice.customer.balance,
+        coupons=invoice_discounts_of(invoice, lines).candidates,
     )
 
 

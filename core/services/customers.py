@@ -37,6 +37,22 @@ _delete_hooks: list[Callable[[Customer], None]] = []
 _numbering_checks: list[Callable[[Customer], None]] = []
 
 
+# Run after a customer is created or updated, in its transaction, with the
+# parameters (billing: ``coupon`` / ``promotion_code`` into its discount).
+_saved_hooks: list[Callable[..., None]] = []
+
+
+def on_customer_saved(hook: Callable[..., None]) -> None:
+    """Call ``hook(customer, params, created=bool)`` after each create/update."""
+    if hook not in _saved_hooks:
+        _saved_hooks.append(hook)
+
+
+def _run_saved_hooks(customer: Customer, params: dict[str, Any], *, created: bool):
+    for hook in _saved_hooks:
+        hook(customer, params, created=created)
+
+
 def on_customer_deleted(hook: Callable[[Customer], None]) -> None:
     if hook not in _delete_hooks:
         _delete_hooks.append(hook)
@@ -117,6 +133,7 @@ def customer_create(
     if generated:
         customer.invoice_prefix = _new_invoice_prefix()
     _save_with_prefix(customer, generated=generated)
+    _run_saved_hooks(customer, params, created=True)
     event_emit(type="customer.created", instance=customer)
     return customer
 
@@ -130,6 +147,7 @@ def customer_update(*, customer: Customer, params: dict[str, Any]) -> Customer:
     if "invoice_prefix" in params or "next_invoice_sequence" in params:
         invoice_numbering_check(customer)
     _save_with_prefix(customer, generated=False)
+    _run_saved_hooks(customer, params, created=False)
     event_emit_updated(type="customer.updated", instance=customer, before=before)
     return customer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _COLLECTION,
     InvoiceItemMoneyParams,
@@ -36,6 +37,7 @@ class InvoiceCreateParams(ApiParams):
     pending_invoice_items_behavior = serializers.ChoiceField(
         choices=["exclude", "include"], required=False
     )
+    discounts = discounts_field()
 
 
 class InvoiceUpdateParams(ApiParams):
@@ -50,6 +52,7 @@ class InvoiceUpdateParams(ApiParams):
     )
     footer = serializers.CharField(required=False, max_length=5000, allow_null=True)
     metadata = MetadataField()
+    discounts = discounts_field()
 
 
 class InvoiceListParams(ListParams):
@@ -86,10 +89,11 @@ class InvoiceItemCreateParams(ApiParams, InvoiceItemMoneyParams):
     customer = serializers.CharField(max_length=64)
     invoice = serializers.CharField(required=False, max_length=64)
     subscription = serializers.CharField(required=False, max_length=64)
+    discounts = discounts_field()
 
 
 class InvoiceItemUpdateParams(ApiParams, InvoiceItemMoneyParams):
-    pass
+    discounts = discounts_field()
 
 
 class InvoiceItemListParams(ListParams):

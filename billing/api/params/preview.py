@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _PRORATION,
     InvoiceItemMoneyParams,
@@ -54,6 +55,7 @@ class InvoicePreviewParams(ApiParams):
         choices=["next", "recurring"], required=False
     )
     currency = CurrencyField(required=False)
+    discounts = discounts_field()
 
 
 class UpcomingParams(ApiParams):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _COLLECTION,
     _PRORATION,
@@ -64,6 +65,7 @@ class SubscriptionCreateParams(ApiParams):
     currency = CurrencyField(required=False)
     off_session = serializers.BooleanField(required=False)
     default_payment_method = serializers.CharField(required=False, max_length=255)
+    discounts = discounts_field()
 
     def validate(self, attrs):
         if "billing_cycle_anchor" in attrs and "billing_cycle_anchor_config" in attrs:
@@ -102,6 +104,7 @@ class SubscriptionUpdateParams(ApiParams):
     payment_behavior = serializers.CharField(required=False, max_length=40)
     cancellation_details = serializers.DictField(required=False)
     off_session = serializers.BooleanField(required=False)
+    discounts = discounts_field()
 
 
 class CancellationDetailsParams(StripeInputSerializer):
