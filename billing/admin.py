@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from billing import views
+from billing import admin_coupons as admin_coupons  # registers coupon pages
+from billing import discount_pages, views
 from billing.descriptions import format_period
 from billing.models import Invoice, Subscription
 from core.admin_pages import PagesAdmin
@@ -64,7 +65,10 @@ class SubscriptionAdmin(_BillingAdmin):
         )
 
     def action_urls(self):
-        return [("cancel", "cancel", views.subscription_cancel)]
+        return [
+            ("cancel", "cancel", views.subscription_cancel),
+            ("discount", "discount", discount_pages.subscription_discount_apply),
+        ]
 
 
 @admin.register(Invoice)

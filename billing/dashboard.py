@@ -86,6 +86,9 @@ def customer_panel(customer, request) -> SafeString:
 
 
 def register() -> None:
+    from billing.admin_coupons import register_customer_panel
+
+    register_customer_panel()
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(
             name="billing",

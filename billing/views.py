@@ -16,8 +16,10 @@ from django.urls import NoReverseMatch, reverse
 
 from billing import selectors, services
 from billing.compose.rows import spec_of
+from billing.discount_pages import DiscountApplyForm
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
-from billing.models import Invoice, InvoiceLineItem, Subscription
+from billing.models import Discount, Invoice, InvoiceLineItem, Subscription
+from billing.services.discounts import customer_discount, subscription_discounts
 from billing.services.rerate import invoice_lines
 from catalog.pricing import describe_line, price_amount
 from core import clock
@@ -112,7 +114,15 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         ),
         usage=usage,
         upcoming=upcoming,
-        upcoming_credits=(upcoming["subtotal"] - upcoming["total"]) if upcoming else 0,
+        upcoming_credits=sum(
+            e["amount"] for e in (upcoming or {}).get("total_pretax_credit_amounts", [])
+        ),
+        upcoming_discounts=discount_rows(
+            (upcoming or {}).get("total_discount_amounts", [])
+        ),
+        discounts=subscription_discounts(subscription),
+        customer_discount=customer_discount(subscription.customer),
+        discount_form=DiscountApplyForm(),
         upcoming_error=upcoming_error,
         invoices=subscription.invoices.order_by("-created", "-id")[:20],
         clock_url=_clock_url(subscription.customer),
@@ -202,8 +212,26 @@ def _line_rows(lines: list[InvoiceLineItem]) -> list[dict]:
                 "line": line,
                 "breakdown": breakdown,
                 "credits": sum(entry["amount"] for entry in line.pretax_credit_amounts),
+                "discounts": sum(entry["amount"] for entry in line.discount_amounts),
             }
         )
+    return rows
+
+
+def discount_rows(amounts: list[dict]) -> list[dict]:
+    """Each discount of an invoice with its coupon's name, for the totals."""
+    found = Discount.objects.select_related("coupon", "promotion_code").in_bulk(
+        [entry["discount"] for entry in amounts]
+    )
+    rows = []
+    for entry in amounts:
+        discount = found.get(entry["discount"])
+        label = entry["discount"]
+        if discount is not None:
+            label = discount.coupon.name or discount.coupon.pk
+            if discount.promotion_code_id:
+                label = f"{label} ({discount.promotion_code.code})"
+        rows.append({"label": label, "amount": entry["amount"]})
     return rows
 
 
@@ -233,6 +261,7 @@ def invoice_sheet_context(invoice: Invoice) -> dict:
         "customer": invoice.customer,
         "rows": _line_rows(lines),
         "credits": sum(e["amount"] for e in invoice.total_pretax_credit_amounts),
+        "discount_rows": discount_rows(invoice.total_discount_amounts),
         "quantity_shown": any(
             line.quantity not in (None, Decimal(1)) for line in lines
         ),

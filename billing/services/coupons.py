@@ -71,7 +71,7 @@ def coupon_create(*, params: dict[str, Any], now: datetime) -> Coupon:
         metadata=metadata_merge({}, params.get("metadata")),
         created=now,
     )
-    if Coupon.objects.all_modes().filter(pk=coupon.pk).exists():
+    if Coupon._base_manager.filter(pk=coupon.pk).exists():
         raise InvalidRequest(
             "Coupon already exists.", param="id", code="resource_already_exists"
         )

@@ -110,12 +110,22 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
             },
         )
     )["id"]
+    world["coupon"] = _ok(
+        api.post("/v1/coupons", {"percent_off": 10, "duration": "forever"})
+    )["id"]
+    world["promotion_code"] = _ok(
+        api.post(
+            "/v1/promotion_codes",
+            {"promotion": {"type": "coupon", "coupon": world["coupon"]}},
+        )
+    )["id"]
     subscription = _ok(
         api.post(
             "/v1/subscriptions",
             {
                 "customer": world["customer"],
                 "items": [{"price": world["price"]}, {"price": metered}],
+                "discounts": [{"promotion_code": world["promotion_code"]}],
             },
         )
     )
@@ -250,6 +260,8 @@ PARAMETER_KINDS = {
     "attached_id": "product_feature",
     "entitlement_id": "entitlement",
     "limit_id": "usage_limit",
+    "coupon_id": "coupon",
+    "code_id": "promotion_code",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
