@@ -20,10 +20,11 @@ from core import clock
 class CouponForm(forms.ModelForm):
     """A new coupon's terms; ``applies_to`` as a choice of products."""
 
-    id = forms.RegexField(
+    coupon_id = forms.RegexField(
         r"^[A-Za-z0-9_-]{1,64}$",
         required=False,
-        help_text="Leave empty for a random code such as 4XP2KQ7M.",
+        label="ID",
+        help_text="The code customers type. Leave empty for a random one.",
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(active=True).order_by("name"),
@@ -34,7 +35,6 @@ class CouponForm(forms.ModelForm):
     class Meta:
         model = Coupon
         fields = (
-            "id",
             "name",
             "percent_off",
             "amount_off",
@@ -47,6 +47,8 @@ class CouponForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if not self.instance._state.adding:
+            return data
         percent, amount = data.get("percent_off"), data.get("amount_off")
         if (percent is None) == (amount is None):
             raise forms.ValidationError("Give either a percentage or an amount off.")
@@ -63,14 +65,19 @@ class CouponForm(forms.ModelForm):
             )
         if data.get("redeem_by") and data["redeem_by"] <= clock.now():
             self.add_error("redeem_by", "Must be in the future.")
+        taken = Coupon._base_manager.filter(pk=data.get("coupon_id") or None)
+        if taken.exists():
+            self.add_error("coupon_id", "A coupon with this ID exists.")
         return data
 
     def params(self) -> dict:
         data = {
             key: value
             for key, value in self.cleaned_data.items()
-            if value not in (None, "", []) and key != "products"
+            if value not in (None, "", []) and key not in ("products", "coupon_id")
         }
+        if self.cleaned_data.get("coupon_id"):
+            data["id"] = self.cleaned_data["coupon_id"]
         if self.cleaned_data.get("products"):
             data["applies_to"] = {
                 "products": [p.pk for p in self.cleaned_data["products"]]
@@ -96,7 +103,7 @@ class CouponAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return [*CouponForm.Meta.fields, "products"]
+            return ["coupon_id", *CouponForm.Meta.fields, "products"]
         return ["name", "metadata", *self.readonly_fields]
 
     @admin.display(description="Terms")
@@ -184,6 +191,10 @@ class CouponAdmin(admin.ModelAdmin):
 
 
 class PromotionCodeForm(forms.ModelForm):
+    coupon = forms.ModelChoiceField(
+        queryset=Coupon.objects.filter(deleted=False).order_by("-created")
+    )
+
     class Meta:
         model = PromotionCode
         fields = (

@@ -61,7 +61,7 @@ def coupon_create(*, params: dict[str, Any], now: datetime) -> Coupon:
         percent_off=params.get("percent_off"),
         amount_off=params.get("amount_off"),
         currency=params.get("currency"),
-        duration=params["duration"],
+        duration=params.get("duration", Coupon.Duration.ONCE),
         duration_in_months=params.get("duration_in_months"),
         applies_to_products=_check_products(
             (params.get("applies_to") or {}).get("products") or []

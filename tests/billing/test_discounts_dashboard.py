@@ -20,7 +20,12 @@ pytestmark = pytest.mark.django_db
 def test_create_coupon_and_promotion_code_pages(admin_client):
     response = admin_client.post(
         reverse("admin:billing_coupon_add"),
-        {"id": "TEAM20", "name": "Team", "percent_off": "20", "duration": "forever"},
+        {
+            "coupon_id": "TEAM20",
+            "name": "Team",
+            "percent_off": "20",
+            "duration": "forever",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     coupon = Coupon.objects.get(pk="TEAM20")
