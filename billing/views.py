@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 
 from billing import selectors, services
 from billing.compose.rows import spec_of
-from billing.discount_pages import DiscountApplyForm
+from billing.discount_pages import DiscountApplyForm, coupon_terms
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm
 from billing.models import Discount, Invoice, InvoiceLineItem, Subscription
 from billing.services.discounts import customer_discount, subscription_discounts
@@ -120,7 +120,10 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         upcoming_discounts=discount_rows(
             (upcoming or {}).get("total_discount_amounts", [])
         ),
-        discounts=subscription_discounts(subscription),
+        discounts=[
+            (row, coupon_terms(row.coupon))
+            for row in subscription_discounts(subscription)
+        ],
         customer_discount=customer_discount(subscription.customer),
         discount_form=DiscountApplyForm(),
         upcoming_error=upcoming_error,
