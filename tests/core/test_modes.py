@@ -468,6 +468,24 @@ def _other_mode_references(own: dict, other: dict) -> list[tuple[str, dict]]:
         ("/v1/invoices", {"customer": other["customer"]}),
         ("/v1/invoices/create_preview", {"customer": other["customer"]}),
         (f"/v1/customers/{other['customer']}", {"name": "x"}),
+        (f"/v1/coupons/{other['coupon']}", {"name": "x"}),
+        ("/v1/promotion_codes", {"coupon": other["coupon"]}),
+        (
+            "/v1/subscriptions",
+            {
+                "customer": own["customer"],
+                "items": [{"price": own["price"]}],
+                "discounts": [{"coupon": other["coupon"]}],
+            },
+        ),
+        (
+            "/v1/subscriptions",
+            {
+                "customer": own["customer"],
+                "items": [{"price": own["price"]}],
+                "discounts": [{"promotion_code": other["promotion_code"]}],
+            },
+        ),
         (f"/v1/invoices/{other['invoice']}/void", {}),
         (f"/v1/billing/credit_grants/{other['grant']}/expire", {}),
         (f"/v1/billing/alerts/{other['alert']}/deactivate", {}),

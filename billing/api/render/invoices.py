@@ -38,8 +38,15 @@ def _line_parent(line) -> dict[str, Any]:
     }
 
 
-def _line_discounts(line, invoice_level: list[str]) -> list[str]:
-    """The line's own discounts (its invoice item's), not the invoice's."""
+def _line_discounts(line, invoice_level: list[str] | None) -> list[str]:
+    """The line's own discounts (its invoice item's), not the invoice's; without
+    the invoice's list, those of an invoice item's line."""
+    if invoice_level is None:
+        invoice_level = (
+            []
+            if line.invoice_item_id
+            else [entry["discount"] for entry in line.discount_amounts]
+        )
     return [
         entry["discount"]
         for entry in line.discount_amounts
@@ -59,7 +66,7 @@ def line_item(
         "description": line.description,
         "discount_amounts": list(line.discount_amounts),
         "discountable": line.discountable,
-        "discounts": _line_discounts(line, invoice_level or []),
+        "discounts": _line_discounts(line, invoice_level),
         "invoice": invoice_id or line.invoice_id,
         "livemode": line.livemode,
         "metadata": dict(line.metadata),
