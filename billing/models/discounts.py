@@ -133,7 +133,11 @@ class Discount(StripeObject):
     id = models.CharField(primary_key=True, max_length=64, default=id_default("di"))
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="+")
     promotion_code = models.ForeignKey(
-        PromotionCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PromotionCode,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="discounts"
