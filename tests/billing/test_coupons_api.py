@@ -255,6 +255,12 @@ def test_invoice_and_item_discounts_on_a_draft(api):
             },
         )
     )
+    euros = ok(api.post("/v1/coupons", {"amount_off": 100, "currency": "eur"}))["id"]
+    error = refused(
+        api.post(f"/v1/invoices/{invoice['id']}", {"discounts": [{"coupon": euros}]})
+    )
+    assert error["param"] == "discounts[0][coupon]"
+    assert not Discount.objects.exists()
     draft = ok(
         api.post(f"/v1/invoices/{invoice['id']}", {"discounts": [{"coupon": coupon}]})
     )
