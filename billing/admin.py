@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from billing import credit_note_pages, views
+from billing import admin_coupons as admin_coupons  # registers coupon pages
+from billing import credit_note_pages, discount_pages, views
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription
 from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
@@ -76,6 +77,7 @@ class SubscriptionAdmin(_BillingAdmin):
         return [
             ("cancel", "cancel", views.subscription_cancel),
             ("thresholds", "thresholds", views.subscription_thresholds),
+            ("discount", "discount", discount_pages.subscription_discount_apply),
         ]
 
 

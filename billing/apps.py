@@ -23,11 +23,14 @@ class BillingConfig(AppConfig):
     def _register_resources(self) -> None:
         from billing.api import credit_notes, serializers
         from billing.models import (
+            Coupon,
             CreditNote,
             CreditNoteLineItem,
+            Discount,
             Invoice,
             InvoiceItem,
             InvoiceLineItem,
+            PromotionCode,
             Subscription,
             SubscriptionItem,
         )
@@ -40,6 +43,7 @@ class BillingConfig(AppConfig):
                 serializers.SubscriptionSerializer,
                 {
                     "customer": "customer",
+                    "discounts": "discount",
                     "latest_invoice": "invoice",
                     "test_clock": "test_helpers.test_clock",
                 },
@@ -54,7 +58,11 @@ class BillingConfig(AppConfig):
                 "invoice",
                 Invoice,
                 serializers.InvoiceSerializer,
-                {"customer": "customer", "test_clock": "test_helpers.test_clock"},
+                {
+                    "customer": "customer",
+                    "discounts": "discount",
+                    "test_clock": "test_helpers.test_clock",
+                },
             ),
             ("line_item", InvoiceLineItem, serializers.LineItemSerializer, {}),
             (
@@ -79,8 +87,27 @@ class BillingConfig(AppConfig):
                 serializers.InvoiceItemSerializer,
                 {
                     "customer": "customer",
+                    "discounts": "discount",
                     "invoice": "invoice",
                     "test_clock": "test_helpers.test_clock",
+                },
+            ),
+            ("coupon", Coupon, serializers.CouponSerializer, {}),
+            (
+                "promotion_code",
+                PromotionCode,
+                serializers.PromotionCodeSerializer,
+                {"customer": "customer"},
+            ),
+            (
+                "discount",
+                Discount,
+                serializers.DiscountSerializer,
+                {
+                    "customer": "customer",
+                    "promotion_code": "promotion_code",
+                    "subscription": "subscription",
+                    "invoice": "invoice",
                 },
             ),
         ):
@@ -158,14 +185,22 @@ class BillingConfig(AppConfig):
 
     def _register_hooks(self) -> None:
         from billing.burndown import unbilled_credit_use
+        from billing.services.discounts import (
+            customer_discount,
+            customer_discount_params,
+        )
         from billing.services.numbering import next_number_check
         from billing.services.subscriptions import customer_subscriptions_cancel
+        from core.api.serializers import customer_discount_provider_register
         from core.services.customers import (
             on_customer_deleted,
+            on_customer_saved,
             on_invoice_numbering_change,
         )
         from credits.selectors import unbilled_usage_provider_register
 
         on_customer_deleted(customer_subscriptions_cancel)
         on_invoice_numbering_change(next_number_check)
+        on_customer_saved(customer_discount_params)
+        customer_discount_provider_register(customer_discount)
         unbilled_usage_provider_register(unbilled_credit_use)

@@ -123,6 +123,9 @@ def next_period_end(test_clock) -> list[tuple[str, datetime]]:
 
 def register() -> None:
     dashboard.register_clock_shortcut(next_period_end)
+    from billing.admin_coupons import register_customer_panel
+
+    register_customer_panel()
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(
             name="billing",

@@ -68,6 +68,11 @@ def _subscription_card(subscription: Subscription, page: CustomerPage) -> dict:
             if upcoming
             else 0
         ),
+        "upcoming_discounts": (
+            sum(e["amount"] for e in upcoming["total_discount_amounts"] or [])
+            if upcoming
+            else 0
+        ),
     }
 
 

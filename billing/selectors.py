@@ -12,7 +12,14 @@ from django.db.models import Exists, OuterRef, QuerySet, Sum
 from billing.compose.collect import UsageReader, usage_so_far_collect
 from billing.compose.rate import usage_so_far_lines
 from billing.compose.rows import items_with_prices, spec_of
-from billing.models import Invoice, InvoiceItem, Subscription, SubscriptionItem
+from billing.models import (
+    Coupon,
+    Invoice,
+    InvoiceItem,
+    PromotionCode,
+    Subscription,
+    SubscriptionItem,
+)
 from catalog.pricing import describe_line, price_amount
 from core.api.pagination import filter_range
 from metering.usage import billable_quantity
@@ -62,6 +69,23 @@ def invoice_list(*, filters: dict[str, Any]) -> QuerySet[Invoice]:
             rows = rows.filter(**{field: filters[field]})
     rows = filter_range(rows, "created", filters.get("created"))
     return filter_range(rows, "due_date", filters.get("due_date"))
+
+
+def coupon_list(*, filters: dict[str, Any]) -> QuerySet[Coupon]:
+    rows = Coupon.objects.filter(deleted=False)
+    return filter_range(rows, "created", filters.get("created"))
+
+
+def promotion_code_list(*, filters: dict[str, Any]) -> QuerySet[PromotionCode]:
+    rows = PromotionCode.objects.select_related("coupon")
+    if filters.get("active") is not None:
+        rows = rows.filter(active=filters["active"])
+    if filters.get("code"):
+        rows = rows.filter(code__iexact=filters["code"])
+    for field in ("coupon", "customer"):
+        if filters.get(field):
+            rows = rows.filter(**{f"{field}_id": filters[field]})
+    return filter_range(rows, "created", filters.get("created"))
 
 
 def invoice_item_list(*, filters: dict[str, Any]) -> QuerySet[InvoiceItem]:

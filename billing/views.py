@@ -17,9 +17,11 @@ from django.urls import NoReverseMatch, reverse
 
 from billing import dashboard, selectors, services
 from billing.compose.rows import spec_of
+from billing.discount_pages import DiscountApplyForm, coupon_terms
 from billing.documents.links import hosted_invoice_path, invoice_pdf_path
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm, ThresholdForm
-from billing.models import Invoice, InvoiceLineItem, Subscription
+from billing.models import Discount, Invoice, InvoiceLineItem, Subscription
+from billing.services.discounts import customer_discount, subscription_discounts
 from billing.services.rerate import invoice_lines
 from billing.taxes.display import invoice_tax_display
 from billing.taxes.invoices import amounts_excluding_tax
@@ -126,6 +128,15 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
             for entry in (upcoming or {}).get("total_taxes", [])
             if entry["tax_behavior"] == "exclusive"
         ),
+        upcoming_discounts=discount_rows(
+            (upcoming or {}).get("total_discount_amounts", [])
+        ),
+        discounts=[
+            (row, coupon_terms(row.coupon))
+            for row in subscription_discounts(subscription)
+        ],
+        customer_discount=customer_discount(subscription.customer),
+        discount_form=DiscountApplyForm(),
         upcoming_error=upcoming_error,
         invoices=subscription.invoices.order_by("-created", "-id")[:20],
         clock_url=_clock_url(subscription.customer),
@@ -257,8 +268,26 @@ def _line_rows(lines: list[InvoiceLineItem]) -> list[dict]:
                 "line": line,
                 "breakdown": breakdown,
                 "credits": sum(entry["amount"] for entry in line.pretax_credit_amounts),
+                "discounts": sum(entry["amount"] for entry in line.discount_amounts),
             }
         )
+    return rows
+
+
+def discount_rows(amounts: list[dict]) -> list[dict]:
+    """Each discount of an invoice with its coupon's name, for the totals."""
+    found = Discount.objects.select_related("coupon", "promotion_code").in_bulk(
+        [entry["discount"] for entry in amounts]
+    )
+    rows = []
+    for entry in amounts:
+        discount = found.get(entry["discount"])
+        label = entry["discount"]
+        if discount is not None:
+            label = discount.coupon.name or discount.coupon.pk
+            if discount.promotion_code_id:
+                label = f"{label} ({discount.promotion_code.code})"
+        rows.append({"label": label, "amount": entry["amount"]})
     return rows
 
 
@@ -300,6 +329,7 @@ def invoice_sheet_context(invoice: Invoice) -> dict:
         # What the balance took off (negative) or added to the amount due.
         "balance_applied": invoice.starting_balance - (invoice.ending_balance or 0),
         "credit_notes": list(invoice.credit_notes.order_by("sequence")),
+        "discount_rows": discount_rows(invoice.total_discount_amounts),
         "quantity_shown": any(
             line.quantity not in (None, Decimal(1)) for line in lines
         ),

@@ -77,6 +77,20 @@ def _cannot_expand(full_path: str) -> InvalidRequest:
     )
 
 
+def _expand_ids(data: dict, head: str, ids: list[str], full_path: str) -> list:
+    """A list of ids (``discounts``) with each found object inlined."""
+    resource = _by_object.get(data.get("object", ""))
+    target_name = resource.expandable.get(head) if resource else None
+    if target_name is None:
+        raise _cannot_expand(full_path)
+    target = resource_for_object(target_name)
+    found = [target.load(object_id) for object_id in ids]
+    return [
+        serialize(instance) if instance is not None else object_id
+        for object_id, instance in zip(ids, found, strict=True)
+    ]
+
+
 def _expand(data: Any, path: list[str], full_path: str) -> None:
     if not path or data is None:
         return
@@ -90,6 +104,8 @@ def _expand(data: Any, path: list[str], full_path: str) -> None:
     if not isinstance(data, dict) or head not in data:
         raise _cannot_expand(full_path)
     value = data[head]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        data[head] = value = _expand_ids(data, head, value, full_path)
     if not isinstance(value, dict | list):
         resource = _by_object.get(data.get("object", ""))
         target_name = resource.expandable.get(head) if resource else None

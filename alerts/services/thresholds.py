@@ -3,11 +3,11 @@
 A subscription's ``billing_thresholds.amount_gte`` compares the amount the period's
 un-invoiced usage comes to: the metered lines a threshold invoice would bill now
 (usage since the item's period start less what earlier threshold invoices of the
-period billed, priced by billing so tiers continue), less the billing credits that
-would apply; no tax, and licensed prices are not in it (they were billed in
-advance). An item's ``usage_gte`` compares that item's un-invoiced usage since its
-period start. Not evaluated for trialing subscriptions, nor in the 24 hours before
-the period renews. Invoices may overshoot: the job runs every minute.
+period billed, priced by billing so tiers continue), less the discounts and the
+billing credits that would apply; no tax, and licensed prices are not in it (they
+were billed in advance). An item's ``usage_gte`` compares that item's un-invoiced
+usage since its period start. Not evaluated for trialing subscriptions, nor in the
+24 hours before the period renews. Invoices may overshoot: the job runs every minute.
 
 Exactly once per crossing: a subscription found over a threshold is locked, checked
 again with fresh reads (a worker that waited for the lock finds the usage already
@@ -33,7 +33,7 @@ from billing.compose.rate import item_usage_draft
 from billing.compose.rows import items_with_prices
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.services import subscription_invoice_threshold
-from billing.services.credits import invoice_credits_apply
+from billing.services.credits import invoice_pretax_amount
 from billing.services.persist import line_from_draft
 from core.errors import TallyError
 from core.ids import new_id
@@ -106,7 +106,8 @@ def _drafts(sub, items, now, usage, billed) -> list[tuple[SubscriptionItem, Draf
 
 
 def _amount_after_credits(sub: Subscription, drafts: list[DraftLine], now) -> int:
-    """Subtotal of ``drafts`` less the credits finalization would apply to them."""
+    """Subtotal of ``drafts`` less the discounts and credits finalization would
+    apply to them (no tax: seed 002)."""
     invoice = Invoice(
         id=new_id("upcoming_in"),
         customer=sub.customer,
@@ -122,8 +123,7 @@ def _amount_after_credits(sub: Subscription, drafts: list[DraftLine], now) -> in
         line_from_draft(invoice=invoice, position=position, draft=draft, now=now)
         for position, draft in enumerate(drafts)
     ]
-    credit = invoice_credits_apply(invoice=invoice, lines=lines, now=now, preview=True)
-    return sum(line.amount for line in lines) - credit
+    return invoice_pretax_amount(invoice=invoice, lines=lines, now=now)
 
 
 def threshold_check(
@@ -149,7 +149,7 @@ def threshold_check(
     if amount_gte is not None:
         lines = [draft for _, draft in drafts]
         amount = sum(draft.amount for draft in lines)
-        # Credits only lower the amount: below the threshold already, no need.
+        # Discounts and credits only lower the amount: below it already, no need.
         if amount >= amount_gte:
             amount = _amount_after_credits(subscription, lines, now)
     if not item_reasons and (amount is None or amount < amount_gte):

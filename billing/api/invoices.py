@@ -184,6 +184,7 @@ def _preview(params: dict, details: dict) -> dict:
                 param="subscription",
             )
     who = customer or (subscription.customer if subscription else None)
+    extra = {"discounts": params["discounts"]} if "discounts" in params else {}
     return services.invoice_preview(
         customer=customer,
         subscription=subscription,
@@ -191,6 +192,7 @@ def _preview(params: dict, details: dict) -> dict:
         invoice_items=params.get("invoice_items"),
         customer_details=params.get("customer_details"),
         now=now_for(who) if who else clock.now(),
+        **extra,
     )
 
 

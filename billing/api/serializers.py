@@ -255,3 +255,69 @@ class SubscriptionSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         return render.subscription(instance)
+
+
+class CouponSerializer(serializers.Serializer):
+    """``coupon``: percent or amount off, for how long."""
+
+    id = serializers.CharField(**_ro)
+    object = serializers.CharField(**_ro)
+    amount_off = _nullable(serializers.IntegerField)
+    applies_to = _nullable(serializers.DictField)
+    created = serializers.IntegerField(**_ro)
+    currency = _nullable(serializers.CharField)
+    duration = serializers.CharField(**_ro)
+    duration_in_months = _nullable(serializers.IntegerField)
+    livemode = serializers.BooleanField(**_ro)
+    max_redemptions = _nullable(serializers.IntegerField)
+    metadata = serializers.DictField(**_ro)
+    name = _nullable(serializers.CharField)
+    percent_off = _nullable(serializers.FloatField)
+    redeem_by = _nullable(serializers.IntegerField)
+    times_redeemed = serializers.IntegerField(**_ro)
+    valid = serializers.BooleanField(**_ro)
+
+    def to_representation(self, instance):
+        return render.coupon(instance)
+
+
+class PromotionCodeSerializer(serializers.Serializer):
+    """``promotion_code`` (``promo_``): a customer-facing code for a coupon."""
+
+    id = serializers.CharField(**_ro)
+    object = serializers.CharField(**_ro)
+    active = serializers.BooleanField(**_ro)
+    code = serializers.CharField(**_ro)
+    coupon = CouponSerializer(read_only=True)
+    created = serializers.IntegerField(**_ro)
+    customer = _nullable(serializers.CharField)
+    expires_at = _nullable(serializers.IntegerField)
+    livemode = serializers.BooleanField(**_ro)
+    max_redemptions = _nullable(serializers.IntegerField)
+    metadata = serializers.DictField(**_ro)
+    promotion = serializers.DictField(**_ro)
+    restrictions = serializers.DictField(**_ro)
+    times_redeemed = serializers.IntegerField(**_ro)
+
+    def to_representation(self, instance):
+        return render.promotion_code(instance)
+
+
+class DiscountSerializer(serializers.Serializer):
+    """``discount`` (``di_``): a coupon applied to a customer, subscription,
+    invoice or invoice item."""
+
+    id = serializers.CharField(**_ro)
+    object = serializers.CharField(**_ro)
+    coupon = CouponSerializer(read_only=True)
+    customer = serializers.CharField(**_ro)
+    end = _nullable(serializers.IntegerField)
+    invoice = _nullable(serializers.CharField)
+    invoice_item = _nullable(serializers.CharField)
+    promotion_code = _nullable(serializers.CharField)
+    source = serializers.DictField(**_ro)
+    start = serializers.IntegerField(**_ro)
+    subscription = _nullable(serializers.CharField)
+
+    def to_representation(self, instance):
+        return render.discount(instance)

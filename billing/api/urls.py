@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import credit_notes, invoices, taxes, views
+from billing.api import coupons, credit_notes, invoices, taxes, views
 
 urlpatterns = [
     path("v1/subscriptions", views.SubscriptionListView.as_view()),
@@ -52,6 +52,21 @@ urlpatterns = [
         credit_notes.CreditNoteVoidView.as_view(),
     ),
     path("v1/invoiceitems", invoices.InvoiceItemListView.as_view()),
+    path("v1/coupons", coupons.CouponListView.as_view()),
+    path("v1/coupons/<str:coupon_id>", coupons.CouponDetailView.as_view()),
+    path("v1/promotion_codes", coupons.PromotionCodeListView.as_view()),
+    path(
+        "v1/promotion_codes/<str:code_id>",
+        coupons.PromotionCodeDetailView.as_view(),
+    ),
+    path(
+        "v1/customers/<str:customer_id>/discount",
+        coupons.CustomerDiscountView.as_view(),
+    ),
+    path(
+        "v1/subscriptions/<str:subscription_id>/discount",
+        coupons.SubscriptionDiscountView.as_view(),
+    ),
     path("v1/invoiceitems/<str:item_id>", invoices.InvoiceItemDetailView.as_view()),
     path("v1/tax_rates", taxes.TaxRateListView.as_view()),
     path("v1/tax_rates/<str:tax_rate_id>", taxes.TaxRateDetailView.as_view()),

@@ -19,6 +19,7 @@ from billing.taxes.calculate import LineTax, RateSpec, exclusive_total
 from billing.taxes.provider import TaxCustomer
 
 if TYPE_CHECKING:
+    from billing.compose.discount import DiscountAllocation, DiscountCandidate
     from catalog.models import Price
     from credits.allocation import Allocation, GrantCandidate
 
@@ -54,7 +55,7 @@ class DraftLine:
 class InvoiceDraft:
     """An invoice between ``rate`` and ``persist``; each step fills its part.
 
-    Read by the steps (set by ``collect``): ``lines``, ``grants``,
+    Read by the steps (set by ``collect``): ``lines``, ``coupons``, ``grants``,
     ``customer_balance``, ``now``, the tax inputs. Written, in pipeline order:
     ``discounts`` (discount), ``credits`` (credits), ``taxes`` (tax),
     ``starting_balance`` / ``ending_balance`` (customer balance), ``subtotal`` /
@@ -67,8 +68,10 @@ class InvoiceDraft:
     now: datetime
     grants: tuple[GrantCandidate, ...] = ()  # live grants; () skips the step
     customer_balance: int = 0  # minor units; negative is credit the customer has
+    coupons: tuple[DiscountCandidate, ...] = ()  # in the order they apply
     # Per line, by position in ``lines``: (line index, amount) in minor units.
     discounts: tuple[tuple[int, int], ...] = ()
+    discount_allocations: tuple[DiscountAllocation, ...] = ()  # ``discounts`` named
     credits: tuple[Allocation, ...] = ()  # ``line_id`` is the line's index
     # Read by ``tax`` (set by ``collect``): rate ids for lines without their own,
     # the rates named, the customer's tax status.

@@ -1,6 +1,7 @@
 """Models of the billing app: subscriptions, invoices, lines and invoice items."""
 
 from billing.models.credit_notes import CreditNote, CreditNoteLineItem
+from billing.models.discounts import Coupon, Discount, PromotionCode
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.numbering import InvoiceNumberSequence
 from billing.models.subscriptions import Subscription, SubscriptionItem
@@ -9,6 +10,9 @@ from billing.models.taxes import TaxId, TaxRate
 __all__ = [
     "CreditNote",
     "CreditNoteLineItem",
+    "Coupon",
+    "Discount",
+    "PromotionCode",
     "Invoice",
     "InvoiceItem",
     "InvoiceLineItem",

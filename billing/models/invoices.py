@@ -90,6 +90,10 @@ class Invoice(StripeObject):
     # of band). See ``billing.services.credit_notes``.
     pre_payment_credit_notes_amount = models.BigIntegerField(default=0)
     post_payment_credit_notes_amount = models.BigIntegerField(default=0)
+    # Discount ids applied (invoice-level order) and [{amount, discount}] per
+    # discount, set when the discount step runs at finalization.
+    discounts = models.JSONField(default=list, blank=True)
+    total_discount_amounts = models.JSONField(default=list, blank=True)
     threshold_reason = models.JSONField(null=True, blank=True)
     # When a draft with auto_advance finalizes by itself (the grace period's end).
     finalize_at = models.DateTimeField(null=True, blank=True)
@@ -242,6 +246,8 @@ class InvoiceItem(StripeObject):
     proration_details = models.JSONField(null=True, blank=True)
     discountable = models.BooleanField(default=True)
     tax_rates = models.JSONField(default=list, blank=True)  # tax rate ids
+    # Ids of the item's own discounts (billing.services.discounts keeps them).
+    discounts = models.JSONField(default=list, blank=True)
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -325,6 +331,8 @@ class InvoiceLineItem(models.Model):
     # taxable_amount, type}] computed at finalization.
     tax_rates = models.JSONField(default=list, blank=True)
     taxes = models.JSONField(default=list, blank=True)
+    # [{amount, discount}] applied at finalization, in the order applied.
+    discount_amounts = models.JSONField(default=list, blank=True)
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()

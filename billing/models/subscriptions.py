@@ -73,6 +73,9 @@ class Subscription(StripeObject):
     threshold_amount_gte = models.BigIntegerField(null=True, blank=True)
     threshold_reset_anchor = models.BooleanField(null=True, blank=True)
     description = models.TextField(null=True, blank=True)
+    # Ids of the discounts attached, in order (kept by billing.services.discounts
+    # so rendering a subscription needs no query).
+    discounts = models.JSONField(default=list, blank=True)
     latest_invoice = models.ForeignKey(
         "billing.Invoice",
         null=True,

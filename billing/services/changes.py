@@ -22,6 +22,7 @@ from billing.compose.rate import pending_drafts
 from billing.compose.rows import items_with_prices
 from billing.models import Invoice, Subscription, SubscriptionItem
 from billing.services import validation
+from billing.services.discounts import subscription_discounts_set
 from billing.services.events import before, emit_updated
 from billing.services.finalize import invoice_finalize
 from billing.services.pending import (
@@ -293,6 +294,10 @@ def subscription_update(
         change = _Change(sub, params, now)
         if params.get("items"):
             _apply_items(change, params["items"])
+        if "discounts" in params:
+            subscription_discounts_set(
+                subscription=sub, entries=params["discounts"], now=now
+            )
         _thresholds(sub, params)
         if sub.threshold_amount_gte is not None:
             _check_items(sub)

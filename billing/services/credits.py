@@ -17,9 +17,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from billing.compose.credits import creditable_lines
-from billing.compose.discount import discount
 from billing.compose.draft import InvoiceDraft
 from billing.models import Invoice, InvoiceLineItem
+from billing.services.discount_step import invoice_discount_step
 from billing.services.persist import invoice_draft_of
 from credits.allocation import Allocation
 from credits.selectors import customers_with_grant_candidates
@@ -103,24 +103,31 @@ def _record(invoice, lines, applications) -> None:
     ]
 
 
-def invoice_credits_apply(
+def invoice_pretax_amount(
     *,
     invoice: Invoice,
     lines: Sequence[InvoiceLineItem],
     now: datetime,
-    preview: bool = False,
     has_grants: bool = True,
 ) -> int:
-    """Run the pipeline up to credits on the invoice's lines; the total applied."""
-    draft = discount(invoice_draft_of(invoice, lines, now=now))
-    draft = invoice_credits_step(
+    """Subtotal less discounts and credits, no tax: what billing thresholds
+    compare (seed 002); computed as a preview, nothing written."""
+    draft = _up_to_credits(invoice, lines, now, True, has_grants)
+    subtotal = sum(line.amount for line in draft.lines)
+    return subtotal - draft.total_discount - draft.total_credit
+
+
+def _up_to_credits(invoice, lines, now, preview, has_grants) -> InvoiceDraft:
+    draft = invoice_discount_step(
+        invoice=invoice, lines=lines, draft=invoice_draft_of(invoice, lines, now=now)
+    )
+    return invoice_credits_step(
         invoice=invoice,
         lines=lines,
         draft=draft,
         preview=preview,
         has_grants=has_grants,
     )
-    return draft.total_credit
 
 
 def invoice_credits_reinstate(*, invoice: Invoice, now: datetime) -> None:

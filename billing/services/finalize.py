@@ -26,12 +26,17 @@ from django.db import transaction
 from billing.bulk import bulk_save
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader
-from billing.compose.discount import discount
+from billing.compose.discount_rows import invoices_discounts_collect
 from billing.compose.pipeline import compose
 from billing.compose.tax import tax
 from billing.compose.totals import totals
 from billing.models import Invoice, Subscription
 from billing.services import credits
+from billing.services.discount_step import (
+    invoice_discount_step,
+    invoice_discounts_of,
+    once_discounts_spend,
+)
 from billing.services.events import EventBatch
 from billing.services.notifications import invoices_finalized_notify
 from billing.services.numbering import InvoiceNumbering
@@ -55,6 +60,8 @@ _FINALIZED_FIELDS = [
     "total_taxes",
     "customer_tax_exempt",
     "customer_tax_ids",
+    "discounts",
+    "total_discount_amounts",
     "number",
     "status",
     "finalized_at",
@@ -138,8 +145,22 @@ def invoices_finalize_locked(
             customer_ids=customer_ids, now=now
         )
     taxes = tax_context_for(invoices=invoices, lines=lines, now=now)
+    collected = invoices_discounts_collect(
+        invoices,
+        {
+            invoice.pk: {
+                line.invoice_item_id
+                for line in lines[invoice.pk]
+                if line.invoice_item_id
+            }
+            for invoice in invoices
+        },
+    )
+    spent: set[str] = set()  # ``once`` discounts an earlier invoice of the chunk spent
     for invoice in invoices:
+        invoice._discounts = collected[invoice.pk].without(spent)
         _price_and_freeze(invoice, lines[invoice.pk], now, with_credits, taxes)
+        spent |= invoice._spent
     numbering = InvoiceNumbering.lock(invoices)
     for invoice in invoices:
         numbering.assign(invoice)
@@ -155,7 +176,14 @@ def _price_and_freeze(
 
     Only customers in ``with_credits`` may have grants that apply.
     """
-    draft = discount(invoice_draft_of(invoice, lines, now=now, taxes=taxes))
+    draft = invoice_discount_step(
+        invoice=invoice,
+        lines=lines,
+        draft=invoice_draft_of(invoice, lines, now=now, taxes=taxes),
+    )
+    invoice._spent = once_discounts_spend(
+        invoice=invoice, draft=draft, found=invoice_discounts_of(invoice, lines)
+    )
     draft = credits.invoice_credits_step(
         invoice=invoice,
         lines=lines,
@@ -206,6 +234,13 @@ def _save(invoices, lines, changed) -> None:
     bulk_save(credited, ["pretax_credit_amounts"])
     taxed = [line for invoice in invoices for line in lines[invoice.pk] if line.taxes]
     bulk_save(taxed, ["taxes"])
+    discounted = [
+        line
+        for invoice in invoices
+        for line in lines[invoice.pk]
+        if line.discount_amounts
+    ]
+    bulk_save(discounted, ["discount_amounts"])
     bulk_save(invoices, _FINALIZED_FIELDS)
 
 

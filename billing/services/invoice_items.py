@@ -18,11 +18,13 @@ from billing import amounts
 from billing.compose.rate import invoice_item_draft
 from billing.compose.rows import spec_of
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
+from billing.services.discounts import invoice_item_discounts_set
 from billing.services.events import before, emit, emit_updated
 from billing.services.persist import lines_create
 from billing.taxes.rates import tax_rates_resolve
 from catalog.models import Price, Product
 from catalog.pricing import PriceSpec, price_amount
+from core import clock
 from core.errors import InvalidRequest, ResourceMissing
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -203,6 +205,8 @@ def invoice_item_create(
     item.period_start = period.get("start", now)
     item.period_end = period.get("end", now)
     item.save(force_insert=True)
+    if params.get("discounts"):
+        invoice_item_discounts_set(item=item, entries=params["discounts"], now=now)
     emit("invoiceitem.created", item)
     if invoice is not None:
         lines_create(invoice=invoice, drafts=[invoice_item_draft(item)], now=now)
@@ -226,14 +230,13 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
     item = InvoiceItem.objects.select_for_update().get(pk=item.pk)
     money_keys = {"amount", "price", "price_data", "unit_amount_decimal", "quantity"}
     money_keys |= {"quantity_decimal", "period", "description", "discountable"}
-    money_keys |= {"tax_rates"}
+    money_keys |= {"tax_rates", "discounts"}
     invoice = None
     if money_keys & set(params):
         invoice = _editable(item)
     was = before(item)
-    if (money_keys - {"period", "description", "discountable", "tax_rates"}) & set(
-        params
-    ):
+    outside_amount = {"period", "description", "discountable", "tax_rates"}
+    if (money_keys - outside_amount - {"discounts"}) & set(params):
         merged = {"currency": item.currency, "quantity": item.quantity, **params}
         if not ({"amount", "price", "price_data", "unit_amount_decimal"} & set(params)):
             if item.price is not None:
@@ -258,6 +261,12 @@ def invoice_item_update(*, item: InvoiceItem, params: dict[str, Any]) -> Invoice
     if "tax_rates" in params:
         item.tax_rates = tax_rates_resolve(
             params["tax_rates"], param="tax_rates", keep=item.tax_rates
+        )
+    if "discounts" in params:
+        invoice_item_discounts_set(
+            item=item,
+            entries=params["discounts"],
+            now=clock.now_for_customer(item.customer),
         )
     item.save()
     if invoice is not None:

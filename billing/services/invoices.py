@@ -19,6 +19,7 @@ from billing.compose.rows import grace_period
 from billing.documents.links import hosted_invoice_url
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services import credits
+from billing.services.discounts import invoice_discounts_set
 from billing.services.events import before, emit, emit_updated
 from billing.services.finalize import invoice_finalize
 from billing.services.invoice_items import (
@@ -30,6 +31,7 @@ from billing.services.persist import lines_create
 from billing.services.rerate import invoice_lines
 from billing.services.settlement import invoice_check_payable, invoice_payment_apply
 from billing.taxes.rates import tax_rates_resolve
+from core import clock
 from core.errors import InvalidRequest, InvalidState
 from core.metadata import metadata_merge
 from core.models import Customer
@@ -134,6 +136,8 @@ def invoice_create(
             invoice=invoice
         )
         invoice_recount(invoice)
+    if params.get("discounts"):
+        invoice_discounts_set(invoice=invoice, entries=params["discounts"], now=now)
     emit("invoice.created", invoice)
     return invoice
 
@@ -177,6 +181,12 @@ def invoice_update(*, invoice: Invoice, params: dict[str, Any]) -> Invoice:
     if invoice.is_draft:
         _check_terms(invoice)
     invoice.save()
+    if "discounts" in params:
+        invoice_discounts_set(
+            invoice=invoice,
+            entries=params["discounts"],
+            now=clock.now_for_customer(invoice.customer),
+        )
     emit_updated("invoice.updated", invoice, was)
     return invoice
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
+from billing.services.discount_step import invoice_discounts_of
 from billing.services.events import EventBatch
 from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
 from core.services.balance import balance_for_invoice
@@ -208,7 +209,8 @@ def invoice_draft_of(
     now: datetime,
     taxes: TaxContext | None = None,
 ) -> InvoiceDraft:
-    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``.
+    """A rated draft of ``invoice`` made of its lines, for the steps after ``rate``,
+    with the discounts it meets (``billing.services.discount_step``).
 
     ``taxes`` holds the rates a batch's lines apply; without it they are read
     (no query when no line applies a rate).
@@ -223,6 +225,7 @@ def invoice_draft_of(
         lines=tuple(draft_of_line(line) for line in lines),
         now=now,
         customer_balance=balance_for_invoice(invoice.customer, invoice.currency),
+        coupons=invoice_discounts_of(invoice, lines).candidates,
         **draft_tax_inputs(invoice, invoice.customer, taxes),
     )
 

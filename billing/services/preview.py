@@ -22,7 +22,6 @@ from django.db.models import Exists, OuterRef
 from billing.api import render
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader, cycles_collect
-from billing.compose.discount import discount
 from billing.compose.pipeline import compose
 from billing.compose.rate import cycle_drafts
 from billing.compose.rows import items_with_prices
@@ -31,6 +30,8 @@ from billing.compose.totals import totals
 from billing.models import Invoice, InvoiceItem, Subscription
 from billing.services import changes, credits
 from billing.services.cycle import ends_at_period_end
+from billing.services.discount_step import invoice_discount_step
+from billing.services.discounts import subscription_discounts_set
 from billing.services.invoice_items import invoice_item_create
 from billing.services.period_close import CLOSING_STATUSES, subscription_close_next
 from billing.services.persist import (
@@ -39,7 +40,11 @@ from billing.services.persist import (
     line_from_draft,
 )
 from billing.services.rerate import invoice_lines
-from billing.services.subscriptions import subscription_cancel, subscription_create
+from billing.services.subscriptions import (
+    lock,
+    subscription_cancel,
+    subscription_create,
+)
 from billing.taxes.customer_tax_ids import customer_details_apply, tax_ids_by_customer
 from billing.taxes.invoices import taxes_record
 from core.errors import InvalidRequest, ResourceMissing
@@ -65,6 +70,7 @@ _UPDATE_KEYS = (
 )
 _CREATE_KEYS = (
     "items",
+    "discounts",
     "proration_behavior",
     "cancel_at",
     "cancel_at_period_end",
@@ -187,6 +193,17 @@ def _existing(sub: Subscription, details: dict[str, Any], now: datetime):
     return _next_cycle(sub)
 
 
+_KEEP = object()  # the preview keeps the subscription's discounts
+
+
+def _with_discounts(sub: Subscription, discounts, now: datetime) -> Subscription:
+    """The subscription with the preview's ``discounts`` in place of its own."""
+    if discounts is not _KEEP:
+        sub = lock(sub)
+        subscription_discounts_set(subscription=sub, entries=discounts, now=now)
+    return sub
+
+
 def _build(
     *,
     customer: Customer | None,
@@ -194,6 +211,7 @@ def _build(
     details: dict[str, Any],
     invoice_items: list[dict[str, Any]],
     now: datetime,
+    discounts=_KEEP,
 ) -> Invoice | None:
     for index, entry in enumerate(invoice_items):
         try:
@@ -202,14 +220,17 @@ def _build(
             error.param = f"invoice_items[{index}][{error.param}]"
             raise
     if subscription is not None:
-        return _existing(subscription, details, now)
+        return _existing(_with_discounts(subscription, discounts, now), details, now)
     if details.get("items"):
+        if discounts is not _KEEP:
+            details = {**details, "discounts": discounts}
         params = {key: details[key] for key in _CREATE_KEYS if key in details}
         if details.get("start_date"):
             params["backdate_start_date"] = details["start_date"]
         sub = subscription_create(customer=customer, params=params, now=now)
         return sub.latest_invoice
-    return _existing(_next_subscription(customer, now), details, now)
+    sub = _with_discounts(_next_subscription(customer, now), discounts, now)
+    return _existing(sub, details, now)
 
 
 def invoice_preview(
@@ -220,11 +241,14 @@ def invoice_preview(
     invoice_items: list[dict[str, Any]] | None = None,
     customer_details: dict[str, Any] | None = None,
     now: datetime,
+    discounts=_KEEP,
 ) -> dict[str, Any]:
     """Return the invoice (API shape) the customer or subscription would get next.
 
     ``customer_details`` (address, tax status, tax ids) stand for the customer's
-    own in this preview only.
+    own in this preview only. ``discounts`` (Stripe's ``discounts`` entries)
+    replace the subscription's for the preview only; left out, its own (or its
+    customer's) apply.
     """
     if customer is None and subscription is None:
         raise InvalidRequest(
@@ -232,7 +256,12 @@ def invoice_preview(
         )
     customer = customer or subscription.customer
     details = details or {}
-    if not details and not invoice_items and not customer_details:
+    if (
+        not details
+        and not invoice_items
+        and not customer_details
+        and discounts is _KEEP
+    ):
         sub = subscription or _next_subscription(customer, now)
         if sub.cancel_at is None or sub.cancel_at >= sub.current_period_end:
             built = _upcoming_cycle(sub, now)
@@ -250,6 +279,7 @@ def invoice_preview(
                 details=details,
                 invoice_items=invoice_items or [],
                 now=now,
+                discounts=discounts,
             )
             if invoice is not None:
                 invoice.refresh_from_db()
@@ -267,7 +297,11 @@ def _shown(
 ) -> dict[str, Any]:
     """Take the draft through the pipeline's steps as finalization would, render it."""
     if invoice.is_draft or invoice.billing_reason == "upcoming":
-        draft = discount(invoice_draft_of(invoice, lines, now=now))
+        draft = invoice_discount_step(
+            invoice=invoice,
+            lines=lines,
+            draft=invoice_draft_of(invoice, lines, now=now),
+        )
         draft = credits.invoice_credits_step(
             invoice=invoice,
             lines=lines,

@@ -24,6 +24,7 @@ from billing.periods import (
     boundary,
 )
 from billing.services import cancellation, validation
+from billing.services.discounts import subscription_discounts_set
 from billing.services.first_invoice import first_invoice_create, period_segments
 from billing.services.invoice_items import invoice_item_create
 from billing.taxes.rates import tax_rates_resolve
@@ -154,6 +155,10 @@ def subscription_create(
         sub.current_period_start, sub.current_period_end = segments[-1]
         sub.save(force_insert=True)
         items = _items_create(sub, specs, now)
+        if params.get("discounts"):
+            subscription_discounts_set(
+                subscription=sub, entries=params["discounts"], now=now
+            )
         for entry in params.get("add_invoice_items") or []:
             invoice_item_create(
                 customer=customer,

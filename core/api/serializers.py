@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core import resources
 from core.api.fields import (
     AlwaysNullField,
     ApiParams,
@@ -96,6 +97,11 @@ class CustomerParams(ApiParams):
         choices=Customer.TaxExempt.choices, required=False, allow_null=True
     )
     metadata = MetadataField()
+    # Redeemed into ``customer.discount`` by billing (API versions before 2025).
+    coupon = serializers.CharField(required=False, allow_null=True, max_length=64)
+    promotion_code = serializers.CharField(
+        required=False, allow_null=True, max_length=64
+    )
 
 
 class CustomerCreateParams(CustomerParams):
@@ -126,6 +132,16 @@ class InvoiceSettingsSerializer(serializers.Serializer):
         }
 
 
+# A higher app (billing) says what a customer's discount is: core cannot import it.
+_discount_provider = None
+
+
+def customer_discount_provider_register(provider) -> None:
+    """Let ``provider(customer)`` give ``customer.discount`` (a model or None)."""
+    global _discount_provider
+    _discount_provider = provider
+
+
 class CustomerSerializer(ObjectSerializer):
     object = ConstField("customer")
     address = serializers.JSONField(read_only=True)
@@ -150,6 +166,12 @@ class CustomerSerializer(ObjectSerializer):
 
     def get_delinquent(self, instance) -> bool:
         return False
+
+    def get_discount(self, instance) -> dict | None:
+        if _discount_provider is None:
+            return None
+        found = _discount_provider(instance)
+        return None if found is None else resources.serialize(found)
 
     def get_invoice_credit_balance(self, instance) -> dict:
         return {}

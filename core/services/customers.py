@@ -62,6 +62,22 @@ def default_payment_method_check(
         check(customer, payment_method, param)
 
 
+# Run after a customer is created or updated, in its transaction, with the
+# parameters (billing: ``coupon`` / ``promotion_code`` into its discount).
+_saved_hooks: list[Callable[..., None]] = []
+
+
+def on_customer_saved(hook: Callable[..., None]) -> None:
+    """Call ``hook(customer, params, created=bool)`` after each create/update."""
+    if hook not in _saved_hooks:
+        _saved_hooks.append(hook)
+
+
+def _run_saved_hooks(customer: Customer, params: dict[str, Any], *, created: bool):
+    for hook in _saved_hooks:
+        hook(customer, params, created=created)
+
+
 def on_customer_deleted(hook: Callable[[Customer], None]) -> None:
     if hook not in _delete_hooks:
         _delete_hooks.append(hook)
@@ -152,6 +168,7 @@ def customer_create(
             initial=True,
             now=customer.created,
         )
+    _run_saved_hooks(customer, params, created=True)
     event_emit(type="customer.created", instance=customer)
     return customer
 
@@ -173,6 +190,7 @@ def customer_update(*, customer: Customer, params: dict[str, Any]) -> Customer:
             now=clock.now_for_customer(customer),
         )
     _save_with_prefix(customer, generated=False)
+    _run_saved_hooks(customer, params, created=False)
     event_emit_updated(type="customer.updated", instance=customer, before=before)
     return customer
 

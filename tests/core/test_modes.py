@@ -112,12 +112,22 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
             },
         )
     )["id"]
+    world["coupon"] = _ok(
+        api.post("/v1/coupons", {"percent_off": 10, "duration": "forever"})
+    )["id"]
+    world["promotion_code"] = _ok(
+        api.post(
+            "/v1/promotion_codes",
+            {"promotion": {"type": "coupon", "coupon": world["coupon"]}},
+        )
+    )["id"]
     subscription = _ok(
         api.post(
             "/v1/subscriptions",
             {
                 "customer": world["customer"],
                 "items": [{"price": world["price"]}, {"price": metered}],
+                "discounts": [{"promotion_code": world["promotion_code"]}],
             },
         )
     )
@@ -330,6 +340,8 @@ PARAMETER_KINDS = {
     "tax_id": "tax_id",
     "credit_note_id": "credit_note",
     "balance_transaction_id": "balance_transaction",
+    "coupon_id": "coupon",
+    "code_id": "promotion_code",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
 }
@@ -570,6 +582,24 @@ def _other_mode_references(own: dict, other: dict) -> list[tuple[str, dict]]:
         ("/v1/invoices", {"customer": other["customer"]}),
         ("/v1/invoices/create_preview", {"customer": other["customer"]}),
         (f"/v1/customers/{other['customer']}", {"name": "x"}),
+        (f"/v1/coupons/{other['coupon']}", {"name": "x"}),
+        ("/v1/promotion_codes", {"coupon": other["coupon"]}),
+        (
+            "/v1/subscriptions",
+            {
+                "customer": own["customer"],
+                "items": [{"price": own["price"]}],
+                "discounts": [{"coupon": other["coupon"]}],
+            },
+        ),
+        (
+            "/v1/subscriptions",
+            {
+                "customer": own["customer"],
+                "items": [{"price": own["price"]}],
+                "discounts": [{"promotion_code": other["promotion_code"]}],
+            },
+        ),
         (f"/v1/invoices/{other['invoice']}/void", {}),
         (f"/v1/billing/credit_grants/{other['grant']}/expire", {}),
         (f"/v1/billing/alerts/{other['alert']}/deactivate", {}),

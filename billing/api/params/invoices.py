@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _COLLECTION,
     InvoiceItemMoneyParams,
@@ -38,6 +39,7 @@ class InvoiceCreateParams(ApiParams):
         choices=["exclude", "include"], required=False
     )
     default_tax_rates = tax_rates_field()
+    discounts = discounts_field()
 
 
 class InvoiceUpdateParams(ApiParams):
@@ -53,6 +55,7 @@ class InvoiceUpdateParams(ApiParams):
     footer = serializers.CharField(required=False, max_length=5000, allow_null=True)
     metadata = MetadataField()
     default_tax_rates = tax_rates_field()
+    discounts = discounts_field()
 
 
 class InvoiceListParams(ListParams):
@@ -90,10 +93,11 @@ class InvoiceItemCreateParams(ApiParams, InvoiceItemMoneyParams):
     customer = serializers.CharField(max_length=64)
     invoice = serializers.CharField(required=False, max_length=64)
     subscription = serializers.CharField(required=False, max_length=64)
+    discounts = discounts_field()
 
 
 class InvoiceItemUpdateParams(ApiParams, InvoiceItemMoneyParams):
-    pass
+    discounts = discounts_field()
 
 
 class InvoiceItemListParams(ListParams):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _PRORATION,
     InvoiceItemMoneyParams,
@@ -75,6 +76,7 @@ class InvoicePreviewParams(ApiParams):
     )
     currency = CurrencyField(required=False)
     customer_details = CustomerDetailsParams(required=False)
+    discounts = discounts_field()
 
 
 class UpcomingParams(ApiParams):

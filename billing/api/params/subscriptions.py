@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.params.coupons import discounts_field
 from billing.api.params.shapes import (
     _COLLECTION,
     _PRORATION,
@@ -66,6 +67,7 @@ class SubscriptionCreateParams(ApiParams):
     off_session = serializers.BooleanField(required=False)
     default_payment_method = serializers.CharField(required=False, max_length=255)
     default_tax_rates = tax_rates_field()
+    discounts = discounts_field()
 
     def validate(self, attrs):
         if "billing_cycle_anchor" in attrs and "billing_cycle_anchor_config" in attrs:
@@ -108,6 +110,7 @@ class SubscriptionUpdateParams(ApiParams):
         required=False, allow_null=True, max_length=255
     )
     default_tax_rates = tax_rates_field()
+    discounts = discounts_field()
 
 
 class CancellationDetailsParams(StripeInputSerializer):

@@ -9,6 +9,7 @@ The parts: ``parts`` (times, price and plan objects, pricing and quantity),
 ``subscriptions`` and ``invoices`` (with their lines and invoice items).
 """
 
+from billing.api.render.discounts import coupon, discount, promotion_code
 from billing.api.render.invoices import (
     LINES_SHOWN,
     invoice,
@@ -27,6 +28,9 @@ from billing.api.render.subscriptions import (
 )
 
 __all__ = [
+    "coupon",
+    "discount",
+    "promotion_code",
     "ts",
     "price_object",
     "plan_object",

@@ -41,7 +41,25 @@ def _line_parent(line) -> dict[str, Any]:
     }
 
 
-def line_item(line, *, invoice_id: str | None = None) -> dict[str, Any]:
+def _line_discounts(line, invoice_level: list[str] | None) -> list[str]:
+    """The line's own discounts (its invoice item's), not the invoice's; without
+    the invoice's list, those of an invoice item's line."""
+    if invoice_level is None:
+        invoice_level = (
+            []
+            if line.invoice_item_id
+            else [entry["discount"] for entry in line.discount_amounts]
+        )
+    return [
+        entry["discount"]
+        for entry in line.discount_amounts
+        if entry["discount"] not in invoice_level
+    ]
+
+
+def line_item(
+    line, *, invoice_id: str | None = None, invoice_level: list[str] | None = None
+) -> dict[str, Any]:
     quantity, quantity_decimal = _quantity(line.quantity)
     return {
         "id": line.pk,
@@ -49,9 +67,9 @@ def line_item(line, *, invoice_id: str | None = None) -> dict[str, Any]:
         "amount": line.amount,
         "currency": line.currency,
         "description": line.description,
-        "discount_amounts": [],
+        "discount_amounts": list(line.discount_amounts),
         "discountable": line.discountable,
-        "discounts": [],
+        "discounts": _line_discounts(line, invoice_level),
         "invoice": invoice_id or line.invoice_id,
         "livemode": line.livemode,
         "metadata": dict(line.metadata),
@@ -133,7 +151,7 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
         "default_source": None,
         "default_tax_rates": tax_rate_objects(inv.default_tax_rates),
         "description": inv.description,
-        "discounts": [],
+        "discounts": list(inv.discounts),
         "due_date": ts(inv.due_date),
         "effective_at": ts(inv.effective_at),
         "ending_balance": inv.ending_balance,
@@ -146,7 +164,10 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
         "latest_revision": None,
         "lines": {
             "object": "list",
-            "data": [line_item(line, invoice_id=inv.pk) for line in shown],
+            "data": [
+                line_item(line, invoice_id=inv.pk, invoice_level=inv.discounts)
+                for line in shown
+            ],
             "has_more": len(lines) > len(shown),
             "total_count": len(lines),
             "url": f"/v1/invoices/{inv.pk}/lines",
@@ -184,7 +205,7 @@ def invoice(inv, *, lines: list | None = None) -> dict[str, Any]:
         "test_clock": inv.test_clock_id,
         "threshold_reason": inv.threshold_reason,
         "total": inv.total,
-        "total_discount_amounts": [],
+        "total_discount_amounts": list(inv.total_discount_amounts),
         "total_excluding_tax": total_excluding_tax,
         "total_pretax_credit_amounts": list(inv.total_pretax_credit_amounts),
         "total_taxes": list(inv.total_taxes),
@@ -212,7 +233,7 @@ def invoice_item(item) -> dict[str, Any]:
         "date": ts(item.date),
         "description": item.description,
         "discountable": item.discountable,
-        "discounts": [],
+        "discounts": list(item.discounts),
         "invoice": item.invoice_id,
         "livemode": item.livemode,
         "metadata": dict(item.metadata),

@@ -81,7 +81,7 @@ def subscription(sub) -> dict[str, Any]:
         "default_source": None,
         "default_tax_rates": tax_rate_objects(sub.default_tax_rates),
         "description": sub.description,
-        "discounts": [],
+        "discounts": list(sub.discounts),
         "ended_at": ts(sub.ended_at),
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
         "items": {
