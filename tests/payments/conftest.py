@@ -1,13 +1,10 @@
-"""Payments test fixtures: billing's invoice guards, as in tests/billing, and a way
-to keep finalization from charging (tests that charge themselves)."""
+"""Payments test fixtures: a way to keep finalization from charging (tests that
+charge themselves). Billing's invoice guards come from the root conftest."""
 
 import pytest
 
 from billing.signals import invoices_finalized
 from payments.receivers import on_invoices_finalized
-from tests.billing.conftest import _django_db_helper, _guards_on
-
-__all__ = ["_django_db_helper", "_guards_on"]
 
 
 @pytest.fixture
