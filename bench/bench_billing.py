@@ -5,13 +5,15 @@ licensed and two metered items each, usage in the hourly rollups) in ≤ 60 s;
 ``POST /v1/invoices/create_preview`` p95 ≤ 30 ms.
 
 Setup writes customers, subscriptions, items and rollups with bulk inserts (it is
-not what is measured). The close and the finalization then run as the Beat jobs
-do, with ``BENCH_BILLING_WORKERS`` processes side by side (default 2, this
-machine's cores), each claiming chunks of subscriptions (drafts) the other does
-not hold; every subscription is closed exactly once. Besides wall-clock seconds,
-the figures give the workers' and their database sessions' CPU per subscription
-and the queries per subscription, which do not depend on the neighbours on a
-shared machine.
+not what is measured). Each customer has a 10 % coupon (forever) and each
+subscription a 19 % exclusive tax rate, so every invoice and preview runs every
+step of the composition pipeline (discounts, credits, taxes, balance). The close
+and the finalization then run as the Beat jobs do, with ``BENCH_BILLING_WORKERS``
+processes side by side (default 2, this machine's cores), each claiming chunks
+of subscriptions (drafts) the other does not hold; every subscription is closed
+exactly once. Besides wall-clock seconds, the figures give the workers' and their
+database sessions' CPU per subscription and the queries per subscription, which
+do not depend on the neighbours on a shared machine.
 """
 
 from __future__ import annotations
@@ -122,13 +124,33 @@ def _clean() -> None:
     customers.delete()
 
 
+def _discount_and_tax():
+    """The coupon every customer has and the tax rate every subscription applies."""
+    from billing.models import Coupon, TaxRate
+
+    coupon, _ = Coupon.objects.get_or_create(
+        pk="bench_billing_10_off",
+        defaults={
+            "name": "Bench 10% off",
+            "percent_off": Decimal(10),
+            "duration": "forever",
+        },
+    )
+    rate, _ = TaxRate.objects.get_or_create(
+        pk="txr_bench_billing_vat",
+        defaults={"display_name": "VAT", "percentage": Decimal(19), "inclusive": False},
+    )
+    return coupon, rate
+
+
 def _setup(count: int) -> list[str]:
-    from billing.models import Subscription, SubscriptionItem
+    from billing.models import Discount, Subscription, SubscriptionItem
     from core.models import Customer
     from metering.models import MeterUsageRollup
 
     _clean()
     meters, (flat, per_unit, graduated) = _catalog()
+    coupon, rate = _discount_and_tax()
     rng = random.Random(5)
     customers = [
         Customer(
@@ -141,6 +163,10 @@ def _setup(count: int) -> list[str]:
         for index in range(count)
     ]
     Customer.objects.bulk_create(customers, batch_size=2000)
+    Discount.objects.bulk_create(
+        (Discount(customer=c, coupon=coupon, start=APR1) for c in customers),
+        batch_size=2000,
+    )
     subs = [
         Subscription(
             customer=customer,
@@ -153,6 +179,7 @@ def _setup(count: int) -> list[str]:
             start_date=APR1,
             current_period_start=APR1,
             current_period_end=MAY1,
+            default_tax_rates=[rate.pk],
             created=APR1,
         )
         for customer in customers

@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MonetaryTypeEnum": ["monetary"],
         "AdjustmentTypeEnum": ["cancel"],
+        "TaxIdTypeEnum": "billing.taxes.tax_ids.TAX_ID_TYPES",
     },
     # Stripe's conventions for every operation: core/api/schema.py.
     "POSTPROCESSING_HOOKS": [

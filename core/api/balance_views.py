@@ -8,6 +8,7 @@ from rest_framework import serializers
 from core import clock
 from core.api.base import StripeView, get_or_404
 from core.api.fields import (
+    AlwaysNullField,
     ApiParams,
     ConstField,
     ListParams,
@@ -48,22 +49,16 @@ class CustomerBalanceTransactionSerializer(ObjectSerializer):
 
     object = ConstField("customer_balance_transaction")
     amount = serializers.IntegerField(read_only=True)
-    checkout_session = serializers.SerializerMethodField()
+    checkout_session = AlwaysNullField()
     credit_note = serializers.CharField(read_only=True, allow_null=True)
     currency = serializers.SerializerMethodField()
     customer = serializers.CharField(source="customer_id", read_only=True)
-    customer_account = serializers.SerializerMethodField()
+    customer_account = AlwaysNullField()
     description = serializers.CharField(read_only=True, allow_null=True)
     ending_balance = serializers.IntegerField(read_only=True)
     invoice = serializers.CharField(read_only=True, allow_null=True)
     metadata = serializers.DictField(read_only=True)
     type = serializers.CharField(read_only=True)
-
-    def get_checkout_session(self, instance) -> None:
-        return None
-
-    def get_customer_account(self, instance) -> None:
-        return None
 
     def get_currency(self, instance) -> str | None:
         return instance.currency or instance.customer.currency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core import resources
@@ -150,7 +151,7 @@ class CustomerSerializer(ObjectSerializer):
     default_source = AlwaysNullField()
     delinquent = serializers.SerializerMethodField()
     description = serializers.CharField(read_only=True)
-    discount = AlwaysNullField()
+    discount = serializers.SerializerMethodField()
     email = serializers.CharField(read_only=True)
     invoice_credit_balance = serializers.SerializerMethodField()
     invoice_prefix = serializers.CharField(read_only=True)
@@ -167,6 +168,9 @@ class CustomerSerializer(ObjectSerializer):
     def get_delinquent(self, instance) -> bool:
         return False
 
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "description": "The customer's discount."}
+    )
     def get_discount(self, instance) -> dict | None:
         if _discount_provider is None:
             return None

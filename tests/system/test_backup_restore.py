@@ -46,13 +46,18 @@ def _conninfo(name: str) -> str:
 
 
 @pytest.fixture
-def fresh_database():
-    """An empty database beside the test database, reachable as ``restored``."""
+def fresh_database(transactional_db):
+    """An empty database beside the test database, reachable as ``restored``.
+
+    Connected here, explicitly: Django's test case refuses a lazy first
+    connection to a database it was not told about.
+    """
     name = f"{connection.settings_dict['NAME']}_restored"
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')
     connections.settings[RESTORED] = {**connections.settings["default"], "NAME": name}
+    connections[RESTORED].connect()
     yield name
     if hasattr(connections._connections, RESTORED):
         connections[RESTORED].close()
