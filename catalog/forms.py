@@ -8,72 +8,23 @@ rules, and its errors are shown on the field they name.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from catalog.form_fields import (
+    BILLING_PERIODS,
+    CURRENCIES,
+    PRICING_MODEL_HELP,
+    PRICING_MODELS,
+    MajorAmountField,
+    amount_input,
+    minor_places,
+    to_minor,
+)
 from catalog.services.rows import meter_model
 from catalog.services.terms import MAX_QUANTITY, MAX_TIERS
 from core.errors import TallyError
 from core.money import MAX_UNIT_DECIMAL_PLACES, currency_exponent
-
-PRICING_MODELS = [
-    ("flat_rate", "Flat rate"),
-    ("per_unit", "Per unit"),
-    ("package", "Package"),
-    ("graduated", "Graduated"),
-    ("volume", "Volume"),
-]
-PRICING_MODEL_HELP = {
-    "flat_rate": "One fixed amount each period.",
-    "per_unit": "The same amount for every unit or seat.",
-    "package": "An amount per package or bundle of units.",
-    "graduated": "Each tier's units at that tier's rate.",
-    "volume": "All units at the rate of the tier the total falls in.",
-}
-BILLING_PERIODS = [
-    ("one_time", "One time"),
-    ("day", "Daily"),
-    ("week", "Weekly"),
-    ("month", "Monthly"),
-    ("year", "Yearly"),
-]
-CURRENCIES = [
-    (code, code.upper())
-    for code in (
-        "usd eur gbp chf cad aud nzd jpy krw sek nok dkk pln czk inr sgd hkd brl "
-        "mxn zar kwd bhd jod omr tnd"
-    ).split()
-]
-_NUMBER = re.compile(r"^\d+(\.\d+)?$")
-
-
-def _amount_input(placeholder: str = "") -> forms.TextInput:
-    return forms.TextInput(
-        attrs={"inputmode": "decimal", "placeholder": placeholder, "class": "vAmount"}
-    )
-
-
-class MajorAmountField(forms.CharField):
-    """An amount in major units ("1,250.50"), cleaned to an exact ``Decimal``."""
-
-    def to_python(self, value):
-        text = super().to_python(value).replace(",", "").replace(" ", "")
-        if not text:
-            return None
-        if not _NUMBER.match(text):
-            raise ValidationError("Enter an amount such as 200 or 0.001.")
-        return Decimal(text)
-
-
-def to_minor(major: Decimal, currency: str) -> Decimal:
-    """Convert major units to minor units exactly: 0.001 USD → 0.1 (cents)."""
-    return major.scaleb(currency_exponent(currency))
-
-
-def _minor_places(value: Decimal) -> int:
-    return max(0, -value.normalize().as_tuple().exponent)
 
 
 class ProductForm(forms.Form):
@@ -107,7 +58,7 @@ class PriceForm(forms.Form):
     currency = forms.ChoiceField(choices=CURRENCIES, initial="usd")
     amount = MajorAmountField(
         required=False,
-        widget=_amount_input("0.00"),
+        widget=amount_input("0.00"),
         help_text="In major units, e.g. 200 or 0.001 (USD).",
     )
     package_size = forms.IntegerField(
@@ -257,10 +208,10 @@ class TierForm(forms.Form):
         widget=forms.NumberInput(attrs={"placeholder": "∞", "class": "vIntegerField"}),
     )
     unit_amount = MajorAmountField(
-        required=False, label="Per unit", widget=_amount_input("0.00")
+        required=False, label="Per unit", widget=amount_input("0.00")
     )
     flat_amount = MajorAmountField(
-        required=False, label="Flat fee", widget=_amount_input("0.00")
+        required=False, label="Flat fee", widget=amount_input("0.00")
     )
 
     def is_blank(self) -> bool:
@@ -327,7 +278,7 @@ class PriceEditor:
         ]
         for form, name in fields:
             value = form.cleaned_data.get(name)
-            if value is not None and _minor_places(to_minor(value, currency)) > 12:
+            if value is not None and minor_places(to_minor(value, currency)) > 12:
                 form.add_error(name, _too_precise(currency))
                 ok = False
         if ok:
