@@ -21,6 +21,7 @@ from billing.compose.draft import InvoiceDraft
 from billing.models import Invoice, InvoiceLineItem
 from billing.services.discount_step import invoice_discount_step
 from billing.services.persist import invoice_draft_of
+from billing.taxes.invoices import TaxContext
 from credits.allocation import Allocation
 from credits.selectors import customers_with_grant_candidates
 from credits.services import (
@@ -118,9 +119,9 @@ def invoice_pretax_amount(
 
 
 def _up_to_credits(invoice, lines, now, preview, has_grants) -> InvoiceDraft:
-    draft = invoice_discount_step(
-        invoice=invoice, lines=lines, draft=invoice_draft_of(invoice, lines, now=now)
-    )
+    # The steps before tax: no rate is read (``TaxContext()`` holds none).
+    draft = invoice_draft_of(invoice, lines, now=now, taxes=TaxContext())
+    draft = invoice_discount_step(invoice=invoice, lines=lines, draft=draft)
     return invoice_credits_step(
         invoice=invoice,
         lines=lines,
