@@ -10,7 +10,14 @@ class BillingConfig(AppConfig):
         from core.portal import register_sections
 
         register_sections(*SECTIONS)
+        from django.db.models.signals import post_delete, post_save
+
         from billing import db  # noqa: F401 - registers SQLite's guard switch
+        from billing.api.render.taxes import forget_tax_rates
+        from billing.models import TaxRate
+
+        for signal in (post_save, post_delete):
+            signal.connect(forget_tax_rates, sender=TaxRate, dispatch_uid="tax_rates")
 
         self._register_resources()
         self._register_tax_resources()
