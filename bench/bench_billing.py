@@ -7,7 +7,9 @@ licensed and two metered items each, usage in the hourly rollups) in ≤ 60 s;
 Setup writes customers, subscriptions, items and rollups with bulk inserts (it is
 not what is measured). Each customer has a 10 % coupon (forever) and each
 subscription a 19 % exclusive tax rate, so every invoice and preview runs every
-step of the composition pipeline (discounts, credits, taxes, balance). The close
+step of the composition pipeline (discounts, credits, taxes, balance);
+``BENCH_BILLING_PLAIN=1`` leaves both out, to compare with a version that had
+neither. The close
 and the finalization then run as the Beat jobs do, with ``BENCH_BILLING_WORKERS``
 processes side by side (default 2, this machine's cores), each claiming chunks
 of subscriptions (drafts) the other does not hold; every subscription is closed
@@ -163,8 +165,11 @@ def _setup(count: int) -> list[str]:
         for index in range(count)
     ]
     Customer.objects.bulk_create(customers, batch_size=2000)
+    plain = os.environ.get("BENCH_BILLING_PLAIN") == "1"
     Discount.objects.bulk_create(
-        (Discount(customer=c, coupon=coupon, start=APR1) for c in customers),
+        (Discount(customer=c, coupon=coupon, start=APR1) for c in customers)
+        if not plain
+        else (),
         batch_size=2000,
     )
     subs = [
@@ -179,7 +184,7 @@ def _setup(count: int) -> list[str]:
             start_date=APR1,
             current_period_start=APR1,
             current_period_end=MAY1,
-            default_tax_rates=[rate.pk],
+            default_tax_rates=[] if plain else [rate.pk],
             created=APR1,
         )
         for customer in customers
