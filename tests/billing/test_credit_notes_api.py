@@ -39,10 +39,11 @@ def test_create_retrieve_lines_list(api):
         "voided_at": None,
         "out_of_band_amount": None,
         "customer_balance_transaction": None,
-        "pdf": None,
     }.items():
         assert body[key] == value, key
     assert body["number"] == f"{invoice.number}-CN-01"
+    token = CreditNote.objects.get(pk=body["id"]).hosted_token
+    assert body["pdf"] == f"http://testserver/i/cn/{token}/pdf"
     (credited,) = body["lines"]["data"]
     assert (credited["object"], credited["quantity"], credited["amount"]) == (
         "credit_note_line_item",
