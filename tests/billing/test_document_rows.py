@@ -1,5 +1,6 @@
-"""Discounts print with their coupon's name and terms beside the amount, as
-Stripe's invoices do: on the PDF, the hosted page and the staff page alike."""
+"""What invoice documents print of discounts and taxes: each discount with its
+coupon's name and terms beside the amount, as Stripe's invoices do (on the PDF,
+the hosted page and the staff page alike); reverse charge and the buyer's VAT id."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from billing.services import (
     invoice_item_create,
 )
 from billing.services.coupons import coupon_create, promotion_code_create
+from billing.taxes.customer_tax_ids import tax_id_create
+from billing.taxes.rates import tax_rate_create
 from tests.billing.factories import CustomerFactory
 from tests.billing.test_credit_note_documents import APR1, discounted_taxed_invoice
 from tests.billing.test_documents import SELLER, pdf_text
@@ -94,3 +97,32 @@ def test_a_promotion_code_prints_its_code_on_every_page(admin_client):
         f"/admin/billing/invoice/{quote(invoice.pk)}/change/"
     ).content.decode()
     assert f"Discount: {label}" in staff
+
+
+def test_a_reverse_charge_invoice_prints_it_and_the_buyers_vat_id():
+    customer = CustomerFactory(name="Zoë Müller GmbH", tax_exempt="reverse")
+    tax_id_create(customer=customer, tax_type="eu_vat", value="DE136695976", now=APR1)
+    vat = tax_rate_create(
+        params={"display_name": "VAT", "percentage": Decimal(19), "inclusive": False},
+        now=APR1,
+    )
+    invoice = invoice_create(
+        customer=customer,
+        params={"currency": "eur", "default_tax_rates": [vat.pk]},
+        now=APR1,
+    )
+    invoice_item_create(
+        customer=customer,
+        params={"invoice": invoice.pk, "amount": 10_000, "currency": "eur"},
+        now=APR1,
+    )
+    invoice = invoice_finalize_manual(invoice=invoice, now=APR1)
+    assert invoice.total == 10_000
+    text = pdf_text(invoice_pdf_render(invoice=invoice))
+    for snippet in (
+        "EU VAT DE136695976",
+        "VAT 19% (excl.) on €100.00 €0.00",
+        "Total €100.00",
+        "Reverse charge: the customer accounts for the tax.",
+    ):
+        assert snippet in text, snippet
