@@ -1,12 +1,14 @@
 """The PDFs of finalized invoices and credit notes, rendered on first request and
 kept on disk.
 
-A finalized invoice never changes and renders the same bytes every time, so the
-file is a cache, not a record: a host that lacks it (a restart on a fresh disk,
-another web server) renders it again, identical. It is written to a temporary
-name and moved into place, so two first requests at once both leave one whole
-file. Files live under ``TALLY_DOCUMENTS_DIR/invoices/<livemode>/<id>.pdf``; a
-credit note changes once at most (voided), so its file is named by its status too:
+A finalized invoice's amounts are frozen and the same invoice renders the same
+bytes every time, so the file is a cache, not a record: a host that lacks it (a
+restart on a fresh disk, another web server) renders it again, identical. It is
+written to a temporary name and moved into place, so two first requests at once
+both leave one whole file. The one printed figure that still moves is the amount
+due, which credit notes lower, so it names the file:
+``TALLY_DOCUMENTS_DIR/invoices/<livemode>/<id>-<amount_due>.pdf``. A credit note
+changes once at most (voided), so its file is named by its status:
 ``credit_notes/<livemode>/<id>-<status>.pdf``.
 """
 
@@ -30,8 +32,8 @@ def _mode(livemode: bool) -> str:
 
 
 def invoice_pdf_path(invoice: Invoice) -> Path:
-    mode = _mode(invoice.livemode)
-    return Path(settings.TALLY_DOCUMENTS_DIR) / "invoices" / mode / f"{invoice.pk}.pdf"
+    folder = Path(settings.TALLY_DOCUMENTS_DIR) / "invoices" / _mode(invoice.livemode)
+    return folder / f"{invoice.pk}-{invoice.amount_due}.pdf"
 
 
 def credit_note_pdf_file(note: CreditNote) -> Path:

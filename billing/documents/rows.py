@@ -9,7 +9,8 @@ line, so a step that starts filling its field shows up on every document:
   (``[{amount, type, credit_balance_transaction}]``), labelled by grant name;
 - taxes: ``total_taxes`` / line ``taxes`` (``[{amount, taxable_amount,
   tax_rate_details: {tax_rate}, ...}]``); none until tax rates fill them;
-- balance: what the customer's balance moved (``amount_due − total``).
+- balance: what the customer's balance moved, and the credit notes that lowered
+  the amount due since (``amount_due + pre_payment_credit_notes_amount − total``).
 """
 
 from __future__ import annotations
@@ -133,9 +134,15 @@ def invoice_credit_rows(invoice: Invoice, names: Mapping[str, str]) -> list[Amou
 
 
 def balance_rows(invoice: Invoice) -> list[AmountRow]:
-    """The customer balance applied: negative when a credit balance paid part."""
-    applied = invoice.amount_due - invoice.total
-    return [AmountRow("Applied balance", applied)] if applied else []
+    """What separates the total from the amount due: the customer balance applied
+    (negative when a credit balance paid part), then the credit notes that lowered
+    what the invoice asks (``pre_payment_credit_notes_amount``)."""
+    credited = invoice.pre_payment_credit_notes_amount
+    applied = invoice.amount_due + credited - invoice.total
+    rows = [AmountRow("Applied balance", applied)] if applied else []
+    if credited:
+        rows.append(AmountRow("Credit notes", -credited))
+    return rows
 
 
 def line_adjustments(

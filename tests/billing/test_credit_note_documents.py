@@ -15,6 +15,7 @@ from billing.documents.files import (
     credit_note_pdf_bytes,
     credit_note_pdf_file,
     credit_note_pdf_render,
+    invoice_pdf_bytes,
 )
 from billing.models import CreditNote, Invoice
 from billing.services import (
@@ -262,3 +263,16 @@ def test_staff_and_customer_pages_link_the_credit_note_pdf(admin_client):
     hosted = Client().get(f"/i/{invoice.hosted_token}/").content.decode()
     assert note.number in hosted
     assert link in hosted
+
+
+def test_the_invoice_pdf_shows_the_credit_notes_that_lowered_its_amount_due():
+    invoice = discounted_taxed_invoice()
+    before = pdf_text(invoice_pdf_bytes(invoice=invoice))
+    assert "Amount due $142.80" in before
+    seat_credit(invoice)
+    invoice.refresh_from_db()
+    assert invoice.amount_due == 14_280 - 2_380
+    after = pdf_text(invoice_pdf_bytes(invoice=invoice))  # not the kept file
+    for snippet in ("Total $142.80", "Credit notes -$23.80", "Amount due $119.00"):
+        assert snippet in after, snippet
+    assert "Applied balance" not in after
