@@ -70,7 +70,7 @@ def invoice_pdf_url(invoice: Invoice) -> str | None:
 def credit_note_pdf_path(note: CreditNote) -> str | None:
     if not note.hosted_token:
         return None
-    return reverse("hosted-credit-note-pdf", args=[note.hosted_token])
+    return _path("hosted-credit-note-pdf", note.hosted_token)
 
 
 def credit_note_pdf_url(note: CreditNote) -> str | None:
