@@ -9,6 +9,8 @@ balance, refunded, or credited outside Tally. Amounts are integers in minor unit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from billing.descriptions import format_date
 from billing.documents import rows
 from billing.documents.document import AmountRow, DocumentLine, InvoiceDocument
@@ -58,11 +60,12 @@ def credit_note_document_line(
     line: CreditNoteLineItem,
     *,
     currency: str,
-    names,
-    tax_names,
-    labels,
+    names: Mapping[str, str],
+    tax_names: Mapping[str, str],
+    labels: Mapping[str, str],
 ) -> DocumentLine:
-    """One credited line, with its share of discounts, credits and taxes."""
+    """One credited line, with its share of discounts, credits and taxes
+    (``names``, ``tax_names``, ``labels``: grants, rates, discounts as printed)."""
     described = line.description
     credited = line.invoice_line_item
     if not described and credited is not None:
