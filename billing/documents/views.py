@@ -11,7 +11,7 @@ page lists the invoice's credit notes with their PDFs.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -23,6 +23,7 @@ from billing.documents.links import invoice_pdf_path
 from billing.documents.selectors import invoice_document
 from billing.models import CreditNote, Invoice
 from core import clock, modes
+from core.models import Customer
 
 # What ``secrets.token_urlsafe`` makes; anything else is no token (and a NUL
 # would not even reach PostgreSQL).
@@ -60,7 +61,7 @@ def _credit_note_of(token: str) -> CreditNote:
     return note
 
 
-def _expired(customer, start) -> bool:
+def _expired(customer: Customer, start: datetime) -> bool:
     """Past ``TALLY_HOSTED_INVOICE_DAYS`` after ``start`` (an invoice's due date,
     else its finalization; a credit note's date): 0 is never."""
     days = settings.TALLY_HOSTED_INVOICE_DAYS
