@@ -19,8 +19,9 @@ from billing import dashboard, selectors, services
 from billing.compose.rows import spec_of
 from billing.discount_pages import DiscountApplyForm, coupon_terms
 from billing.documents.links import hosted_invoice_path, invoice_pdf_path
+from billing.documents.rows import discount_labels
 from billing.forms import CancelForm, InvoiceForm, SubscriptionForm, ThresholdForm
-from billing.models import Discount, Invoice, InvoiceLineItem, Subscription
+from billing.models import Invoice, InvoiceLineItem, Subscription
 from billing.services.discounts import customer_discount, subscription_discounts
 from billing.services.rerate import invoice_lines
 from billing.taxes.display import invoice_tax_display
@@ -275,20 +276,15 @@ def _line_rows(lines: list[InvoiceLineItem]) -> list[dict]:
 
 
 def discount_rows(amounts: list[dict]) -> list[dict]:
-    """Each discount of an invoice with its coupon's name, for the totals."""
-    found = Discount.objects.select_related("coupon", "promotion_code").in_bulk(
-        [entry["discount"] for entry in amounts]
-    )
-    rows = []
-    for entry in amounts:
-        discount = found.get(entry["discount"])
-        label = entry["discount"]
-        if discount is not None:
-            label = discount.coupon.name or discount.coupon.pk
-            if discount.promotion_code_id:
-                label = f"{label} ({discount.promotion_code.code})"
-        rows.append({"label": label, "amount": entry["amount"]})
-    return rows
+    """Each discount of an invoice labelled as its documents print it."""
+    labels = discount_labels(amounts)
+    return [
+        {
+            "label": labels.get(entry["discount"], entry["discount"]),
+            "amount": entry["amount"],
+        }
+        for entry in amounts
+    ]
 
 
 def invoice_detail(request, invoice_id: str, *, model_admin):

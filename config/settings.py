@@ -501,6 +501,14 @@ TALLY_EMAIL_INVOICE_FINALIZED = env_bool("TALLY_EMAIL_INVOICE_FINALIZED", True)
 TALLY_TAX_PROVIDER = os.environ.get(
     "TALLY_TAX_PROVIDER", "billing.taxes.provider.ManualTaxRates"
 )
+# Where the manual tax rates' taxes are rounded, as Stripe's invoice setting:
+# "line_item" (each line's tax, then summed; Stripe's default) or "invoice" (the
+# exact taxes summed per rate, rounded once). billing.taxes.calculate.
+TALLY_TAX_ROUNDING = os.environ.get("TALLY_TAX_ROUNDING", "line_item")
+if TALLY_TAX_ROUNDING not in ("line_item", "invoice"):
+    raise ImproperlyConfigured(
+        f"TALLY_TAX_ROUNDING must be line_item or invoice, not {TALLY_TAX_ROUNDING!r}."
+    )
 
 # Invoice documents (billing.documents): who issues the invoices, as printed on
 # each PDF and hosted invoice page. TALLY_SELLER_ADDRESS separates lines with "|".

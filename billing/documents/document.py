@@ -6,11 +6,13 @@ invoice page both draw it, so they never disagree. A credit note is the same
 document with another ``title`` and its own rows. Amounts are integers in minor
 units, signed as printed (a discount or a credit is negative).
 
-A credit note's adapter fills the same fields: ``title="Credit note"``, its
-number, ``dates`` with the date of issue and ("Invoice", the invoice's number),
-the credited lines, ``subtotal``/``taxes``/``total`` of the note, ``balance``
-rows for where the credit went ("Credited to customer balance", "Refunded",
-"Credited outside Tally") and ``amount_due_label="Amount credited"``.
+A credit note's selector (``billing.documents.credit_notes``) fills the same
+fields: ``title="Credit note"``, its number, ``dates`` with the date of issue, the
+invoice's number and date and the reason, the credited lines, ``subtotal`` /
+``discounts`` / ``taxes`` / ``total`` of the note, ``balance`` rows for where the
+credit went ("Applied to invoice", "Credited to customer balance", "Refunded",
+"Credited outside Tally"; positive, they add up to the total) and
+``amount_due_label="Amount credited"``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""The PDF of a finalized invoice, rendered on first request and kept on disk.
+"""The PDFs of finalized invoices and credit notes, rendered on first request and
+kept on disk.
 
-A finalized invoice never changes and renders the same bytes every time, so the
-file is a cache, not a record: a host that lacks it (a restart on a fresh disk,
-another web server) renders it again, identical. It is written to a temporary
-name and moved into place, so two first requests at once both leave one whole
-file. Files live under ``TALLY_DOCUMENTS_DIR/invoices/<livemode>/<id>.pdf``.
+A finalized invoice's amounts are frozen and the same invoice renders the same
+bytes every time, so the file is a cache, not a record: a host that lacks it (a
+restart on a fresh disk, another web server) renders it again, identical. It is
+written to a temporary name and moved into place, so two first requests at once
+both leave one whole file. The one printed figure that still moves is the amount
+due, which credit notes lower, so it names the file:
+``TALLY_DOCUMENTS_DIR/invoices/<livemode>/<id>-<amount_due>.pdf``. A credit note
+changes once at most (voided), so its file is named by its status:
+``credit_notes/<livemode>/<id>-<status>.pdf``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,26 @@ from pathlib import Path
 
 from django.conf import settings
 
+from billing.documents.credit_notes import credit_note_document
 from billing.documents.pdf import document_pdf
 from billing.documents.selectors import invoice_document
-from billing.models import Invoice
+from billing.models import CreditNote, Invoice
 from core.errors import InvalidState
 
 
+def _mode(livemode: bool) -> str:
+    return "live" if livemode else "test"
+
+
 def invoice_pdf_path(invoice: Invoice) -> Path:
-    mode = "live" if invoice.livemode else "test"
-    return Path(settings.TALLY_DOCUMENTS_DIR) / "invoices" / mode / f"{invoice.pk}.pdf"
+    folder = Path(settings.TALLY_DOCUMENTS_DIR) / "invoices" / _mode(invoice.livemode)
+    return folder / f"{invoice.pk}-{invoice.amount_due}.pdf"
+
+
+def credit_note_pdf_file(note: CreditNote) -> Path:
+    name = f"{note.pk}-{note.status}.pdf"
+    folder = Path(settings.TALLY_DOCUMENTS_DIR) / "credit_notes" / _mode(note.livemode)
+    return folder / name
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -45,13 +61,26 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
     return document_pdf(invoice_document(invoice=invoice))
 
 
-def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
-    """The finalized invoice's PDF: from disk, or rendered and kept there."""
-    path = invoice_pdf_path(invoice)
+def _kept(path: Path, render) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    content = invoice_pdf_render(invoice=invoice)
+    content = render()
     _write_atomically(path, content)
     return content
+
+
+def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
+    """The finalized invoice's PDF: from disk, or rendered and kept there."""
+    return _kept(invoice_pdf_path(invoice), lambda: invoice_pdf_render(invoice=invoice))
+
+
+def credit_note_pdf_render(*, note: CreditNote) -> bytes:
+    """Render the credit note's PDF afresh (no cache)."""
+    return document_pdf(credit_note_document(note=note))
+
+
+def credit_note_pdf_bytes(*, note: CreditNote) -> bytes:
+    """The issued credit note's PDF: from disk, or rendered and kept there."""
+    return _kept(credit_note_pdf_file(note), lambda: credit_note_pdf_render(note=note))

@@ -1,7 +1,9 @@
-"""The public links of a finalized invoice: the hosted page and its PDF.
+"""The public links of a finalized invoice (the hosted page and its PDF) and of an
+issued credit note (its PDF).
 
-Both carry the invoice's ``hosted_token`` (made at finalization), like Stripe's
-public ``hosted_invoice_url`` and ``invoice_pdf``; drafts have neither. The base
+They carry the invoice's ``hosted_token`` (made at finalization), like Stripe's
+public ``hosted_invoice_url`` and ``invoice_pdf``, drafts have neither; or the
+credit note's own (made when issued), Stripe's credit note ``pdf``. The base
 is ``TALLY_PUBLIC_URL``, else the address the current request came to, else
 this machine at ``$PORT`` (jobs and emails without a public URL set).
 """
@@ -14,7 +16,7 @@ import os
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
-from billing.models import Invoice
+from billing.models import CreditNote, Invoice
 from core import context
 
 
@@ -62,4 +64,15 @@ def hosted_invoice_url(invoice: Invoice) -> str | None:
 
 def invoice_pdf_url(invoice: Invoice) -> str | None:
     path = invoice_pdf_path(invoice)
+    return f"{public_base_url()}{path}" if path else None
+
+
+def credit_note_pdf_path(note: CreditNote) -> str | None:
+    if not note.hosted_token:
+        return None
+    return _path("hosted-credit-note-pdf", note.hosted_token)
+
+
+def credit_note_pdf_url(note: CreditNote) -> str | None:
+    path = credit_note_pdf_path(note)
     return f"{public_base_url()}{path}" if path else None

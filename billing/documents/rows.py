@@ -4,12 +4,13 @@ Each reads the Stripe-shaped field its pipeline step fills on the invoice or the
 line, so a step that starts filling its field shows up on every document:
 
 - discounts: ``total_discount_amounts`` / line ``discount_amounts``
-  (``[{amount, discount}]``); none until coupons fill them;
+  (``[{amount, discount}]``), labelled by coupon name and terms;
 - credits: ``total_pretax_credit_amounts`` / line ``pretax_credit_amounts``
   (``[{amount, type, credit_balance_transaction}]``), labelled by grant name;
 - taxes: ``total_taxes`` / line ``taxes`` (``[{amount, taxable_amount,
   tax_rate_details: {tax_rate}, ...}]``); none until tax rates fill them;
-- balance: what the customer's balance moved (``amount_due − total``).
+- balance: what the customer's balance moved, and the credit notes that lowered
+  the amount due since (``amount_due + pre_payment_credit_notes_amount − total``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from billing.documents.document import AmountRow
-from billing.models import Invoice, InvoiceLineItem
+from billing.models import Discount, Invoice
 from core.money import format_minor
 from credits.models import CreditBalanceTransaction
 
@@ -51,11 +52,42 @@ def credit_rows(entries: Iterable[dict], names: Mapping[str, str]) -> list[Amoun
     return [AmountRow(label, -amount) for label, amount in by_grant.items()]
 
 
-def discount_rows(entries: Iterable[dict]) -> list[AmountRow]:
-    """One negative row per discount (Stripe's ``discount_amounts``)."""
+def coupon_label(coupon, promotion_code: str | None = None) -> str:
+    """'Launch (20% off)', 'Welcome (WELCOME10, $10.00 off)': as Stripe prints a
+    discount beside its amount, the coupon's name and what it takes off."""
+    if coupon.percent_off is not None:
+        terms = f"{coupon.percent_off.normalize():f}% off"
+    else:
+        terms = f"{format_minor(coupon.amount_off, coupon.currency)} off"
+    if promotion_code:
+        terms = f"{promotion_code}, {terms}"
+    return f"{coupon.name or coupon.pk} ({terms})"
+
+
+def discount_labels(entries: Iterable[dict]) -> dict[str, str]:
+    """Discount id → its label (``coupon_label``), in one read."""
+    ids = {entry["discount"] for entry in entries if entry.get("discount")}
+    if not ids:
+        return {}
+    found = Discount.objects.select_related("coupon", "promotion_code").in_bulk(ids)
+    return {
+        pk: coupon_label(
+            discount.coupon,
+            discount.promotion_code.code if discount.promotion_code_id else None,
+        )
+        for pk, discount in found.items()
+    }
+
+
+def discount_rows(
+    entries: Iterable[dict], labels: Mapping[str, str] | None = None
+) -> list[AmountRow]:
+    """One negative row per discount (Stripe's ``discount_amounts``), labelled by
+    its coupon (``labels``: from ``discount_labels``)."""
+    labels = labels or {}
     by_discount: dict[str, int] = {}
     for entry in entries:
-        label = entry.get("label") or "Discount"
+        label = labels.get(entry.get("discount")) or "Discount"
         by_discount[label] = by_discount.get(label, 0) + entry["amount"]
     return [AmountRow(label, -amount) for label, amount in by_discount.items()]
 
@@ -87,8 +119,10 @@ def tax_rows(
     ]
 
 
-def invoice_discount_rows(invoice: Invoice) -> list[AmountRow]:
-    return discount_rows(_entries(invoice, "total_discount_amounts"))
+def invoice_discount_rows(
+    invoice: Invoice, labels: Mapping[str, str]
+) -> list[AmountRow]:
+    return discount_rows(_entries(invoice, "total_discount_amounts"), labels)
 
 
 def invoice_tax_rows(invoice: Invoice, names: Mapping[str, str]) -> list[AmountRow]:
@@ -100,19 +134,30 @@ def invoice_credit_rows(invoice: Invoice, names: Mapping[str, str]) -> list[Amou
 
 
 def balance_rows(invoice: Invoice) -> list[AmountRow]:
-    """The customer balance applied: negative when a credit balance paid part."""
-    applied = invoice.amount_due - invoice.total
-    return [AmountRow("Applied balance", applied)] if applied else []
+    """What separates the total from the amount due: the customer balance applied
+    (negative when a credit balance paid part), then the credit notes that lowered
+    what the invoice asks (``pre_payment_credit_notes_amount``)."""
+    credited = invoice.pre_payment_credit_notes_amount
+    applied = invoice.amount_due + credited - invoice.total
+    rows = [AmountRow("Applied balance", applied)] if applied else []
+    if credited:
+        rows.append(AmountRow("Credit notes", -credited))
+    return rows
 
 
 def line_adjustments(
-    line: InvoiceLineItem, names: Mapping[str, str], tax_names: Mapping[str, str]
+    line,
+    names: Mapping[str, str],
+    tax_names: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
+    currency: str | None = None,
 ) -> tuple[AmountRow, ...]:
-    """What discounts, credits and taxes did to one line, as printed under it."""
+    """What discounts, credits and taxes did to one line (of an invoice or a
+    credit note), as printed under it."""
     return (
-        *discount_rows(_entries(line, "discount_amounts")),
-        *credit_rows(line.pretax_credit_amounts, names),
-        *tax_rows(_entries(line, "taxes"), line.currency, tax_names),
+        *discount_rows(_entries(line, "discount_amounts"), labels),
+        *credit_rows(_entries(line, "pretax_credit_amounts"), names),
+        *tax_rows(_entries(line, "taxes"), currency or line.currency, tax_names),
     )
 
 

@@ -58,10 +58,11 @@ def document_line(
     already: Decimal | None,
     names: Mapping[str, str],
     tax_names: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> DocumentLine:
     """One line as printed; ``already``: usage earlier lines billed for its period,
     ``names``: grant names by credit balance transaction, ``tax_names``: tax rates
-    as printed by id."""
+    as printed by id, ``labels``: discounts as printed by id."""
     # A line without a description prints its product, as Stripe's documents.
     product = line.price.product.name if line.price_id else ""
     return DocumentLine(
@@ -72,19 +73,21 @@ def document_line(
         period_start=line.period_start,
         period_end=line.period_end,
         usage=usage_detail(line, already=already),
-        adjustments=rows.line_adjustments(line, names, tax_names or {}),
+        adjustments=rows.line_adjustments(line, names, tax_names or {}, labels),
     )
 
 
 def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
-    """Everything a finalized invoice's PDF and hosted page print, in three reads
-    (lines, usage billed before, grant names)."""
+    """Everything a finalized invoice's PDF and hosted page print, in at most five
+    reads (lines, usage billed before, grant names, tax rates, discounts)."""
     lines = invoice_document_lines(invoice)
     already = billed_before(lines)
     names = rows.grant_names(
         entry for line in lines for entry in line.pretax_credit_amounts
     )
     tax_names = rows.tax_rate_names(invoice.total_taxes or ())
+    # Every line's discount is one of the invoice's (its total sums them).
+    labels = rows.discount_labels(invoice.total_discount_amounts or ())
     return InvoiceDocument(
         title="Invoice",
         number=invoice.number or "",
@@ -97,7 +100,11 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         issued_at=invoice.finalized_at,
         lines=tuple(
             document_line(
-                line, already=already.get(line.pk), names=names, tax_names=tax_names
+                line,
+                already=already.get(line.pk),
+                names=names,
+                tax_names=tax_names,
+                labels=labels,
             )
             for line in lines
         ),
@@ -105,7 +112,7 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         total=invoice.total,
         amount_due=invoice.amount_due,
         amount_due_label=_amount_due_label(invoice),
-        discounts=tuple(rows.invoice_discount_rows(invoice)),
+        discounts=tuple(rows.invoice_discount_rows(invoice, labels)),
         credits=tuple(rows.invoice_credit_rows(invoice, names)),
         taxes=tuple(rows.invoice_tax_rows(invoice, tax_names)),
         total_excluding_tax=amounts_excluding_tax(invoice)[1],

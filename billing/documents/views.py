@@ -1,26 +1,29 @@
-"""The public hosted invoice page and its PDF, behind the invoice's token.
+"""The public hosted invoice page and its PDF, behind the invoice's token, and
+each credit note's PDF, behind the note's own token.
 
-Anyone with the link sees that one invoice, as Stripe's hosted pages: the token
-(32 random bytes) is the credential, so a wrong one is a plain 404 that says
-nothing about which invoices exist. Tokens work whatever the mode (the page is
-no dashboard); each finds only its own invoice.
+Anyone with the link sees that one invoice (or credit note), as Stripe's hosted
+pages: the token (32 random bytes) is the credential, so a wrong one is a plain
+404 that says nothing about which documents exist. Tokens work whatever the mode
+(the page is no dashboard); each finds only its own document. The hosted invoice
+page lists the invoice's credit notes with their PDFs.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from billing.documents.files import invoice_pdf_bytes
+from billing.documents.files import credit_note_pdf_bytes, invoice_pdf_bytes
 from billing.documents.links import invoice_pdf_path
 from billing.documents.selectors import invoice_document
-from billing.models import Invoice
+from billing.models import CreditNote, Invoice
 from core import clock, modes
+from core.models import Customer
 
 # What ``secrets.token_urlsafe`` makes; anything else is no token (and a NUL
 # would not even reach PostgreSQL).
@@ -37,18 +40,34 @@ def _invoice_of(token: str) -> Invoice:
             .filter(hosted_token=token)
             .first()
         )
-    if invoice is None or _expired(invoice):
+    if invoice is None or _expired(
+        invoice.customer, invoice.due_date or invoice.finalized_at
+    ):
         raise Http404("No such invoice.")
     return invoice
 
 
-def _expired(invoice: Invoice) -> bool:
-    """Past ``TALLY_HOSTED_INVOICE_DAYS`` after the due date (0: never)."""
+def _credit_note_of(token: str) -> CreditNote:
+    if not _TOKEN.fullmatch(token):
+        raise Http404("No such credit note.")
+    with modes.scope(None):
+        note = (
+            CreditNote.objects.select_related("invoice", "customer")
+            .filter(hosted_token=token)
+            .first()
+        )
+    if note is None or _expired(note.customer, note.effective_at):
+        raise Http404("No such credit note.")
+    return note
+
+
+def _expired(customer: Customer, start: datetime) -> bool:
+    """Past ``TALLY_HOSTED_INVOICE_DAYS`` after ``start`` (an invoice's due date,
+    else its finalization; a credit note's date): 0 is never."""
     days = settings.TALLY_HOSTED_INVOICE_DAYS
     if not days:
         return False
-    start = invoice.due_date or invoice.finalized_at
-    return clock.now_for_customer(invoice.customer) > start + timedelta(days=days)
+    return clock.now_for_customer(customer) > start + timedelta(days=days)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -65,6 +84,7 @@ def hosted_invoice(request, token: str):
     invoice = _invoice_of(token)
     with modes.scope(None):
         document = invoice_document(invoice=invoice)
+        credit_notes = list(invoice.credit_notes.order_by("sequence"))
     response = render(
         request,
         "billing/hosted/invoice.html",
@@ -72,6 +92,7 @@ def hosted_invoice(request, token: str):
             "invoice": invoice,
             "document": document,
             "pdf_url": invoice_pdf_path(invoice),
+            "credit_notes": credit_notes,
         },
     )
     return _private(response)
@@ -83,8 +104,20 @@ def hosted_invoice_pdf(request, token: str):
     invoice = _invoice_of(token)
     with modes.scope(None):
         content = invoice_pdf_bytes(invoice=invoice)
+    return _pdf_response(request, content, f"Invoice-{invoice.number or invoice.pk}")
+
+
+@require_safe
+def hosted_credit_note_pdf(request, token: str):
+    """A credit note's PDF (``?download=1`` saves it rather than showing it)."""
+    note = _credit_note_of(token)
+    with modes.scope(None):
+        content = credit_note_pdf_bytes(note=note)
+    return _pdf_response(request, content, f"CreditNote-{note.number}")
+
+
+def _pdf_response(request, content: bytes, name: str) -> HttpResponse:
     disposition = "attachment" if request.GET.get("download") else "inline"
-    name = f"Invoice-{invoice.number or invoice.pk}.pdf"
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response["Content-Disposition"] = f'{disposition}; filename="{name}.pdf"'
     return _private(response)

@@ -79,8 +79,9 @@ class CreditNote(StripeObject):
     )
     effective_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
-    # The PDF's address, filled by the documents renderer.
-    pdf = models.CharField(max_length=2048, null=True, blank=True)
+    # The public PDF's credential (``/i/cn/<token>/pdf``, Stripe's ``pdf``),
+    # made when the note is issued; a preview has none.
+    hosted_token = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta(StripeObject.Meta):
         indexes = [
@@ -91,6 +92,11 @@ class CreditNote(StripeObject):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice", "sequence"], name="credit_note_sequence_per_invoice"
+            ),
+            models.UniqueConstraint(
+                fields=["hosted_token"],
+                condition=Q(hosted_token__isnull=False),
+                name="credit_note_hosted_token_unique",
             ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0) & Q(amount=F("total")),

@@ -6,7 +6,8 @@ rates it names, the customer's tax status, address and tax ids — and asks the
 provider named by the ``TALLY_TAX_PROVIDER`` setting for the per-line taxes
 (``LineTax``: amount, inclusive or not, taxable amount, taxability reason,
 rounded to minor units). ``ManualTaxRates``, the only provider, applies the
-rates as given (``billing.taxes.calculate``).
+rates as given (``billing.taxes.calculate``), rounded per line or per invoice as
+``TALLY_TAX_ROUNDING`` says.
 
 An automatic provider (Stripe Tax, Avalara, Anrok) would implement
 ``TaxProvider.calculate`` too: map each ``TaxableLine`` to the provider's line
@@ -33,7 +34,14 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from billing.taxes.calculate import LineTax, RateSpec, line_taxes
+from billing.taxes.calculate import (
+    INVOICE,
+    LineTax,
+    RateSpec,
+    TaxedLine,
+    invoice_taxes,
+    line_taxes,
+)
 from core.errors import TallyError
 
 
@@ -78,9 +86,25 @@ class TaxProvider(Protocol):
 
 
 class ManualTaxRates:
-    """The tax rates named on the lines, applied as given (Stripe's ``tax_rates``)."""
+    """The tax rates named on the lines, applied as given (Stripe's ``tax_rates``),
+    rounded per line or per invoice (``rounding``; ``TALLY_TAX_ROUNDING``)."""
+
+    def __init__(self, rounding: str | None = None) -> None:
+        self.rounding = rounding or settings.TALLY_TAX_ROUNDING
 
     def calculate(self, request: TaxRequest) -> list[LineTax]:
+        if self.rounding == INVOICE:
+            return invoice_taxes(
+                lines=[
+                    TaxedLine(
+                        line.index,
+                        line.amount,
+                        tuple(request.rates[rate_id] for rate_id in line.tax_rates),
+                    )
+                    for line in request.lines
+                ],
+                tax_exempt=request.customer.tax_exempt,
+            )
         taxes: list[LineTax] = []
         for line in request.lines:
             rates = [request.rates[rate_id] for rate_id in line.tax_rates]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from billing.models import CreditNote
-from tests.billing.credit_note_fixtures import licensed_invoice, line_of, per_unit
+from billing.services import invoice_create, invoice_item_create
+from tests.billing.credit_note_fixtures import (
+    APR1,
+    licensed_invoice,
+    line_of,
+    per_unit,
+)
+from tests.billing.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +46,11 @@ def test_create_retrieve_lines_list(api):
         "voided_at": None,
         "out_of_band_amount": None,
         "customer_balance_transaction": None,
-        "pdf": None,
     }.items():
         assert body[key] == value, key
     assert body["number"] == f"{invoice.number}-CN-01"
+    token = CreditNote.objects.get(pk=body["id"]).hosted_token
+    assert body["pdf"] == f"http://testserver/i/cn/{token}/pdf"
     (credited,) = body["lines"]["data"]
     assert (credited["object"], credited["quantity"], credited["amount"]) == (
         "credit_note_line_item",
@@ -126,3 +134,22 @@ def test_update_and_void(api):
     events = api.get("/v1/events", {"limit": 100}).json()["data"]
     types = {row["type"] for row in events}
     assert {"credit_note.created", "credit_note.updated", "credit_note.voided"} <= types
+
+
+@pytest.mark.parametrize("route", ["/v1/credit_notes", "/v1/credit_notes/preview"])
+def test_a_draft_invoice_takes_no_credit_note(api, route):
+    customer = CustomerFactory()
+    draft = invoice_create(customer=customer, params={"currency": "usd"}, now=APR1)
+    invoice_item_create(
+        customer=customer,
+        params={"invoice": draft.pk, "amount": 5000, "currency": "usd"},
+        now=APR1,
+    )
+    call = api.post if route == "/v1/credit_notes" else api.get
+    response = call(route, {"invoice": draft.pk, "amount": 100})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "invoice")
+    assert not CreditNote.objects.exists()
+    draft.refresh_from_db()
+    assert (draft.status, draft.pre_payment_credit_notes_amount) == ("draft", 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 
 def _open_invoice(stripe, customer_id: str, amount: int):
@@ -45,7 +46,9 @@ def test_balance_transactions(stripe_sdk):
     assert info.value.param == "currency"
 
 
-def test_credit_notes_preview_create_lines_void(stripe_sdk):
+def test_credit_notes_preview_create_lines_void(stripe_sdk, settings, tmp_path):
+    settings.TALLY_DOCUMENTS_DIR = tmp_path / "documents"
+    settings.TALLY_PUBLIC_URL = ""
     stripe = stripe_sdk
     customer = stripe.Customer.create(name="Northwind", balance=-500)
     invoice = _open_invoice(stripe, customer.id, 3000)
@@ -70,6 +73,10 @@ def test_credit_notes_preview_create_lines_void(stripe_sdk):
     )
     assert note.number == f"{invoice.number}-CN-01"
     assert (note.status, note.type, note.total) == ("issued", "pre_payment", 1000)
+    assert preview.pdf is None
+    document = requests.get(note.pdf, timeout=30)  # the public PDF, no key
+    assert document.headers["Content-Type"] == "application/pdf"
+    assert document.content.startswith(b"%PDF-")
     invoice = stripe.Invoice.retrieve(invoice.id)
     assert (invoice.amount_due, invoice.pre_payment_credit_notes_amount) == (1500, 1000)
     (credited,) = stripe.CreditNote.list_lines(note.id).data

@@ -3,6 +3,7 @@
 The documents renderer reads the same model fields: ``number``, ``lines`` (in
 ``position`` order), ``subtotal``, ``discount_amount``, ``total_taxes``,
 ``total``, ``reason``, ``memo``, ``effective_at``; see ``credit_note_lines``.
+``pdf`` is the public link of the note's PDF (``billing.documents.links``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from billing.api.render.parts import ts
+from billing.documents.links import credit_note_pdf_url
 from core.api.fields import decimal_string
 
 LINES_SHOWN = 10
@@ -73,7 +75,7 @@ def credit_note(note, *, lines_url: str | None = None) -> dict[str, Any]:
         "metadata": dict(note.metadata),
         "number": note.number,
         "out_of_band_amount": note.out_of_band_amount,
-        "pdf": note.pdf,
+        "pdf": credit_note_pdf_url(note),
         "post_payment_amount": note.post_payment_amount,
         "pre_payment_amount": note.pre_payment_amount,
         "pretax_credit_amounts": list(note.pretax_credit_amounts),

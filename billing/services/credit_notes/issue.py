@@ -9,6 +9,7 @@ database checks that too: ``invoice_credit_notes_within_total``).
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -280,6 +281,7 @@ def credit_note_create(
         note, lines = _unsaved(invoice, draft, params, now)
         note.sequence = _next_sequence(invoice)
         note.number = f"{invoice.number}-CN-{note.sequence:02d}"
+        note.hosted_token = secrets.token_urlsafe(32)  # its PDF link's credential
         note.save(force_insert=True)
         CreditNoteLineItem.objects.bulk_create(lines)
         _invoice_credit(invoice, note, +1, now)
