@@ -67,8 +67,15 @@ class PaymentIntentListParams(ListParams):
     customer = serializers.CharField(required=False, max_length=64)
 
 
+class InvoicePaymentFilterParams(StripeInputSerializer):
+    type = serializers.ChoiceField(choices=["payment_intent", "payment_record"])
+    payment_intent = serializers.CharField(required=False, max_length=64)
+    payment_record = serializers.CharField(required=False, max_length=64)
+
+
 class InvoicePaymentListParams(ListParams):
     invoice = serializers.CharField(required=False, max_length=64)
+    payment = InvoicePaymentFilterParams(required=False)
     status = serializers.ChoiceField(
         choices=["open", "paid", "canceled"], required=False
     )

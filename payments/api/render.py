@@ -130,6 +130,28 @@ def invoice_payment(payment) -> dict[str, Any]:
     }
 
 
+# How many of an invoice's payments ``expand[]=payments`` shows (Stripe: "the
+# first handful"); ``url`` lists them all.
+PAYMENTS_INCLUDED = 10
+
+
+def invoice_payments_included(invoice_id: str) -> dict[str, Any]:
+    """``invoice.payments``, included when expanded: a list of invoice payments."""
+    from payments.selectors import invoice_payment_list
+
+    rows = list(
+        invoice_payment_list(invoice_id=invoice_id).order_by("-created", "-id")[
+            : PAYMENTS_INCLUDED + 1
+        ]
+    )
+    return {
+        "object": "list",
+        "data": [invoice_payment(row) for row in rows[:PAYMENTS_INCLUDED]],
+        "has_more": len(rows) > PAYMENTS_INCLUDED,
+        "url": f"/v1/invoice_payments?invoice={invoice_id}",
+    }
+
+
 def refund(row) -> dict[str, Any]:
     return {
         "id": row.pk,

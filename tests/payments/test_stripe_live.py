@@ -73,6 +73,7 @@ class StripeContract(BaseHTTPRequestHandler):
     """Replays Stripe's documented answers; remembers what it was asked."""
 
     intents: dict[str, dict] = {}
+    refunds: dict[str, dict] = {}
     requests: list[tuple[str, str, dict, dict]] = []
 
     def log_message(self, *args) -> None:
@@ -127,7 +128,59 @@ class StripeContract(BaseHTTPRequestHandler):
                     "url": path,
                 },
             )
+        if path == "/v1/refunds":
+            found = [
+                r
+                for r in self.refunds.values()
+                if r["payment_intent"] == form.get("payment_intent")
+            ]
+            return self._send(
+                200, {"object": "list", "data": found, "has_more": False, "url": path}
+            )
         return self._send(404, {"error": {"type": "invalid_request_error"}})
+
+    def _refund(self, form: dict) -> None:
+        key = self.headers.get("Idempotency-Key")
+        if key in self.refunds:  # Stripe replays the first answer
+            return self._send(200, self.refunds[key])
+        intent = next(
+            (i for i in self.intents.values() if i["id"] == form["payment_intent"]),
+            None,
+        )
+        given = sum(
+            r["amount"]
+            for r in self.refunds.values()
+            if r["payment_intent"] == form["payment_intent"]
+        )
+        amount = int(form["amount"])
+        if intent is None or given + amount > intent["amount_received"]:
+            return self._send(
+                400,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "amount_too_large",
+                        "message": f"Refund amount (${amount / 100:.2f}) is greater "
+                        "than unrefunded amount on charge.",
+                        "param": "amount",
+                    }
+                },
+            )
+        refund = {
+            "id": f"re_3Contract{len(self.refunds) + 1}",
+            "object": "refund",
+            "amount": amount,
+            "charge": intent["latest_charge"],
+            "currency": intent["currency"],
+            "metadata": {
+                "tally_idempotency_key": form.get("metadata[tally_idempotency_key]")
+            },
+            "payment_intent": form["payment_intent"],
+            "reason": form.get("reason"),
+            "status": "succeeded",
+        }
+        self.refunds[key] = refund
+        return self._send(200, refund)
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -151,22 +204,14 @@ class StripeContract(BaseHTTPRequestHandler):
             self.intents[key] = intent
             return self._send(200, intent)
         if path == "/v1/refunds":
-            return self._send(
-                200,
-                {
-                    "id": "re_3Contract",
-                    "object": "refund",
-                    "amount": int(form["amount"]),
-                    "payment_intent": form["payment_intent"],
-                    "status": "succeeded",
-                },
-            )
+            return self._refund(form)
         return self._send(404, {"error": {"type": "invalid_request_error"}})
 
 
 @pytest.fixture
 def stripe_api(settings):
     StripeContract.intents = {}
+    StripeContract.refunds = {}
     StripeContract.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), StripeContract)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -216,8 +261,10 @@ def test_a_live_charge_is_an_off_session_payment_intent_with_tallys_key(stripe_a
     assert form["metadata[tally_idempotency_key]"] == attempt.idempotency_key
     # A refund goes to Stripe with its own key.
     refund = payment_refund(payment_intent=attempt.payment_intent, amount=1_000, now=T0)
-    assert (refund.status, refund.processor_reference) == ("succeeded", "re_3Contract")
-    (refund_call,) = [r for r in stripe_api.requests if r[1] == "/v1/refunds"]
+    assert (refund.status, refund.processor_reference) == ("succeeded", "re_3Contract1")
+    (refund_call,) = [
+        r for r in stripe_api.requests if r[:2] == ("POST", "/v1/refunds")
+    ]
     assert refund_call[2]["amount"] == "1000"
     assert refund_call[3]["Idempotency-Key"] == refund.idempotency_key
 
