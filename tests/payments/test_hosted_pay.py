@@ -34,7 +34,7 @@ def test_the_page_offers_saved_and_test_cards_and_a_test_card_pays(client):
     saved = PaymentMethod.objects.get(customer=customer)
     invoice = open_invoice(customer, amount=12_345)
     html = client.get(page_of(invoice)).content.decode()
-    assert 'action="/i/' in html and "/pay" in html
+    assert f'action="/i/{invoice.hosted_token}/pay"' in html
     assert "csrfmiddlewaretoken" in html
     assert f'value="{saved.pk}" selected' in html  # the default card first
     assert 'value="pm_card_visa"' in html
