@@ -139,6 +139,8 @@ def _expand(
         owner, prefix = _by_object.get(data["object"]), ""
     key = prefix + head
     if head not in data:
+        if "object" not in data and owner and key in owner.expandable:
+            return  # a variant of the sub-object without it (a payment_record)
         include = _includable.get((data.get("object", ""), head))
         if include is None or "id" not in data:
             raise _cannot_expand(full_path)
