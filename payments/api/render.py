@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.api.fields import unix as ts
+from payments.selectors import invoice_payment_list
 
 
 def _card(card: dict) -> dict[str, Any]:
@@ -137,8 +138,6 @@ PAYMENTS_INCLUDED = 10
 
 def invoice_payments_included(invoice_id: str) -> dict[str, Any]:
     """``invoice.payments``, included when expanded: a list of invoice payments."""
-    from payments.selectors import invoice_payment_list
-
     rows = list(
         invoice_payment_list(invoice_id=invoice_id).order_by("-created", "-id")[
             : PAYMENTS_INCLUDED + 1

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # A pending refund younger than this may still be in its worker's hands.
 STALE_PENDING = timedelta(minutes=5)
+# Credit note reasons that are refund reasons too (Stripe's refund.reason).
+_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent"}
 
 
 def _refund_plan(
@@ -134,10 +136,6 @@ def credit_note_refund(*, credit_note, invoice, now: datetime) -> list[dict]:
             "type": "refund",
         }
     ]
-
-
-# Credit note reasons that are refund reasons too (Stripe's refund.reason).
-_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent"}
 
 
 def refund_execute(*, refund_id: str, now: datetime) -> Refund:

@@ -213,3 +213,19 @@ def test_the_refunds_api_and_the_simulator_answer_a_key_once():
     assert SimulatedCharge.objects.get(pk=charge).amount_refunded == 100
     with pytest.raises(InvalidRequest):
         refunds.payment_refund(payment_intent=intent_of(invoice), amount=9_901, now=T0)
+
+
+def test_the_refunds_api_refuses_more_than_is_left_with_nothing_written(api):
+    invoice = paid_by_card(10_000)
+    intent = intent_of(invoice)
+    made = api.post("/v1/refunds", {"payment_intent": intent.pk, "amount": 9_000})
+    assert made.status_code == 200, made.content
+    assert (made.json()["status"], made.json()["amount"]) == ("succeeded", 9_000)
+    too_much = api.post("/v1/refunds", {"payment_intent": intent.pk, "amount": 1_001})
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["param"] == "amount"
+    unknown = api.post("/v1/refunds", {"payment_intent": "pi_nope", "amount": 1})
+    assert unknown.status_code == 404
+    assert Refund.objects.count() == 1
+    assert intent_of(invoice).amount_refunded == 9_000
+    assert SimulatedCharge.objects.get(status="succeeded").amount_refunded == 9_000
