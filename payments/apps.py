@@ -55,7 +55,11 @@ class PaymentsConfig(AppConfig):
                 "refund",
                 Refund,
                 serializers.RefundSerializer,
-                {"payment_intent": "payment_intent"},
+                {
+                    "customer": "customer",
+                    "payment_intent": "payment_intent",
+                    "payment_method": "payment_method",
+                },
             ),
         ):
             resources.register(

@@ -152,17 +152,27 @@ def invoice_payments_included(invoice_id: str) -> dict[str, Any]:
 
 
 def refund(row) -> dict[str, Any]:
+    intent = row.payment_intent
     return {
         "id": row.pk,
         "object": "refund",
         "amount": row.amount,
         "balance_transaction": None,
-        "charge": row.payment_intent.latest_charge,
+        "charge": intent.latest_charge,
         "created": ts(row.created),
         "currency": row.currency,
+        "customer": intent.customer_id,
+        "description": None,
         "destination_details": None,
+        "failure_balance_transaction": None,
+        # The processor refused it; Stripe's catch-all reason.
+        "failure_reason": "unknown" if row.status == "failed" else None,
+        "instructions_email": None,
         "metadata": dict(row.metadata),
+        "next_action": None,
         "payment_intent": row.payment_intent_id,
+        "payment_method": intent.payment_method_id,
+        "pending_reason": "processing" if row.status == "pending" else None,
         "reason": row.reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
