@@ -229,3 +229,32 @@ def test_the_refunds_api_refuses_more_than_is_left_with_nothing_written(api):
     assert Refund.objects.count() == 1
     assert intent_of(invoice).amount_refunded == 9_000
     assert SimulatedCharge.objects.get(status="succeeded").amount_refunded == 9_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_credit_notes_racing_never_refund_more_than_the_card_paid(
+    no_auto_collection,
+):
+    from tests.payments.test_concurrency import _race
+
+    invoice = paid_by_card(10_000)
+    outcomes: list[str] = []
+
+    def issue():
+        try:
+            credit_note_create(
+                invoice=invoice,
+                params={"amount": 6_000, "refund_amount": 6_000},
+                now=T0,
+            )
+            outcomes.append("issued")
+        except InvalidRequest:
+            outcomes.append("refused")
+
+    assert _race(issue) == []
+    assert sorted(outcomes) == ["issued", "refused"]
+    refund = Refund.objects.get()
+    assert refund.status == "succeeded"  # asked after its note committed
+    assert intent_of(invoice).amount_refunded == 6_000
+    assert SimulatedRefund.objects.count() == 1
+    assert SimulatedCharge.objects.get(status="succeeded").amount_refunded == 6_000
