@@ -36,6 +36,7 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 AMOUNT = 4_900  # minor units per invoice
 BATCH = 1_000
 LATENCY_SAMPLES = 50
+PROGRESS_EVERY = 500  # attempts per worker between progress lines
 
 
 def _setup(count: int, tag: str) -> list[str]:
@@ -112,9 +113,18 @@ def _attempt_share(args: tuple[list[str], int, int]) -> tuple[int, float]:
 
     started = time.perf_counter()
     done = 0
-    for invoice_id in ids[index::workers]:
+    share = ids[index::workers]
+    for invoice_id in share:
         if invoice_payment_attempt(invoice_id=invoice_id, number=1, now=NOW):
             done += 1
+        if done % PROGRESS_EVERY == 0:
+            # A partial figure survives a run cut short (a shared machine).
+            elapsed = time.perf_counter() - started
+            print(
+                f"   worker {index}: {done}/{len(share)} attempts in {elapsed:.0f} s"
+                f" ({done / elapsed:.1f}/s), load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     connection.close()
     return done, time.perf_counter() - started
 

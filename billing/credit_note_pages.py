@@ -23,7 +23,7 @@ from core.money import currency_exponent, format_minor
 
 DESTINATION_LABELS = {
     "credit_amount": "Credit the customer's balance (their next invoices take it)",
-    "refund_amount": "Refund (recorded; paid back outside Tally)",
+    "refund_amount": "Refund to the card that paid (through the payment processor)",
     "out_of_band_amount": "Credited outside Tally",
 }
 

@@ -17,6 +17,7 @@ from core import admin_pages
 from core.api.base import unknown_route
 from core.portal import urls as core_portal
 from metering import portal as metering_portal
+from payments import hosted as payments_hosted
 from payments import portal as payments_portal
 from payments import views as payments_views
 
@@ -34,7 +35,12 @@ urlpatterns = [
     path("admin/mode/", admin_pages.mode_switch, name="dashboard-mode"),
     path("admin/", admin.site.urls),
     path("customer/<str:token>/", include((customer_pages, "portal"))),
-    # Public invoice links (hosted_invoice_url, invoice_pdf).
+    # Public invoice links (hosted_invoice_url, invoice_pdf) and the pay form.
+    path(
+        "i/<str:token>/pay",
+        payments_hosted.hosted_invoice_pay,
+        name="hosted-invoice-pay",
+    ),
     path("i/", include("billing.documents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -41,11 +41,27 @@ class Resource:
 
 _by_object: dict[str, Resource] = {}
 _by_model: dict[type[models.Model], Resource] = {}
+# (object name, field) -> the field's value from the object's id: Stripe's
+# "includable" fields, present only when expanded (``invoice.payments``). A
+# higher app adds them to a lower app's object.
+_includable: dict[tuple[str, str], Callable[[str], Any]] = {}
 
 
 def register(resource: Resource) -> None:
     _by_object[resource.object_name] = resource
     _by_model[resource.model] = resource
+
+
+def expandable_register(object_name: str, field_path: str, target: str) -> None:
+    """Let a higher app name one more expandable field of a lower app's object."""
+    _by_object[object_name].expandable[field_path] = target
+
+
+def includable_register(
+    object_name: str, field_name: str, value: Callable[[str], Any]
+) -> None:
+    """Make ``expand[]=<field_name>`` add ``value(object id)`` to ``object_name``."""
+    _includable[(object_name, field_name)] = value
 
 
 def all_resources() -> list[Resource]:
@@ -77,10 +93,9 @@ def _cannot_expand(full_path: str) -> InvalidRequest:
     )
 
 
-def _expand_ids(data: dict, head: str, ids: list[str], full_path: str) -> list:
+def _expand_ids(owner: Resource | None, key: str, ids: list[str], full_path: str):
     """A list of ids (``discounts``) with each found object inlined."""
-    resource = _by_object.get(data.get("object", ""))
-    target_name = resource.expandable.get(head) if resource else None
+    target_name = owner.expandable.get(key) if owner else None
     if target_name is None:
         raise _cannot_expand(full_path)
     target = resource_for_object(target_name)
@@ -91,7 +106,20 @@ def _expand_ids(data: dict, head: str, ids: list[str], full_path: str) -> list:
     ]
 
 
-def _expand(data: Any, path: list[str], full_path: str) -> None:
+def _expand(
+    data: Any,
+    path: list[str],
+    full_path: str,
+    owner: Resource | None = None,
+    prefix: str = "",
+) -> None:
+    """Inline ``path`` in ``data``.
+
+    ``owner`` and ``prefix``: inside a sub-object without its own ``object``
+    (``invoice_payment.payment``, each of ``credit_note.refunds``), the resource
+    that holds it and the dotted way there, which its ``expandable`` names
+    (``payment.payment_intent``, ``refunds.refund``).
+    """
     if not path or data is None:
         return
     head, rest = path[0], path[1:]
@@ -101,18 +129,34 @@ def _expand(data: Any, path: list[str], full_path: str) -> None:
         for item in data["data"]:
             _expand(item, rest, full_path)
         return
-    if not isinstance(data, dict) or head not in data:
+    if isinstance(data, list):  # an array of sub-objects: each of them
+        for item in data:
+            _expand(item, path, full_path, owner, prefix)
+        return
+    if not isinstance(data, dict):
         raise _cannot_expand(full_path)
+    if "object" in data:
+        owner, prefix = _by_object.get(data["object"]), ""
+    key = prefix + head
+    if head not in data:
+        if "object" not in data and owner and key in owner.expandable:
+            return  # a variant of the sub-object without it (a payment_record)
+        include = _includable.get((data.get("object", ""), head))
+        if include is None or "id" not in data:
+            raise _cannot_expand(full_path)
+        data[head] = include(data["id"])
     value = data[head]
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        data[head] = value = _expand_ids(data, head, value, full_path)
+        data[head] = value = _expand_ids(owner, key, value, full_path)
     if not isinstance(value, dict | list):
-        resource = _by_object.get(data.get("object", ""))
-        target_name = resource.expandable.get(head) if resource else None
+        target_name = owner.expandable.get(key) if owner else None
         if target_name is None:
             raise _cannot_expand(full_path)
         if isinstance(value, str):
             instance = resource_for_object(target_name).load(value)
             if instance is not None:
                 data[head] = value = serialize(instance)
-    _expand(value, rest, full_path)
+    if isinstance(value, dict) and "object" in value:
+        _expand(value, rest, full_path)
+    else:
+        _expand(value, rest, full_path, owner, key + ".")

@@ -215,6 +215,7 @@ class RefundAdmin(_ReadOnly):
     list_display = (
         "id",
         "payment_intent",
+        "credit_note",
         "amount_shown",
         "reason",
         "status",

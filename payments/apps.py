@@ -25,6 +25,7 @@ class PaymentsConfig(AppConfig):
     def _register_resources(self) -> None:
         from core import resources
         from payments.api import serializers
+        from payments.api.render import invoice_payments_included
         from payments.models import InvoicePayment, PaymentIntent, PaymentMethod, Refund
 
         for object_name, model, serializer, expandable in (
@@ -48,13 +49,17 @@ class PaymentsConfig(AppConfig):
                 "invoice_payment",
                 InvoicePayment,
                 serializers.InvoicePaymentSerializer,
-                {"invoice": "invoice"},
+                {"invoice": "invoice", "payment.payment_intent": "payment_intent"},
             ),
             (
                 "refund",
                 Refund,
                 serializers.RefundSerializer,
-                {"payment_intent": "payment_intent"},
+                {
+                    "customer": "customer",
+                    "payment_intent": "payment_intent",
+                    "payment_method": "payment_method",
+                },
             ),
         ):
             resources.register(
@@ -65,13 +70,21 @@ class PaymentsConfig(AppConfig):
                     expandable=expandable,
                 )
             )
+        # Billing's objects that point at ours (Stripe's includable and
+        # expandable fields): invoice.payments, credit_note.refunds[].refund.
+        resources.includable_register("invoice", "payments", invoice_payments_included)
+        resources.expandable_register("credit_note", "refunds.refund", "refund")
 
     def _connect(self) -> None:
-        from billing.collection import collector_register
+        from billing.collection import (
+            collector_register,
+            hosted_pay_panel_register,
+            refunder_register,
+        )
         from billing.signals import invoice_paid, invoices_finalized
         from core.services.customers import on_default_payment_method_check
-        from payments import receivers
-        from payments.services import paid_credits
+        from payments import hosted, receivers
+        from payments.services import paid_credits, refunds
         from payments.services.collection import invoice_pay
         from payments.services.payment_methods import default_payment_method_check
 
@@ -82,6 +95,8 @@ class PaymentsConfig(AppConfig):
             paid_credits.on_invoice_paid, dispatch_uid="payments.paid_credits"
         )
         collector_register(invoice_pay)
+        refunder_register(refunds.credit_note_refund)
+        hosted_pay_panel_register(hosted.pay_panel)
         on_default_payment_method_check(default_payment_method_check)
 
     def _register_time_handler(self) -> None:

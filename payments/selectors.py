@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from payments.models import PaymentMethod
+from payments.models import InvoicePayment, PaymentMethod
 
 
 def payment_method_list(
@@ -21,4 +21,28 @@ def payment_method_list(
         rows = rows.filter(type=type)
     if allow_redisplay:
         rows = rows.filter(allow_redisplay=allow_redisplay)
+    return rows
+
+
+def invoice_payment_list(
+    *,
+    invoice_id: str | None = None,
+    status: str | None = None,
+    payment: dict | None = None,
+) -> QuerySet[InvoicePayment]:
+    """Invoice payments in the active mode, filtered as ``/v1/invoice_payments``."""
+    rows = InvoicePayment.objects.all()
+    if invoice_id:
+        rows = rows.filter(invoice_id=invoice_id)
+    if status:
+        rows = rows.filter(status=status)
+    if payment:
+        if payment["type"] == "payment_intent":
+            rows = rows.filter(payment_intent__isnull=False)
+        else:
+            rows = rows.filter(payment_intent__isnull=True)
+        if payment.get("payment_intent"):
+            rows = rows.filter(payment_intent_id=payment["payment_intent"])
+        if payment.get("payment_record"):
+            rows = rows.filter(payment_record=payment["payment_record"])
     return rows

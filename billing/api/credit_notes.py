@@ -66,6 +66,7 @@ class CreditNoteSerializer(serializers.Serializer):
     post_payment_amount = serializers.IntegerField(**_ro)
     pre_payment_amount = serializers.IntegerField(**_ro)
     reason = serializers.CharField(read_only=True, allow_null=True)
+    refunds = serializers.ListField(child=serializers.DictField(), **_ro)
     status = serializers.CharField(**_ro)
     subtotal = serializers.IntegerField(**_ro)
     total = serializers.IntegerField(**_ro)

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from billing.collection import hosted_pay_panel
 from billing.documents.files import credit_note_pdf_bytes, invoice_pdf_bytes
 from billing.documents.links import invoice_pdf_path
 from billing.documents.selectors import invoice_document
@@ -30,7 +31,8 @@ from core.models import Customer
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _invoice_of(token: str) -> Invoice:
+def hosted_invoice_of(token: str) -> Invoice:
+    """The finalized invoice behind a hosted link's token; else a plain 404."""
     if not _TOKEN.fullmatch(token):
         raise Http404("No such invoice.")
     with modes.scope(None):
@@ -70,18 +72,18 @@ def _expired(customer: Customer, start: datetime) -> bool:
     return clock.now_for_customer(customer) > start + timedelta(days=days)
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: HttpResponse, *, referrer: str = "no-referrer") -> HttpResponse:
     # The link is the credential: keep it out of shared caches, referrers, indexes.
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = referrer
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-@require_safe
-def hosted_invoice(request, token: str):
-    """The invoice as a page, with its status and a link to the PDF."""
-    invoice = _invoice_of(token)
+def hosted_invoice_render(
+    request, invoice: Invoice, *, pay_state: dict | None = None, status: int = 200
+) -> HttpResponse:
+    """The hosted page; ``pay_state`` goes to the pay form (``billing.collection``)."""
     with modes.scope(None):
         document = invoice_document(invoice=invoice)
         credit_notes = list(invoice.credit_notes.order_by("sequence"))
@@ -93,15 +95,28 @@ def hosted_invoice(request, token: str):
             "document": document,
             "pdf_url": invoice_pdf_path(invoice),
             "credit_notes": credit_notes,
+            "pay_panel": hosted_pay_panel(
+                request=request, invoice=invoice, state=pay_state
+            ),
         },
+        status=status,
     )
-    return _private(response)
+    # Same-origin: the pay form posts with its Origin, which Django's CSRF check
+    # needs ("no-referrer" makes browsers send "Origin: null"); other sites still
+    # never see the link.
+    return _private(response, referrer="same-origin")
+
+
+@require_safe
+def hosted_invoice(request, token: str):
+    """The invoice as a page, with its status, a link to the PDF, the pay form."""
+    return hosted_invoice_render(request, hosted_invoice_of(token))
 
 
 @require_safe
 def hosted_invoice_pdf(request, token: str):
     """The invoice's PDF (``?download=1`` saves it rather than showing it)."""
-    invoice = _invoice_of(token)
+    invoice = hosted_invoice_of(token)
     with modes.scope(None):
         content = invoice_pdf_bytes(invoice=invoice)
     return _pdf_response(request, content, f"Invoice-{invoice.number or invoice.pk}")

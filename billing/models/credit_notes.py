@@ -77,6 +77,9 @@ class CreditNote(StripeObject):
     customer_balance_transaction = models.CharField(
         max_length=64, null=True, blank=True
     )
+    # Stripe's ``refunds``: [{amount_refunded, refund, type, payment_record_refund}]
+    # written by the refunder (``billing.collection``) that gave refund_amount back.
+    refunds = models.JSONField(default=list, blank=True)
     effective_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
     # The public PDF's credential (``/i/cn/<token>/pdf``, Stripe's ``pdf``),

@@ -92,6 +92,8 @@ KNOWN_EVENT_TYPES = (
     "promotion_code.created",
     "promotion_code.updated",
     "refund.created",
+    "refund.failed",
+    "refund.updated",
     "tax_rate.created",
     "tax_rate.updated",
     "test_helpers.test_clock.advancing",

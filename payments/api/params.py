@@ -67,11 +67,30 @@ class PaymentIntentListParams(ListParams):
     customer = serializers.CharField(required=False, max_length=64)
 
 
+_PAYMENT_TYPES = ("payment_intent", "payment_record")
+
+
 class InvoicePaymentListParams(ListParams):
     invoice = serializers.CharField(required=False, max_length=64)
+    # payment[type] (required with payment), payment[payment_intent|payment_record]
+    payment = serializers.DictField(
+        child=serializers.CharField(max_length=64), required=False
+    )
     status = serializers.ChoiceField(
         choices=["open", "paid", "canceled"], required=False
     )
+
+    def validate_payment(self, value: dict) -> dict:
+        unknown = sorted(set(value) - {"type", *_PAYMENT_TYPES})
+        if unknown:
+            raise serializers.ValidationError(
+                f"Received unknown parameter: payment[{unknown[0]}]"
+            )
+        if value.get("type") not in _PAYMENT_TYPES:
+            raise serializers.ValidationError(
+                "payment[type] must be payment_intent or payment_record."
+            )
+        return value
 
 
 class RefundCreateParams(ApiParams):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.api.fields import unix as ts
+from payments.selectors import invoice_payment_list
 
 
 def _card(card: dict) -> dict[str, Any]:
@@ -130,18 +131,48 @@ def invoice_payment(payment) -> dict[str, Any]:
     }
 
 
+# How many of an invoice's payments ``expand[]=payments`` shows (Stripe: "the
+# first handful"); ``url`` lists them all.
+PAYMENTS_INCLUDED = 10
+
+
+def invoice_payments_included(invoice_id: str) -> dict[str, Any]:
+    """``invoice.payments``, included when expanded: a list of invoice payments."""
+    rows = list(
+        invoice_payment_list(invoice_id=invoice_id).order_by("-created", "-id")[
+            : PAYMENTS_INCLUDED + 1
+        ]
+    )
+    return {
+        "object": "list",
+        "data": [invoice_payment(row) for row in rows[:PAYMENTS_INCLUDED]],
+        "has_more": len(rows) > PAYMENTS_INCLUDED,
+        "url": f"/v1/invoice_payments?invoice={invoice_id}",
+    }
+
+
 def refund(row) -> dict[str, Any]:
+    intent = row.payment_intent
     return {
         "id": row.pk,
         "object": "refund",
         "amount": row.amount,
         "balance_transaction": None,
-        "charge": row.payment_intent.latest_charge,
+        "charge": intent.latest_charge,
         "created": ts(row.created),
         "currency": row.currency,
+        "customer": intent.customer_id,
+        "description": None,
         "destination_details": None,
+        "failure_balance_transaction": None,
+        # The processor refused it; Stripe's catch-all reason.
+        "failure_reason": "unknown" if row.status == "failed" else None,
+        "instructions_email": None,
         "metadata": dict(row.metadata),
+        "next_action": None,
         "payment_intent": row.payment_intent_id,
+        "payment_method": intent.payment_method_id,
+        "pending_reason": "processing" if row.status == "pending" else None,
         "reason": row.reason,
         "receipt_number": None,
         "source_transfer_reversal": None,

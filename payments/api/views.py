@@ -167,11 +167,11 @@ class InvoicePaymentListView(StripeView):
     )
     def get(self, request):
         params = self.parse(request, p.InvoicePaymentListParams)
-        rows = InvoicePayment.objects.all()
-        if params.get("invoice"):
-            rows = rows.filter(invoice_id=params["invoice"])
-        if params.get("status"):
-            rows = rows.filter(status=params["status"])
+        rows = selectors.invoice_payment_list(
+            invoice_id=params.get("invoice"),
+            status=params.get("status"),
+            payment=params.get("payment"),
+        )
         return self.render_list(request, rows, params, object_name="invoice_payment")
 
 

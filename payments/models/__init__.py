@@ -7,6 +7,7 @@ from payments.models.collection import (
     ProcessorEvent,
     Refund,
     SimulatedCharge,
+    SimulatedRefund,
 )
 from payments.models.config import CollectionSettings
 from payments.models.methods import PaymentMethod
@@ -26,6 +27,7 @@ __all__ = [
     "ProcessorEvent",
     "Refund",
     "SimulatedCharge",
+    "SimulatedRefund",
     "StatementLine",
     "TopUp",
 ]

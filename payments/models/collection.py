@@ -187,16 +187,35 @@ class InvoicePayment(StripeObject):
 
 
 class Refund(StripeObject):
-    """Money given back on a payment (``re_``), through its processor."""
+    """Money given back on a payment (``re_``), through its processor.
+
+    ``pending`` until the processor answers (``processor_reference`` still empty:
+    never answered, asked again by the Beat job with the same key).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
 
     id = models.CharField(primary_key=True, max_length=64, default=id_default("re"))
     payment_intent = models.ForeignKey(
         PaymentIntent, on_delete=models.CASCADE, related_name="refunds"
     )
+    # The credit note whose refund_amount this gives back (one refund per note).
+    credit_note = models.ForeignKey(
+        "billing.CreditNote",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=40, null=True, blank=True)
-    status = models.CharField(max_length=20, default="succeeded")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
     idempotency_key = models.CharField(max_length=200, unique=True)
     processor_reference = models.CharField(max_length=255, null=True, blank=True)
 
@@ -204,7 +223,16 @@ class Refund(StripeObject):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="refund_amount_positive"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["credit_note"],
+                condition=Q(credit_note__isnull=False),
+                name="refund_one_per_credit_note",
+            ),
+        ]
+        indexes = [
+            *StripeObject.Meta.indexes,
+            models.Index(fields=["status", "created"], name="payments_refund_due"),
         ]
 
     def __str__(self) -> str:
@@ -227,6 +255,23 @@ class SimulatedCharge(models.Model):
     status = models.CharField(max_length=20)
     failure_code = models.CharField(max_length=60, null=True, blank=True)
     decline_code = models.CharField(max_length=60, null=True, blank=True)
+    created = models.DateTimeField()
+    livemode = LivemodeField()
+    objects = ModeManager()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SimulatedRefund(models.Model):
+    """The simulator's refunds, unique per idempotency key: asked twice, once."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=id_default("re"))
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    charge = models.ForeignKey(
+        SimulatedCharge, on_delete=models.CASCADE, related_name="refunds"
+    )
+    amount = models.BigIntegerField()
     created = models.DateTimeField()
     livemode = LivemodeField()
     objects = ModeManager()

@@ -65,10 +65,16 @@ class Processor(Protocol):
         raises ``LookupError`` if the processor does not know it."""
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        """Create and confirm a charge; the same key answers the first result."""
+        """Create and confirm a charge; the same key answers the first result.
+
+        Raises ``ProcessorError`` only when there is no usable answer (the
+        attempt stays pending and is asked again with the same key)."""
 
     def charge_lookup(self, idempotency_key: str) -> ChargeResult | None:
         """What a charge under this key did, or None if none was made."""
 
     def refund(self, *, charge: str, amount: int, idempotency_key: str) -> RefundResult:
-        """Give back ``amount`` (minor units) of a succeeded charge."""
+        """Give back ``amount`` (minor units) of a succeeded charge, once per key.
+
+        A refusal is ``status="failed"``; ``ProcessorError`` means no answer (the
+        refund stays pending and is asked again with the same key)."""

@@ -3,8 +3,9 @@
 ``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` and
 ``pm_card_chargeDeclinedInsufficientFunds`` decline with Stripe's codes,
 ``pm_card_authenticationRequired`` needs the customer (``requires_action``).
-Charges are kept in ``SimulatedCharge``, unique by idempotency key, written in
-their own transaction like a processor outside the database.
+Charges and refunds are kept in ``SimulatedCharge`` and ``SimulatedRefund``,
+unique by idempotency key, written in their own transaction like a processor
+outside the database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import transaction
 
 from core import clock
 from payments.cards import test_card, test_card_name
-from payments.models import SimulatedCharge
+from payments.models import SimulatedCharge, SimulatedRefund
 from payments.processors.base import (
     ChargeRequest,
     ChargeResult,
@@ -89,10 +90,23 @@ class Simulator:
     def refund(self, *, charge: str, amount: int, idempotency_key: str) -> RefundResult:
         with transaction.atomic():
             row = SimulatedCharge.objects.select_for_update().filter(pk=charge).first()
+            # Under the charge's lock: a key asked twice answers the first refund.
+            done = SimulatedRefund.objects.filter(
+                idempotency_key=idempotency_key
+            ).first()
+            if done is not None:
+                return RefundResult(status="succeeded", reference=done.pk)
             if row is None or row.status != "succeeded":
-                raise ProcessorError(f"No such charge: '{charge}'")
+                return RefundResult(status="failed")
             if row.amount_refunded + amount > row.amount:
-                raise ProcessorError("The refund is greater than what was charged.")
+                return RefundResult(status="failed")
             row.amount_refunded += amount
             row.save(update_fields=["amount_refunded"])
-        return RefundResult(status="succeeded", reference=f"re_sim_{idempotency_key}")
+            done = SimulatedRefund.objects.create(
+                idempotency_key=idempotency_key,
+                charge=row,
+                amount=amount,
+                created=clock.now(),
+                livemode=row.livemode,
+            )
+        return RefundResult(status="succeeded", reference=done.pk)

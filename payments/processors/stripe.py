@@ -8,6 +8,8 @@ metadata, so ``charge_lookup`` finds it by search after a crash. ``api_base`` is
 
 from __future__ import annotations
 
+import logging
+
 import stripe
 from django.conf import settings
 
@@ -20,6 +22,7 @@ from payments.processors.base import (
 )
 
 KEY_FIELD = "tally_idempotency_key"
+logger = logging.getLogger(__name__)
 
 
 def _client() -> stripe.StripeClient:
@@ -132,13 +135,44 @@ class StripeProcessor:
         return intent_result(data[0]) if data else None
 
     def refund(self, *, charge: str, amount: int, idempotency_key: str) -> RefundResult:
+        # Stripe keeps idempotency keys for 24 hours: a refund asked again later
+        # (a worker that died) is first looked for by the key in its metadata.
+        client = _client()
         try:
-            refund = _plain(
-                _client().v1.refunds.create(
-                    params={"payment_intent": charge, "amount": amount},
-                    options={"idempotency_key": idempotency_key},
+            made = _plain(
+                client.v1.refunds.list(params={"payment_intent": charge, "limit": 100})
+            )
+            found = [
+                row
+                for row in made.get("data") or []
+                if (row.get("metadata") or {}).get(KEY_FIELD) == idempotency_key
+            ]
+            refund = (
+                found[0]
+                if found
+                else _plain(
+                    client.v1.refunds.create(
+                        params={
+                            "payment_intent": charge,
+                            "amount": amount,
+                            "metadata": {KEY_FIELD: idempotency_key},
+                        },
+                        options={"idempotency_key": idempotency_key},
+                    )
                 )
             )
+        except stripe.InvalidRequestError as exc:
+            # Stripe refused the refund itself (already refunded, too much, ...).
+            logger.warning("Stripe refused refund %s: %s", idempotency_key, exc)
+            return RefundResult(status="failed")
         except stripe.StripeError as exc:
             raise ProcessorError(str(exc)) from exc
-        return RefundResult(status=refund["status"], reference=refund["id"])
+        return refund_result(refund)
+
+
+def refund_result(refund) -> RefundResult:
+    """What a Stripe Refund says: succeeded, pending (also requires_action), failed."""
+    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(
+        refund["status"], "pending"
+    )
+    return RefundResult(status=status, reference=refund["id"])

@@ -273,11 +273,19 @@ def _failed(invoice, attempt, result: ChargeResult, now: datetime) -> None:
     )
 
 
-def invoice_pay(*, invoice, payment_method: str | None, off_session, now: datetime):
+def invoice_pay(
+    *,
+    invoice,
+    payment_method: str | None,
+    off_session,
+    now: datetime,
+    number: int | None = None,
+):
     """``POST /v1/invoices/{id}/pay`` (billing's collector): charge it now.
 
     Bad input is refused before anything is written; a decline is recorded (an
     attempt, events) and then reported as Stripe does, 402 ``card_error``.
+    ``number`` (pages): make only that attempt, not one after another's.
     """
     from payments.services.payment_methods import payment_method_for_customer
 
@@ -298,6 +306,7 @@ def invoice_pay(*, invoice, payment_method: str | None, off_session, now: dateti
     attempt = invoice_payment_attempt(
         invoice_id=invoice.pk,
         now=now,
+        number=number,
         payment_method=method,
         off_session=bool(off_session),
         strict=True,

@@ -1,9 +1,11 @@
-"""The Beat job and test-clock handler: retries that are due, stuck attempts.
+"""The Beat job and test-clock handler: retries that are due, stuck attempts and
+stuck refunds.
 
 Each invoice is attempted in its own transactions (``invoice_payment_attempt``),
 in id order; an attempt is unique per (invoice, number), so a second worker or a
-rerun does nothing more. Attempts left ``pending`` by a crashed worker are
-reconciled with the processor once they are older than a few minutes.
+rerun does nothing more. Attempts and refunds left ``pending`` by a crashed
+worker are reconciled with the processor, by their keys, once they are older than
+a few minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from billing.models import Invoice
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.services.collection import invoice_payment_attempt
 from payments.services.defaults import payment_method_candidates
+from payments.services.refunds import refunds_pending_retry
 
 # A pending attempt younger than this may still be in its worker's hands.
 STALE_PENDING = timedelta(minutes=5)
@@ -54,7 +57,7 @@ def invoices_collect_due(*, now: datetime, test_clock=None, limit: int = 1000) -
     for invoice_id in list(stale):
         invoice_payment_attempt(invoice_id=invoice_id, now=now)
         done += 1
-    return done
+    return done + refunds_pending_retry(now=now, test_clock=test_clock, limit=limit)
 
 
 def next_collection(*, test_clock) -> datetime | None:

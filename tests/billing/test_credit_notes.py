@@ -360,14 +360,22 @@ def test_paid_invoice_needs_the_credit_to_go_somewhere():
     invoice = invoice_pay(invoice=invoice, paid_out_of_band=True, now=APR1)
     with pytest.raises(InvalidRequest):
         credit_note_create(invoice=fresh(invoice), params={"amount": 100}, now=APR1)
+    # Paid outside Tally: no payment to refund through the processor
+    # (tests/payments/test_refunds.py refunds card payments).
+    with pytest.raises(InvalidRequest) as info:
+        credit_note_create(
+            invoice=fresh(invoice),
+            params={"amount": 100, "refund_amount": 60, "out_of_band_amount": 40},
+            now=APR1,
+        )
+    assert info.value.param == "refund_amount"
+    _nothing_written(invoice)
     note = credit_note_create(
         invoice=fresh(invoice),
-        params={"amount": 100, "refund_amount": 60, "out_of_band_amount": 40},
+        params={"amount": 100, "out_of_band_amount": 100},
         now=APR1,
     )
-    assert (note.refund_amount, note.out_of_band_amount) == (60, 40)
-    with pytest.raises(InvalidState):
-        credit_note_void(credit_note=note, now=APR1)  # a refund stays made
+    assert (note.refund_amount, note.out_of_band_amount, note.refunds) == (0, 100, [])
 
 
 def test_credit_in_another_currency_than_the_balance_is_refused():

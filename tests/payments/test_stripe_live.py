@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +18,7 @@ from django.test import Client
 
 from core import modes
 from payments.models import PaymentAttempt, ProcessorEvent, Refund
-from payments.services import collection
+from payments.services import collection, refunds
 from payments.services.collection import invoice_payment_attempt
 from payments.services.payment_methods import (
     payment_method_attach,
@@ -73,6 +74,7 @@ class StripeContract(BaseHTTPRequestHandler):
     """Replays Stripe's documented answers; remembers what it was asked."""
 
     intents: dict[str, dict] = {}
+    refunds: dict[str, dict] = {}
     requests: list[tuple[str, str, dict, dict]] = []
 
     def log_message(self, *args) -> None:
@@ -127,7 +129,59 @@ class StripeContract(BaseHTTPRequestHandler):
                     "url": path,
                 },
             )
+        if path == "/v1/refunds":
+            found = [
+                r
+                for r in self.refunds.values()
+                if r["payment_intent"] == form.get("payment_intent")
+            ]
+            return self._send(
+                200, {"object": "list", "data": found, "has_more": False, "url": path}
+            )
         return self._send(404, {"error": {"type": "invalid_request_error"}})
+
+    def _refund(self, form: dict) -> None:
+        key = self.headers.get("Idempotency-Key")
+        if key in self.refunds:  # Stripe replays the first answer
+            return self._send(200, self.refunds[key])
+        intent = next(
+            (i for i in self.intents.values() if i["id"] == form["payment_intent"]),
+            None,
+        )
+        given = sum(
+            r["amount"]
+            for r in self.refunds.values()
+            if r["payment_intent"] == form["payment_intent"]
+        )
+        amount = int(form["amount"])
+        if intent is None or given + amount > intent["amount_received"]:
+            return self._send(
+                400,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "amount_too_large",
+                        "message": f"Refund amount (${amount / 100:.2f}) is greater "
+                        "than unrefunded amount on charge.",
+                        "param": "amount",
+                    }
+                },
+            )
+        refund = {
+            "id": f"re_3Contract{len(self.refunds) + 1}",
+            "object": "refund",
+            "amount": amount,
+            "charge": intent["latest_charge"],
+            "currency": intent["currency"],
+            "metadata": {
+                "tally_idempotency_key": form.get("metadata[tally_idempotency_key]")
+            },
+            "payment_intent": form["payment_intent"],
+            "reason": form.get("reason"),
+            "status": "succeeded",
+        }
+        self.refunds[key] = refund
+        return self._send(200, refund)
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -151,22 +205,14 @@ class StripeContract(BaseHTTPRequestHandler):
             self.intents[key] = intent
             return self._send(200, intent)
         if path == "/v1/refunds":
-            return self._send(
-                200,
-                {
-                    "id": "re_3Contract",
-                    "object": "refund",
-                    "amount": int(form["amount"]),
-                    "payment_intent": form["payment_intent"],
-                    "status": "succeeded",
-                },
-            )
+            return self._refund(form)
         return self._send(404, {"error": {"type": "invalid_request_error"}})
 
 
 @pytest.fixture
 def stripe_api(settings):
     StripeContract.intents = {}
+    StripeContract.refunds = {}
     StripeContract.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), StripeContract)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -216,8 +262,10 @@ def test_a_live_charge_is_an_off_session_payment_intent_with_tallys_key(stripe_a
     assert form["metadata[tally_idempotency_key]"] == attempt.idempotency_key
     # A refund goes to Stripe with its own key.
     refund = payment_refund(payment_intent=attempt.payment_intent, amount=1_000, now=T0)
-    assert (refund.status, refund.processor_reference) == ("succeeded", "re_3Contract")
-    (refund_call,) = [r for r in stripe_api.requests if r[1] == "/v1/refunds"]
+    assert (refund.status, refund.processor_reference) == ("succeeded", "re_3Contract1")
+    (refund_call,) = [
+        r for r in stripe_api.requests if r[:2] == ("POST", "/v1/refunds")
+    ]
     assert refund_call[2]["amount"] == "1000"
     assert refund_call[3]["Idempotency-Key"] == refund.idempotency_key
 
@@ -328,3 +376,116 @@ def test_stripe_webhooks_are_verified_deduplicated_and_recorded(
     assert replay.json()["error"]["code"] == "webhook_event_replayed"
     assert ProcessorEvent.objects.count() == 1
     assert Refund.objects.count() == 0
+
+
+def _paid_live_invoice(amount: int = 5_000):
+    invoice, method = _live_invoice("pm_1Visa", amount=amount)
+    assert _charge(invoice, method).status == "succeeded"
+    invoice.refresh_from_db()
+    return invoice
+
+
+def _credit_note(invoice, **params):
+    from django.test import TestCase
+
+    from billing.services.credit_notes import credit_note_create
+
+    with modes.scope(True), TestCase.captureOnCommitCallbacks(execute=True):
+        return credit_note_create(invoice=invoice, params=params, now=T0)
+
+
+def test_a_credit_notes_refund_goes_to_stripe_once_with_the_notes_key(stripe_api):
+    invoice = _paid_live_invoice(5_000)
+    note = _credit_note(invoice, amount=1_250, refund_amount=1_250)
+    refund = Refund.objects.get(credit_note=note)
+    assert (refund.status, refund.processor_reference) == ("succeeded", "re_3Contract1")
+    assert refund.livemode is True
+    (post,) = [r for r in stripe_api.requests if r[:2] == ("POST", "/v1/refunds")]
+    _, _, form, headers = post
+    assert headers["Idempotency-Key"] == f"tally_{note.pk}_refund"
+    assert form["amount"] == "1250"
+    assert form["payment_intent"] == refund.payment_intent.latest_charge
+    assert form["metadata[tally_idempotency_key]"] == f"tally_{note.pk}_refund"
+    assert note.refunds == [
+        {
+            "amount_refunded": 1_250,
+            "payment_record_refund": None,
+            "refund": refund.pk,
+            "type": "refund",
+        }
+    ]
+    # Asked again (a worker that died before recording, days later): Stripe's
+    # list finds the refund by its key, and nothing is refunded twice.
+    Refund.objects.filter(pk=refund.pk).update(
+        status="pending", processor_reference=None
+    )
+    refunds.refund_execute(refund_id=refund.pk, now=T0)
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    posts = [r for r in stripe_api.requests if r[:2] == ("POST", "/v1/refunds")]
+    assert len(posts) == 1
+    assert len(stripe_api.refunds) == 1
+
+
+def test_stripe_refusing_a_refund_fails_it_and_gives_the_amount_back(stripe_api):
+    invoice = _paid_live_invoice(5_000)
+    # Stripe's books: the charge was refunded from its dashboard already.
+    stripe_api.refunds["outside"] = {
+        "id": "re_3Outside",
+        "object": "refund",
+        "amount": 5_000,
+        "payment_intent": PaymentAttempt.objects.get().payment_intent.latest_charge,
+        "metadata": {},
+        "status": "succeeded",
+    }
+    note = _credit_note(invoice, amount=1_000, refund_amount=1_000)
+    refund = Refund.objects.get(credit_note=note)
+    assert refund.status == "failed"
+    assert refund.payment_intent.amount_refunded == 0
+
+
+def test_a_pending_stripe_refund_is_finished_by_its_webhook(stripe_api, monkeypatch):
+    from payments.processors.base import RefundResult
+    from payments.processors.stripe import StripeProcessor
+
+    invoice = _paid_live_invoice(5_000)
+    monkeypatch.setattr(
+        StripeProcessor,
+        "refund",
+        lambda self, **kwargs: RefundResult(status="pending", reference="re_3Later"),
+    )
+    note = _credit_note(invoice, amount=700, refund_amount=700)
+    refund = Refund.objects.get(credit_note=note)
+    assert (refund.status, refund.processor_reference) == ("pending", "re_3Later")
+    body = {
+        "id": "evt_refund_1",
+        "object": "event",
+        "type": "refund.updated",
+        "livemode": True,
+        "created": int(time.time()),
+        "api_version": "2025-05-28.basil",
+        "data": {
+            "object": {
+                "id": "re_3Later",
+                "object": "refund",
+                "amount": 700,
+                "status": "succeeded",
+                "metadata": {"tally_idempotency_key": refund.idempotency_key},
+            }
+        },
+    }
+    payload, signature = _signed(body)
+    client = Client()
+    response = client.post(
+        "/webhooks/stripe/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+    assert response.status_code == 200, response.content
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    # The Beat job never asks Stripe again for a refund it answered.
+    from payments.services.refunds import refunds_pending_retry
+
+    assert refunds_pending_retry(now=T0 + timedelta(days=1)) == 0

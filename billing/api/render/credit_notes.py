@@ -80,7 +80,7 @@ def credit_note(note, *, lines_url: str | None = None) -> dict[str, Any]:
         "pre_payment_amount": note.pre_payment_amount,
         "pretax_credit_amounts": list(note.pretax_credit_amounts),
         "reason": note.reason,
-        "refunds": [],
+        "refunds": list(note.refunds or ()),
         "shipping_cost": None,
         "status": note.status,
         "subtotal": note.subtotal,

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
+from billing.collection import credit_note_refund
 from billing.models import (
     CreditNote,
     CreditNoteLineItem,
@@ -288,8 +289,9 @@ def credit_note_create(
         note.customer_balance_transaction = _customer_credit(
             invoice, note, -note.credit_amount, now
         )
-        if note.customer_balance_transaction:
-            note.save(update_fields=["customer_balance_transaction"])
+        note.refunds = credit_note_refund(credit_note=note, invoice=invoice, now=now)
+        if note.customer_balance_transaction or note.refunds:
+            note.save(update_fields=["customer_balance_transaction", "refunds"])
         emit("credit_note.created", note)
     return note
 
