@@ -23,6 +23,8 @@ from catalog.models import RateCard, RateCardRate, RateCardVersion
 from core.errors import InvalidRequest, ResourceMissing
 
 LATEST = "latest"
+# Items follow the rates in this order (rates set together: by display name).
+RATE_ORDER = ("created", "metered_item__display_name", "id")
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def rate_card_following(params: dict[str, Any]) -> Following | None:
             f"The rate card '{card.pk}' has no published version yet.",
             param="rate_card",
         )
-    prices = current.rates.order_by("created", "id").values_list("price_id", flat=True)
+    prices = current.rates.order_by(*RATE_ORDER).values_list("price_id", flat=True)
     return Following(
         card=card,
         pinned=pinned,
@@ -111,7 +113,7 @@ def rate_card_periods_start(subs: Sequence[Subscription], *, now: datetime) -> N
     for rate in (
         RateCardRate.objects.filter(rate_card_version__in=versions)
         .select_related("price__product", "price__recurring_meter")
-        .order_by("created", "id")
+        .order_by(*RATE_ORDER)
     ):
         rates[rate.rate_card_version_id].append(rate)
     changed: list[SubscriptionItem] = []
