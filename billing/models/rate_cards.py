@@ -12,6 +12,7 @@ from django.db import models
 
 from core.ids import id_default
 from core.models import Customer, StripeObject
+from core.modes import LivemodeField, ModeManager
 
 
 class RateCardMigration(StripeObject):
@@ -60,6 +61,9 @@ class RateCardMigrationSubscription(models.Model):
     amount_proposed = models.BigIntegerField(default=0)  # minor units
     # The period start from which the target version rates it (on confirm).
     effective_at = models.DateTimeField(null=True, blank=True)
+    livemode = LivemodeField()
+
+    objects = ModeManager()
 
     class Meta:
         ordering = ["migration", "customer", "subscription"]

@@ -170,6 +170,7 @@ def migration_report(
                 period_end=period[1] if period else None,
                 amount_current=current,
                 amount_proposed=proposed,
+                livemode=sub.livemode,
             )
         )
     return rows
