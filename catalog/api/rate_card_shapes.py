@@ -51,11 +51,16 @@ class RateCardCreateParams(serializers.Serializer):
     service_interval_count = serializers.IntegerField(
         required=False, min_value=1, max_value=1095
     )
-    tax_behavior = serializers.ChoiceField(
-        choices=RateCard.TaxBehavior.values, required=False
-    )
+    # exclusive | inclusive (a plain string: an enum would clash in the OpenAPI
+    # document with the v1 price's tax_behavior, which also takes unspecified).
+    tax_behavior = serializers.CharField(max_length=9, required=False)
     lookup_key = serializers.CharField(max_length=200, required=False)
     metadata = MetadataField()
+
+    def validate_tax_behavior(self, value: str) -> str:
+        if value not in RateCard.TaxBehavior.values:
+            raise serializers.ValidationError("must be exclusive or inclusive.")
+        return value
 
 
 class RateCardUpdateParams(serializers.Serializer):
@@ -65,7 +70,7 @@ class RateCardUpdateParams(serializers.Serializer):
     metadata = MetadataField()
 
 
-class TierParams(serializers.Serializer):
+class RateTierParams(serializers.Serializer):
     up_to_decimal = DecimalStringField(places=0, required=False)
     up_to_inf = serializers.ChoiceField(choices=["inf"], required=False)
     unit_amount = DecimalStringField(required=False)
@@ -83,7 +88,7 @@ class TierParams(serializers.Serializer):
         }
 
 
-class TransformQuantityParams(serializers.Serializer):
+class RateTransformQuantityParams(serializers.Serializer):
     divide_by = serializers.IntegerField(min_value=1, max_value=10**15 - 1)
     round = serializers.ChoiceField(choices=["up", "down"])
 
@@ -94,8 +99,10 @@ class RateCreateParams(serializers.Serializer):
     tiering_mode = serializers.ChoiceField(
         choices=["graduated", "volume"], required=False
     )
-    tiers = serializers.ListField(child=TierParams(), required=False, max_length=250)
-    transform_quantity = TransformQuantityParams(required=False)
+    tiers = serializers.ListField(
+        child=RateTierParams(), required=False, max_length=250
+    )
+    transform_quantity = RateTransformQuantityParams(required=False)
     metadata = MetadataField()
     # Tally extension: name the version to change (only a draft may change).
     rate_card_version = serializers.CharField(max_length=64, required=False)
