@@ -19,7 +19,7 @@ class RateCardMigration(StripeObject):
     """Moving subscriptions to a rate card version (``rcdm_``, Tally extension)."""
 
     class Status(models.TextChoices):
-        DRY_RUN = "dry_run"
+        DRY_RUN = "dry_run", "Dry run"
         CONFIRMED = "confirmed"
 
     id = models.CharField(primary_key=True, max_length=64, default=id_default("rcdm"))
