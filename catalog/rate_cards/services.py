@@ -284,7 +284,9 @@ def rate_set(*, card: RateCard, params: dict[str, Any], now: datetime) -> RateCa
         raise InvalidRequest(
             f"The meter '{item.meter_id}' is inactive.", param="metered_item"
         )
-    version.rates.filter(metered_item=item).delete()
+    for replaced in version.rates.filter(metered_item=item):
+        replaced.delete()
+        _archive_unused(replaced.price_id)
     price = _rate_price(card, version, item, params)
     return RateCardRate.objects.create(
         rate_card=card,
@@ -304,7 +306,14 @@ def rate_delete(*, card: RateCard, rate: RateCardRate) -> RateCardRate:
     version = RateCardVersion.objects.get(pk=rate.rate_card_version_id)
     _writable_version(card, version.pk, None)
     rate.delete()
+    _archive_unused(rate.price_id)
     return rate
+
+
+def _archive_unused(price_id: str) -> None:
+    """Archive a rate's price once no version has it (a draft rate replaced)."""
+    if not RateCardRate.objects.filter(price_id=price_id).exists():
+        Price.objects.filter(pk=price_id).update(active=False)
 
 
 @transaction.atomic

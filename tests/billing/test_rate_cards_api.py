@@ -428,3 +428,29 @@ def test_migrating_needs_a_published_version_and_rate_card_subscriptions(api, me
         api.post_json("/v2/billing/rate_card_migrations", {"rate_card_version": v1.id})
     )
     assert counts() == before
+
+
+def test_a_replaced_draft_rate_archives_its_price_only(api, meter):
+    large = item(api, meter, "Large", model="large")
+    made = card(api)
+    base = f"/v2/billing/rate_cards/{made['id']}"
+
+    def set_rate(unit):
+        body = {"metered_item": large["id"], "unit_amount": unit}
+        return RateCardRate.objects.get(
+            pk=ok(api.post_json(f"{base}/rates", body))["id"]
+        )
+
+    first = set_rate("1")
+    ok(api.post_json(f"{base}/versions/{first.rate_card_version_id}/publish", {}))
+    second = set_rate("2")  # a new draft: the copy of v1's rate is replaced
+    third = set_rate("3")  # the draft's own rate is replaced
+    first.price.refresh_from_db()
+    second.price.refresh_from_db()
+    assert first.price.active  # v1 still has it
+    assert not second.price.active  # no version has it any more
+    assert third.price.active
+    assert (
+        RateCardRate.objects.filter(rate_card_version=third.rate_card_version).count()
+        == 1
+    )
