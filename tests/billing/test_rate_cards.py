@@ -5,12 +5,20 @@ chosen subscribers at their next period and leaves issued invoices untouched."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from billing.models import Invoice, RateCardMigration, Subscription
+from billing.models import Invoice, RateCardMigration, Subscription, SubscriptionItem
+from billing.services import subscription_create
 from billing.services.rate_card_migrations import (
     rate_card_migration_confirm,
     rate_card_migration_create,
 )
+from billing.services.rate_card_subscriptions import rate_card_periods_start
+from catalog.models import RateCardRate
+from catalog.rate_cards import services as cards
+from tests.billing.factories import CustomerFactory
 from tests.billing.rate_card_fixtures import APR1, JUN1, MAY1, Card, make_meter, send
 from tests.billing.test_preview_equals_invoice import (
     close_and_finalize,
@@ -135,3 +143,90 @@ def test_migration_moves_exactly_the_chosen_at_their_next_period(card):
     assert cycle_total(untouched, JUN1) == 310
     untouched.refresh_from_db()
     assert untouched.rate_card_current_version_id == v1.id
+
+
+def test_a_version_that_drops_an_item_removes_it_at_the_next_period(card):
+    card.publish(large=3, small=1)
+    sub = card.subscribe()
+    draft = cards.rate_set(
+        card=card.card,
+        params={"metered_item": card.items["large"].id, "unit_amount": 5},
+        now=APR1,
+    ).rate_card_version
+    small = RateCardRate.objects.get(
+        rate_card_version=draft, metered_item=card.items["small"]
+    )
+    cards.rate_card_version_publish(
+        card=card.card,
+        version=cards.rate_delete(card=card.card, rate=small).rate_card_version,
+        now=APR1,
+    )
+    send(sub.customer, 100, APR1 + HOUR, "large")
+    send(sub.customer, 50, APR1 + HOUR, "small")
+    close_and_finalize(MAY1)
+    assert cycle_total(sub, APR1) == 350
+    items = list(SubscriptionItem.objects.filter(subscription=sub))
+    assert [item.price_id for item in items] == [
+        RateCardRate.objects.get(rate_card_version=draft).price_id
+    ]
+    send(sub.customer, 100, MAY1 + HOUR, "large")
+    send(sub.customer, 50, MAY1 + HOUR, "small")
+    before = preview_of(sub, JUN1 - HOUR)
+    close_and_finalize(JUN1)
+    assert before == issued(latest(sub, "subscription_cycle"))
+    assert cycle_total(sub, MAY1) == 500
+
+
+def test_period_start_reads_nothing_for_subscriptions_without_a_card(
+    card, django_assert_num_queries
+):
+    card.publish(large=3)
+    plain = subscription_create(
+        customer=CustomerFactory(),
+        params={"items": [{"price": RateCardRate.objects.get().price_id}]},
+        now=APR1,
+    )
+    with django_assert_num_queries(0):
+        rate_card_periods_start([plain], now=MAY1)
+
+
+UNITS = st.sampled_from(["0.1", "1", "3", "0.0333", "2.5"])
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    large=st.integers(1, 50_000),
+    small=st.integers(1, 50_000),
+    first=st.tuples(UNITS, UNITS),
+    second=st.tuples(UNITS, UNITS),
+)
+def test_dry_run_equals_the_invoices_under_both_versions(large, small, first, second):
+    """The report's current figure is the last period's invoice; its proposed
+    figure is what the target version invoices for the same usage."""
+    with transaction.atomic():
+        plan = Card(make_meter())
+        v1 = plan.publish(large=first[0], small=first[1])
+        pinned, follows = plan.subscribe(version=v1), plan.subscribe()
+        for sub in (pinned, follows):
+            send(sub.customer, large, APR1 + HOUR, "large")
+            send(sub.customer, small, APR1 + HOUR, "small")
+        v2 = plan.publish(now=APR1 + HOUR, large=second[0], small=second[1])
+        close_and_finalize(MAY1)
+        report = rate_card_migration_create(
+            params={"rate_card_version": v2.id, "subscriptions": [pinned.pk]},
+            now=MAY1 + HOUR,
+        )
+        row = report.subscriptions.get()
+        assert row.amount_current == cycle_total(pinned, APR1)
+        send(follows.customer, large, MAY1 + HOUR, "large")
+        send(follows.customer, small, MAY1 + HOUR, "small")
+        close_and_finalize(JUN1)
+        assert row.amount_proposed == cycle_total(follows, MAY1)
+        assert report.amount_proposed - report.amount_current == (
+            row.amount_proposed - row.amount_current
+        )
+        transaction.set_rollback(True)
