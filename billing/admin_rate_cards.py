@@ -14,6 +14,7 @@ from core.admin_pages import PagesAdmin
 class RateCardAdmin(PagesAdmin):
     list_display = ("display_name", "currency", "service_interval", "latest_version")
     search_fields = ("id", "display_name", "lookup_key")
+    list_select_related = ("latest_version",)
     ordering = ("-created", "-id")
     create_page = rate_card_pages.rate_card_create
     detail_page = rate_card_pages.rate_card_detail

@@ -27,6 +27,7 @@ from catalog.models import MeteredItem, RateCard, RateCardRate, RateCardVersion
 from catalog.rate_cards import services as cards
 from core import clock, modes
 from core.admin_pages import admin_page
+from core.api.fields import decimal_string
 from core.errors import TallyError
 from metering.models import Meter
 
@@ -119,6 +120,12 @@ def rate_card_detail(request, card_id: str, *, model_admin):
     )
     by_version: dict[str, list[RateCardRate]] = {v.pk: [] for v in versions}
     for rate in rates.order_by("metered_item__display_name"):
+        price = rate.price
+        rate.shown_amount = (
+            f"{price.tiers_mode} tiers"
+            if price.unit_amount_decimal is None
+            else decimal_string(price.unit_amount_decimal)
+        )
         by_version[rate.rate_card_version_id].append(rate)
     subscribers = Subscription.objects.filter(
         rate_card=card, status__in=Subscription.BILLING_STATUSES
