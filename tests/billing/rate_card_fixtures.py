@@ -27,10 +27,11 @@ def make_meter(now=APR1):
     )
 
 
-def send(customer, value, at, model="large", identifier=None):
+def send(customer, value, at, model="large", now=None):
+    """A ``tokens`` event at ``at``, received at ``now`` (default: then)."""
     payload = {"stripe_customer_id": customer.id, "value": str(value), "model": model}
     metering.meter_event_create(
-        event_name="tokens", payload=payload, timestamp=at, now=at
+        event_name="tokens", payload=payload, timestamp=at, now=now or at
     )
 
 

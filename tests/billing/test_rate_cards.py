@@ -145,6 +145,25 @@ def test_migration_moves_exactly_the_chosen_at_their_next_period(card):
     assert untouched.rate_card_current_version_id == v1.id
 
 
+def test_late_usage_keeps_the_rate_of_its_period(card):
+    """Usage of April that arrives after April's invoice is final bills on the
+    next invoice at April's version, though the item has the new one since."""
+    card.publish(large=3, small=1)
+    sub = card.subscribe()
+    card.publish(now=APR1 + timedelta(days=10), large=5)
+    send(sub.customer, 100, APR1 + HOUR, "large")
+    close_and_finalize(MAY1)
+    assert cycle_total(sub, APR1) == 300
+    send(sub.customer, 10, MAY1 - HOUR, "large", now=MAY1 + timedelta(days=4))
+    send(sub.customer, 100, MAY1 + HOUR, "large")
+    before = preview_of(sub, JUN1 - HOUR)
+    close_and_finalize(JUN1)
+    june = issued(latest(sub, "subscription_cycle"))
+    assert before == june
+    assert cycle_total(sub, MAY1) == 500 + 30
+    assert sorted(line[1:3] for line in june[1]) == [(0, 0), (10, 30), (100, 500)]
+
+
 def test_a_version_that_drops_an_item_removes_it_at_the_next_period(card):
     card.publish(large=3, small=1)
     sub = card.subscribe()
