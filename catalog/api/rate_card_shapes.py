@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from catalog.api.serializers import CurrencyField
 from catalog.models import MeteredItem, RateCard, RateCardRate, RateCardVersion
+from catalog.services.terms import MAX_QUANTITY
 from core.api.fields import DecimalStringField, MetadataField, decimal_string
 from core.api.v2 import rfc3339
 
@@ -80,6 +81,10 @@ class RateTierParams(serializers.Serializer):
         if ("up_to_decimal" in attrs) == ("up_to_inf" in attrs):
             raise serializers.ValidationError(
                 "Give exactly one of up_to_decimal and up_to_inf."
+            )
+        if not 1 <= attrs.get("up_to_decimal", 1) <= MAX_QUANTITY:
+            raise serializers.ValidationError(
+                f"up_to_decimal must be a whole number from 1 to {MAX_QUANTITY}."
             )
         return {
             "up_to": int(attrs["up_to_decimal"]) if "up_to_decimal" in attrs else None,

@@ -246,6 +246,19 @@ def test_a_published_version_never_changes(api, meter):
             "last tier",
         ),
         ({"unit_amount": "1", "metered_item": "bli_nope"}, "bli_nope"),
+        (
+            {
+                "tiering_mode": "graduated",
+                "tiers": [
+                    {"up_to_decimal": "1" + "0" * 20, "unit_amount": "1"},
+                    {"up_to_inf": "inf", "unit_amount": "1"},
+                ],
+            },
+            "up_to_decimal",
+        ),
+        ({"unit_amount": "1" + "0" * 20}, "at most"),
+        ({"unit_amount": "0.0000000000001"}, "decimal places"),
+        ({"unit_amount": "1", "transform_quantity": {"divide_by": 0}}, "divide_by"),
     ],
 )
 def test_bad_rates_are_400_and_nothing_is_written(api, meter, body, fragment):
