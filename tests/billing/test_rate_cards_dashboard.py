@@ -104,3 +104,8 @@ def test_migration_dry_run_then_confirm(admin_client):
         v1.pk,
     )
     assert RateCardVersion.objects.filter(published_at__isnull=True).count() == 0
+    page = admin_client.get(
+        reverse("admin:billing_subscription_change", args=[quote(subs[0].pk)])
+    ).content.decode()
+    assert 'id="rate-card-follow"' in page
+    assert f"pinned to <code>{v2.pk}</code>" in page
