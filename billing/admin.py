@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from billing import admin_coupons as admin_coupons  # registers coupon pages
+from billing import admin_rate_cards as admin_rate_cards  # registers rate cards
 from billing import credit_note_pages, discount_pages, views
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from billing.compose.collect import UsageReader, usage_so_far_collect
 from billing.compose.rate import usage_so_far_lines
@@ -162,3 +162,26 @@ def customer_open_total(*, customer_id: str | None = None) -> dict[str, int]:
         row["currency"]: row["total"]
         for row in rows.values("currency").annotate(total=Sum("amount_remaining"))
     }
+
+
+def rate_card_migration_rows(
+    *, migration, offset: int = 0, limit: int | None = None
+) -> list:
+    """A migration's report rows (one per subscription), by customer."""
+    rows = migration.subscriptions.order_by("customer_id", "subscription_id")
+    if limit is None:
+        return list(rows[offset:])
+    return list(rows[offset : offset + limit])
+
+
+def rate_card_migration_by_customer(*, migration) -> list[dict]:
+    """The report per customer: subscriptions and both totals (minor units)."""
+    return list(
+        migration.subscriptions.values("customer_id")
+        .annotate(
+            subscriptions=Count("id"),
+            amount_current=Sum("amount_current"),
+            amount_proposed=Sum("amount_proposed"),
+        )
+        .order_by("customer_id")
+    )

@@ -328,3 +328,24 @@ class ProductFeature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feature_id} on {self.product_id}"
+
+
+# Rate cards live in their own module; imported here so Django finds the models.
+from catalog.rate_cards.models import (  # noqa: E402
+    MeteredItem,
+    RateCard,
+    RateCardRate,
+    RateCardVersion,
+)
+
+__all__ = [
+    "Feature",
+    "MeteredItem",
+    "Price",
+    "PriceTier",
+    "Product",
+    "ProductFeature",
+    "RateCard",
+    "RateCardRate",
+    "RateCardVersion",
+]

@@ -22,14 +22,16 @@ from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 
+from catalog.segments import Segment as Segment
+from catalog.segments import segment_of as segment_of
+from catalog.segments import segments_overlap as segments_overlap
 from core.errors import InvalidRequest
 from metering.models import Meter, MeterDimensionSet
 
 # The set of every event of a meter without dimensions.
 NO_DIMENSIONS = 0
-# A segment: (key, value) conditions, sorted; all must hold. None: the whole meter.
-Segment = tuple[tuple[str, str], ...]
-
+# A segment (``catalog.segments``): (key, value) conditions, sorted; all must
+# hold. None: the whole meter. Imported here for the readers of segments.
 # Ids whose row is known to be committed (the mapping never changes once written).
 _known: set[int] = set()
 # Values by id, as read or written: an id is a digest of its values, so they
@@ -88,21 +90,6 @@ def forget() -> None:
     """Forget which sets are stored (between transactional tests)."""
     with _lock:
         _known.clear()
-
-
-def segment_of(conditions: Iterable[Mapping[str, str]] | None) -> Segment | None:
-    """A segment from ``[{"dimension": k, "value": v}]``; None when empty."""
-    pairs = tuple(sorted((c["dimension"], c["value"]) for c in conditions or ()))
-    return pairs or None
-
-
-def segments_overlap(a: Segment | None, b: Segment | None) -> bool:
-    """Whether one event can fall in both segments: no dimension both name asks
-    for two different values. None (the whole meter) overlaps every segment."""
-    if a is None or b is None:
-        return True
-    mine = dict(a)
-    return all(mine.get(key, value) == value for key, value in b)
 
 
 def dimension_sets_of(meter: Meter) -> dict[int, dict[str, str]]:

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from billing.api import coupons, credit_notes, invoices, taxes, views
+from billing.api import (
+    coupons,
+    credit_notes,
+    invoices,
+    rate_card_migrations,
+    taxes,
+    views,
+)
 
 urlpatterns = [
     path("v1/subscriptions", views.SubscriptionListView.as_view()),
@@ -77,5 +84,21 @@ urlpatterns = [
     path(
         "v1/customers/<str:customer_id>/tax_ids/<str:tax_id>",
         taxes.CustomerTaxIdDetailView.as_view(),
+    ),
+    path(
+        "v2/billing/rate_card_migrations",
+        rate_card_migrations.MigrationListView.as_view(),
+    ),
+    path(
+        "v2/billing/rate_card_migrations/<str:migration_id>",
+        rate_card_migrations.MigrationDetailView.as_view(),
+    ),
+    path(
+        "v2/billing/rate_card_migrations/<str:migration_id>/confirm",
+        rate_card_migrations.MigrationConfirmView.as_view(),
+    ),
+    path(
+        "v2/billing/rate_card_migrations/<str:migration_id>/subscriptions",
+        rate_card_migrations.MigrationSubscriptionsView.as_view(),
     ),
 ]

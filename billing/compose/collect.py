@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q
 
-from billing.compose.rows import USAGE_KINDS, cycle_of, spec_of
+from billing.compose.rows import USAGE_KINDS, cycle_of, former_prices, spec_of
 from billing.models import (
     Invoice,
     InvoiceItem,
@@ -29,6 +29,7 @@ from billing.models import (
     SubscriptionItem,
 )
 from billing.periods import period_containing
+from catalog.models import Price
 from metering.dimensions import Segment, segment_of
 from metering.selectors import meter_usage_for_customers, meter_usage_for_periods
 
@@ -198,7 +199,8 @@ class CycleInputs:
     each previous period with late usage; ``billed`` what earlier lines billed
     per (item, period start), every line of the period counted (threshold
     invoices included); ``late`` the previous periods whose invoices are all
-    final, so usage that reached them late is billed now.
+    final, so usage that reached them late is billed now, at ``late_prices`` if
+    the item's price changed since (``rows.former_prices``).
     """
 
     subscription: Subscription
@@ -207,6 +209,7 @@ class CycleInputs:
     usage: Mapping[UsageKey, Decimal]
     billed: Mapping[BilledKey, Decimal]
     late: tuple[BilledKey, ...]
+    late_prices: Mapping[BilledKey, Price] = field(default_factory=dict)
 
 
 def _previous_start(sub: Subscription) -> datetime:
@@ -218,7 +221,7 @@ def _previous_start(sub: Subscription) -> datetime:
 
 def _usage_rows(metered: list[SubscriptionItem], since: datetime) -> list[tuple]:
     """Usage lines of the items ending after ``since``: (sub, item, start, end,
-    quantity, amount, invoice status), one query."""
+    quantity, amount, invoice status, price), one query."""
     if not metered:
         return []
     return list(
@@ -234,6 +237,7 @@ def _usage_rows(metered: list[SubscriptionItem], since: datetime) -> list[tuple]
             "quantity",
             "amount",
             "invoice__status",
+            "price_id",
         )
     )
 
@@ -307,8 +311,11 @@ def cycles_collect(
         for item, start, end in keys[sub.pk]:
             usage.expect_price(item.price, sub.customer_id, start, end)
     items_pending = pending_items_of(subs, lock=lock, customers=pending)
+    prices = former_prices(subs, rows_of)
     return {
-        sub.pk: _inputs(sub, rows_of[sub.pk], keys[sub.pk], items_pending, usage)
+        sub.pk: _inputs(
+            sub, rows_of[sub.pk], keys[sub.pk], items_pending, usage, prices
+        )
         for sub in subs
     }
 
@@ -316,7 +323,7 @@ def cycles_collect(
 def _late_keys(sub: Subscription, rows: list[tuple]) -> list[BilledKey]:
     """Previous periods whose lines end at this period's start, all final."""
     states: dict[BilledKey, set[str]] = defaultdict(set)
-    for item_id, start, end, _quantity, _amount, status in rows:
+    for item_id, start, end, _quantity, _amount, status, _price in rows:
         if end == sub.current_period_start and start < end:
             states[(item_id, start)].add(status)
     return [key for key, seen in states.items() if Invoice.Status.DRAFT not in seen]
@@ -337,7 +344,7 @@ def _usage_keys(sub: Subscription, rows: list[tuple]) -> list[tuple]:
     return reads
 
 
-def _inputs(sub, rows, reads, pending, usage: UsageReader) -> CycleInputs:
+def _inputs(sub, rows, reads, pending, usage: UsageReader, prices) -> CycleInputs:
     values = {
         (item.pk, start, end): usage.price_usage(
             item.price, sub.customer_id, start, end
@@ -355,9 +362,10 @@ def _inputs(sub, rows, reads, pending, usage: UsageReader) -> CycleInputs:
         usage=values,
         billed=billed_totals(
             (item_id, start, quantity, amount)
-            for item_id, start, _end, quantity, amount, _status in rows
+            for item_id, start, _end, quantity, amount, _status, _price in rows
         ),
         late=late,
+        late_prices={r[:2]: prices[r[6]] for r in rows if r[6] in prices},
     )
 
 

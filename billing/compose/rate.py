@@ -192,14 +192,20 @@ def arrears_drafts(inputs: CycleInputs) -> list[DraftLine]:
         total = inputs.usage[(item_id, start, sub.current_period_start)]
         billed = inputs.billed.get((item_id, start))
         if total > (billed or 0):
+            item = by_id[item_id]
             drafts.append(
-                item_usage_draft(
-                    item=by_id[item_id],
+                usage_draft(
+                    # The rate the period was billed at (a rate card's version
+                    # may have changed since), else the item's.
+                    price=inputs.late_prices.get((item_id, start), item.price),
+                    subscription_id=item.subscription_id,
+                    subscription_item_id=item.pk,
                     start=start,
                     end=sub.current_period_start,
                     total=total,
                     already=billed,
                     late=True,
+                    tax_rates=tuple(item.tax_rates),
                 )
             )
     return drafts

@@ -8,7 +8,7 @@ without a query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -91,3 +91,34 @@ def spec_of(price: Price) -> PriceSpec:
     if spec is None:
         spec = _specs[price.pk] = price_spec(price)
     return spec
+
+
+def former_prices(
+    subscriptions: Sequence[Subscription], rows_of: Mapping[str, list[tuple]]
+) -> dict[str, Price]:
+    """Prices that earlier usage lines of a rate card subscription's items billed
+    and the items no longer have (the version changed at a period start), loaded.
+
+    ``rows_of`` maps a subscription to its usage line rows, (item, start, end,
+    quantity, amount, status, price). Subscriptions without a card, and those
+    whose version did not change, need no query.
+    """
+    current = {
+        item.pk: item.price_id
+        for sub in subscriptions
+        if sub.rate_card_id
+        for item in sub._loaded_items
+    }
+    wanted = {
+        row[6]
+        for sub in subscriptions
+        if sub.rate_card_id
+        for row in rows_of.get(sub.pk, ())
+        if row[6] and current.get(row[0], row[6]) != row[6]
+    }
+    if not wanted:
+        return {}
+    found = Price.objects.select_related("product", "recurring_meter").in_bulk(wanted)
+    for price in found.values():
+        spec_of(price)
+    return found

@@ -4,6 +4,7 @@ from billing.models.credit_notes import CreditNote, CreditNoteLineItem
 from billing.models.discounts import Coupon, Discount, PromotionCode
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.numbering import InvoiceNumberSequence
+from billing.models.rate_cards import RateCardMigration, RateCardMigrationSubscription
 from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
@@ -17,6 +18,8 @@ __all__ = [
     "InvoiceItem",
     "InvoiceLineItem",
     "InvoiceNumberSequence",
+    "RateCardMigration",
+    "RateCardMigrationSubscription",
     "Subscription",
     "SubscriptionItem",
     "TaxId",

@@ -87,6 +87,30 @@ class Subscription(StripeObject):
     incomplete_expires_at = models.DateTimeField(null=True, blank=True)
     # Tax rate ids for items without their own ``tax_rates``; copied to invoices.
     default_tax_rates = models.JSONField(default=list, blank=True)
+    # Rate cards (docs/ratecards.md): the card followed and the pinned version
+    # (null: the latest published), both taking effect at the next period start;
+    # and the version whose rates the current period's metered items carry.
+    rate_card = models.ForeignKey(
+        "catalog.RateCard",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rate_card_version = models.ForeignKey(
+        "catalog.RateCardVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rate_card_current_version = models.ForeignKey(
+        "catalog.RateCardVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta(StripeObject.Meta):
         indexes = [

@@ -22,6 +22,7 @@ from billing.services import cancellation
 from billing.services.events import EventBatch, before
 from billing.services.finalize import invoice_finalize
 from billing.services.persist import NewInvoice, subscription_invoices_create
+from billing.services.rate_card_subscriptions import rate_card_periods_start
 
 
 def ends_at_period_end(sub: Subscription) -> bool:
@@ -95,7 +96,7 @@ def cycles_write(
                 now=now,
                 events=events,
             )
-    _advance([close for close in closes if not close.ending], events)
+    _advance([close for close in closes if not close.ending], events, now)
 
 
 # What a period move saves on the subscription.
@@ -111,8 +112,11 @@ _MOVED_FIELDS = (
 )
 
 
-def _advance(closes: list[CycleClose], events: EventBatch) -> None:
-    """Start each subscription's next period (its items' too); a trial ends."""
+def _advance(closes: list[CycleClose], events: EventBatch, now: datetime) -> None:
+    """Start each subscription's next period (its items' too); a trial ends.
+
+    A subscription that follows a rate card takes the rates in force then.
+    """
     for close in closes:
         sub = close.sub
         start, end = sub.current_period_end, close.new_end
@@ -126,5 +130,6 @@ def _advance(closes: list[CycleClose], events: EventBatch) -> None:
         [item for close in closes for item in close.sub._loaded_items],
         ["current_period_start", "current_period_end"],
     )
+    rate_card_periods_start([close.sub for close in closes], now=now)
     for close in closes:
         events.emit_updated("customer.subscription.updated", close.sub, close.was)

@@ -27,6 +27,7 @@ from billing.services import cancellation, validation
 from billing.services.discounts import subscription_discounts_set
 from billing.services.first_invoice import first_invoice_create, period_segments
 from billing.services.invoice_items import invoice_item_create
+from billing.services.rate_card_subscriptions import rate_card_following
 from billing.taxes.rates import tax_rates_resolve
 from core import clock
 from core.errors import InvalidRequest, InvalidState
@@ -133,7 +134,9 @@ def subscription_create(
     """Create a subscription and its first invoice, finalized at once."""
     if customer.deleted:
         raise InvalidRequest("The customer has been deleted.", param="customer")
-    specs = item_specs(params.get("items") or [])
+    following = rate_card_following(params)
+    entries = [*(params.get("items") or []), *(following.entries if following else ())]
+    specs = item_specs(entries)
     first = specs[0].price
     interval = (first.recurring_interval, first.recurring_interval_count)
     validation.check_compatible(specs, currency=first.currency, interval=interval)
@@ -153,6 +156,8 @@ def subscription_create(
             customer, params, cycle, config, start, trial_end, first.currency, now
         )
         sub.current_period_start, sub.current_period_end = segments[-1]
+        if following:
+            following.apply(sub)
         sub.save(force_insert=True)
         items = _items_create(sub, specs, now)
         if params.get("discounts"):

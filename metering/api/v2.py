@@ -18,9 +18,9 @@ from rest_framework.response import Response
 
 from core import clock, modes
 from core import context as request_context
-from core.api.base import StripeView
-from core.api.errors import to_tally_error, unexpected_error
+from core.api.errors import unexpected_error
 from core.api.params import load_json
+from core.api.v2 import V2View, v2_error_body
 from core.errors import AuthenticationFailed, InvalidRequest, TallyError
 from metering import services
 from metering.api import serializers as s
@@ -37,24 +37,6 @@ class SessionExpired(AuthenticationFailed):
 
     type = "temporary_session_expired"
     default_code = "billing_meter_event_session_expired"
-
-
-def v2_error_response(error: TallyError) -> Response:
-    response = Response(_v2_error_body(error), status=error.http_status)
-    response.tally_error_code = error.code
-    return response
-
-
-def _v2_error_body(error: TallyError) -> dict:
-    return {"error": {"type": error.type, "code": error.code, "message": error.message}}
-
-
-def v2_exception_handler(exc: Exception, context: dict) -> Response:
-    error = to_tally_error(exc)
-    if error is None:
-        logger.exception("Unhandled v2 API error", exc_info=exc)
-        error = unexpected_error()
-    return v2_error_response(error)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -117,21 +99,6 @@ def event_input(body: Any, index: int | None = None) -> services.EventInput:
         body.get("identifier"),
         timestamp,
     )
-
-
-class V2View(StripeView):
-    """v2: JSON bodies, errors as ``{"error": {type, code, message}}``."""
-
-    def get_exception_handler(self):
-        return v2_exception_handler
-
-    def body(self, request) -> dict:
-        data = request.data
-        if not data:
-            return {}
-        if not isinstance(data, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
-        return dict(data)
 
 
 _V2EventParams = inline_serializer(
@@ -221,11 +188,11 @@ def stream_answer(authorization: str, request) -> tuple[int, dict]:
     try:
         stream_ingest(authorization, _json_body(request))
     except TallyError as error:
-        return error.http_status, _v2_error_body(error)
+        return error.http_status, v2_error_body(error)
     except Exception as exc:
         logger.exception("Unhandled v2 API error", exc_info=exc)
         error = unexpected_error()
-        return error.http_status, _v2_error_body(error)
+        return error.http_status, v2_error_body(error)
     return 200, {}
 
 

@@ -235,8 +235,50 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
                 "/v1/test_helpers/test_clocks", {"frozen_time": int(T0.timestamp())}
             )
         )["id"]
+    _rate_cards(api, world)
     world["event"] = _ok(api.get("/v1/events", {"limit": 1}))["data"][0]["id"]
     return world
+
+
+def _rate_cards(api: ApiClient, world: dict[str, str]) -> None:
+    """A metered item, a rate card with a published version, a subscription that
+    follows it and a migration's dry run (``/v2/billing``)."""
+    world["metered_item"] = _ok(
+        api.post_json(
+            "/v2/billing/metered_items",
+            {"display_name": "Calls", "meter": world["meter"]},
+        )
+    )["id"]
+    world["rate_card"] = _ok(
+        api.post_json(
+            "/v2/billing/rate_cards",
+            {"display_name": "Plan", "currency": "usd", "service_interval": "month"},
+        )
+    )["id"]
+    card = f"/v2/billing/rate_cards/{world['rate_card']}"
+    rate = _ok(
+        api.post_json(
+            f"{card}/rates", {"metered_item": world["metered_item"], "unit_amount": "2"}
+        )
+    )
+    world["rate_card_rate"] = rate["id"]
+    world["rate_card_version"] = rate["rate_card_version"]
+    _ok(api.post_json(f"{card}/versions/{world['rate_card_version']}/publish", {}))
+    following = _ok(
+        api.post(
+            "/v1/subscriptions",
+            {"customer": world["customer"], "rate_card": world["rate_card"]},
+        )
+    )["id"]
+    world["rate_card_migration"] = _ok(
+        api.post_json(
+            "/v2/billing/rate_card_migrations",
+            {
+                "rate_card_version": world["rate_card_version"],
+                "subscriptions": [following],
+            },
+        )
+    )["id"]
 
 
 def _payments(api: ApiClient, world: dict[str, str]) -> None:
@@ -344,6 +386,11 @@ PARAMETER_KINDS = {
     "code_id": "promotion_code",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",
+    ("v2/billing/metered_items", "item_id"): "metered_item",
+    "rate_card_id": "rate_card",
+    "version_id": "rate_card_version",
+    "rate_id": "rate_card_rate",
+    "migration_id": "rate_card_migration",
 }
 # What a list needs besides pagination, by route.
 LIST_PARAMS = {
@@ -374,6 +421,11 @@ LIST_PARAMS = {
         "customer": world["customer"]
     },
     "v1/entitlements/check": lambda world: {"customer": world["customer"]},
+    "v2/billing/rate_cards/<str:rate_card_id>/versions": lambda world: {},
+    "v2/billing/rate_cards/<str:rate_card_id>/rates": lambda world: {},
+    "v2/billing/rate_card_migrations/<str:migration_id>/subscriptions": (
+        lambda world: {}
+    ),
     "v1/billing/meters/<str:meter_id>/event_summaries": lambda world: {
         "customer": world["customer"],
         "start_time": int(T0.timestamp()) - 3600,
@@ -382,12 +434,17 @@ LIST_PARAMS = {
 }
 
 
+# The /v1 routes, and the /v2 routes that read objects (the meter event ones only
+# write, with a session token).
+ROUTE_PREFIXES = ("v1/", "v2/billing/rate_card", "v2/billing/metered_items")
+
+
 def _routes(resolver=None, prefix: str = ""):
     for pattern in (resolver or get_resolver()).url_patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
             yield from _routes(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("v1/"):
+        elif isinstance(pattern, URLPattern) and route.startswith(ROUTE_PREFIXES):
             view = getattr(pattern.callback, "view_class", None)
             if view is not None and hasattr(view, "get"):
                 yield route
@@ -502,6 +559,10 @@ def _other_mode_references(own: dict, other: dict) -> list[tuple[str, dict]]:
         (
             "/v1/subscriptions",
             {"customer": other["customer"], "items": [{"price": own["price"]}]},
+        ),
+        (
+            "/v1/subscriptions",
+            {"customer": own["customer"], "rate_card": other["rate_card"]},
         ),
         (
             "/v1/subscriptions",

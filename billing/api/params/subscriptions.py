@@ -32,7 +32,11 @@ from core.api.fields import (
 
 class SubscriptionCreateParams(ApiParams):
     customer = serializers.CharField(max_length=64)
-    items = serializers.ListField(child=ItemParams(), max_length=20)
+    # Required unless ``rate_card`` gives the items (checked by the service).
+    items = serializers.ListField(child=ItemParams(), max_length=20, required=False)
+    # Tally extension: follow a rate card, pinned to a version or "latest".
+    rate_card = serializers.CharField(max_length=64, required=False)
+    rate_card_version = serializers.CharField(max_length=64, required=False)
     billing_cycle_anchor = UnixTimeField(required=False)
     billing_cycle_anchor_config = AnchorConfigParams(required=False)
     backdate_start_date = UnixTimeField(required=False)

@@ -45,6 +45,17 @@ def _items_of(subscription) -> list:
     return items
 
 
+def _rate_card_fields(sub) -> dict[str, Any]:
+    """Tally extension, only on subscriptions that follow a rate card."""
+    if not sub.rate_card_id:
+        return {}
+    return {
+        "rate_card": sub.rate_card_id,
+        "rate_card_version": sub.rate_card_version_id or "latest",
+        "rate_card_current_version": sub.rate_card_current_version_id,
+    }
+
+
 def subscription(sub) -> dict[str, Any]:
     items = _items_of(sub)
     thresholds = None
@@ -55,6 +66,7 @@ def subscription(sub) -> dict[str, Any]:
         }
     details = sub.cancellation_details or {}
     return {
+        **_rate_card_fields(sub),
         "id": sub.pk,
         "object": "subscription",
         "application": None,
