@@ -306,17 +306,18 @@ def rollups_rebuild(raw, cursor, meter_id: str) -> None:
         "DELETE FROM metering_meterusagerollup WHERE meter_id = %s", [meter_id]
     )
     order = 'ORDER BY "timestamp" DESC, id DESC'
+    # One row per hour and dimension set (0 for meters without dimensions).
     cursor.execute(
         "INSERT INTO metering_meterusagerollup (meter_id, customer_id, bucket,"
-        " value_sum, event_count, last_timestamp, last_seq, last_value,"
-        " latest_seq, latest_value)"
+        " dimension_set, value_sum, event_count, last_timestamp, last_seq,"
+        " last_value, latest_seq, latest_value, value_max)"
         " SELECT meter_id, customer_id,"
         " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
-        " AT TIME ZONE 'UTC',"
+        " AT TIME ZONE 'UTC', dimension_set,"
         ' sum(value), count(*), max("timestamp"),'
         f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-        " max(id), (array_agg(value ORDER BY id DESC))[1]"
-        " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3",
+        " max(id), (array_agg(value ORDER BY id DESC))[1], max(value)"
+        " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3, 4",
         [meter_id],
     )
     raw.commit()

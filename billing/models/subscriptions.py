@@ -87,6 +87,9 @@ class Subscription(StripeObject):
     incomplete_expires_at = models.DateTimeField(null=True, blank=True)
     # Tax rate ids for items without their own ``tax_rates``; copied to invoices.
     default_tax_rates = models.JSONField(default=list, blank=True)
+    # Whether a minimum-spend commitment was ever made on it: only then do its
+    # invoices read commitments (``billing.services.commitment_step``).
+    has_commitments = models.BooleanField(default=False, db_default=False)
 
     class Meta(StripeObject.Meta):
         indexes = [
