@@ -223,6 +223,12 @@ def _ingestion(args, customers: list[str], secret: str) -> dict:
     return figures
 
 
+def _spread(index: int) -> int:
+    """The event's model, 0-99: a multiplicative hash, so that a customer's events
+    (every 200th) use every model in every hour, as uniform traffic would."""
+    return ((index * 2654435761) % 2**32 >> 16) % len(MODELS)
+
+
 def _load_summary_events(meter, customers: list[str], rows: int) -> float:
     """COPY the summary meter's events up to ``rows``; seconds (0 when reused)."""
     from django.db import connection
@@ -274,7 +280,7 @@ def _load_summary_events(meter, customers: list[str], rows: int) -> float:
                             first + step * index,
                             created,
                             False,
-                            set_ids[(index * 37 + index // 1000) % 100],
+                            set_ids[_spread(index)],
                         )
                     )
             print(f"   events: {upto:,} of {rows:,}", flush=True)
