@@ -52,7 +52,7 @@ class Drawdown:
 
 
 def _balance(commitment: Commitment, now: datetime) -> int:
-    if commitment.credit_grant_id is None or commitment.voided_at is not None:
+    if commitment.credit_grant_id is None:
         return 0
     summaries = credit_balance_summary(
         customer_id=commitment.customer_id,
@@ -94,8 +94,9 @@ def drawdown_project(
 
 
 def commitment_drawdown(commitment: Commitment, *, now: datetime) -> Drawdown | None:
-    """How a prepaid commitment is drawn down at ``now``; None for a minimum."""
-    if commitment.type != Commitment.Type.PREPAID:
+    """How a prepaid commitment is drawn down at ``now``; None for a minimum or
+    a voided commitment."""
+    if commitment.type != Commitment.Type.PREPAID or commitment.voided_at:
         return None
     return drawdown_project(
         amount=commitment.amount,

@@ -252,6 +252,28 @@ def test_prepaid_commitment_creates_its_grant_and_prepayment(api, sub):
     assert InvoiceItem.objects.count() == 1
 
 
+def test_voiding_a_prepaid_commitment_voids_its_grant(api, sub):
+    body = ok(
+        api.post(
+            "/v1/billing/commitments",
+            {
+                "type": "prepaid",
+                "subscription": sub.pk,
+                "amount": 50_000,
+                "currency": "usd",
+                "term": {"start": ts(APR1), "end": ts(NEXT_APR1)},
+                "bill_prepayment": False,
+            },
+        )
+    )
+    assert body["invoice_item"] is None
+    voided = ok(api.post(f"/v1/billing/commitments/{body['id']}/void"))
+    assert (voided["status"], voided["prepaid"]) == ("voided", None)
+    grant = CreditGrant.objects.get(pk=body["credit_grant"])
+    assert grant.status == "voided"
+    assert grant.voided_at is not None
+
+
 def test_drawdown_projection_to_the_second():
     # $12,000 over a year, $3,000 used in the first 30 days: $100 a day, the
     # $9,000 left last 90 more days.
