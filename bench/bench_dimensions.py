@@ -248,9 +248,17 @@ def _load_summary_events(meter, customers: list[str], rows: int) -> float:
         have = cursor.execute(
             "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter.id]
         ).fetchone()[0]
-        if have >= rows:
-            return 0.0
         started = time.perf_counter()
+        if have >= rows:
+            # An interrupted run may have stored the events but not their rollups.
+            built = cursor.execute(
+                "SELECT 1 FROM metering_meterusagerollup WHERE meter_id = %s LIMIT 1",
+                [meter.id],
+            ).fetchone()
+            if built:
+                return 0.0
+            support.rollups_rebuild(raw, cursor, meter.id)
+            return time.perf_counter() - started
         step = SPAN / rows
         first = MONTH_START - timedelta(days=1)
         created = datetime.now(UTC)
