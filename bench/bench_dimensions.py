@@ -11,7 +11,11 @@ the same events three ways, alternating over rounds so that the machine's drift
 hits each alike: *plain* (customer and value only, a meter without dimensions),
 *3 undeclared keys* (the same meter; the keys go to the event's JSON, the cost of
 the payload alone) and *3 dimensions* (a meter declaring ``model``, ``region`` and
-``tier``: 3 x 5 x 4 = 60 dimension sets). The ratio uses the best round of each.
+``tier``: 3 x 5 x 4 = 60 dimension sets). As an API's traffic would be, a
+customer's region and tier are fixed and the model varies per event, so each
+customer uses 3 sets (each set of a customer's hour is a rollup row of its own:
+60 sets per customer would make nearly every event a rollup row). The ratio uses
+the best round of each.
 
 Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
 32 days for 200 customers, loaded with binary COPY in 1-million-row chunks, their
@@ -102,13 +106,15 @@ def _payloads(count: int, customers: list[str], extra: bool, tag: str):
     start, step = now - timedelta(days=1), timedelta(days=1) / count
     found = []
     for index in range(count):
+        customer = (index * 7919) % len(customers)
         payload = {
-            "stripe_customer_id": customers[(index * 7919) % len(customers)],
+            "stripe_customer_id": customers[customer],
             "value": str(1 + (index * 31) % 5000),
         }
         if extra:
-            for key, values in VALUES.items():
-                payload[key] = values[(index * 13 + len(key)) % len(values)]
+            payload["model"] = VALUES["model"][(index * 13) % 3]
+            payload["region"] = VALUES["region"][customer % 5]
+            payload["tier"] = VALUES["tier"][customer // 5 % 4]
         found.append((f"{tag}-{index}", start + step * index, payload))
     return found
 
