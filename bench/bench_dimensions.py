@@ -181,7 +181,7 @@ def _ingestion(args, customers: list[str], secret: str) -> dict:
     from bench.bench_ingest import _session_token
 
     bulk_count = args.events or (20_000 if args.quick else 300_000)
-    stream_count = 10_000 if args.quick else 200_000
+    stream_count = min(bulk_count, 10_000 if args.quick else 200_000)
     rounds = 2 if args.quick else 3
     plain, three = _meter(PLAIN, []), _meter(DIMENSIONAL, list(VALUES))
     variants = (
@@ -370,17 +370,18 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
     )
     by_model = {"dimension_group_by_keys[0]": "model", "limit": 100}
     with support.gunicorn(workers=2, threads=4) as server:
-        for label, extra in (
-            ("ungrouped month", {}),
-            ("grouped by model (100), month", by_model),
+        for label, extra, count in (
+            ("ungrouped month", {}, requests),
+            ("grouped by model (100), month", by_model, requests),
             (
                 "grouped by model, per day (100 of 3,000)",
                 {**by_model, "value_grouping_window": "day"},
+                max(20, requests // 8),
             ),
         ):
             result = support.drive_load(
                 *server,
-                _summary_requests(meter.id, customer, secret, requests, **extra),
+                _summary_requests(meter.id, customer, secret, count, **extra),
                 clients=1,
             )
             if result.failures:
