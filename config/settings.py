@@ -473,6 +473,9 @@ CELERY_BEAT_SCHEDULE = {
 # Real-time usage (alerts.services.realtime): a commit of meter events queues an
 # evaluation this many seconds later, which covers every commit until it starts.
 TALLY_USAGE_DEBOUNCE = float(os.environ.get("TALLY_USAGE_DEBOUNCE_SECONDS", "0.2"))
+# How long a web process answers the check endpoint from a snapshot it read
+# (alerts.services.snapshot_cache); a worker's rewrite shows after at most this.
+TALLY_CHECK_CACHE_SECONDS = float(os.environ.get("TALLY_CHECK_CACHE_SECONDS", "0.5"))
 # How long an evaluation waits for ingestion transactions still open (PostgreSQL)
 # before leaving their events to the run their commit queues.
 TALLY_USAGE_SETTLE_WAIT = float(os.environ.get("TALLY_USAGE_SETTLE_WAIT_SECONDS", "2"))

@@ -29,6 +29,7 @@ Events beyond a limit are still stored and billed: nothing here touches usage.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection
 from datetime import datetime
 
@@ -50,6 +51,7 @@ from alerts.models import (
     UsageLimitCrossing,
 )
 from alerts.services.entitlements import entitlements_sync
+from alerts.services.snapshot_cache import snapshot_recent, snapshot_remember
 from alerts.services.snapshots import (
     Evaluated,
     access_body,
@@ -145,12 +147,18 @@ def customer_access_get(
 ) -> CustomerAccess | None:
     """The customer's access snapshot, computed and stored when missing.
 
-    None when no such customer exists in this mode.
+    None when no such customer exists in this mode. A snapshot this process read
+    within ``TALLY_CHECK_CACHE_SECONDS`` is answered without a query.
     """
+    access = snapshot_recent(customer_id=customer_id, livemode=livemode)
+    if access is not None:
+        return access
+    read_at = time.monotonic()
     access = CustomerAccess.objects.filter(
         customer_id=customer_id, livemode=livemode
     ).first()
     if access is not None:
+        snapshot_remember(access, read_at=read_at)
         return access
     customer = (
         Customer.objects.filter(pk=customer_id, livemode=livemode, deleted=False)

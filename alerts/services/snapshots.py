@@ -18,6 +18,7 @@ from typing import Any
 
 from alerts.access import LimitPeriod, active_entitlements, limit_value
 from alerts.models import CustomerAccess, UsageLimit, UsageLimitCrossing
+from alerts.services.snapshot_cache import snapshot_forget
 from billing.models import SubscriptionItem
 from core.api.fields import unix
 from core.models import Customer
@@ -147,6 +148,7 @@ def access_snapshot_write(
     access.as_of = now
     access.livemode = customer.livemode
     access.save(update_fields=["body", "etag", "as_of", "livemode"])
+    snapshot_forget(customer.pk)
     return access
 
 

@@ -8,10 +8,11 @@ this machine at ``$PORT`` (jobs and emails without a public URL set).
 
 from __future__ import annotations
 
+import functools
 import os
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from billing.models import Invoice
 from core import context
@@ -25,16 +26,33 @@ def public_base_url() -> str:
     )
 
 
+# Tokens are URL-safe (``secrets.token_urlsafe``), so a path is its route's
+# reversed pattern with the token in place: one ``reverse`` per route and script
+# prefix, not two per invoice rendered (a period close renders thousands).
+_SLOT = "token-slot"
+
+
+@functools.lru_cache(maxsize=16)
+def _route(name: str, script_prefix: str) -> tuple[str, str]:
+    before, _, after = reverse(name, args=[_SLOT]).partition(_SLOT)
+    return before, after
+
+
+def _path(name: str, token: str) -> str:
+    before, after = _route(name, get_script_prefix())
+    return f"{before}{token}{after}"
+
+
 def hosted_invoice_path(invoice: Invoice) -> str | None:
     if not invoice.hosted_token:
         return None
-    return reverse("hosted-invoice", args=[invoice.hosted_token])
+    return _path("hosted-invoice", invoice.hosted_token)
 
 
 def invoice_pdf_path(invoice: Invoice) -> str | None:
     if not invoice.hosted_token:
         return None
-    return reverse("hosted-invoice-pdf", args=[invoice.hosted_token])
+    return _path("hosted-invoice-pdf", invoice.hosted_token)
 
 
 def hosted_invoice_url(invoice: Invoice) -> str | None:

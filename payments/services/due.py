@@ -86,7 +86,17 @@ def invoices_collection_start(*, invoice_ids: list[str]) -> list[str]:
             collection_method="charge_automatically",
             amount_remaining__gt=0,
             attempt_count=0,
-        ).select_related("customer", "subscription")
+        )
+        .select_related("customer", "subscription")
+        # What ``payment_method_candidates`` reads: a chunk of thousands of wide
+        # rows would otherwise cost more to build than the whole decision.
+        .only(
+            "customer_id",
+            "subscription_id",
+            "default_payment_method",
+            "customer__invoice_settings",
+            "subscription__default_payment_method",
+        )
     )
     candidates = {
         invoice.pk: payment_method_candidates(invoice) for invoice in invoices
