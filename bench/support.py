@@ -299,24 +299,30 @@ def print_table(rows: list[tuple[str, str, object]]) -> None:
         print(f"{name:<{width_name}}  {key:<{width_key}}  {shown}")
 
 
-def rollups_rebuild(raw, cursor, meter_id: str) -> None:
+def rollups_rebuild(raw, cursor, meter_id: str, *, time_ordered: bool = False) -> None:
     """Recompute a meter's hourly rollups from its raw events in one statement, then
-    refresh the planner's statistics (bench setups bulk-load events with COPY)."""
+    refresh the planner's statistics (bench setups bulk-load events with COPY).
+
+    ``time_ordered`` writes them hour by hour, as ingestion does, so that one
+    customer's month is spread over the table as in production (else each
+    customer's rows end up side by side, which flatters reads of one customer)."""
     cursor.execute(
         "DELETE FROM metering_meterusagerollup WHERE meter_id = %s", [meter_id]
     )
     order = 'ORDER BY "timestamp" DESC, id DESC'
+    # One row per hour and dimension set (0 for meters without dimensions).
     cursor.execute(
         "INSERT INTO metering_meterusagerollup (meter_id, customer_id, bucket,"
-        " value_sum, event_count, last_timestamp, last_seq, last_value,"
-        " latest_seq, latest_value)"
+        " dimension_set, value_sum, event_count, last_timestamp, last_seq,"
+        " last_value, latest_seq, latest_value, value_max)"
         " SELECT meter_id, customer_id,"
         " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
-        " AT TIME ZONE 'UTC',"
+        " AT TIME ZONE 'UTC', dimension_set,"
         ' sum(value), count(*), max("timestamp"),'
         f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-        " max(id), (array_agg(value ORDER BY id DESC))[1]"
-        " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3",
+        " max(id), (array_agg(value ORDER BY id DESC))[1], max(value)"
+        " FROM metering_meterevent WHERE meter_id = %s GROUP BY 1, 2, 3, 4"
+        + (" ORDER BY 3, 2, 4" if time_ordered else ""),
         [meter_id],
     )
     raw.commit()

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing import admin_coupons as admin_coupons  # registers coupon pages
 from billing import admin_rate_cards as admin_rate_cards  # registers rate cards
-from billing import credit_note_pages, discount_pages, views
+from billing import commitment_pages, credit_note_pages, discount_pages, views
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription
 from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
@@ -78,6 +78,16 @@ class SubscriptionAdmin(_BillingAdmin):
         return [
             ("cancel", "cancel", views.subscription_cancel),
             ("thresholds", "thresholds", views.subscription_thresholds),
+            (
+                "commitment",
+                "commitment",
+                commitment_pages.subscription_commitment_create,
+            ),
+            (
+                "commitment_void",
+                "commitment/void",
+                commitment_pages.subscription_commitment_void,
+            ),
             ("discount", "discount", discount_pages.subscription_discount_apply),
         ]
 

@@ -29,7 +29,9 @@ class BillingConfig(AppConfig):
 
     def _register_resources(self) -> None:
         from billing.api import credit_notes, serializers
+        from billing.api.commitment_serializers import CommitmentSerializer
         from billing.models import (
+            Commitment,
             Coupon,
             CreditNote,
             CreditNoteLineItem,
@@ -100,6 +102,17 @@ class BillingConfig(AppConfig):
                 },
             ),
             ("coupon", Coupon, serializers.CouponSerializer, {}),
+            (
+                "billing.commitment",
+                Commitment,
+                CommitmentSerializer,
+                {
+                    "customer": "customer",
+                    "subscription": "subscription",
+                    "credit_grant": "billing.credit_grant",
+                    "invoice_item": "invoiceitem",
+                },
+            ),
             (
                 "promotion_code",
                 PromotionCode,

@@ -126,6 +126,16 @@ def register() -> None:
     from billing.admin_coupons import register_customer_panel
 
     register_customer_panel()
+    from billing.commitment_pages import customer_panel as commitments_panel
+
+    dashboard.register_customer_panel(
+        dashboard.CustomerPanel(
+            name="commitments",
+            title="Commitments",
+            render=commitments_panel,
+            order=12,
+        )
+    )
     dashboard.register_customer_panel(
         dashboard.CustomerPanel(
             name="billing",

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import path
 from django.views.decorators.http import require_safe
 
+from billing.commitment_pages import PORTAL_SECTION
 from billing.compose.rows import items_with_prices, spec_of
 from billing.models import Invoice, Subscription
 from billing.selectors import subscription_usage_so_far
@@ -130,6 +131,7 @@ SECTIONS = [
         order=10,
     ),
     PortalSection(name="invoices", title="Invoices", render=invoices_section, order=40),
+    PORTAL_SECTION,
 ]
 
 urlpatterns = [

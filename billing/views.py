@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 
-from billing import dashboard, selectors, services
+from billing import commitment_pages, dashboard, selectors, services
 from billing.compose.rows import spec_of
 from billing.discount_pages import DiscountApplyForm, coupon_terms
 from billing.documents.links import hosted_invoice_path, invoice_pdf_path
@@ -147,6 +147,7 @@ def subscription_detail(request, subscription_id: str, *, model_admin):
         threshold_progress=dashboard.threshold_progress(
             subscription=subscription, now=now
         ),
+        **commitment_pages.subscription_context(subscription, now),
     )
 
 

@@ -295,6 +295,7 @@ SPECTACULAR_SETTINGS = {
         "MonetaryTypeEnum": ["monetary"],
         "AdjustmentTypeEnum": ["cancel"],
         "TaxIdTypeEnum": "billing.taxes.tax_ids.TAX_ID_TYPES",
+        "CommitmentTypeEnum": "billing.api.params.commitments.TYPES",
     },
     # Stripe's conventions for every operation: core/api/schema.py.
     "POSTPROCESSING_HOOKS": [

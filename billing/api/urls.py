@@ -1,6 +1,7 @@
 from django.urls import path
 
 from billing.api import (
+    commitments,
     coupons,
     credit_notes,
     invoices,
@@ -59,6 +60,15 @@ urlpatterns = [
         credit_notes.CreditNoteVoidView.as_view(),
     ),
     path("v1/invoiceitems", invoices.InvoiceItemListView.as_view()),
+    path("v1/billing/commitments", commitments.CommitmentListView.as_view()),
+    path(
+        "v1/billing/commitments/<str:commitment_id>",
+        commitments.CommitmentDetailView.as_view(),
+    ),
+    path(
+        "v1/billing/commitments/<str:commitment_id>/void",
+        commitments.CommitmentVoidView.as_view(),
+    ),
     path("v1/coupons", coupons.CouponListView.as_view()),
     path("v1/coupons/<str:coupon_id>", coupons.CouponDetailView.as_view()),
     path("v1/promotion_codes", coupons.PromotionCodeListView.as_view()),

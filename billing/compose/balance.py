@@ -1,4 +1,4 @@
-"""Step 6, customer balance: what the customer owes or is owed, on amount due.
+"""Step 7, customer balance: what the customer owes or is owed, on amount due.
 
 Reads the total before balance (``lines`` less ``discounts`` and ``credits``,
 plus ``taxes``) and ``customer_balance`` (negative is credit); writes

@@ -1,4 +1,4 @@
-"""Step 4, credits: billing credit grants pay metered lines, before tax.
+"""Step 5, credits: billing credit grants pay metered lines, before tax.
 
 Reads ``lines`` (after ``discounts``), ``grants`` and ``now``; writes
 ``credits``, the allocations of ``credits.allocation.allocate`` with each line's

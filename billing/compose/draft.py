@@ -19,6 +19,7 @@ from billing.taxes.calculate import LineTax, RateSpec, exclusive_total
 from billing.taxes.provider import TaxCustomer
 
 if TYPE_CHECKING:
+    from billing.compose.commitment import CommitmentTerms
     from billing.compose.discount import DiscountAllocation, DiscountCandidate
     from catalog.models import Price
     from credits.allocation import Allocation, GrantCandidate
@@ -56,8 +57,9 @@ class InvoiceDraft:
     """An invoice between ``rate`` and ``persist``; each step fills its part.
 
     Read by the steps (set by ``collect``): ``lines``, ``coupons``, ``grants``,
-    ``customer_balance``, ``now``, the tax inputs. Written, in pipeline order:
-    ``discounts`` (discount), ``credits`` (credits), ``taxes`` (tax),
+    ``commitment``, ``customer_balance``, ``now``, the tax inputs. Written, in
+    pipeline order: ``discounts`` (discount), a true-up line (commitment),
+    ``credits`` (credits), ``taxes`` (tax),
     ``starting_balance`` / ``ending_balance`` (customer balance), ``subtotal`` /
     ``total`` / ``amount_due`` (totals).
     """
@@ -72,6 +74,8 @@ class InvoiceDraft:
     # Per line, by position in ``lines``: (line index, amount) in minor units.
     discounts: tuple[tuple[int, int], ...] = ()
     discount_allocations: tuple[DiscountAllocation, ...] = ()  # ``discounts`` named
+    # A minimum-spend commitment the invoice's period meets; None skips the step.
+    commitment: CommitmentTerms | None = None
     credits: tuple[Allocation, ...] = ()  # ``line_id`` is the line's index
     # Read by ``tax`` (set by ``collect``): rate ids for lines without their own,
     # the rates named, the customer's tax status.

@@ -1,6 +1,7 @@
 """The composition pipeline, in the order Stripe applies the steps.
 
-collect → rate → discount → credits → tax → customer balance → totals, then
+collect → rate → discount → commitment → credits → tax → customer balance →
+totals, then
 persist (``billing.services.persist``) and, separately, finalize
 (``billing.services.finalize``). ``collect`` reads in bulk and ``rate`` prices
 the lines; ``compose`` runs the pure steps after them on an ``InvoiceDraft``.
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader, usage_so_far_collect
+from billing.compose.commitment import apply_commitment
 from billing.compose.credits import apply_credits
 from billing.compose.discount import discount
 from billing.compose.draft import DraftLine, InvoiceDraft
@@ -24,7 +26,14 @@ from billing.models import SubscriptionItem
 Step = Callable[[InvoiceDraft], InvoiceDraft]
 
 # The steps after ``rate``, in order; issue-16 features fill them in place.
-STEPS: tuple[Step, ...] = (discount, apply_credits, tax, apply_balance, totals)
+STEPS: tuple[Step, ...] = (
+    discount,
+    apply_commitment,
+    apply_credits,
+    tax,
+    apply_balance,
+    totals,
+)
 
 
 def compose(draft: InvoiceDraft, steps: Sequence[Step] = STEPS) -> InvoiceDraft:

@@ -1,4 +1,4 @@
-"""Step 5, tax: tax rates on what is left after discounts and credits.
+"""Step 6, tax: tax rates on what is left after discounts and credits.
 
 Reads ``lines`` less ``discounts`` and ``credits`` per line (Stripe taxes the
 amount after discounts and pretax credits), each line's ``tax_rates`` (else the

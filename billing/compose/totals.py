@@ -1,4 +1,4 @@
-"""Step 7, totals: subtotal, total and amount due from what the steps wrote.
+"""Step 8, totals: subtotal, total and amount due from what the steps wrote.
 
 ``subtotal`` is the sum of the lines; ``total`` is subtotal − discounts −
 credits + exclusive taxes; ``amount_due`` is total + starting balance, never

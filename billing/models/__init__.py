@@ -1,5 +1,6 @@
 """Models of the billing app: subscriptions, invoices, lines and invoice items."""
 
+from billing.models.commitments import Commitment
 from billing.models.credit_notes import CreditNote, CreditNoteLineItem
 from billing.models.discounts import Coupon, Discount, PromotionCode
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
@@ -9,6 +10,7 @@ from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
 __all__ = [
+    "Commitment",
     "CreditNote",
     "CreditNoteLineItem",
     "Coupon",

@@ -273,6 +273,8 @@ class InvoiceLineItem(models.Model):
         LATE_USAGE = "late_usage"
         # An invoice item (one-off, proration, usage of a removed item).
         INVOICE_ITEM = "invoice_item"
+        # What a period's usage fell short of a minimum-spend commitment.
+        COMMITMENT_TRUE_UP = "true_up"
 
     id = models.CharField(primary_key=True, max_length=64, default=id_default("il"))
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")

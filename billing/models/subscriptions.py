@@ -111,6 +111,9 @@ class Subscription(StripeObject):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Whether a minimum-spend commitment was ever made on it: only then do its
+    # invoices read commitments (``billing.services.commitment_step``).
+    has_commitments = models.BooleanField(default=False, db_default=False)
 
     class Meta(StripeObject.Meta):
         indexes = [

@@ -1,7 +1,8 @@
 """Finalize: the pipeline's last step, which freezes a draft for good.
 
 Usage re-rated with the usage known now (``rerate``), then the pipeline's steps
-after ``rate`` (``billing.compose``): discount, credits (posted to the ledger),
+after ``rate`` (``billing.compose``): discount, commitment (a true-up line),
+credits (posted to the ledger),
 tax, the customer's balance, totals; then the number and the frozen snapshot.
 
 Locking policy (every billing service follows it, so no two can deadlock):
@@ -32,6 +33,7 @@ from billing.compose.tax import tax
 from billing.compose.totals import totals
 from billing.models import Invoice, Subscription
 from billing.services import credits
+from billing.services.commitment_step import invoice_commitment_step
 from billing.services.discount_step import (
     invoice_discount_step,
     invoice_discounts_of,
@@ -183,6 +185,9 @@ def _price_and_freeze(
     )
     invoice._spent = once_discounts_spend(
         invoice=invoice, draft=draft, found=invoice_discounts_of(invoice, lines)
+    )
+    draft = invoice_commitment_step(
+        invoice=invoice, lines=lines, draft=draft, now=now, persist=True
     )
     draft = credits.invoice_credits_step(
         invoice=invoice,

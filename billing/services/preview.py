@@ -5,7 +5,7 @@ creation, an update with its prorations, cancellation, the next period close —
 inside a transaction that is always rolled back, and shows what they produced.
 The plain upcoming invoice of an unchanged subscription takes the composition
 pipeline (``billing.compose``) without writing: collect, rate, then the steps
-finalization takes (discount, credits, tax, balance, totals).
+finalization takes (discount, commitment, credits, tax, balance, totals).
 Nothing is kept, no event or email leaves, and the preview can never disagree
 with the real invoice. Usage is the usage so far; credits are applied by the same
 finalization step as on a real invoice.
@@ -31,6 +31,7 @@ from billing.compose.tax import tax
 from billing.compose.totals import totals
 from billing.models import Invoice, Subscription
 from billing.services import changes, credits
+from billing.services.commitment_step import invoice_commitment_step
 from billing.services.cycle import ends_at_period_end
 from billing.services.discount_step import invoice_discount_step
 from billing.services.discounts import subscription_discounts_set
@@ -327,6 +328,9 @@ def _shown(
             invoice=invoice,
             lines=lines,
             draft=invoice_draft_of(invoice, lines, now=now),
+        )
+        draft = invoice_commitment_step(
+            invoice=invoice, lines=lines, draft=draft, now=now, persist=False
         )
         draft = credits.invoice_credits_step(
             invoice=invoice,

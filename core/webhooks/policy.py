@@ -34,6 +34,8 @@ MAX_ENABLED_EVENTS = 500
 # accepted from the API, as integrations written for Stripe list their own.
 KNOWN_EVENT_TYPES = (
     "billing.alert.triggered",
+    "billing.commitment.created",
+    "billing.commitment.voided",
     "billing.credit_balance_transaction.created",
     "billing.credit_grant.created",
     "billing.credit_grant.updated",

@@ -193,10 +193,17 @@ def _stored(cursor, ids: bool):
     return {(name, identifier): seq for name, identifier, seq in cursor.fetchall()}
 
 
+# Rows with dimension values but neither undeclared payload keys nor a request
+# key: the plain columns and ``dimension_set``, two fewer fields per row to encode.
+_SET_COLUMNS = (*EVENT_COLUMNS[:PLAIN_COLUMNS], EVENT_COLUMNS[-1])
+_SET_TYPES = (*COPY_TYPES[: PLAIN_COLUMNS + 1], COPY_TYPES[-1])
+
+
 @functools.cache
-def _copy_sql(sequence: str) -> tuple[str, str, str, str]:
-    """Taking ids, the COPY (of all columns, or of plain rows' columns), and the
-    rollup upsert (rows as a JSON parameter)."""
+def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
+    """Taking ids, the COPY (of all columns, of plain rows' columns, of plain rows'
+    columns and their dimension set), and the rollup upsert (rows as a JSON
+    parameter)."""
     table = MeterEvent._meta.db_table
     rollups = quote(MeterUsageRollup._meta.db_table)
     return (
@@ -206,6 +213,7 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str]:
         f"COPY {quote(table)} (id, {names(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
         f"COPY {quote(table)} (id, {names(EVENT_COLUMNS[:PLAIN_COLUMNS])})"
         " FROM STDIN (FORMAT BINARY)",
+        f"COPY {quote(table)} (id, {names(_SET_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
         f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
         " SELECT meter_id, customer_id, bucket, dimension_set, value_sum,"
         " event_count, last_timestamp, last_seq, last_value, latest_seq,"
@@ -309,22 +317,30 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     """
     ordered = sorted(rows, key=_event_key)
     table = MeterEvent._meta.db_table
-    plain = all(row[8] is None and row[9] is None and not row[10] for row in ordered)
+    bare = all(row[8] is None and row[9] is None for row in ordered)
+    plain = bare and not any(row[10] for row in ordered)
     with raw_cursor() as cursor:
-        take_ids, copy_all, copy_plain, rollup_sql = _copy_sql(
+        take_ids, copy_all, copy_plain, copy_sets, rollup_sql = _copy_sql(
             event_id_sequence(cursor)
         )
         # The write lock before the ids, as an INSERT takes it (``watermark``).
         cursor.execute(f"LOCK TABLE {quote(table)} IN ROW EXCLUSIVE MODE")
         cursor.execute(take_ids, [len(ordered)])
         ids = cursor.fetchone()[0]
-        with cursor.copy(copy_plain if plain else copy_all) as copy:
+        statement = copy_plain if plain else copy_sets if bare else copy_all
+        with cursor.copy(statement) as copy:
             # Values go as ints (they are whole numbers): psycopg writes an int as
             # numeric at half the cost of a Decimal.
             if plain:
                 copy.set_types(COPY_TYPES[: PLAIN_COLUMNS + 1])
                 for seq, row in zip(ids, ordered, strict=True):
                     copy.write_row((seq, *row[:4], int(row[4]), *row[5:PLAIN_COLUMNS]))
+            elif bare:
+                copy.set_types(_SET_TYPES)
+                for seq, row in zip(ids, ordered, strict=True):
+                    copy.write_row(
+                        (seq, *row[:4], int(row[4]), *row[5:PLAIN_COLUMNS], row[10])
+                    )
             else:
                 copy.set_types(COPY_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):

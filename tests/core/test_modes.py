@@ -140,6 +140,17 @@ def build_world(api: ApiClient, *, test_clock: bool) -> dict[str, str]:
     world["credit_note"] = _ok(
         api.post("/v1/credit_notes", {"invoice": world["invoice"], "amount": 100})
     )["id"]
+    world["commitment"] = _ok(
+        api.post(
+            "/v1/billing/commitments",
+            {
+                "type": "minimum_spend",
+                "subscription": world["subscription"],
+                "amount": 5000,
+                "currency": "usd",
+            },
+        )
+    )["id"]
     world["balance_transaction"] = _ok(
         api.post(
             f"/v1/customers/{world['customer']}/balance_transactions",
@@ -383,6 +394,7 @@ PARAMETER_KINDS = {
     "credit_note_id": "credit_note",
     "balance_transaction_id": "balance_transaction",
     "coupon_id": "coupon",
+    "commitment_id": "commitment",
     "code_id": "promotion_code",
     ("v1/subscription_items", "item_id"): "subscription_item",
     ("v1/invoiceitems", "item_id"): "invoiceitem",

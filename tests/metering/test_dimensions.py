@@ -304,3 +304,48 @@ def test_bulk_import_with_dimensions(meter, customer, tmp_path):
     assert usage(meter, customer, model="large") == 20
     assert usage(meter, customer, model="small") == 10
     assert usage(meter, customer) == Decimal(30)
+
+
+@pytest.mark.parametrize("undeclared", [False, True], ids=["sets only", "with JSON"])
+def test_a_copied_batch_keeps_each_events_dimension_set(meter, customer, undeclared):
+    """From ``COPY_FROM`` rows a batch goes in by COPY: of the plain columns and
+    the dimension set when no event has undeclared keys, of every column else."""
+    from metering.storage.postgres import COPY_FROM
+
+    count = COPY_FROM + 200
+    stamp = int((NOW - timedelta(hours=1)).timestamp())
+    documents = [
+        {
+            "event_name": "tokens",
+            "identifier": f"copy-{i}",
+            "timestamp": stamp,
+            "payload": {
+                "stripe_customer_id": customer.id,
+                "value": "2",
+                "model": ("large", "small", "")[i % 3],
+                "region": "eu",
+                **({"team": "core"} if undeclared and i == 7 else {}),
+            },
+        }
+        for i in range(count)
+    ]
+    if undeclared:
+        at = NOW - timedelta(hours=1)
+        events = [
+            EventInput(d["event_name"], d["payload"], d["identifier"], at)
+            for d in documents
+        ]
+        services.meter_events_ingest_batch(events=events, now=NOW)
+    else:
+        stored = services.meter_events_ingest_documents(
+            documents=documents, now=NOW, unix_seconds=True
+        )
+        assert stored.accepted == count
+    large = dimension_set_id(meter.id, ("large", "eu"))
+    events = MeterEvent.objects.filter(meter=meter)
+    assert events.filter(dimension_set=large).count() == (count + 2) // 3
+    assert not events.filter(dimension_set=0).exists()
+    assert events.exclude(dimensions=None).count() == (1 if undeclared else 0)
+    assert usage(meter, customer, model="large") == 2 * ((count + 2) // 3)
+    assert usage(meter, customer, model="") == 2 * (count // 3)
+    assert usage(meter, customer) == 2 * count

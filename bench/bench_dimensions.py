@@ -1,0 +1,428 @@
+"""Dimensions (issue #18): ingestion with three dimensions per event against
+dimensionless events in the same run, and event summaries grouped by a dimension
+of 100 values over 10 million events.
+
+Targets: ingestion of events with 3 declared dimensions at most 15 % slower than
+dimensionless ones; ``event_summaries`` grouped by one dimension of 100 values, one
+customer's 30-day month, 10 M events of the meter stored: p95 <= 50 ms.
+
+Ingestion: bulk import (1 worker) and the v2 stream through gunicorn, each taking
+the same events three ways, alternating over rounds so that the machine's drift
+hits each alike: *plain* (customer and value only, a meter without dimensions),
+*3 undeclared keys* (the same meter; the keys go to the event's JSON, the cost of
+the payload alone) and *3 dimensions* (a meter declaring ``model``, ``region`` and
+``tier``: 3 x 5 x 4 = 60 dimension sets). As an API's traffic would be, a
+customer's region and tier are fixed and the model varies per event, so each
+customer uses 3 sets. Each set of a customer's hour is a rollup row of its own, so
+a fourth variant spreads every customer over all 60 sets (nearly every event then
+a rollup row of its own), for contrast. The ratios use the best round of each.
+
+Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
+32 days for 200 customers (each customer's events spread over all 100 values),
+loaded with binary COPY in 1-million-row chunks, their rollups built with one
+``INSERT ... SELECT ... GROUP BY`` written hour by hour as ingestion writes them
+(skipped when already done); then requests through gunicorn, sequentially, and
+the selector in-process. The grouped figures are checked to add up to the
+ungrouped one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from bench import support
+from bench.bench_ingest import _BackendCpu, _lean_load, _python_seconds
+
+PLAIN = "bench_dim_plain"
+DIMENSIONAL = "bench_dim_three"
+SUMMARY = "bench_dim_summary"
+CUSTOMERS = 200
+VALUES = {
+    "model": ["large", "medium", "small"],
+    "region": ["eu", "us", "ap", "sa", "af"],
+    "tier": ["free", "team", "business", "enterprise"],
+}
+MODELS = [f"model-{index:03d}" for index in range(100)]
+CHUNK = 1_000_000
+MONTH_START = datetime(2026, 1, 1, tzinfo=UTC)
+SPAN = timedelta(days=32)
+
+
+def _meter(event_name: str, keys: list[str]):
+    from metering.models import Meter
+    from metering.services import meter_create
+
+    meter = Meter.objects.filter(event_name=event_name, status="active").first()
+    return meter or meter_create(
+        display_name=event_name.replace("_", " ").capitalize(),
+        event_name=event_name,
+        formula="sum",
+        dimension_payload_keys=keys,
+        now=datetime.now(UTC),
+    )
+
+
+def _customers() -> list[str]:
+    from core.models import Customer
+
+    customers = list(
+        Customer.objects.filter(metadata__bench_dimensions="true")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for index in range(len(customers), CUSTOMERS):
+        customer = Customer.objects.create(
+            name=f"Dimension bench {index}",
+            invoice_prefix=f"DIM{uuid.uuid4().hex[:8].upper()}",
+            metadata={"bench_dimensions": "true"},
+        )
+        customers.append(customer.id)
+    return sorted(customers)
+
+
+def _forget(meters) -> None:
+    """Delete the ingestion meters' events of earlier rounds, vacuum, checkpoint:
+    each round starts from the same table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for meter in meters:
+            for table in ("metering_meterevent", "metering_meterusagerollup"):
+                cursor.execute(f"DELETE FROM {table} WHERE meter_id = %s", [meter.id])
+        cursor.execute("VACUUM (ANALYZE) metering_meterevent")
+        cursor.execute("VACUUM (ANALYZE) metering_meterusagerollup")
+        cursor.execute("CHECKPOINT")
+
+
+def _payloads(count: int, customers: list[str], extra: str, tag: str):
+    """(identifier, timestamp, payload) in time order over the last day; ``extra``
+    adds the three dimension keys (the same values whichever meter takes them)."""
+    now = datetime.now(UTC)
+    start, step = now - timedelta(days=1), timedelta(days=1) / count
+    found = []
+    for index in range(count):
+        customer = (index * 7919) % len(customers)
+        payload = {
+            "stripe_customer_id": customers[customer],
+            "value": str(1 + (index * 31) % 5000),
+        }
+        if extra == "spread":  # every customer in every set
+            for key, values in VALUES.items():
+                payload[key] = values[(index * 13 + len(key)) % len(values)]
+        elif extra:
+            payload["model"] = VALUES["model"][(index * 13) % 3]
+            payload["region"] = VALUES["region"][customer % 5]
+            payload["tier"] = VALUES["tier"][customer // 5 % 4]
+        found.append((f"{tag}-{index}", start + step * index, payload))
+    return found
+
+
+def _bulk(event_name: str, events) -> tuple[float, float, float]:
+    """Import from a file with one worker: events/s, Python and PostgreSQL CPU
+    microseconds per event."""
+    from django.core.management import call_command
+
+    with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False) as handle:
+        for identifier, timestamp, payload in events:
+            line = {
+                "event_name": event_name,
+                "identifier": identifier,
+                "timestamp": int(timestamp.timestamp()),
+                "payload": payload,
+            }
+            handle.write(json.dumps(line) + "\n")
+    try:
+        backends = _BackendCpu()
+        backends.start()
+        python_before, started = _python_seconds(), time.perf_counter()
+        with open(os.devnull, "w") as quiet:
+            call_command(
+                "import_meter_events",
+                handle.name,
+                "--no-progress",
+                "--workers",
+                "1",
+                stdout=quiet,
+            )
+        elapsed = time.perf_counter() - started
+        python = _python_seconds() - python_before
+        count = len(events)
+        return count / elapsed, 1e6 * python / count, 1e6 * backends.seconds() / count
+    finally:
+        os.unlink(handle.name)
+
+
+def _stream_requests(event_name: str, events, token: str):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    requests = []
+    for offset in range(0, len(events), 100):
+        batch = [
+            {
+                "event_name": event_name,
+                "identifier": identifier,
+                "timestamp": timestamp.isoformat(timespec="milliseconds"),
+                "payload": payload,
+            }
+            for identifier, timestamp, payload in events[offset : offset + 100]
+        ]
+        body = json.dumps({"events": batch}).encode()
+        requests.append(
+            support.Request("POST", "/v2/billing/meter_event_stream", body, headers)
+        )
+    return requests
+
+
+def _ingestion(args, customers: list[str], secret: str) -> dict:
+    from bench.bench_ingest import _session_token
+
+    bulk_count = args.events or (20_000 if args.quick else 300_000)
+    stream_count = min(bulk_count, 10_000 if args.quick else 200_000)
+    rounds = 2 if args.quick else 3
+    plain, three = _meter(PLAIN, []), _meter(DIMENSIONAL, list(VALUES))
+    variants = (
+        ("plain", plain, ""),
+        ("3 undeclared keys", plain, "fixed"),
+        ("3 dimensions", three, "fixed"),
+        ("3 dimensions, 60 sets per customer", three, "spread"),
+    )
+    best: dict[str, float] = {}
+    figures: dict = {}
+    for round_index in range(rounds):
+        run_id = uuid.uuid4().hex[:8]
+        _forget([plain, three])
+        for number, (label, meter, extra) in enumerate(variants):
+            events = _payloads(bulk_count, customers, extra, f"b{number}-{run_id}")
+            rate, python, database = _bulk(meter.event_name, events)
+            key = f"bulk import, {label}"
+            best[key] = max(best.get(key, 0.0), rate)
+            figures[f"{key}: round {round_index + 1} (events/s)"] = rate
+            figures[f"{key}: round {round_index + 1} CPU per event (us, py+pg)"] = (
+                python + database
+            )
+        with support.gunicorn(workers=2, threads=4) as server:
+            token = _session_token(*server, secret)
+            for number, (label, meter, extra) in enumerate(variants):
+                events = _payloads(
+                    stream_count, customers, extra, f"s{number}-{run_id}"
+                )
+                result = _lean_load(
+                    server,
+                    _stream_requests(meter.event_name, events, token),
+                    clients=6,
+                )
+                if result.failures:
+                    raise RuntimeError(f"stream {label}: {result.first_failure}")
+                rate = stream_count / result.seconds
+                key = f"v2 stream, {label}"
+                best[key] = max(best.get(key, 0.0), rate)
+                figures[f"{key}: round {round_index + 1} (events/s)"] = rate
+                figures[f"{key}: round {round_index + 1} server CPU (us/event)"] = (
+                    1e6 * result.server_cpu / stream_count
+                )
+    for path in ("bulk import", "v2 stream"):
+        for label, *_ in variants:
+            figures[f"{path}, {label}: best (events/s)"] = best[f"{path}, {label}"]
+        figures[f"{path}: 3 dimensions slower than plain by (%, goal <= 15)"] = 100 * (
+            1 - best[f"{path}, 3 dimensions"] / best[f"{path}, plain"]
+        )
+        figures[f"{path}: 60 sets per customer slower than plain by (%)"] = 100 * (
+            1
+            - best[f"{path}, 3 dimensions, 60 sets per customer"]
+            / best[f"{path}, plain"]
+        )
+    return figures
+
+
+def _spread(index: int) -> int:
+    """The event's model, 0-99: a multiplicative hash, so that a customer's events
+    (every 200th) use every model in every hour, as uniform traffic would."""
+    return ((index * 2654435761) % 2**32 >> 16) % len(MODELS)
+
+
+def _load_summary_events(meter, customers: list[str], rows: int) -> float:
+    """COPY the summary meter's events up to ``rows``; seconds (0 when reused)."""
+    from django.db import connection
+
+    from metering.dimensions import dimension_set_id, dimension_sets_store
+
+    set_ids = [dimension_set_id(meter.id, (model,)) for model in MODELS]
+    dimension_sets_store(
+        {
+            set_id: (meter.id, {"model": model})
+            for set_id, model in zip(set_ids, MODELS, strict=True)
+        }
+    )
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        have = cursor.execute(
+            "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter.id]
+        ).fetchone()[0]
+        started = time.perf_counter()
+        if have >= rows:
+            # An interrupted run may have stored the events but not their rollups.
+            built = cursor.execute(
+                "SELECT 1 FROM metering_meterusagerollup WHERE meter_id = %s LIMIT 1",
+                [meter.id],
+            ).fetchone()
+            if built:
+                return 0.0
+            support.rollups_rebuild(raw, cursor, meter.id, time_ordered=True)
+            return time.perf_counter() - started
+        step = SPAN / rows
+        first = MONTH_START - timedelta(days=1)
+        created = datetime.now(UTC)
+        count = len(customers)
+        for offset in range(have, rows, CHUNK):
+            upto = min(offset + CHUNK, rows)
+            with (
+                raw.transaction(),
+                cursor.copy(
+                    "COPY metering_meterevent (meter_id, customer_id, event_name,"
+                    ' identifier, value, "timestamp", created, livemode, dimension_set)'
+                    " FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
+                copy.set_types(
+                    ["varchar", "varchar", "varchar", "varchar", "numeric"]
+                    + ["timestamptz", "timestamptz", "bool", "int8"]
+                )
+                for index in range(offset, upto):
+                    copy.write_row(
+                        (
+                            meter.id,
+                            customers[(index * 7919) % count],
+                            SUMMARY,
+                            f"dim-{index}",
+                            1 + (index * 31) % 1000,
+                            first + step * index,
+                            created,
+                            False,
+                            set_ids[_spread(index)],
+                        )
+                    )
+            print(f"   events: {upto:,} of {rows:,}", flush=True)
+        support.rollups_rebuild(raw, cursor, meter.id, time_ordered=True)
+    return time.perf_counter() - started
+
+
+def _summary_requests(meter_id, customer, secret, count, **extra):
+    query = urlencode(
+        {
+            "customer": customer,
+            "start_time": int(MONTH_START.timestamp()),
+            "end_time": int((MONTH_START + timedelta(days=30)).timestamp()),
+            **extra,
+        }
+    )
+    headers = {"Authorization": f"Bearer {secret}"}
+    path = f"/v1/billing/meters/{meter_id}/event_summaries?{query}"
+    return [support.Request("GET", path, b"", headers) for _ in range(count)]
+
+
+def _grouped_adds_up(meter, customer: str) -> Decimal:
+    """The grouped month's total, checked against the ungrouped one."""
+    from metering import selectors
+
+    end = MONTH_START + timedelta(days=30)
+    whole = selectors.meter_event_summaries(
+        meter=meter,
+        customer_id=customer,
+        start=MONTH_START,
+        end=end,
+        grouping_window=None,
+    )
+    groups = selectors.meter_event_summaries(
+        meter=meter,
+        customer_id=customer,
+        start=MONTH_START,
+        end=end,
+        grouping_window=None,
+        group_by=["model"],
+    )
+    grouped = sum(Decimal(str(row.value)) for row in groups)
+    total = sum(Decimal(str(row.value)) for row in whole)
+    if grouped != total or len(groups) != len(MODELS):
+        raise RuntimeError(f"grouped {grouped} over {len(groups)} != {total}")
+    return total
+
+
+def _summaries(args, customers: list[str], secret: str) -> dict:
+    from metering import selectors
+
+    rows = args.rows or (200_000 if args.quick else 10_000_000)
+    requests = 50 if args.quick else 400
+    meter = _meter(SUMMARY, ["model"])
+    figures: dict = {
+        "summary meter events": rows,
+        "COPY load + rollups (s, 0 when reused)": _load_summary_events(
+            meter, customers, rows
+        ),
+    }
+    customer = customers[0]
+    figures["customer's month total (grouped = ungrouped)"] = float(
+        _grouped_adds_up(meter, customer)
+    )
+    by_model = {"dimension_group_by_keys[0]": "model", "limit": 100}
+    with support.gunicorn(workers=2, threads=4) as server:
+        for label, extra, count in (
+            ("ungrouped month", {}, requests),
+            ("grouped by model (100), month", by_model, requests),
+            (
+                "grouped by model, per day (100 of 3,000)",
+                {**by_model, "value_grouping_window": "day"},
+                max(20, requests // 8),
+            ),
+        ):
+            result = support.drive_load(
+                *server,
+                _summary_requests(meter.id, customer, secret, count, **extra),
+                clients=1,
+            )
+            if result.failures:
+                raise RuntimeError(f"summaries failed: {result.first_failure}")
+            for name, fraction in (("p50", 0.5), ("p95", 0.95)):
+                figures[f"{label}: {name} (ms)"] = 1000 * support.percentile(
+                    result.latencies, fraction
+                )
+    end = MONTH_START + timedelta(days=30)
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        selectors.meter_event_summaries(
+            meter=meter,
+            customer_id=customer,
+            start=MONTH_START,
+            end=end,
+            grouping_window=None,
+            group_by=["model"],
+        )
+        timings.append(time.perf_counter() - started)
+    figures["selector in-process, grouped month: p95 (ms)"] = 1000 * support.percentile(
+        timings, 0.95
+    )
+    return figures
+
+
+def run(args) -> dict:
+    from core.services.api_keys import api_key_create
+
+    customers = _customers()
+    _, secret = api_key_create(name="bench dimensions")
+    # BENCH_DIMENSIONS_PART=summaries or ingestion runs only that half.
+    part = os.environ.get("BENCH_DIMENSIONS_PART", "")
+    figures = {"load average before": os.getloadavg()[0]}
+    if part in ("", "summaries"):
+        figures.update(_summaries(args, customers, secret))
+        figures["load average after summaries"] = os.getloadavg()[0]
+    if part in ("", "ingestion"):
+        figures.update(_ingestion(args, customers, secret))
+        figures["load average at the end"] = os.getloadavg()[0]
+    return figures

@@ -1,0 +1,121 @@
+"""The commitment step alone (pure): what counts towards the minimum, the true-up
+to the cent, and its invariants over random drafts (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billing.compose.commitment import (
+    TRUE_UP,
+    CommitmentTerms,
+    apply_commitment,
+    period_spend,
+)
+from billing.compose.draft import DraftLine, InvoiceDraft
+
+APR1 = datetime(2026, 4, 1, tzinfo=UTC)
+APR15 = datetime(2026, 4, 15, tzinfo=UTC)
+MAY1 = datetime(2026, 5, 1, tzinfo=UTC)
+JUN1 = datetime(2026, 6, 1, tzinfo=UTC)
+TERMS = CommitmentTerms(
+    commitment_id="bcmt_1",
+    subscription_id="sub_1",
+    minimum=10_000,
+    period_start=APR1,
+    period_end=MAY1,
+)
+
+
+def line(amount, *, kind="metered", sub="sub_1", start=APR1, end=MAY1) -> DraftLine:
+    return DraftLine(
+        kind=kind,
+        amount=amount,
+        currency="usd",
+        description="Tokens",
+        period_start=start,
+        period_end=end,
+        subscription_id=sub,
+    )
+
+
+def draft(lines, discounts=(), terms=TERMS) -> InvoiceDraft:
+    return InvoiceDraft(
+        customer_id="cus_1",
+        currency="usd",
+        lines=tuple(lines),
+        now=MAY1,
+        discounts=tuple(discounts),
+        commitment=terms,
+    )
+
+
+def test_without_terms_nothing_changes():
+    plain = draft([line(100)], terms=None)
+    assert apply_commitment(plain) is plain
+
+
+def test_only_the_periods_usage_of_the_subscription_counts():
+    lines = [
+        line(1_000),  # counts
+        line(2_000, start=APR15),  # an item added mid-period: counts
+        line(4_000, kind="licensed", start=MAY1, end=JUN1),  # in advance: no
+        line(8_000, kind="invoice_item"),  # a one-off: no
+        line(16_000, sub="sub_2"),  # another subscription: no
+        line(500, kind="late_usage", start=datetime(2026, 3, 1, tzinfo=UTC), end=APR1),
+    ]
+    composed = apply_commitment(draft(lines, discounts=[(1, 300)]))
+    assert period_spend(composed, TERMS) == 1_000 + 2_000 - 300
+    added = composed.lines[-1]
+    assert (added.kind, added.amount, added.discountable) == (TRUE_UP, 7_300, False)
+    assert (added.period_start, added.period_end) == (APR1, MAY1)
+    assert added.metadata == {"commitment": "bcmt_1"}
+
+
+def test_earlier_invoices_of_the_period_count():
+    terms = replace(TERMS, billed_before=9_000)
+    composed = apply_commitment(draft([line(600)], terms=terms))
+    assert composed.lines[-1].amount == 400
+
+
+def test_a_written_true_up_is_set_afresh_not_added_twice():
+    written = [line(3_000), replace(line(7_000), kind=TRUE_UP)]
+    composed = apply_commitment(draft([line(9_500), written[1]]))
+    assert [entry.amount for entry in composed.lines] == [9_500, 500]
+    over = apply_commitment(draft([line(12_000), written[1]]))
+    assert [entry.amount for entry in over.lines] == [12_000, 0]
+
+
+amounts = st.integers(min_value=0, max_value=50_000)
+
+
+@given(
+    usage=st.lists(amounts, max_size=6),
+    others=st.lists(amounts, max_size=3),
+    minimum=st.integers(min_value=1, max_value=100_000),
+    before=st.integers(min_value=0, max_value=30_000),
+    data=st.data(),
+)
+def test_the_period_reaches_exactly_the_minimum_or_stays_as_it_was(
+    usage, others, minimum, before, data
+):
+    lines = [line(amount) for amount in usage]
+    lines += [line(amount, kind="invoice_item") for amount in others]
+    discounts = [
+        (index, data.draw(st.integers(min_value=0, max_value=lines[index].amount)))
+        for index in range(len(usage))
+    ]
+    terms = replace(TERMS, minimum=minimum, billed_before=before)
+    start = draft(lines, discounts, terms)
+    spent = period_spend(start, terms)
+    composed = apply_commitment(start)
+    true_up = sum(entry.amount for entry in composed.lines if entry.kind == TRUE_UP)
+    assert true_up == max(0, minimum - spent)
+    assert spent + true_up == max(minimum, spent)
+    # The lines before it are untouched (the discount step's indexes hold).
+    assert composed.lines[: len(lines)] == tuple(lines)
+    # Running the step again changes nothing.
+    assert apply_commitment(composed) == composed
