@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
@@ -42,6 +42,9 @@ from metering.storage.rows import quote
 
 # Months made ahead of the current one by ``partitions_ensure``.
 MONTHS_AHEAD = 3
+# Events may arrive this long after their timestamp
+# (``metering.services.validation.MAX_PAST``): their months are made too.
+LATE_ARRIVALS = timedelta(days=35)
 # DDL on the events table queues every writer behind it: give up instead.
 LOCK_TIMEOUT = "5s"
 _PARTITION = re.compile(r"_p(\d{4})_(\d{2})$")
@@ -142,7 +145,8 @@ def _create_month(cursor, start: datetime) -> None:
 
 
 def partitions_ensure(*, now: datetime, ahead: int = MONTHS_AHEAD) -> list[str]:
-    """Make the partitions of this month and ``ahead`` more; the ones made.
+    """Make the partitions from the month of ``now - LATE_ARRIVALS`` to ``ahead``
+    months after this one; the ones made.
 
     Nothing when events are not partitioned. Gives up (and the next run tries
     again) if the table stays locked for ``LOCK_TIMEOUT``.
@@ -151,15 +155,25 @@ def partitions_ensure(*, now: datetime, ahead: int = MONTHS_AHEAD) -> list[str]:
         return []
     existing = {partition.start for partition in partitions()}
     made = []
-    start = month_start(now)
-    for _ in range(ahead + 1):
+    for start in _months_needed(now, ahead):
         if start not in existing:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 _create_month(cursor, start)
             made.append(partition_name(start))
-        start = next_month(start)
     return made
+
+
+def _months_needed(now: datetime, ahead: int) -> list[datetime]:
+    """The months that events arriving now may belong to, and ``ahead`` more."""
+    months, start = [], month_start(now - LATE_ARRIVALS)
+    last = month_start(now)
+    for _ in range(ahead):
+        last = next_month(last)
+    while start <= last:
+        months.append(start)
+        start = next_month(start)
+    return months
 
 
 def _referencing_foreign_keys(cursor) -> list[tuple[str, str]]:
@@ -223,8 +237,8 @@ def _swap_tables(cursor, old: str, new: str, next_id: int, identity: bool) -> No
 def convert(*, now: datetime, ahead: int = MONTHS_AHEAD) -> bool:
     """Partition the events table by month; False if it already is.
 
-    Makes a partition for every month that holds events and for this month and
-    ``ahead`` more, and a default partition. Runs in one transaction.
+    Makes a partition for every month that holds events and every month
+    ``partitions_ensure`` makes, and a default partition. Runs in one transaction.
     """
     if connection.vendor != "postgresql" or is_partitioned():
         return False
@@ -262,10 +276,7 @@ def convert(*, now: datetime, ahead: int = MONTHS_AHEAD) -> bool:
             f" FROM {quote(table)}"
         )
         months = {found.replace(tzinfo=UTC) for (found,) in cursor.fetchall()}
-        start = month_start(now)
-        for _ in range(ahead + 1):
-            months.add(start)
-            start = next_month(start)
+        months.update(_months_needed(now, ahead))
         for start in sorted(months):
             cursor.execute(
                 f"CREATE TABLE {quote(partition_name(start))}"

@@ -102,7 +102,9 @@ def test_converting_a_populated_table_keeps_every_event_id_and_key(meter, custom
         before
     )
     starts = [partition.start for partition in partitions.partitions()]
-    expected = {partitions.month_start(at) for at in MONTHS} | set(_months(4, NOW))
+    expected = {partitions.month_start(at) for at in MONTHS} | set(
+        _months(5, NOW - timedelta(days=35))
+    )
     assert starts == sorted(expected)
     assert MeterEventKey.objects.count() == len(MONTHS)
     for (_, identifier), event_id in stored.items():
@@ -127,7 +129,11 @@ def test_events_land_in_their_month_and_beyond_every_month_in_the_default(
 
     # The month made later takes its rows out of the default partition.
     made = partitions.partitions_ensure(now=far, ahead=0)
-    assert made == ["metering_meterevent_p2029_03"]
+    assert made == [
+        "metering_meterevent_p2029_01",
+        "metering_meterevent_p2029_02",
+        "metering_meterevent_p2029_03",
+    ]
     assert _where(stored[(meter.event_name, "far")]) == "metering_meterevent_p2029_03"
 
 
@@ -142,6 +148,12 @@ def test_beat_makes_the_months_ahead_once():
     assert partitions.partitions_ensure(now=later) == []
     starts = {partition.start for partition in partitions.partitions()}
     assert set(_months(4, later)) <= starts
+
+
+def test_the_months_of_late_events_are_made_too():
+    from metering.services.validation import MAX_PAST
+
+    assert partitions.LATE_ARRIVALS == MAX_PAST
 
 
 def test_ensure_does_nothing_while_events_are_one_table():
