@@ -48,7 +48,7 @@ class Horizon:
 
 def unbilled_horizon(*, now: datetime) -> Horizon:
     """The earliest moment whose usage may still be invoiced (at most ``now``)."""
-    horizon = Horizon(now, "the current month")
+    horizon = Horizon(now, "now")
     open_subscriptions = Subscription.objects.filter(ended_at__isnull=True)
     first = open_subscriptions.order_by("current_period_start").first()
     if first is not None and first.current_period_start < horizon.moment:
@@ -80,17 +80,19 @@ def archivable(*, through: datetime, now: datetime) -> list[partitions.Partition
             "(TALLY_METER_EVENT_PARTITIONS, docs/deploy.md)."
         )
     horizon = unbilled_horizon(now=now)
-    limit = min(horizon.moment, partitions.month_start(now))
+    this_month = partitions.month_start(now)
     chosen = [
         partition for partition in partitions.partitions() if partition.start <= through
     ]
     for partition in chosen:
-        if partition.end > limit:
+        if partition.end > this_month:
+            raise RetentionRefused(
+                f"{partition.start:%Y-%m} is the current month or later."
+            )
+        if partition.end > horizon.moment:
             raise RetentionRefused(
                 f"{partition.start:%Y-%m} may still be billed: {horizon.reason} "
                 f"starts {horizon.moment:%Y-%m-%d %H:%M} UTC."
-                if partition.end > horizon.moment
-                else f"{partition.start:%Y-%m} is the current month."
             )
     return chosen
 
