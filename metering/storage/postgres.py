@@ -12,7 +12,9 @@ import orjson
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
-from metering.models import MeterEvent, MeterEventKey, MeterUsageRollup
+from metering.models import MeterEvent, MeterUsageRollup
+from metering.storage import keyed
+from metering.storage.keyed import partitioned
 from metering.storage.rows import (
     EVENT_COLUMNS,
     ROLLUP_COLUMNS,
@@ -70,54 +72,17 @@ _SHARD = (
     f" WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, k) LIMIT 1),"
     f" floor(random() * {ROLLUP_SHARDS})::int))"
 )
-# The typed columns of one event (``_one_event_sql``), when they are selected
-# rather than inserted as VALUES.
-_ONE_EVENT = (
-    "%s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::numeric,"
-    " %s::timestamptz, %s::timestamptz, %s::boolean, %s::jsonb, %s::varchar,"
-    " %s::bigint"
-)
-_KEY_COLUMNS = "livemode, event_name, identifier, event_id"
-
-
-@functools.cache
-def partitioned() -> bool:
-    """Whether events are partitioned by month (``metering.storage.partitions``).
-
-    Read once per process: converting the table asks for a restart of the
-    processes that write events (``docs/deploy.md``).
-    """
-    from metering.storage.partitions import is_partitioned
-
-    return is_partitioned()
-
-
-def _keys_table() -> str:
-    return quote(MeterEventKey._meta.db_table)
-
-
-def _copy_keys_sql() -> str:
-    return f"COPY {_keys_table()} ({_KEY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-
-
 # The UTC hour of an event's timestamp.
 _EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
 
 @functools.cache
-def _one_event_sql(partitioned: bool, sequence: str = "") -> str:
-    """The one-event statement. Partitioned, the key goes first to its own table
-    with the event's id (parameters: the key's three, then the event's), and the
-    event only if the key was new."""
+def _one_event_sql(sequence: str = "") -> str:
+    """The one-event statement; with the id ``sequence``, the partitioned one
+    (``metering.storage.keyed``)."""
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
-    if partitioned:
-        insert = (
-            f"WITH k AS (INSERT INTO {_keys_table()} ({_KEY_COLUMNS})"
-            f" VALUES (%s, %s, %s, nextval('{sequence}'::regclass))"
-            " ON CONFLICT DO NOTHING RETURNING event_id),"
-            f" ins AS (INSERT INTO {events} (id, {names(EVENT_COLUMNS)})"
-            f" SELECT event_id, {_ONE_EVENT} FROM k"
-        )
+    if sequence:
+        insert = keyed.one_event_insert(events, sequence)
     else:
         insert = (
             f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
@@ -142,9 +107,9 @@ def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
     with raw_cursor() as cursor:
         if partitioned():
             parameters[:0] = (row.livemode, row.event_name, row.identifier)
-            sql = _one_event_sql(True, event_id_sequence(cursor))
+            sql = _one_event_sql(event_id_sequence(cursor))
         else:
-            sql = _one_event_sql(False)
+            sql = _one_event_sql()
         cursor.execute(sql, parameters)
         stored = cursor.fetchone()
     return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
@@ -157,27 +122,13 @@ def _few_events_sql(skip_stored: bool, ids: bool, sequence: str = "") -> str:
     ``skip_stored`` adds ``ON CONFLICT DO NOTHING``; without it a stored event fails
     the statement, and the insert costs a good part less per row. The statement
     answers each new event's key and id, or (not ``ids``) only how many there are.
-    With the id ``sequence`` (events partitioned): the keys go to their own
-    table first, each with its event's id drawn in key order, and only the events
-    whose key was new are inserted (the rows are of one mode).
+    With the id ``sequence``, the partitioned statement (``metering.storage.keyed``).
     """
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     order = 'ORDER BY "timestamp" DESC, id DESC'
     on_conflict = " ON CONFLICT DO NOTHING" if skip_stored else ""
     if sequence:
-        source = (
-            f"WITH v AS MATERIALIZED (SELECT * FROM json_to_recordset(%s::json)"
-            f" AS v({_RECORDSET})), k AS (INSERT INTO {_keys_table()}"
-            f" ({_KEY_COLUMNS}) SELECT *, nextval('{sequence}'::regclass)"
-            " FROM (SELECT livemode, event_name, identifier FROM v"
-            f" ORDER BY event_name, identifier) AS ordered{on_conflict}"
-            " RETURNING event_name, identifier, event_id),"
-            f" ins AS (INSERT INTO {events} (id, {names(EVENT_COLUMNS)})"
-            " SELECT event_id, meter_id, customer_id, event_name, identifier, value,"
-            ' "timestamp", created, livemode, dimensions, request_key,'
-            " dimension_set FROM v JOIN k USING (event_name, identifier)"
-            " ORDER BY event_name, identifier"
-        )
+        source = keyed.few_events_insert(events, _RECORDSET, sequence, on_conflict)
     else:
         source = (
             f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
@@ -390,10 +341,7 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
         ids = cursor.fetchone()[0]
         if partitioned():
             # The dedupe keys first: a stored one fails here, before the events.
-            with cursor.copy(_copy_keys_sql()) as copy:
-                copy.set_types(("bool", "varchar", "varchar", "int8"))
-                for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row((row[7], row[2], row[3], seq))
+            keyed.copy_keys(cursor, ordered, ids)
         with cursor.copy(copy_plain if plain else copy_all) as copy:
             # Values go as ints (they are whole numbers): psycopg writes an int as
             # numeric at half the cost of a Decimal.
