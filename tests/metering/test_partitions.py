@@ -276,3 +276,14 @@ def test_the_setting_partitions_the_events_at_migrate():
         )
         .fetchall()
     }
+
+
+@pytest.mark.usefixtures("partitioned")
+def test_the_beat_task_makes_the_months_from_the_real_clock(monkeypatch):
+    from core import clock
+    from metering.tasks import meter_event_partitions_ensure_task
+
+    monkeypatch.setattr(clock, "now", lambda: datetime(2027, 8, 3, tzinfo=UTC))
+    made = meter_event_partitions_ensure_task()
+    assert made[0] == "metering_meterevent_p2027_06"
+    assert made[-1] == "metering_meterevent_p2027_11"
