@@ -28,12 +28,35 @@ _ONE_EVENT = (
 def partitioned() -> bool:
     """Whether events are partitioned by month (``metering.storage.partitions``).
 
-    Read once per process: converting the table asks for a restart of the
-    processes that write events (``docs/deploy.md``).
+    Read once per process. A write after another process converted the table
+    notices (``plain_guard``, ``partitioned_now``, the one-event statement's
+    missing conflict key) and reads it again.
     """
     from metering.storage.partitions import is_partitioned
 
     return is_partitioned()
+
+
+def partitioned_now(cursor, table: str) -> bool:
+    """The layout as it is now (stable while the caller holds a lock on the
+    table), and remembered if another process converted the table since."""
+    cursor.execute(
+        "SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", [quote(table)]
+    )
+    now = cursor.fetchone()[0]
+    if now != partitioned():
+        partitioned.cache_clear()
+    return now
+
+
+def plain_guard(events: str) -> str:
+    """A condition that fails the statement (division by zero) once the events
+    are partitioned: a process that has not seen the conversion yet must not
+    store events without their keys."""
+    return (
+        " WHERE (SELECT 1 / (relkind = 'r')::int FROM pg_class"
+        f" WHERE oid = '{events}'::regclass) = 1"
+    )
 
 
 def _keys_table() -> str:

@@ -105,12 +105,18 @@ def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
     dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
     parameters = [*row[:8], dimensions, row.request_key, row.dimension_set]
     with raw_cursor() as cursor:
+        if not partitioned():
+            try:
+                cursor.execute(_one_event_sql(), parameters)
+            except psycopg.errors.InvalidColumnReference:
+                # No unique key to conflict on: the table was partitioned since
+                # this process read its layout. In a transaction, that aborted it.
+                partitioned.cache_clear()
+                if connections[DEFAULT_DB_ALIAS].in_atomic_block or not partitioned():
+                    raise
         if partitioned():
             parameters[:0] = (row.livemode, row.event_name, row.identifier)
-            sql = _one_event_sql(event_id_sequence(cursor))
-        else:
-            sql = _one_event_sql()
-        cursor.execute(sql, parameters)
+            cursor.execute(_one_event_sql(event_id_sequence(cursor)), parameters)
         stored = cursor.fetchone()
     return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
 
@@ -135,11 +141,12 @@ def _few_events_sql(skip_stored: bool, ids: bool, sequence: str = "") -> str:
             " SELECT meter_id, customer_id, event_name, identifier, value,"
             ' "timestamp", created, livemode, dimensions, request_key, dimension_set'
             f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
-            " ORDER BY event_name, identifier"
             + (
+                " ORDER BY event_name, identifier"
                 " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
                 if skip_stored
-                else ""
+                # Nothing else would stop this one if the table was partitioned.
+                else keyed.plain_guard(events) + " ORDER BY event_name, identifier"
             )
         )
     return (
@@ -201,6 +208,10 @@ def _write_few(rows: Sequence[EventRow], ids: bool = True):
                 cursor.execute(_few_events_sql(False, ids, sequence), [document])
             except psycopg.errors.UniqueViolation:
                 pass
+            except psycopg.errors.DivisionByZero:
+                # The table was partitioned since this process read its layout.
+                partitioned.cache_clear()
+                sequence = event_id_sequence(cursor) if partitioned() else ""
             else:
                 return _stored(cursor, ids)
         cursor.execute(_few_events_sql(True, ids, sequence), [document])
@@ -339,7 +350,7 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
         cursor.execute(f"LOCK TABLE ONLY {quote(table)} IN ROW EXCLUSIVE MODE")
         cursor.execute(take_ids, [len(ordered)])
         ids = cursor.fetchone()[0]
-        if partitioned():
+        if keyed.partitioned_now(cursor, table):
             # The dedupe keys first: a stored one fails here, before the events.
             keyed.copy_keys(cursor, ordered, ids)
         with cursor.copy(copy_plain if plain else copy_all) as copy:

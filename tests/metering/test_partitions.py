@@ -287,3 +287,52 @@ def test_the_beat_task_makes_the_months_from_the_real_clock(monkeypatch):
     made = meter_event_partitions_ensure_task()
     assert made[0] == "metering_meterevent_p2027_06"
     assert made[-1] == "metering_meterevent_p2027_11"
+
+
+@pytest.fixture
+def stale_layout():
+    """This process read "one table", then the table was partitioned (as by
+    another process): the cached layout is out of date."""
+    _forget_layout()
+    if partitions.is_partitioned():
+        partitions.revert()
+    _forget_layout()
+    assert postgres.partitioned() is False
+    partitions.convert(now=NOW)
+    yield
+    _forget_layout()
+
+
+@pytest.mark.usefixtures("stale_layout")
+def test_a_large_batch_after_a_conversion_elsewhere_still_writes_the_keys(
+    meter, customer
+):
+    batch = [_row(meter, customer, f"s-{n}", MONTHS[-1]) for n in range(1200)]
+    assert len(events_write(batch)) == 1200
+    assert postgres.partitioned() is True
+    assert MeterEventKey.objects.filter(event_name=meter.event_name).count() == 1200
+    assert events_write(batch) == {}
+
+
+@pytest.mark.usefixtures("stale_layout")
+def test_one_event_in_a_transaction_after_a_conversion_elsewhere_fails_not_doubles(
+    meter, customer
+):
+    with pytest.raises(Exception, match="ON CONFLICT"), transaction.atomic():
+        events_write([_row(meter, customer, "one", MONTHS[-1])])
+    assert not MeterEvent.objects.filter(meter=meter).exists()
+    assert postgres.partitioned() is True
+    assert len(events_write([_row(meter, customer, "one", MONTHS[-1])])) == 1
+    assert events_write([_row(meter, customer, "one", MONTHS[0])]) == {}
+
+
+@pytest.mark.usefixtures("stale_layout")
+def test_the_plain_fast_statement_refuses_a_partitioned_table(meter, customer):
+    """The v2 fast path (autocommit, no conflict target) is guarded in SQL."""
+    document = postgres._events_document([_row(meter, customer, "f", MONTHS[-1])])
+    with pytest.raises(Exception, match="division by zero"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                postgres._few_events_sql(False, False).replace("%s", "%s"), [document]
+            )
+    assert not MeterEvent.objects.filter(meter=meter).exists()
