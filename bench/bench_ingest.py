@@ -562,6 +562,30 @@ def run(args) -> dict:
         )
         _check(v1, "v1")
         _http_figures(figures, "v1 single events", v1, v1_count, copy_rate)
+        # The reference of v1 (#19): the cheapest authenticated DRF view, an empty
+        # list, behind the same gunicorn with the same clients.
+        empty = _lean_load(
+            server,
+            [
+                support.Request(
+                    "GET",
+                    "/v1/test_helpers/test_clocks?limit=1",
+                    b"",
+                    {"Authorization": f"Bearer {secret}"},
+                )
+            ]
+            * v1_count,
+            clients=V1_CLIENTS,
+        )
+        _check(empty, "empty view")
+        empty_rate = v1_count / empty.seconds
+        figures["empty DRF view: requests/s"] = empty_rate
+        figures["v1 single events: % of an empty view"] = (
+            100 * figures["v1 single events: events/s measured"] / empty_rate
+        )
+        figures["v1 single events: p99 per request (ms)"] = 1000 * support.percentile(
+            v1.latencies, 0.99
+        )
 
         token = _session_token(*server, secret)
         stream = _lean_load(

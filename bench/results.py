@@ -8,6 +8,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
+from bench import targets
 from bench.support import ROOT
 
 RESULTS_JSON = ROOT / "bench" / "results.json"
@@ -74,7 +75,19 @@ def write(
                 "ratio": f"{value:.1f} {unit}" if unit and _number(value) else "",
             }
         )
-    RESULTS_JSON.write_text(json.dumps({**meta, "figures": figures}, indent=2) + "\n")
+    by_key = {(name, figure): value for name, figure, value in rows}
+    RESULTS_JSON.write_text(
+        json.dumps(
+            {
+                **meta,
+                "targets": targets.target_rows(by_key),
+                "growth": targets.growth_rows(by_key),
+                "figures": figures,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     lines = [
         "# Benchmark results",
         "",
@@ -83,6 +96,9 @@ def write(
         "run (README, *Benchmarks*).",
         "",
         *(f"- {key}: {_shown(value)}" for key, value in meta.items()),
+        "",
+        *targets.markdown(by_key),
+        "## Every figure",
         "",
         "| benchmark | figure | value | reference | ratio |",
         "|---|---|---|---|---|",

@@ -369,6 +369,7 @@ CELERY_TASK_ROUTES = {
     "alerts.tasks.alerts_evaluate_task": {"queue": "realtime"},
     "alerts.tasks.limits_evaluate_task": {"queue": "realtime"},
     "metering.tasks.meter_event_sessions_prune_task": {"queue": "realtime"},
+    "metering.tasks.meter_event_partitions_ensure_task": {"queue": "realtime"},
     # Money: period close, finalization, thresholds, credits, test-clock advances.
     "billing.tasks.subscriptions_close_due_task": {"queue": "invoicing"},
     "billing.tasks.invoices_finalize_due_task": {"queue": "invoicing"},
@@ -440,6 +441,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.tasks.credit_grant_expiry_notices_send_task",
         "schedule": timedelta(minutes=1),
     },
+    "meter-event-partitions-ahead": {
+        "task": "metering.tasks.meter_event_partitions_ensure_task",
+        "schedule": timedelta(hours=6),
+    },
     "prune-meter-event-sessions": {
         "task": "metering.tasks.meter_event_sessions_prune_task",
         "schedule": timedelta(hours=6),
@@ -479,6 +484,12 @@ TALLY_CHECK_CACHE_SECONDS = float(os.environ.get("TALLY_CHECK_CACHE_SECONDS", "0
 # How long an evaluation waits for ingestion transactions still open (PostgreSQL)
 # before leaving their events to the run their commit queues.
 TALLY_USAGE_SETTLE_WAIT = float(os.environ.get("TALLY_USAGE_SETTLE_WAIT_SECONDS", "2"))
+
+# Meter events partitioned by month of their timestamp (PostgreSQL only;
+# metering.storage.partitions, docs/deploy.md): `migrate` converts the table when
+# this is on, Beat makes the months ahead, and `meter_events_archive` may then
+# archive whole months that no unbilled period touches. Off: one events table.
+TALLY_METER_EVENT_PARTITIONS = env_bool("TALLY_METER_EVENT_PARTITIONS", False)
 
 # Test clocks: how long an advance's worker may go silent (between two steps of
 # the walk) before the advance is presumed lost and resumed by another worker.

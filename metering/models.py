@@ -195,6 +195,28 @@ class MeterEvent(models.Model):
         return f"{self.event_name} {self.identifier}"
 
 
+class MeterEventKey(models.Model):
+    """The dedupe key of a stored meter event, once per mode, while events are
+    partitioned by month (PostgreSQL, ``metering.storage.partitions``).
+
+    A partitioned table's unique keys must hold the partition key, and an event's
+    ``timestamp`` is not part of its identity: this table keeps
+    ``(livemode, event_name, identifier)`` unique across every month instead. It
+    stays empty while events are one table, whose own unique key does that.
+    ``event_id`` finds the event of an identifier (a cancel, a replay) without an
+    index on the events for it.
+    """
+
+    pk = models.CompositePrimaryKey("livemode", "event_name", "identifier")
+    livemode = models.BooleanField()
+    event_name = models.CharField(max_length=100)
+    identifier = models.CharField(max_length=100)
+    event_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.identifier}"
+
+
 class MeterEventAdjustment(models.Model):
     """A cancellation of one meter event (``billing.meter_event_adjustment``)."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from core import clock
-from metering import errors, signals
+from metering import errors, signals, storage
 from metering.models import MeterEvent, MeterEventAdjustment, MeterUsageRollup
 from metering.services.validation import MAX_EVENT_NAME, MAX_IDENTIFIER, require_text
 from metering.usage import HOUR, RawEvent, cells_from_events, floor_hour
@@ -17,11 +17,11 @@ from metering.usage import HOUR, RawEvent, cells_from_events, floor_hour
 def _cancel_target(event_name: Any, identifier: Any) -> MeterEvent:
     event_name = require_text(event_name, "event_name", MAX_EVENT_NAME)
     identifier = require_text(identifier, "cancel[identifier]", MAX_IDENTIFIER)
-    event = (
-        MeterEvent.objects.select_related("customer__test_clock")
-        .filter(event_name=event_name, identifier=identifier)
-        .first()
-    )
+    event = storage.events_with_identifier(
+        MeterEvent.objects.select_related("customer__test_clock"),
+        event_name=event_name,
+        identifier=identifier,
+    ).first()
     if event is None:
         raise errors.MeterEventError(
             f"No meter event with identifier '{identifier}' was found for event_name "

@@ -241,15 +241,13 @@ def meter_event_create_or_replay(
     except errors.MeterEventError as error:
         if error.code != errors.DUPLICATE:
             raise
-        stored = (
-            MeterEvent.objects.select_related("meter")
-            .filter(
-                livemode=modes.default_livemode() if livemode is None else livemode,
-                event_name=event_name,
-                identifier=identifier,
-            )
-            .first()
-        )
+        stored = storage.events_with_identifier(
+            MeterEvent.objects.select_related("meter").filter(
+                livemode=modes.default_livemode() if livemode is None else livemode
+            ),
+            event_name=event_name,
+            identifier=identifier,
+        ).first()
         if stored is None or stored.request_key != request_key:
             raise
         if not same_event(stored, payload, timestamp):

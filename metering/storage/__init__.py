@@ -42,7 +42,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.models import QuerySet
 
+from metering.models import MeterEventKey
 from metering.storage import generic, postgres
 from metering.storage.postgres import COPY_FROM, ROLLUP_SHARDS
 from metering.storage.rows import (
@@ -61,6 +63,7 @@ __all__ = [
     "EventRow",
     "aware",
     "events_store",
+    "events_with_identifier",
     "events_write",
     "fold",
     "in_filter",
@@ -97,3 +100,21 @@ def events_store(rows: Sequence[EventRow], *, sync_commit: bool = True) -> int:
     if connection.vendor == "postgresql":
         return postgres.write(rows, sync_commit, ids=False)
     return len(generic.write(rows))
+
+
+def events_with_identifier(
+    queryset: QuerySet, *, event_name: str, identifier: str
+) -> QuerySet:
+    """``queryset`` (of meter events) narrowed to those of one identifier.
+
+    While events are partitioned by month their table has no index on the
+    identifier: the dedupe keys name the ids (one per mode), which each month's
+    primary key finds.
+    """
+    queryset = queryset.filter(event_name=event_name, identifier=identifier)
+    if connection.vendor == "postgresql" and postgres.partitioned():
+        ids = MeterEventKey.objects.filter(
+            event_name=event_name, identifier=identifier
+        ).values_list("event_id", flat=True)
+        queryset = queryset.filter(id__in=list(ids))
+    return queryset

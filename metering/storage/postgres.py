@@ -13,6 +13,8 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from metering.models import MeterEvent, MeterUsageRollup
+from metering.storage import keyed
+from metering.storage.keyed import partitioned
 from metering.storage.rows import (
     EVENT_COLUMNS,
     ROLLUP_COLUMNS,
@@ -75,13 +77,21 @@ _EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE
 
 
 @functools.cache
-def _one_event_sql() -> str:
+def _one_event_sql(sequence: str = "") -> str:
+    """The one-event statement; with the id ``sequence``, the partitioned one
+    (``metering.storage.keyed``)."""
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
+    if sequence:
+        insert = keyed.one_event_insert(events, sequence)
+    else:
+        insert = (
+            f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
+            f" VALUES ({placeholders(8)}, %s::jsonb, %s, %s)"
+            " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
+        )
     return (
-        f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
-        f" VALUES ({placeholders(8)}, %s::jsonb, %s, %s)"
-        " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
-        ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set'
+        insert
+        + ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
         f" SELECT meter_id, customer_id, {_EVENT_HOUR}, dimension_set, value, 1,"
         f' "timestamp", id, value, id, value, value, {_SHARD} FROM ins'
@@ -93,38 +103,54 @@ def _one_event_sql() -> str:
 
 def _write_one(row: EventRow) -> dict[tuple[str, str], int]:
     dimensions = None if row.dimensions is None else json.dumps(row.dimensions)
+    parameters = [*row[:8], dimensions, row.request_key, row.dimension_set]
     with raw_cursor() as cursor:
-        cursor.execute(
-            _one_event_sql(),
-            [*row[:8], dimensions, row.request_key, row.dimension_set],
-        )
+        if not partitioned():
+            try:
+                cursor.execute(_one_event_sql(), parameters)
+            except psycopg.errors.InvalidColumnReference:
+                # No unique key to conflict on: the table was partitioned since
+                # this process read its layout. In a transaction, that aborted it.
+                partitioned.cache_clear()
+                if connections[DEFAULT_DB_ALIAS].in_atomic_block or not partitioned():
+                    raise
+        if partitioned():
+            parameters[:0] = (row.livemode, row.event_name, row.identifier)
+            cursor.execute(_one_event_sql(event_id_sequence(cursor)), parameters)
         stored = cursor.fetchone()
     return {} if stored is None else {(row.event_name, row.identifier): stored[0]}
 
 
 @functools.cache
-def _few_events_sql(skip_stored: bool, ids: bool) -> str:
+def _few_events_sql(skip_stored: bool, ids: bool, sequence: str = "") -> str:
     """Insert the events of one JSON parameter and fold them into their rollups.
 
     ``skip_stored`` adds ``ON CONFLICT DO NOTHING``; without it a stored event fails
     the statement, and the insert costs a good part less per row. The statement
     answers each new event's key and id, or (not ``ids``) only how many there are.
+    With the id ``sequence``, the partitioned statement (``metering.storage.keyed``).
     """
     events, rollups = quote(MeterEvent._meta.db_table), MeterUsageRollup._meta.db_table
     order = 'ORDER BY "timestamp" DESC, id DESC'
-    on_conflict = (
-        " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
-        if skip_stored
-        else ""
-    )
+    on_conflict = " ON CONFLICT DO NOTHING" if skip_stored else ""
+    if sequence:
+        source = keyed.few_events_insert(events, _RECORDSET, sequence, on_conflict)
+    else:
+        source = (
+            f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
+            " SELECT meter_id, customer_id, event_name, identifier, value,"
+            ' "timestamp", created, livemode, dimensions, request_key, dimension_set'
+            f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
+            + (
+                " ORDER BY event_name, identifier"
+                " ON CONFLICT (livemode, event_name, identifier) DO NOTHING"
+                if skip_stored
+                # Nothing else would stop this one if the table was partitioned.
+                else keyed.plain_guard(events) + " ORDER BY event_name, identifier"
+            )
+        )
     return (
-        f"WITH ins AS (INSERT INTO {events} ({names(EVENT_COLUMNS)})"
-        " SELECT meter_id, customer_id, event_name, identifier, value,"
-        ' "timestamp", created, livemode, dimensions, request_key, dimension_set'
-        f" FROM json_to_recordset(%s::json) AS v({_RECORDSET})"
-        " ORDER BY event_name, identifier"
-        f"{on_conflict}"
-        " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
+        source + " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
         ' "timestamp", dimension_set'
         "), folded AS (SELECT meter_id, customer_id,"
         f" {_EVENT_HOUR}, dimension_set,"
@@ -176,14 +202,19 @@ def _write_few(rows: Sequence[EventRow], ids: bool = True):
     """
     document = _events_document(rows)
     with raw_cursor() as cursor:
+        sequence = event_id_sequence(cursor) if partitioned() else ""
         if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
             try:
-                cursor.execute(_few_events_sql(False, ids), [document])
+                cursor.execute(_few_events_sql(False, ids, sequence), [document])
             except psycopg.errors.UniqueViolation:
                 pass
+            except psycopg.errors.DivisionByZero:
+                # The table was partitioned since this process read its layout.
+                partitioned.cache_clear()
+                sequence = event_id_sequence(cursor) if partitioned() else ""
             else:
                 return _stored(cursor, ids)
-        cursor.execute(_few_events_sql(True, ids), [document])
+        cursor.execute(_few_events_sql(True, ids, sequence), [document])
         return _stored(cursor, ids)
 
 
@@ -323,10 +354,14 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
         take_ids, copy_all, copy_plain, copy_sets, rollup_sql = _copy_sql(
             event_id_sequence(cursor)
         )
-        # The write lock before the ids, as an INSERT takes it (``watermark``).
-        cursor.execute(f"LOCK TABLE {quote(table)} IN ROW EXCLUSIVE MODE")
+        # The write lock before the ids, as an INSERT takes it (``watermark``);
+        # ONLY: a partitioned table's months are locked as rows reach them.
+        cursor.execute(f"LOCK TABLE ONLY {quote(table)} IN ROW EXCLUSIVE MODE")
         cursor.execute(take_ids, [len(ordered)])
         ids = cursor.fetchone()[0]
+        if keyed.partitioned_now(cursor, table):
+            # The dedupe keys first: a stored one fails here, before the events.
+            keyed.copy_keys(cursor, ordered, ids)
         statement = copy_plain if plain else copy_sets if bare else copy_all
         with cursor.copy(statement) as copy:
             # Values go as ints (they are whole numbers): psycopg writes an int as

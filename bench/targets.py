@@ -1,0 +1,229 @@
+"""The targets of issue #19 and the growth table, as ``bench/RESULTS.md`` shows them.
+
+Each target names the figures of a run that measure it (benchmark, figure) and
+the goal; a target whose figures this run did not produce says so, rather than
+leaving the row out. The growth table gathers the figures named
+``"<measure> @ <size>"`` and ``"<measure>: growth"`` (``bench_growth``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Figures = dict[tuple[str, str], object]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    reference: str
+    goal: str
+    # (benchmark, figure) shown as the measured value, and as the ratio (if any).
+    value: tuple[str, str]
+    ratio: tuple[str, str] | None
+    met: Callable[[Figures], bool | None]
+
+
+def _number(figures: Figures, key: tuple[str, str]) -> float | None:
+    value = figures.get(key)
+    return value if isinstance(value, int | float) else None
+
+
+def _at_most(key: tuple[str, str], limit: float):
+    def met(figures: Figures) -> bool | None:
+        value = _number(figures, key)
+        return None if value is None else value <= limit
+
+    return met
+
+
+def _at_least(key: tuple[str, str], limit: float):
+    def met(figures: Figures) -> bool | None:
+        value = _number(figures, key)
+        return None if value is None else value >= limit
+
+    return met
+
+
+def _both(*checks):
+    def met(figures: Figures) -> bool | None:
+        outcomes = [check(figures) for check in checks]
+        if any(outcome is None for outcome in outcomes):
+            return None
+        return all(outcomes)
+
+    return met
+
+
+_BULK1 = ("ingest", "bulk import, 1 worker(s), % of COPY")
+_BULK2 = ("ingest", "bulk import, 2 worker(s), % of 2-session COPY")
+_V2 = ("ingest", "v2 stream (100/call): % of COPY")
+_SUMMARY = ("summaries", "per day (30): p95 (ms)")
+_CLOSE = ("billing", "close + finalize s (target ≤ 60)")
+_WEBHOOKS = ("webhooks", "deliveries/s")
+_WEBHOOK_P95 = ("webhooks", "latency p95 ms")
+
+TARGETS = (
+    Target(
+        "v1 single event via gunicorn",
+        "an empty DRF view behind the same gunicorn",
+        "≥ 60 % of it, p99 ≤ 50 ms",
+        ("ingest", "v1 single events: events/s measured"),
+        ("ingest", "v1 single events: % of an empty view"),
+        _both(
+            _at_least(("ingest", "v1 single events: % of an empty view"), 60),
+            _at_most(("ingest", "v1 single events: p99 per request (ms)"), 50),
+        ),
+    ),
+    Target(
+        "v2 stream, 100 events/request",
+        "COPY of the same rows",
+        "≥ 50 %",
+        ("ingest", "v2 stream (100/call): events/s measured"),
+        _V2,
+        _at_least(_V2, 50),
+    ),
+    Target(
+        "bulk import, 1 worker",
+        "COPY of the same rows, 1 session",
+        "≥ 85 %",
+        ("ingest", "bulk import, 1 worker(s) (events/s)"),
+        _BULK1,
+        _at_least(_BULK1, 85),
+    ),
+    Target(
+        "bulk import, 2 workers",
+        "COPY of the same rows, 2 sessions",
+        "≥ 85 %",
+        ("ingest", "bulk import, 2 worker(s) (events/s)"),
+        _BULK2,
+        _at_least(_BULK2, 85),
+    ),
+    Target(
+        "summaries, 30-day window (at 100 M events)",
+        "hand-written SQL on the rollups",
+        "p95 ≤ 20 ms",
+        _SUMMARY,
+        None,
+        _at_most(_SUMMARY, 20),
+    ),
+    Target(
+        "period close + finalize, 10,000 subscriptions",
+        "—",
+        "≤ 15 s (100,000 ≤ 3 min with 4 workers)",
+        _CLOSE,
+        None,
+        _at_most(_CLOSE, 15),
+    ),
+    Target(
+        "alert / limit evaluation",
+        "—",
+        "100,000 alerts per pass ≤ 5 s",
+        ("alerts", "100,000 alerts per pass (s)"),
+        None,
+        _at_most(("alerts", "100,000 alerts per pass (s)"), 5),
+    ),
+    Target(
+        "webhook delivery, 3 endpoints, ordered",
+        "a local receiver that only counts",
+        "≥ 1,000 deliveries/s, p95 event → delivered ≤ 1 s",
+        _WEBHOOKS,
+        None,
+        _both(_at_least(_WEBHOOKS, 1000), _at_most(_WEBHOOK_P95, 1000)),
+    ),
+    Target(
+        "dashboard and portal pages",
+        "—",
+        "p95 ≤ 300 ms with 100,000 customers, 1,000,000 invoices",
+        ("dashboard", "pages p95 (ms)"),
+        None,
+        _at_most(("dashboard", "pages p95 (ms)"), 300),
+    ),
+)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
+def target_rows(figures: Figures) -> list[dict]:
+    """Each target with its measured value, ratio and whether it is met."""
+    rows = []
+    for target in TARGETS:
+        value = figures.get(target.value)
+        ratio = figures.get(target.ratio) if target.ratio else None
+        met = target.met(figures)
+        rows.append(
+            {
+                "target": target.name,
+                "reference": target.reference,
+                "goal": target.goal,
+                "measured": "not measured in this run"
+                if value is None
+                else _shown(value),
+                "ratio": "" if ratio is None else f"{_shown(ratio)} %",
+                "met": {True: "yes", False: "no", None: "—"}[met],
+            }
+        )
+    return rows
+
+
+def growth_rows(figures: Figures) -> list[dict]:
+    """The growth table: each measure, its value at each size, and the verdict."""
+    measures: dict[str, dict] = {}
+    for (benchmark, figure), value in figures.items():
+        if benchmark != "growth":
+            continue
+        measure, at, size = figure.partition(" @ ")
+        if at:
+            measures.setdefault(measure, {"sizes": {}, "verdict": ""})
+            measures[measure]["sizes"][size] = _shown(value)
+        elif figure.endswith(": growth"):
+            measure = figure.removesuffix(": growth")
+            measures.setdefault(measure, {"sizes": {}, "verdict": ""})
+            measures[measure]["verdict"] = str(value)
+    return [
+        {"measure": measure, **entry}
+        for measure, entry in measures.items()
+        if entry["sizes"]
+    ]
+
+
+def markdown(figures: Figures) -> list[str]:
+    """The targets and growth sections of ``RESULTS.md``."""
+    lines = [
+        "## Targets of issue #19",
+        "",
+        "| target | reference | goal | measured | ratio | met |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {row['target']} | {row['reference']} | {row['goal']}"
+            f" | {row['measured']} | {row['ratio']} | {row['met']} |"
+            for row in target_rows(figures)
+        ),
+        "",
+    ]
+    growth = growth_rows(figures)
+    if growth:
+        lines += [
+            "## Growth",
+            "",
+            "Cost per unit at the largest size against the smallest: linear when",
+            "at most 25 % more; summaries flat when p95 grows by at most half.",
+            "",
+            "| measure | sizes | verdict |",
+            "|---|---|---|",
+            *(
+                f"| {row['measure']} | "
+                + "; ".join(f"{size}: {value}" for size, value in row["sizes"].items())
+                + f" | {row['verdict']} |"
+                for row in growth
+            ),
+            "",
+        ]
+    return lines
