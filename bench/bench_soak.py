@@ -269,6 +269,15 @@ def soak(database: str, seconds: float) -> dict:
         "max_rss_mib": {
             role: round(kib / 1024, 1) for role, kib in sorted(memory.peak.items())
         },
+        "max_rss_mib_by_half": {
+            role: [round(first / 1024, 1), round(second / 1024, 1)]
+            for role, (first, second) in sorted(memory.halves().items())
+        },
+        "load_average_1m": {
+            "min": round(min(memory.loads, default=0.0), 2),
+            "mean": round(sum(memory.loads) / max(len(memory.loads), 1), 2),
+            "max": round(max(memory.loads, default=0.0), 2),
+        },
     }
 
 
@@ -287,6 +296,13 @@ def _print(report: dict) -> None:
         "peak RSS (MiB): "
         + ", ".join(f"{k} {v}" for k, v in report["max_rss_mib"].items())
     )
+    print(
+        "peak RSS, first half / second half (MiB): "
+        + ", ".join(
+            f"{k} {a}/{b}" for k, (a, b) in report["max_rss_mib_by_half"].items()
+        )
+    )
+    print(f"1-minute load average during the run: {report['load_average_1m']}")
 
 
 def main(argv: list[str]) -> int:
