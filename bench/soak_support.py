@@ -102,6 +102,21 @@ class Installation:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
 
+    def exited(self) -> list[str]:
+        """The roles whose process has ended (they should all still run)."""
+        return [
+            name
+            for name, process in self.processes.items()
+            if process.poll() is not None
+        ]
+
+    def errors_in_logs(self) -> int:
+        """Tracebacks and critical errors any process logged."""
+        return sum(
+            len(re.findall(r"Traceback|CRITICAL", log.read_text(errors="replace")))
+            for log in self.logs.values()
+        )
+
     def locked_in_logs(self) -> int:
         return sum(
             log.read_text(errors="replace").count(LOCKED) for log in self.logs.values()
