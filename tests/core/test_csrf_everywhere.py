@@ -14,7 +14,6 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver
 
-
 pytestmark = pytest.mark.django_db
 
 
