@@ -17,8 +17,10 @@ PostgreSQL on ``CELERY_BROKER_URL`` if it is Redis). Clients then send, for
   Beat's own closes.
 
 Reported: p50/p99 per route, 5xx answers, "database is locked" (in answers and in
-every process's log), and the peak resident memory of each process (sampled every
-second). Not part of ``make bench`` nor of CI: it runs for minutes.
+every process's log), processes that ended and tracebacks they logged, and the peak
+resident memory of each process (sampled every second; first half against second
+half, since a leak keeps growing), with the load average during the run.
+Not part of ``make bench`` nor of CI: it runs for minutes.
 """
 
 from __future__ import annotations
@@ -242,6 +244,8 @@ def soak(database: str, seconds: float) -> dict:
             thread.join()
         memory.done.set()
         memory.join()
+        exited = installation.exited()
+        log_errors = installation.errors_in_logs()
     finally:
         installation.stop()
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -266,8 +270,19 @@ def soak(database: str, seconds: float) -> dict:
         "database_is_locked": sum(c.locked for c in clients)
         + installation.locked_in_logs(),
         "advances": {str(k): v for k, v in closer.advances.items()},
+        "exited": exited,
+        "log_errors": log_errors,
         "max_rss_mib": {
             role: round(kib / 1024, 1) for role, kib in sorted(memory.peak.items())
+        },
+        "max_rss_mib_by_half": {
+            role: [round(first / 1024, 1), round(second / 1024, 1)]
+            for role, (first, second) in sorted(memory.halves().items())
+        },
+        "load_average_1m": {
+            "min": round(min(memory.loads, default=0.0), 2),
+            "mean": round(sum(memory.loads) / max(len(memory.loads), 1), 2),
+            "max": round(max(memory.loads, default=0.0), 2),
         },
     }
 
@@ -284,9 +299,20 @@ def _print(report: dict) -> None:
     print(f"5xx: {report['5xx']}; 'database is locked': {report['database_is_locked']}")
     print(f"test-clock advances: {report['advances']}")
     print(
+        f"processes that ended during the run: {report['exited'] or 'none'}; "
+        f"tracebacks in the logs: {report['log_errors']}"
+    )
+    print(
         "peak RSS (MiB): "
         + ", ".join(f"{k} {v}" for k, v in report["max_rss_mib"].items())
     )
+    print(
+        "peak RSS, first half / second half (MiB): "
+        + ", ".join(
+            f"{k} {a}/{b}" for k, (a, b) in report["max_rss_mib_by_half"].items()
+        )
+    )
+    print(f"1-minute load average during the run: {report['load_average_1m']}")
 
 
 def main(argv: list[str]) -> int:
@@ -305,7 +331,10 @@ def main(argv: list[str]) -> int:
         _print(report)
     if args.json:
         Path(args.json).write_text(json.dumps(reports, indent=2))
-    failed = any(r["5xx"] or r["database_is_locked"] for r in reports)
+    failed = any(
+        r["5xx"] or r["database_is_locked"] or r["exited"] or r["log_errors"]
+        for r in reports
+    )
     return 1 if failed else 0
 
 

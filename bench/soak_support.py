@@ -102,6 +102,21 @@ class Installation:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
 
+    def exited(self) -> list[str]:
+        """The roles whose process has ended (they should all still run)."""
+        return [
+            name
+            for name, process in self.processes.items()
+            if process.poll() is not None
+        ]
+
+    def errors_in_logs(self) -> int:
+        """Tracebacks and critical errors any process logged."""
+        return sum(
+            len(re.findall(r"Traceback|CRITICAL", log.read_text(errors="replace")))
+            for log in self.logs.values()
+        )
+
     def locked_in_logs(self) -> int:
         return sum(
             log.read_text(errors="replace").count(LOCKED) for log in self.logs.values()
@@ -150,17 +165,36 @@ def _rss_kib(pid: int) -> int:
 
 
 class Memory(threading.Thread):
-    """Peak RSS of every process of each role, sampled each second."""
+    """Peak RSS of every process of each role, sampled each second; the samples are
+    kept so the first and second halves can be compared (a leak keeps growing)."""
 
     def __init__(self, processes: dict[str, subprocess.Popen]) -> None:
         super().__init__(daemon=True)
         self.processes = processes
         self.peak: dict[str, int] = defaultdict(int)
+        self.samples: dict[str, list[int]] = defaultdict(list)
+        self.loads: list[float] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(1.0):
+            self.loads.append(os.getloadavg()[0])
+            tick: dict[str, int] = defaultdict(int)
             for role, process in self.processes.items():
                 for index, pid in enumerate(_tree(process.pid)):
                     name = role if index == 0 else f"{role} (child)"
-                    self.peak[name] = max(self.peak[name], _rss_kib(pid))
+                    tick[name] = max(tick[name], _rss_kib(pid))
+            for name, kib in tick.items():
+                self.peak[name] = max(self.peak[name], kib)
+                self.samples[name].append(kib)
+
+    def halves(self) -> dict[str, tuple[int, int]]:
+        """Each role's peak RSS (KiB) in the first and in the second half of the run."""
+        return {
+            name: (
+                max(values[: len(values) // 2] or [0]),
+                max(values[len(values) // 2 :]),
+            )
+            for name, values in self.samples.items()
+            if values
+        }

@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import gunicorn_errors  # noqa: E402
+from config.redaction import gunicorn_logger_class  # noqa: E402
 
 # Loopback by default: put a proxy (TLS) in front, or set HOST=0.0.0.0 to listen on
 # every interface (a container).
@@ -26,6 +27,8 @@ timeout = 60
 # Workers touch their heartbeat file on every request: keep it in memory.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+# Customer-page and hosted-invoice paths are their links' secrets: logged redacted.
+logger_class = gunicorn_logger_class()
 
 # Requests gunicorn refuses before Django sees them: a request line over 4094 bytes
 # (414), more than 100 headers or one over 8190 bytes (431), an unparsable line (400).

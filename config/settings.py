@@ -611,7 +611,11 @@ TALLY_RATE_LIMIT_REDIS_URL = os.environ.get(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line is redacted: no API key, webhook secret or link token in a log.
+    "formatters": {"redacted": {"()": "config.redaction.RedactingFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "redacted"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -25,6 +25,44 @@ def _celery_eager():
     celery_app.conf.task_eager_propagates = True
 
 
+# What tests change to queue for real (tests/core/test_broker_down.py, the system
+# tests): eager mode, the broker they write to and its options.
+_CELERY_CONF = (
+    "task_always_eager",
+    "task_eager_propagates",
+    "broker_write_url",
+    "broker_transport_options",
+)
+
+
+@pytest.fixture(autouse=True)
+def _celery_state_restored():
+    """Leave Celery as the test found it: the suite's app current, its settings, its
+    connections and ``core.queue``'s memory of a dead broker.
+
+    A test that made another Celery app (one made current by default) sent every
+    later shared task to that app's broker: the webhook kill test then waited for
+    sends that went to a folder no worker read.
+    """
+    from celery import _state
+
+    from core import queue
+
+    conf = celery_app.conf
+    saved = {key: conf.get(key) for key in _CELERY_CONF}
+    yield
+    if _state.get_current_app() is not celery_app:
+        celery_app.set_current()
+    changed = [key for key, value in saved.items() if conf.get(key) != value]
+    for key in changed:
+        conf[key] = saved[key]
+    if {"broker_write_url", "broker_transport_options"} & set(changed):
+        # Pools made for the other broker: the next send connects afresh.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+    queue.broker_retry_now()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _loopback_webhooks():
     """Webhook receivers in tests listen on 127.0.0.1, allowed as by `make run`."""

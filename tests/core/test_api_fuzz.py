@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.stateful.dependencies import inject_links
 
 from alerts.models import ActiveEntitlement, UsageLimit
 from billing.models import InvoiceItem, InvoiceLineItem, SubscriptionItem
@@ -46,6 +47,11 @@ schema = schemathesis.openapi.from_dict(
     SchemaGenerator().get_schema(public=True), config=_CONFIG
 )
 schema.app = application
+# Scenarios that chain operations (create, then read, update, act on what was made),
+# bounded for CI: the links between operations are inferred from the document (an
+# id a response returns is the path parameter of another operation).
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 6
 
 
 def _demo_ids() -> dict[str, str]:
@@ -128,3 +134,45 @@ def test_no_request_is_answered_with_a_500(case, demo, db):
         if key in ids:
             case.path_parameters[name] = ids[key]
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+def _linked_schema():
+    linked = schemathesis.openapi.from_dict(
+        SchemaGenerator().get_schema(public=True), config=_CONFIG
+    )
+    linked.app = application
+    assert inject_links(linked) > 100  # e.g. POST /v1/customers -> its id's routes
+    return linked
+
+
+def test_chained_requests_are_never_answered_with_a_500(demo, db):
+    """Stateful phase: each scenario starts at an operation and follows the links
+    (create a customer, then read, update, list its balance, delete it...)."""
+    _, headers = demo
+    calls = []
+
+    class Workflow(_linked_schema().as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def after_call(self, response, case):
+            calls.append((case.method, case.path, response.status_code))
+
+        def validate_response(self, response, case, additional_checks=None, **kw):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kw)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert calls
+    assert not [call for call in calls if call[2] >= 500]
+    operations = {(method, path) for method, path, _ in calls}
+    print(f"stateful: {len(calls)} calls over {len(operations)} operations")

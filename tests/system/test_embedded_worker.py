@@ -86,7 +86,9 @@ def test_the_embedded_worker_takes_tasks_after_its_pool_children_are_killed(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    sender = Celery()
+    # Not the current app: shared tasks queued later in this process (by other
+    # tests) would go to this folder broker instead of the suite's app.
+    sender = Celery(set_as_current=False)
     # The write URL: Celery reads CELERY_BROKER_URL (the suite's) before broker_url.
     sender.conf.broker_write_url = "filesystem://"
     for folder in ("broker", "broker-processed", "broker-control"):
