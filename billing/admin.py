@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing import admin_coupons as admin_coupons  # registers coupon pages
 from billing import credit_note_pages, discount_pages, views
+from billing.admin_actions import INVOICE_ACTIONS
 from billing.admin_filters import PastDueFilter, ProductFilter
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription
@@ -114,6 +115,7 @@ class InvoiceAdmin(_BillingAdmin):
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
     change_list_template = "admin/billing/invoice/change_list.html"
+    actions = INVOICE_ACTIONS
     create_page = views.invoice_create
     detail_page = views.invoice_detail
 
