@@ -166,3 +166,24 @@ def test_no_sidebar_reads_distinct_values_of_the_table(admin_client):
             for query in queries.captured_queries
             if "DISTINCT" in query["sql"] and "catalog_price" not in query["sql"]
         ]
+
+
+def test_customer_fields_are_a_select_when_few_and_an_id_box_when_many(
+    admin_client, monkeypatch
+):
+    from core import form_fields
+
+    ada = CustomerFactory(name="Ada")
+    CustomerFactory(name="Grace")
+    url = reverse("admin:billing_subscription_add")
+    assert '<select name="customer"' in admin_client.get(url).content.decode()
+    monkeypatch.setattr(form_fields, "SELECT_LIMIT", 1)
+    page = admin_client.get(url).content.decode()
+    assert '<select name="customer"' not in page
+    assert 'name="customer"' in page
+    assert 'placeholder="cus_…"' in page
+    form = __import__("billing.forms", fromlist=["SubscriptionForm"]).SubscriptionForm
+    assert form(data={"customer": "cus_nobody"}).errors["customer"] == [
+        "No such customer: type the id (cus_…) from Customers."
+    ]
+    assert "customer" not in form(data={"customer": ada.pk}).errors
