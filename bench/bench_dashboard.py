@@ -102,6 +102,29 @@ def _export(server, cookie: str, path: str) -> tuple[int, float]:
     return lines - 1, seconds  # less the header
 
 
+def _home_sections_ms(repeats: int) -> list[float]:
+    """The home's billing sections drawn in-process with nothing cached: what the
+    first visit of a minute costs (later visits read them from the cache)."""
+    from django.test import RequestFactory
+
+    from billing import home
+    from core import modes
+
+    request = RequestFactory().get("/admin/")
+    timings = []
+    with modes.scope(False):
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for section in (
+                home.waiting_section,
+                home.revenue_section,
+                home.usage_section,
+            ):
+                section(request)
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
 def run(args) -> dict:
     customers, invoices, events = SIZES["quick" if args.quick else "full"]
     repeats = 10 if args.quick else 40
@@ -134,5 +157,9 @@ def run(args) -> dict:
             rows, seconds = _export(server, cookie, path)
             figures[f"export {name}: rows"] = rows
             figures[f"export {name}: rows/s (goal >= 50,000)"] = rows / seconds
+    cold = _home_sections_ms(3 if args.quick else 10)
+    figures["home figures uncached, in-process: p50 (ms)"] = 1000 * support.percentile(
+        cold, 0.5
+    )
     figures["load average after"] = os.getloadavg()[0]
     return figures
