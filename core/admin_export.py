@@ -89,11 +89,16 @@ def _copy_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[bytes]
                 yield bytes(piece)
 
 
+def server_writes_csv(queryset: models.QuerySet) -> bool:
+    """Whether the database writes the CSV itself (PostgreSQL's ``COPY``)."""
+    return connections[queryset.db].vendor == "postgresql"
+
+
 def csv_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[str | bytes]:
     """The header, then every row of ``queryset`` as CSV lines."""
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
-    if connections[queryset.db].vendor == "postgresql":
+    if server_writes_csv(queryset):
         yield from _copy_rows(queryset, columns)
         return
     keyed = queryset.order_by("pk")

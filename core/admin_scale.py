@@ -50,6 +50,16 @@ class ScaledListMixin:
     exact_search_fields: tuple[str, ...] = ("id",)
     customer_search_field: str | None = "customer"
 
+    @property
+    def search_help_text(self) -> str:
+        exact = " or ".join(
+            field.removesuffix("_id").replace("_", " ")
+            for field in self.exact_search_fields
+        )
+        if self.customer_search_field:
+            return f"{exact.capitalize()} exactly, or a customer's id, email or name."
+        return f"{exact.capitalize()} exactly."
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
