@@ -149,6 +149,12 @@ class Invoice(StripeObject):
                 name="billing_in_paid",
             ),
             models.Index(fields=["status", "due_date"], name="billing_in_status_due"),
+            # The dashboard's search by number, over every customer.
+            models.Index(
+                fields=["number"],
+                condition=Q(number__isnull=False),
+                name="billing_in_number",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
