@@ -70,11 +70,16 @@ def _bound(value) -> datetime | None:
     value = value[-1] if isinstance(value, list) else value
     if not value:
         return None
-    try:
-        moment = datetime.fromisoformat(str(value).strip().replace(" ", "+", 1))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    text = str(value).strip()
+    # An offset's "+" arrives as a space when a link left it unencoded.
+    head, _, tail = text.rpartition(" ")
+    for candidate in (text, f"{head}+{tail}" if head else text):
+        try:
+            moment = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
 
 
 class DateRangeFilter(admin.FieldListFilter):

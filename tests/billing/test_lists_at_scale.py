@@ -80,6 +80,10 @@ def test_date_range_filter_takes_days_or_instants_end_exclusive(admin_client):
         october.pk
     }
     assert _ids(admin_client, INVOICES, created__gte="2026-12-01") == {december.pk}
+    # An offset whose "+" came through unencoded (a space) still reads.
+    assert _ids(admin_client, INVOICES, created__lt="2026-11-01 00:00:00 00:00") == {
+        october.pk
+    }
     # A date that is none is ignored, never an error page.
     assert len(_ids(admin_client, INVOICES, created__gte="yesterday")) == 3
 
