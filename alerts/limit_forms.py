@@ -10,6 +10,7 @@ from alerts.models import UsageLimit
 from alerts.services.usage_limits import MAX_LEVEL
 from catalog.models import Feature, Price
 from core.errors import TallyError
+from core.form_fields import CustomerField
 from core.models import Customer
 from metering.models import Meter
 
@@ -26,7 +27,7 @@ _FIELD_OF_PARAM = {
 
 
 class UsageLimitForm(forms.Form):
-    customer = forms.ModelChoiceField(
+    customer = CustomerField(
         queryset=Customer.objects.filter(deleted=False).order_by("name", "pk"),
         required=False,
         help_text="The customer the limit applies to; or choose a price.",

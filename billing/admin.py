@@ -10,10 +10,14 @@ from django.utils.html import format_html, format_html_join
 from billing import admin_coupons as admin_coupons  # registers coupon pages
 from billing import admin_rate_cards as admin_rate_cards  # registers rate cards
 from billing import commitment_pages, credit_note_pages, discount_pages, views
+from billing.admin_actions import INVOICE_ACTIONS
+from billing.admin_filters import PastDueFilter, ProductFilter
 from billing.descriptions import format_period
 from billing.models import CreditNote, Invoice, Subscription
-from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
+from catalog.admin_filters import CurrencyFilter
+from core.admin_filters import CustomerIdFilter, DateRangeFilter
 from core.admin_pages import PagesAdmin
+from core.admin_scale import ScaledListMixin
 from core.money import format_minor
 
 
@@ -23,7 +27,7 @@ def _badge(status: str):
     )
 
 
-class _BillingAdmin(PagesAdmin):
+class _BillingAdmin(ScaledListMixin, PagesAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Subscriptions are canceled and invoices voided, never deleted (a draft
         # invoice is deleted by its own action, through the billing services).
@@ -35,12 +39,13 @@ class SubscriptionAdmin(_BillingAdmin):
     list_display = ("id", "customer", "status_badge", "pricing", "period", "created")
     list_filter = (
         CustomerIdFilter,
-        CreatedPeriodFilter,
+        ("created", DateRangeFilter),
         "status",
         "collection_method",
         "cancel_at_period_end",
     )
-    search_fields = ("id", "customer__id", "customer__name", "customer__email")
+    # Ids exactly, customers by id, email or name (core.admin_scale).
+    search_fields = ("id",)
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
     change_list_template = "admin/billing/subscription/change_list.html"
@@ -105,22 +110,23 @@ class InvoiceAdmin(_BillingAdmin):
     )
     list_filter = (
         CustomerIdFilter,
-        CreatedPeriodFilter,
+        ("created", DateRangeFilter),
+        ("finalized_at", DateRangeFilter),
+        ("paid_at", DateRangeFilter),
+        PastDueFilter,
+        ProductFilter,
         "status",
         "billing_reason",
         "collection_method",
-        "currency",
+        CurrencyFilter,
     )
-    search_fields = (
-        "id",
-        "number",
-        "customer__id",
-        "customer__name",
-        "customer__email",
-    )
+    # Ids and numbers exactly, customers by id, email or name (core.admin_scale).
+    search_fields = ("id",)
+    exact_search_fields = ("id", "number")
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
     change_list_template = "admin/billing/invoice/change_list.html"
+    actions = INVOICE_ACTIONS
     create_page = views.invoice_create
     detail_page = views.invoice_detail
 
@@ -157,8 +163,9 @@ from billing import tax_admin  # noqa: E402, F401
 @admin.register(CreditNote)
 class CreditNoteAdmin(_BillingAdmin):
     list_display = ("number", "invoice", "customer", "status_badge", "kind", "total")
-    list_filter = ("status", "type", "reason", "currency")
-    search_fields = ("id", "number", "invoice__id", "customer__id", "customer__name")
+    list_filter = ("status", "type", "reason", CurrencyFilter)
+    search_fields = ("id",)
+    exact_search_fields = ("id", "number", "invoice_id")
     list_select_related = ("customer", "invoice")
     ordering = ("-created", "-id")
     create_page = credit_note_pages.credit_note_create

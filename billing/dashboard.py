@@ -38,12 +38,21 @@ def invoiced_this_month(request) -> str:
 
     start = clock.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rows = (
-        Invoice.objects.filter(finalized_at__gte=start)
-        .exclude(status=Invoice.Status.VOID)
+        Invoice.objects.filter(
+            finalized_at__gte=start, status__in=("open", "paid", "uncollectible")
+        )
         .values("currency")
         .annotate(total=Sum("total"))
     )
     return _money_by_currency({row["currency"]: row["total"] for row in rows})
+
+
+def _invoiced_this_month_url(request) -> str:
+    from billing.home import invoiced_url, month_start
+    from core import clock
+
+    now = clock.now()
+    return invoiced_url(month_start(now), month_start(now, back=-1))
 
 
 def active_subscriptions(request) -> str:
@@ -122,7 +131,21 @@ def next_period_end(test_clock) -> list[tuple[str, datetime]]:
 
 
 def register() -> None:
+    from billing import home
+
     dashboard.register_clock_shortcut(next_period_end)
+    # Waiting invoices are read live (an index range); the month aggregates
+    # read every invoice of a year, so they are kept a minute.
+    for name, render, order, cache_seconds in (
+        ("billing_waiting", home.waiting_section, 10, 0),
+        ("billing_revenue", home.revenue_section, 20, home.CACHE_SECONDS),
+        ("billing_usage", home.usage_section, 30, home.CACHE_SECONDS),
+    ):
+        dashboard.register_home_section(
+            dashboard.HomeSection(
+                name=name, render=render, order=order, cache_seconds=cache_seconds
+            )
+        )
     from billing.admin_coupons import register_customer_panel
 
     register_customer_panel()
@@ -158,7 +181,7 @@ def register() -> None:
             name="invoiced_this_month",
             label="Invoiced this month",
             value=invoiced_this_month,
-            url="admin:billing_invoice_changelist",
+            url=_invoiced_this_month_url,
             order=31,
         )
     )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from billing.models import TaxRate
 from catalog import display
 from catalog.models import Price
+from core.form_fields import CustomerField
 from core.models import Customer
 from core.money import currency_exponent
 
@@ -22,10 +23,7 @@ def _customers():
     return Customer.objects.filter(deleted=False).order_by("name", "id")
 
 
-class CustomerChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, customer: Customer) -> str:
-        email = f" <{customer.email}>" if customer.email else ""
-        return f"{customer}{email}"
+CustomerChoiceField = CustomerField
 
 
 class PriceChoiceField(forms.ModelChoiceField):

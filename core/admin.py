@@ -19,7 +19,8 @@ from django.utils.html import format_html
 
 from core import balance_pages, clock, modes
 from core.admin_export import CsvExportMixin
-from core.admin_filters import CreatedPeriodFilter
+from core.admin_filters import DateRangeFilter, EventTypeFilter
+from core.admin_scale import CappedPaginator, ScaledListMixin
 from core.dashboard import clock_shortcuts, customer_panels
 from core.errors import TallyError
 from core.models import Customer, Event, TestClock
@@ -89,6 +90,10 @@ class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
     readonly_fields = ("id", "created")
     change_form_template = "admin/core/customer/change_form.html"
     list_select_related = ("test_clock",)
+    # Counts capped, 50 a page (core.admin_scale); the search stays Django's.
+    paginator = CappedPaginator
+    show_full_result_count = False
+    list_per_page = 50
 
     @admin.display(description="Name", ordering="name")
     def display_name(self, obj: Customer) -> str:
@@ -291,11 +296,13 @@ class TestClockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(CsvExportMixin, admin.ModelAdmin):
+class EventAdmin(ScaledListMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("type", "object_id", "id", "created")
-    list_filter = (CreatedPeriodFilter, "type")
-    show_full_result_count = False
-    search_fields = ("id", "object_id", "type", "request_id")
+    list_filter = (("created", DateRangeFilter), EventTypeFilter)
+    # Ids exactly (each indexed); events have no customer column.
+    search_fields = ("id",)
+    exact_search_fields = ("id", "object_id")
+    customer_search_field = None
     readonly_fields = (
         "id",
         "type",

@@ -2,9 +2,16 @@
 
 ``CsvExportMixin`` adds ``<list>/export.csv``: the rows the list shows (its search
 and filters, the dashboard's mode), as CSV, written while they are read. Rows are
-read in primary-key order by keyset (``pk > last``, ``CSV_CHUNK`` at a time), so a
-million rows never sit in memory and no query has to skip an offset; only the
-model's own columns are written (foreign keys as ids), with no query per row.
+read in primary-key order and only the model's own columns are written (foreign
+keys as ids), with no query per row.
+
+On PostgreSQL the server writes the CSV itself (``COPY (query) TO STDOUT``) and
+the rows stream through in 64 KB pieces: Python never decodes a timestamp or a
+JSON value only to encode it again (at a million rows that round trip, not the
+database, was the cost). Elsewhere (SQLite) rows are read by keyset (``pk >
+last``, ``CSV_CHUNK`` at a time), so a million rows never sit in memory and no
+query has to skip an offset. Both write the same cells: instants in ISO 8601
+UTC with microseconds, JSON as text, booleans as ``True``/``False``.
 """
 
 from __future__ import annotations
@@ -12,14 +19,16 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connections, models
 from django.http import StreamingHttpResponse
 from django.urls import path
 
 CSV_CHUNK = 2000
+# Bytes gathered from COPY before they go to the client.
+COPY_PIECE = 64 * 1024
 
 
 class _Echo:
@@ -36,16 +45,62 @@ def csv_columns(model: type[models.Model]) -> list[str]:
 
 def _cell(value) -> object:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str)
+        return json.dumps(value, default=str)
     return "" if value is None else value
 
 
-def csv_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[str]:
-    """The header, then every row of ``queryset`` as CSV lines, by keyset."""
+def _copy_cell(field: models.Field, column: str) -> str:
+    """SQL writing one column as ``_cell`` would (``column`` already quoted)."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return (
+            f"to_char({column} AT TIME ZONE 'UTC',"
+            ' \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')'
+        )
+    if kind == "BooleanField":
+        return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END"
+    return f"{column}::text"
+
+
+def _copy_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[bytes]:
+    """Every row of ``queryset`` as CSV written by PostgreSQL, in pieces."""
+    connection = connections[queryset.db]
+    rows = queryset.order_by("pk").values_list(*columns)
+    sql, params = rows.query.sql_with_params()
+    fields = {field.attname: field for field in queryset.model._meta.concrete_fields}
+    cells = ", ".join(
+        _copy_cell(fields[name], f"exported.{connection.ops.quote_name(name)}")
+        for name in columns
+    )
+    with connection.cursor() as cursor:
+        # Client-side binding (Django's psycopg cursor): COPY takes no parameters.
+        statement = cursor.cursor.mogrify(sql, params)
+        copy_sql = f"COPY (SELECT {cells} FROM ({statement}) AS exported) TO STDOUT"
+        with cursor.cursor.copy(copy_sql + " (FORMAT csv)") as copy:
+            piece = bytearray()
+            for data in copy:
+                piece += data
+                if len(piece) >= COPY_PIECE:
+                    yield bytes(piece)
+                    piece.clear()
+            if piece:
+                yield bytes(piece)
+
+
+def server_writes_csv(queryset: models.QuerySet) -> bool:
+    """Whether the database writes the CSV itself (PostgreSQL's ``COPY``)."""
+    return connections[queryset.db].vendor == "postgresql"
+
+
+def csv_rows(queryset: models.QuerySet, columns: list[str]) -> Iterator[str | bytes]:
+    """The header, then every row of ``queryset`` as CSV lines."""
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
+    if server_writes_csv(queryset):
+        yield from _copy_rows(queryset, columns)
+        return
     keyed = queryset.order_by("pk")
     last = None
     while True:

@@ -39,12 +39,13 @@ def customer_panels() -> list[CustomerPanel]:
 
 @dataclass(frozen=True)
 class HomeCard:
-    """A figure on the dashboard home: ``value(request)`` is its text."""
+    """A figure on the dashboard home: ``value(request)`` is its text; ``url`` the
+    list behind it (a URL, a URL name, or ``url(request)`` for a dated filter)."""
 
     name: str
     label: str
     value: Callable[..., str]
-    url: str = ""
+    url: str | Callable[..., str] = ""
     order: int = 100
 
 
@@ -57,6 +58,51 @@ def register_home_card(card: HomeCard) -> None:
 
 def home_cards() -> list[HomeCard]:
     return sorted(_home_cards.values(), key=lambda card: (card.order, card.name))
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """A block of the dashboard home (a chart, a table); ``render(request)`` is HTML.
+
+    Each app draws its own from its selectors, so the home can show every app's
+    figures while core imports none of them.
+    """
+
+    name: str
+    render: Callable[..., SafeString]
+    order: int = 100
+    # Aggregates over a million invoices are kept this long (per mode), so the
+    # home opens at once; 0 draws the section on every visit.
+    cache_seconds: int = 0
+
+
+_home_sections: dict[str, HomeSection] = {}
+
+
+def register_home_section(section: HomeSection) -> None:
+    _home_sections[section.name] = section
+
+
+def home_sections() -> list[HomeSection]:
+    return sorted(
+        _home_sections.values(), key=lambda section: (section.order, section.name)
+    )
+
+
+def home_section_html(section: HomeSection, request) -> tuple[SafeString, datetime]:
+    """The section's HTML and when it was drawn: now, or from the cache."""
+    from django.core.cache import cache
+
+    from core import clock, modes
+
+    if not section.cache_seconds:
+        return section.render(request), clock.now()
+    key = f"tally:home:{section.name}:{modes.active()}"
+    found = cache.get(key)
+    if found is None:
+        found = (str(section.render(request)), clock.now())
+        cache.set(key, found, section.cache_seconds)
+    return SafeString(found[0]), found[1]
 
 
 @dataclass(frozen=True)

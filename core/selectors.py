@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from core.models import Event, WebhookDelivery, WebhookEndpoint
+from core.models import Customer, Event, WebhookDelivery, WebhookEndpoint
 from core.webhooks import policy
 
 # Deliveries that did not (yet) reach their endpoint.
@@ -80,3 +80,15 @@ def webhook_deliveries_settled(*, event_ids: Iterable[str], now: datetime) -> bo
         for event in recent
         for endpoint in endpoints
     )
+
+
+def customer_ids_matching(*, term: str, limit: int) -> list[str]:
+    """Ids of up to ``limit`` customers whose id or email is ``term``, or whose
+    name or email contains it (case-insensitive), in the active mode."""
+    term = term.strip()
+    if not term:
+        return []
+    found = Customer.objects.filter(
+        Q(id=term) | Q(email=term) | Q(name__icontains=term) | Q(email__icontains=term)
+    )
+    return list(found.order_by().values_list("id", flat=True)[:limit])

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from catalog.admin_filters import CurrencyFilter
 from core.admin_export import CsvExportMixin
-from core.admin_filters import CreatedPeriodFilter, CustomerIdFilter
+from core.admin_filters import CustomerIdFilter, DateRangeFilter
 from core.admin_pages import PagesAdmin
+from core.admin_scale import ScaledListMixin
 from core.money import format_minor
 from credits import views
 from credits.models import CreditBalanceTransaction, CreditGrant
@@ -24,7 +26,7 @@ def status_badge(grant: CreditGrant):
 
 
 @admin.register(CreditGrant)
-class CreditGrantAdmin(PagesAdmin):
+class CreditGrantAdmin(ScaledListMixin, PagesAdmin):
     list_display = (
         "__str__",
         "customer",
@@ -37,12 +39,14 @@ class CreditGrantAdmin(PagesAdmin):
     )
     list_filter = (
         CustomerIdFilter,
-        CreatedPeriodFilter,
+        ("created", DateRangeFilter),
+        ("expires_at", DateRangeFilter),
         "status",
         "category",
-        "currency",
+        CurrencyFilter,
     )
-    search_fields = ("id", "name", "customer__id", "customer__name", "customer__email")
+    # Ids exactly, customers by id, email or name (core.admin_scale).
+    search_fields = ("id",)
     list_select_related = ("customer",)
     ordering = ("-created", "-id")
     create_page = views.grant_create
@@ -78,7 +82,7 @@ class CreditGrantAdmin(PagesAdmin):
 
 
 @admin.register(CreditBalanceTransaction)
-class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
+class CreditBalanceTransactionAdmin(ScaledListMixin, CsvExportMixin, admin.ModelAdmin):
     """The ledger, read only: rows are written by the credits services alone.
 
     Filtered to one customer, each row shows the customer's balance after it in
@@ -96,15 +100,16 @@ class CreditBalanceTransactionAdmin(CsvExportMixin, admin.ModelAdmin):
         "effective_at",
         "created",
     )
-    list_filter = (CustomerIdFilter, CreatedPeriodFilter, "kind", "currency")
-    search_fields = (
-        "=id",
-        "=credit_grant__id",
-        "=customer__id",
-        "customer__name",
-        "customer__email",
-        "=invoice",
+    list_filter = (
+        CustomerIdFilter,
+        ("created", DateRangeFilter),
+        ("effective_at", DateRangeFilter),
+        "kind",
+        CurrencyFilter,
     )
+    # Ids exactly, customers by id, email or name (core.admin_scale).
+    search_fields = ("id",)
+    exact_search_fields = ("id", "credit_grant_id", "invoice")
     list_select_related = ("credit_grant", "customer")
     ordering = ("-created", "-id")
 

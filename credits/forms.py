@@ -10,6 +10,7 @@ from django import forms
 
 from catalog.models import Price
 from core.errors import TallyError
+from core.form_fields import CustomerField
 from core.models import Customer
 from core.money import currency_exponent
 from credits.models import CreditGrant
@@ -27,7 +28,7 @@ _FIELD_OF_PARAM = {
 
 
 class CreditGrantForm(forms.Form):
-    customer = forms.ModelChoiceField(
+    customer = CustomerField(
         queryset=Customer.objects.filter(deleted=False).order_by("name", "pk")
     )
     name = forms.CharField(

@@ -190,6 +190,8 @@ class CreditBalanceTransaction(models.Model):
                 fields=["credit_grant", "-created", "-id"], name="credit_txn_grant"
             ),
             models.Index(fields=["invoice", "kind"], name="credit_txn_invoice"),
+            # The dashboard's ledger list, newest first, every customer.
+            models.Index(fields=["-created", "-id"], name="credit_txn_recent"),
         ]
         constraints = [
             models.UniqueConstraint(

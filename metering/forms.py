@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 
+from core.form_fields import CustomerField
 from core.models import Customer
 from metering.models import Meter
 
@@ -97,7 +98,7 @@ class TestEventForm(forms.Form):
 
     __test__ = False
 
-    customer = forms.ModelChoiceField(
+    customer = CustomerField(
         queryset=Customer.objects.filter(deleted=False).order_by("name", "id"),
         help_text="Whose usage the event records.",
     )
@@ -147,7 +148,7 @@ class TestEventForm(forms.Form):
 class UsageFilterForm(forms.Form):
     """Which usage the chart shows: a customer or all, a period, per day or hour."""
 
-    customer = forms.ModelChoiceField(
+    customer = CustomerField(
         queryset=Customer.objects.order_by("name", "id"),
         required=False,
         empty_label="All customers",

@@ -107,6 +107,16 @@ def _guards_on():
     guards.restore_guards()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start each test with an empty cache: the dashboard home keeps its figures
+    a minute (``core.dashboard``), and a figure of another test's data would
+    show."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

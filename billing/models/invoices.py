@@ -137,6 +137,24 @@ class Invoice(StripeObject):
             models.Index(
                 fields=["subscription", "-created"], name="billing_in_subscription"
             ),
+            # The dashboard home's months (invoiced, collected) and past-due count.
+            models.Index(
+                fields=["finalized_at"],
+                condition=Q(finalized_at__isnull=False),
+                name="billing_in_finalized",
+            ),
+            models.Index(
+                fields=["paid_at"],
+                condition=Q(paid_at__isnull=False),
+                name="billing_in_paid",
+            ),
+            models.Index(fields=["status", "due_date"], name="billing_in_status_due"),
+            # The dashboard's search by number, over every customer.
+            models.Index(
+                fields=["number"],
+                condition=Q(number__isnull=False),
+                name="billing_in_number",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from core.dashboard import home_cards, quick_links
+from core.dashboard import home_cards, home_section_html, home_sections, quick_links
 from core.money import format_minor
 
 register = template.Library()
@@ -32,8 +32,20 @@ def _resolve(url: str) -> str:
 def tally_home(context):
     request = context["request"]
     cards = [
-        {"label": card.label, "value": card.value(request), "url": _resolve(card.url)}
+        {
+            "label": card.label,
+            "value": card.value(request),
+            "url": _resolve(card.url(request) if callable(card.url) else card.url),
+        }
         for card in home_cards()
     ]
     links = [{"label": link.label, "url": _resolve(link.url)} for link in quick_links()]
-    return {"cards": cards, "links": [link for link in links if link["url"]]}
+    drawn = [home_section_html(section, request) for section in home_sections()]
+    sections = [html for html, _ in drawn]
+    return {
+        "cards": cards,
+        "links": [link for link in links if link["url"]],
+        "sections": sections,
+        "drawn_at": min((at for _, at in drawn), default=None),
+        "cached": any(section.cache_seconds for section in home_sections()),
+    }

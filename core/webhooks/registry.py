@@ -53,6 +53,15 @@ def register() -> None:
             order=95,
         )
     )
+    dashboard.register_home_card(
+        dashboard.HomeCard(
+            name="webhook_deliveries_failed",
+            label="Webhooks failed, 7 days",
+            value=_failed_deliveries,
+            url="/admin/core/webhookdelivery/?status__exact=failed",
+            order=96,
+        )
+    )
 
 
 def _failing_endpoints(request) -> str:
@@ -65,3 +74,18 @@ def _failing_endpoints(request) -> str:
         status=WebhookEndpoint.Status.DISABLED
     ).count()
     return f"{failing:,} · {disabled:,} disabled" if disabled else f"{failing:,}"
+
+
+def _failed_deliveries(request) -> str:
+    """Deliveries that exhausted their retries in the last 7 days, in the mode."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.models import WebhookDelivery, WebhookEndpoint
+
+    failed = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.FAILED,
+        completed_at__gte=clock.now() - timedelta(days=7),
+        endpoint__in=WebhookEndpoint.objects.values("id"),
+    ).count()
+    return f"{failed:,}"
