@@ -4,6 +4,7 @@ a favicon; a customer's page is a read-only summary with an Edit action."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -153,3 +154,79 @@ def test_the_customer_page_is_a_summary_with_an_edit_action(admin_client, object
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.name == "Renamed Co"
+
+
+# ---- colour contrast (WCAG 2.x AA: 4.5:1 for text) -------------------------------
+
+DJANGO_LIGHT = {"--body-bg": "#ffffff", "--darkened-bg": "#f8f8f8"}
+DJANGO_DARK = {"--body-bg": "#121212", "--darkened-bg": "#212121"}
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (
+        c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
+    )
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str, other: str) -> float:
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _stylesheet() -> str:
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("tally/admin.css"), encoding="utf-8") as css:
+        return css.read()
+
+
+def _variables(block: str) -> dict[str, str]:
+    return dict(re.findall(r"(--[\w-]+):\s*(#[0-9a-fA-F]{6})", block))
+
+
+def test_contrast_table():
+    assert round(contrast("#ffffff", "#000000"), 1) == 21.0
+    assert round(contrast("#777777", "#ffffff"), 2) == 4.48  # the classic near miss
+
+
+def test_text_colours_meet_aa_contrast():
+    css = _stylesheet()
+    light = {**DJANGO_LIGHT, **_variables(css.split("}", 1)[0])}
+    dark = {
+        **light,
+        **DJANGO_DARK,
+        **_variables(re.search(r'html\[data-theme="dark"\][^{]*\{([^}]*)\}', css)[1]),
+    }
+    pairs = [
+        ("--link-fg", "--body-bg"),
+        ("--link-fg", "--darkened-bg"),
+        ("--breadcrumbs-link-fg", "--breadcrumbs-bg"),
+        ("--breadcrumbs-fg", "--breadcrumbs-bg"),
+        ("--tally-muted", "--body-bg"),
+        ("--tally-muted", "--darkened-bg"),
+    ]
+    low = {
+        (theme, fg, bg): round(contrast(colours[fg], colours[bg]), 2)
+        for theme, colours in (("light", light), ("dark", dark))
+        for fg, bg in pairs
+        if contrast(colours[fg], colours[bg]) < 4.5
+    }
+    button = contrast("#ffffff", light["--button-bg"])
+    if button < 4.5:
+        low[("button", "#ffffff", light["--button-bg"])] = round(button, 2)
+    badges = re.findall(
+        r"\.tally-(?:badge|test-banner|mode-\w+)[^{]*\{[^}]*background:\s*(#[0-9a-f]{6});"
+        r"\s*color:\s*(#[0-9a-f]{6})",
+        css,
+    )
+    assert len(badges) >= 5
+    low.update(
+        {
+            ("badge", fg, bg): round(contrast(fg, bg), 2)
+            for bg, fg in badges
+            if contrast(fg, bg) < 4.5
+        }
+    )
+    assert low == {}
