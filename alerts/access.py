@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q
@@ -123,8 +123,18 @@ def limits_of(
     return pairs
 
 
+def usage_until(now: datetime, end: datetime) -> datetime:
+    """The end of a "usage so far" read: ``now`` included, not past ``end``.
+
+    An event stamped at ``now`` itself has happened: a test clock's customer
+    sends usage "now" at the clock's very moment, and the invoice, the staff
+    pages and the limits must all count it at once.
+    """
+    return min(now + timedelta(microseconds=1), end)
+
+
 def _usage(meter, period: LimitPeriod, now: datetime) -> Decimal:
-    end = min(now, period.end)
+    end = usage_until(now, period.end)
     if end <= period.start:
         return ZERO
     return meter_usage_for_period(

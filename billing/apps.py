@@ -23,9 +23,10 @@ class BillingConfig(AppConfig):
         self._register_tax_resources()
         self._register_time_handlers()
         self._register_hooks()
-        from billing import dashboard
+        from billing import dashboard, usage_panel
 
         dashboard.register()
+        usage_panel.register()
 
     def _register_resources(self) -> None:
         from billing.api import credit_notes, serializers

@@ -81,11 +81,22 @@ class SubscriptionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for index in range(ITEM_ROWS):
+            # A row of a table headed "Price | Quantity": each control names
+            # its column and row for screen readers.
             self.fields[f"price_{index}"] = PriceChoiceField(
-                queryset=_recurring_prices(), required=index == 0, label="Price"
+                queryset=_recurring_prices(),
+                required=index == 0,
+                label="Price",
+                widget=forms.Select(attrs={"aria-label": f"Price {index + 1}"}),
             )
             self.fields[f"quantity_{index}"] = forms.IntegerField(
-                required=False, min_value=0, max_value=10**9, label="Quantity"
+                required=False,
+                min_value=0,
+                max_value=10**9,
+                label="Quantity",
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"Quantity of price {index + 1}"}
+                ),
             )
 
     def item_rows(self):
@@ -186,14 +197,29 @@ class InvoiceForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for index in range(LINE_ROWS):
+            row = index + 1
             self.fields[f"item_{index}"] = forms.CharField(
-                required=False, max_length=500, label="Item"
+                required=False,
+                max_length=500,
+                label="Item",
+                widget=forms.TextInput(attrs={"aria-label": f"Item {row}"}),
             )
             self.fields[f"price_{index}"] = forms.CharField(
-                required=False, max_length=40, label="Price"
+                required=False,
+                max_length=40,
+                label="Price",
+                widget=forms.TextInput(
+                    attrs={"aria-label": f"Unit price of item {row}"}
+                ),
             )
             self.fields[f"quantity_{index}"] = forms.IntegerField(
-                required=False, min_value=1, max_value=10**9, label="Qty"
+                required=False,
+                min_value=1,
+                max_value=10**9,
+                label="Qty",
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"Quantity of item {row}"}
+                ),
             )
 
     def line_rows(self):

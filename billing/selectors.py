@@ -27,7 +27,10 @@ from billing.models import (
 from catalog.models import Price
 from catalog.pricing import describe_line, price_amount
 from core.api.pagination import filter_range
+from core.models import Customer
 from core.money import Money
+from metering.models import Meter
+from metering.selectors import meter_usage_for_periods
 from metering.usage import billable_quantity
 
 _ENDED = ("canceled", "incomplete_expired")
@@ -110,7 +113,8 @@ class ItemUsage:
 
     item: SubscriptionItem
     start: datetime
-    end: datetime
+    end: datetime  # the moment shown: the customer's now, or the period end
+    period_end: datetime  # exclusive; every event before it counts
     usage: Decimal
     billed: Decimal | None  # already on threshold invoices of the period
     amount: int  # minor units the period's invoice would add
@@ -148,6 +152,7 @@ def subscription_usage_so_far(
                 item=item,
                 start=item.current_period_start,
                 end=min(now, end),
+                period_end=end,
                 usage=total,
                 billed=billed.get((item.pk, item.current_period_start)),
                 amount=line.amount,
@@ -157,6 +162,68 @@ def subscription_usage_so_far(
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class MeterUsage:
+    """One usage figure of a customer: a metered item's period so far, or the
+    calendar month of a meter that no subscription of the customer bills."""
+
+    meter: Meter
+    start: datetime
+    end: datetime  # exclusive
+    usage: Decimal
+    item: ItemUsage | None  # None: not billed by a subscription
+
+
+def customer_usage_so_far(*, customer: Customer, now: datetime) -> list[MeterUsage]:
+    """The customer's usage so far, the figure of every page that shows one.
+
+    Metered items of live subscriptions come from ``subscription_usage_so_far``
+    (what the subscription page and the upcoming invoice show); the other active
+    meters count the calendar month holding ``now`` (the customer's clock). Both
+    count every event stored for the period, even one stamped at ``now`` itself.
+    """
+    subscriptions = (
+        Subscription.objects.filter(customer_id=customer.pk)
+        .exclude(status__in=_ENDED)
+        .order_by("created", "pk")
+    )
+    rows = [
+        MeterUsage(
+            meter=usage.item.price.recurring_meter,
+            start=usage.start,
+            end=usage.period_end,
+            usage=usage.usage,
+            item=usage,
+        )
+        for subscription in subscriptions
+        for usage in subscription_usage_so_far(subscription=subscription, now=now)
+    ]
+    start, end = month_of(now)
+    billed = {row.meter.pk for row in rows}
+    others = list(
+        Meter.objects.filter(status=Meter.Status.ACTIVE)
+        .exclude(pk__in=billed)
+        .order_by("display_name", "pk")
+    )
+    values = meter_usage_for_periods(
+        customer_id=customer.pk, reads=[(meter, start, end) for meter in others]
+    )
+    rows += [
+        MeterUsage(meter=meter, start=start, end=end, usage=value, item=None)
+        for meter, value in zip(others, values, strict=True)
+    ]
+    return rows
+
+
+def month_of(moment: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month holding ``moment``, as ``[start, end)``."""
+    start = moment.astimezone(UTC).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start, end
 
 
 def customer_open_total(*, customer_id: str | None = None) -> dict[str, int]:

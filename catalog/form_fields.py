@@ -45,10 +45,12 @@ CURRENCIES = [
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
-def amount_input(placeholder: str = "") -> forms.TextInput:
-    return forms.TextInput(
-        attrs={"inputmode": "decimal", "placeholder": placeholder, "class": "vAmount"}
-    )
+def amount_input(placeholder: str = "", label: str = "") -> forms.TextInput:
+    """A decimal amount box; ``label`` names it where no <label> does (a table cell)."""
+    attrs = {"inputmode": "decimal", "placeholder": placeholder, "class": "vAmount"}
+    if label:
+        attrs["aria-label"] = label
+    return forms.TextInput(attrs=attrs)
 
 
 class MajorAmountField(forms.CharField):

@@ -205,13 +205,23 @@ class TierForm(forms.Form):
         min_value=1,
         max_value=MAX_QUANTITY,
         label="Last unit",
-        widget=forms.NumberInput(attrs={"placeholder": "∞", "class": "vIntegerField"}),
+        widget=forms.NumberInput(
+            attrs={
+                "placeholder": "∞",
+                "class": "vIntegerField",
+                "aria-label": "Last unit of the tier",
+            }
+        ),
     )
     unit_amount = MajorAmountField(
-        required=False, label="Per unit", widget=amount_input("0.00")
+        required=False,
+        label="Per unit",
+        widget=amount_input("0.00", label="Per unit price of the tier"),
     )
     flat_amount = MajorAmountField(
-        required=False, label="Flat fee", widget=amount_input("0.00")
+        required=False,
+        label="Flat fee",
+        widget=amount_input("0.00", label="Flat fee of the tier"),
     )
 
     def is_blank(self) -> bool:

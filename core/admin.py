@@ -128,20 +128,51 @@ class CustomerAdmin(CsvExportMixin, admin.ModelAdmin):
         for customer in queryset:
             customers.customer_delete(customer=customer)
 
+    # A customer's page is a read-only summary with its panels; "Edit" (``?edit``)
+    # opens the form, so a glance never risks a change.
+    SUMMARY_FIELDS = (
+        "name",
+        "email",
+        "description",
+        "phone",
+        "invoice_prefix",
+        "tax_exempt",
+        "test_clock",
+        "id",
+        "created",
+    )
+
+    @staticmethod
+    def _summary(request, obj) -> bool:
+        return obj is not None and request.method == "GET" and "edit" not in request.GET
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._summary(request, obj):
+            return self.SUMMARY_FIELDS
+        return super().get_readonly_fields(request, obj)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, unquote(object_id))
-        panels = []
-        if customer is not None:
-            panels = [
-                {"title": panel.title, "html": panel.render(customer, request)}
-                for panel in customer_panels()
-            ]
-        extra_context = {
-            **(extra_context or {}),
-            "customer_panels": panels,
-            "live_links": _live_links(customer),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+        summary = self._summary(request, customer)
+        context = {"live_links": _live_links(customer), "summary": summary}
+        if summary:
+            context.update(
+                title=str(customer),
+                subtitle=None,
+                show_save=False,
+                show_save_and_continue=False,
+                show_save_and_add_another=False,
+                show_delete=False,
+                customer_panels=[
+                    {"title": panel.title, "html": panel.render(customer, request)}
+                    for panel in customer_panels()
+                ],
+            )
+        elif customer is not None:
+            context.update(title=f"Edit {customer}", subtitle=None)
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), **context}
+        )
 
     def get_urls(self):
         return [

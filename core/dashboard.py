@@ -150,3 +150,20 @@ def _next_month(moment: datetime) -> datetime:
     year, month = moment.year + moment.month // 12, moment.month % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+# The meter page's figure for one customer comes from the app that knows billing
+# periods: ``usage(meter=, customer=, now=)`` returns rows with ``start``, ``end``,
+# ``usage`` and ``item`` (None when no subscription bills the meter).
+_meter_usage: list[Callable[..., list]] = []
+
+
+def register_meter_usage(usage: Callable[..., list]) -> None:
+    _meter_usage[:] = [usage]
+
+
+def meter_usage(*, meter, customer, now: datetime) -> list:
+    """The customer's usage so far of the meter, as its customer page shows it."""
+    return (
+        _meter_usage[0](meter=meter, customer=customer, now=now) if _meter_usage else []
+    )

@@ -51,17 +51,8 @@ class MeteringConfig(AppConfig):
 
     def _register_dashboard(self) -> None:
         from core import dashboard
-        from metering import views
         from metering.models import Meter
 
-        dashboard.register_customer_panel(
-            dashboard.CustomerPanel(
-                name="usage",
-                title="Usage this month",
-                render=views.customer_panel,
-                order=20,
-            )
-        )
         dashboard.register_home_card(
             dashboard.HomeCard(
                 name="meters",

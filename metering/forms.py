@@ -90,7 +90,10 @@ class MeterForm(forms.Form):
 
 
 class RenameForm(forms.Form):
-    display_name = forms.CharField(max_length=250)
+    display_name = forms.CharField(
+        max_length=250,
+        widget=forms.TextInput(attrs={"aria-label": "New display name of the meter"}),
+    )
 
 
 class TestEventForm(forms.Form):

@@ -59,8 +59,10 @@ def _meter_usage(meter: Meter, page: CustomerPage, usage_range: Range) -> dict:
         end=end,
         grouping_window=usage_range.window,
     )
+    # The whole buckets charted, so the total is the chart's and counts an event
+    # stamped at the customer's now (a test-clock customer's usage sent "now").
     total = selectors.meter_usage_for_period(
-        meter=meter, customer_id=page.customer.pk, start=start, end=page.now
+        meter=meter, customer_id=page.customer.pk, start=start, end=end
     )
     return {
         "meter": meter,
@@ -88,9 +90,9 @@ def usage_section(page: CustomerPage) -> str:
     )
 
 
-def _by_dimension(meter: Meter, page: CustomerPage, start, key) -> dict | None:
-    """The customer's usage since ``start`` per value of one dimension; its rows
-    add up to the total for sum and count meters."""
+def _by_dimension(meter: Meter, page: CustomerPage, start, end, key) -> dict | None:
+    """The customer's usage over ``[start, end)`` per value of one dimension; its
+    rows add up to the total for sum and count meters."""
     if not meter.dimension_keys:
         return None
     if key not in meter.dimension_keys:
@@ -99,7 +101,7 @@ def _by_dimension(meter: Meter, page: CustomerPage, start, key) -> dict | None:
         meter=meter,
         customer_id=page.customer.pk,
         start=start,
-        end=page.now,
+        end=end,
         grouping_window=None,
         group_by=[key],
         segment=None,
@@ -129,7 +131,7 @@ def usage_page(request, page: CustomerPage, meter_id: str):
             "current": usage_range,
             "buckets": list(reversed(row["series"])),
             "by_dimension": _by_dimension(
-                meter, page, row["start"], request.GET.get("group_by")
+                meter, page, row["start"], row["end"], request.GET.get("group_by")
             ),
             "nav": "overview",
         },

@@ -2,25 +2,23 @@
 
 New meter; the meter page (status with deactivate/reactivate, rename, a usage chart
 per day or hour for one customer or all over a chosen period, the latest events with
-"Cancel", and seed 001's "Send test event" form); and the customer page's "Usage"
-panel. Each page parses, calls one service or selector, and renders; the admin class
-in ``metering.admin`` routes here and checks permissions.
+"Cancel", and seed 001's "Send test event" form), with the chosen customer's usage
+so far from the billing app (``core.dashboard.meter_usage``), which also draws the
+customer page's usage panel: it knows the billing periods. Each page parses, calls
+one service or selector, and renders; the admin class in ``metering.admin`` routes
+here and checks permissions.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
 
-from core import clock
+from core import clock, dashboard
 from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
@@ -76,10 +74,23 @@ def meter_create(request, *, model_admin):
     )
 
 
-def _chart(meter: Meter, request):
-    """The usage filter form and the chart it asks for."""
+def _chosen_customer(request) -> Customer | None:
+    """The customer of ``?customer=``, with its test clock."""
+    customer_id = request.GET.get("customer")
+    if not customer_id:
+        return None
+    return Customer.objects.select_related("test_clock").filter(pk=customer_id).first()
+
+
+def _chart(meter: Meter, request, customer: Customer | None):
+    """The usage filter form and the chart it asks for.
+
+    Days end at the chosen customer's today (its test clock's), so a clocked
+    customer's usage is in the default range.
+    """
+    now = clock.now_for_customer(customer) if customer else clock.now()
     defaults = {
-        **UsageFilterForm.initial_for(clock.now().date()),
+        **UsageFilterForm.initial_for(now.date()),
         "customer": request.GET.get("customer", ""),
     }
     form = UsageFilterForm(request.GET if "start" in request.GET else defaults)
@@ -144,8 +155,9 @@ def _latest_events(meter: Meter, customer_id: str | None) -> list[dict]:
 def meter_detail(request, meter_id: str, *, model_admin, test_event_form=None):
     """The meter page."""
     meter = get_object_or_404(Meter, pk=meter_id)
-    filter_form, chart = _chart(meter, request)
-    customer_id = request.GET.get("customer") or None
+    customer = _chosen_customer(request)
+    filter_form, chart = _chart(meter, request, customer)
+    customer_id = customer.pk if customer else None
     return admin_page(
         request,
         model_admin,
@@ -158,6 +170,11 @@ def meter_detail(request, meter_id: str, *, model_admin, test_event_form=None):
         shows_total=meter.formula in (Meter.Formula.SUM, Meter.Formula.COUNT)
         and meter.event_time_window is None,
         events=_latest_events(meter, customer_id),
+        customer=customer,
+        period_usage=customer
+        and dashboard.meter_usage(
+            meter=meter, customer=customer, now=clock.now_for_customer(customer)
+        ),
         rename_form=RenameForm(initial={"display_name": meter.display_name}),
         test_event_form=test_event_form
         or TestEventForm(initial={"customer": customer_id}, prefix=TEST_EVENT_PREFIX),
@@ -231,26 +248,3 @@ def meter_event_cancel(request, meter_id: str, event_id: str, *, model_admin):
     else:
         messages.success(request, f"Cancelled event {event.identifier}.")
     return HttpResponseRedirect(meter_url(meter))
-
-
-def customer_panel(customer: Customer, request) -> SafeString:
-    """The customer page's "Usage" block: this month's usage per active meter."""
-    now = clock.now_for_customer(customer)
-    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    rows = [
-        {
-            "meter": meter,
-            "usage": selectors.meter_usage_for_period(
-                meter=meter, customer_id=customer.pk, start=month_start, end=now
-            ),
-            "url": meter_url(meter, customer=customer.pk),
-        }
-        for meter in Meter.objects.filter(status=Meter.Status.ACTIVE).order_by(
-            "display_name", "id"
-        )
-    ]
-    return render_to_string(
-        "metering/_customer_panel.html",
-        {"rows": rows, "month_start": month_start, "now": now},
-        request=request,
-    )

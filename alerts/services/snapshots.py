@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from alerts.access import LimitPeriod, active_entitlements, limit_value
+from alerts.access import LimitPeriod, active_entitlements, limit_value, usage_until
 from alerts.models import CustomerAccess, UsageLimit, UsageLimitCrossing
 from alerts.services.snapshot_cache import snapshot_forget
 from billing.models import SubscriptionItem
@@ -75,7 +75,7 @@ def _usage(
         meter = item.price.recurring_meter
         if meter is None or meter.pk in rows:
             continue
-        end = min(now, item.current_period_end)
+        end = usage_until(now, item.current_period_end)
         value = known.get((meter.pk, item.current_period_start))
         if value is None and end > item.current_period_start:
             value = meter_usage_for_period(

@@ -32,7 +32,9 @@ def test_add_customer_attaches_a_test_clock(admin_client):
 
 def test_an_existing_customer_keeps_its_clock(admin_client):
     customer = Customer.objects.create(name="Old")
-    page = admin_client.get(reverse("admin:core_customer_change", args=[customer.pk]))
+    page = admin_client.get(
+        reverse("admin:core_customer_change", args=[customer.pk]), {"edit": "1"}
+    )
     select = page.content.decode().split('name="test_clock"', 1)[1].split(">", 1)[0]
     assert "disabled" in select
 

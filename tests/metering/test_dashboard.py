@@ -8,7 +8,6 @@ import time_machine
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from core.dashboard import customer_panels
 from core.models import Event
 from metering import selectors, services, views
 from metering.charts import bar_chart
@@ -92,7 +91,7 @@ def test_detail_page_has_chart_events_and_forms(staff, db):
     assert 'data-bars="30"' in html  # 30 days by default
     assert 'data-value="40"' in html
     assert "bar negative" in html
-    assert "Total in period: <strong>35</strong>" in html
+    assert "(the days charted): <strong>35</strong>" in html
     assert html.count("data-event=") == 2
     assert "Send test event" in html
     assert 'data-action="deactivate"' in html
@@ -183,18 +182,6 @@ def test_deactivate_reactivate_and_rename(staff, db):
         "billing.meter.reactivated",
         "billing.meter.updated",
     } <= types
-
-
-def test_customer_usage_panel(rf, db):
-    meter = MeterFactory(display_name="Input tokens")
-    customer = CustomerFactory()
-    record(meter, customer, 1234, NOW - timedelta(hours=3))
-    record(meter, customer, 5, datetime(2026, 4, 30, tzinfo=UTC))  # last month
-    html = views.customer_panel(customer, rf.get("/"))
-    assert "Input tokens" in html
-    assert '<td class="num" data-usage>1,234</td>' in html
-    assert f"?customer={customer.pk}" in html
-    assert "Usage this month" in {panel.title for panel in customer_panels()}
 
 
 def test_views_need_staff(client, db):
