@@ -18,7 +18,7 @@ _ASIDE, _BACK = sqlite_triggers_aside()
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_credit_note_refunds'),
+        ("billing", "0015_credit_note_refunds"),
         ('payments', '0001_initial'),
     ]
 

@@ -13,7 +13,7 @@ _ASIDE, _BACK = sqlite_triggers_aside()
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0013_discounts")]
+    dependencies = [("billing", "0014_credit_note_documents")]
 
     operations = [
         _ASIDE,

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0013_discounts'),
+        ("billing", "0015_credit_note_refunds"),
         ('catalog', '0006_rate_cards'),
         ('core', '0010_balance_ledger_opening_rows'),
     ]

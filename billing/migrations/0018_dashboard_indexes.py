@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0013_discounts'),
+        ("billing", "0017_commitments"),
         ('core', '0010_balance_ledger_opening_rows'),
     ]
 

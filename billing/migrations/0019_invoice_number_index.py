@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("billing", "0014_dashboard_indexes"),
+        ("billing", "0018_dashboard_indexes"),
     ]
 
     operations = [
