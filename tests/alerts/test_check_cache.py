@@ -32,8 +32,10 @@ def customer(plan):
     return customer
 
 
-def _usage(customer, now=d(4, 3, 2)) -> int:
-    access = customer_access_get(customer_id=customer.pk, livemode=False, now=now)
+def _usage(customer) -> int:
+    access = customer_access_get(
+        customer_id=customer.pk, livemode=False, now=d(4, 3, 2)
+    )
     return access.body["usage"][0]["value"]
 
 

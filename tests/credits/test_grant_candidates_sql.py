@@ -1,4 +1,4 @@
-"""The raw-SQL grant check (an invoice preview's annotation) says what the ORM rule says."""
+"""The raw-SQL grant check (a preview's annotation) agrees with the ORM rule."""
 
 from datetime import timedelta
 
@@ -6,7 +6,10 @@ import pytest
 
 from core.models import Customer
 from credits.models import CreditGrant
-from credits.selectors import customers_with_grant_candidates, grant_candidates_exist_sql
+from credits.selectors import (
+    customers_with_grant_candidates,
+    grant_candidates_exist_sql,
+)
 from tests.credits.factories import T0, CustomerFactory, make_grant
 
 pytestmark = pytest.mark.django_db
