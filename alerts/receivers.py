@@ -58,6 +58,10 @@ os.register_at_fork(after_in_child=_forget_queued_run)
 def on_usage_recorded(sender, **kwargs) -> None:
     """Queue a run of the usage evaluation, unless one queued here starts later."""
     global _queued_run_starts
+    # The common case first, without a lock or Celery's settings: a run queued
+    # here is still to come (never so in eager mode, which queues none).
+    if time.monotonic() < _queued_run_starts:
+        return
     if usage_changes_evaluate_task.app.conf.task_always_eager:
         usage_changes_evaluate_task.delay()
         return
