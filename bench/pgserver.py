@@ -42,6 +42,11 @@ def settings() -> dict[str, str]:
         "max_wal_size": "8GB",
         "checkpoint_timeout": "15min",
         "checkpoint_completion_target": "0.9",
+        # A month's rollups of a customer with dimensions are tens of thousands of
+        # rows: the planner's cost passes jit_above_cost and each read then spends
+        # ~30 ms compiling (EXPLAIN ANALYZE, bench dimensions). Short OLTP reads
+        # never win that back.
+        "jit": "off",
     }
 
 
