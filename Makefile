@@ -39,12 +39,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Tests that swap Celery's broker or kill its workers run in a process of their own:
-# an earlier test's Celery state (connections, pools) must not decide them.
+# One pytest process: each test leaves Celery as it found it (tests/conftest.py
+# _celery_state_restored), so tests that swap its broker or kill workers need none
+# of their own.
 test: install lint
-# (Exit status 5 is pytest's "no test selected", e.g. PYTEST_ARGS naming one file.)
-	$(BIN)/pytest -m "not own_process" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/pytest -m own_process $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 audit: install
 	$(BIN)/pip-audit --skip-editable --progress-spinner off

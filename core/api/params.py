@@ -110,7 +110,9 @@ def parse_nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     root: dict[Any, Any] = {}
     for key, value in pairs:
         _assign(root, split_key(key), value, key)
-    return _listify(root)
+    # The parameters are an object even when every name is digits ("0=x"): only a
+    # nested node becomes a list, or a view would be handed a list.
+    return {str(key): _listify(value) for key, value in root.items()}
 
 
 def _assign(node: dict, path: list[str], value: str, full_key: str) -> None:

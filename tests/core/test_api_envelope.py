@@ -160,6 +160,13 @@ def test_gunicorn_answers_the_requests_it_refuses_in_the_envelope():
     )
     try:
         _wait_for_port(port)
+        # The master listens before its worker has loaded the app (seconds on a busy
+        # machine): one answered request first, so the probes' timeouts are theirs.
+        _raw(
+            port,
+            b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            90,
+        )
         cases = {
             b"GET /v1/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n": 414,
             b"GET /v1/customers HTTP/1.1\r\nHost: x\r\nX: "
@@ -189,8 +196,8 @@ def _wait_for_port(port: int) -> None:
     raise AssertionError("gunicorn did not start")
 
 
-def _raw(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+def _raw(port: int, request: bytes, timeout: float = 10) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
         client.sendall(request)
         chunks = []
         while chunk := client.recv(65536):

@@ -23,8 +23,6 @@ from core.webhooks import dispatch
 from metering.models import MeterEvent
 from tests.core.test_webhook_signing import endpoint_for, serving
 
-pytestmark = pytest.mark.own_process
-
 DEAD_BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing answers there
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 

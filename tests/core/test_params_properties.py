@@ -105,3 +105,18 @@ def test_form_keys_of_any_depth_are_parameters_or_a_400(depth):
     for _ in range(depth - 1):
         node = node["b"]
     assert node == {"b": "1"}
+
+
+def test_names_that_are_all_digits_are_parameters_not_a_list(api):
+    """Found by the properties above: "0=x" made the whole parameters a list, which
+    the views were handed."""
+    assert parse_nested([("0", "x"), ("1", "y")]) == {"0": "x", "1": "y"}
+    for body in ("0=x", "0=x&1=y", "0[a]=x"):
+        response = api.client.post(
+            "/v1/customers",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=f"Bearer {api.secret}",
+        )
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["error"]["type"] == "invalid_request_error"

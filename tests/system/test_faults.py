@@ -47,7 +47,7 @@ APR1 = datetime(2026, 4, 1, tzinfo=UTC)
 MAY1 = datetime(2026, 5, 1, tzinfo=UTC)
 TIMEOUT = 60
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_process]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
