@@ -8,7 +8,7 @@ again — every write below locks the card first and refuses a published version
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -165,9 +165,15 @@ def _draft(card: RateCard, now: datetime) -> RateCardVersion:
     draft = card.versions.filter(published_at__isnull=True).first()
     if draft is not None:
         return draft
-    last = card.versions.order_by("-number").values_list("number", flat=True).first()
+    number, created = card.versions.order_by("-number").values_list(
+        "number", "created"
+    ).first() or (0, None)
+    # Strictly after the version before, so lists (newest first) keep the numbers'
+    # order even when both were made at one moment (a test clock, a fixed ``now``).
+    if created is not None and created >= now:
+        now = created + timedelta(microseconds=1)
     draft = RateCardVersion.objects.create(
-        rate_card=card, number=(last or 0) + 1, created=now, livemode=card.livemode
+        rate_card=card, number=number + 1, created=now, livemode=card.livemode
     )
     if card.latest_version_id:
         RateCardRate.objects.bulk_create(
