@@ -58,30 +58,20 @@ def _generate(meter_id: str, customers: list[str], rows: int) -> float:
         ).fetchone()[0]
         started = time.perf_counter()
         step_us = int(SPAN.total_seconds() * 1_000_000 / rows)
-        for offset in range(have, rows, CHUNK):
-            upto = min(offset + CHUNK, rows)
-            cursor.execute(
-                "INSERT INTO metering_meterevent (meter_id, customer_id, event_name,"
-                " identifier, value, timestamp, created, livemode)"
-                " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
-                " %(event_name)s, 'sum-' || i, 1 + (i * 31) %% 1000,"
-                " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
-                " %(start)s::timestamptz"
-                " + make_interval(secs => i * %(step)s / 1e6 + 2), false"
-                " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i",
-                {
-                    "meter": meter_id,
-                    "customers": customers,
-                    "n": len(customers),
-                    "event_name": EVENT_NAME,
-                    "start": MONTH_START - timedelta(days=1),
-                    "step": step_us,
-                    "from": offset,
-                    "to": upto - 1,
-                },
-            )
-            raw.commit()
-            print(f"   events: {upto:,} of {rows:,}", flush=True)
+        support.events_generate(
+            raw,
+            cursor,
+            meter_id=meter_id,
+            customers=customers,
+            event_name=EVENT_NAME,
+            prefix="sum-",
+            start=MONTH_START - timedelta(days=1),
+            step_us=step_us,
+            have=have,
+            rows=rows,
+            chunk=CHUNK,
+            label="events",
+        )
         if have < rows:
             support.rollups_rebuild(raw, cursor, meter_id)
         total = cursor.execute("SELECT count(*) FROM metering_meterevent").fetchone()[0]

@@ -345,3 +345,47 @@ def sum_meter(event_name: str, display_name: str):
         formula="sum",
         now=datetime.now(UTC),
     )
+
+
+def events_generate(
+    raw,
+    cursor,
+    *,
+    meter_id: str,
+    customers: list[str],
+    event_name: str,
+    prefix: str,
+    start,
+    step_us: int,
+    have: int,
+    rows: int,
+    chunk: int,
+    label: str,
+) -> None:
+    """Insert events ``have`` .. ``rows - 1`` of the meter server-side, a chunk per
+    commit: customers in turn, values 1-1000, ``step_us`` apart from ``start``."""
+    for offset in range(have, rows, chunk):
+        upto = min(offset + chunk, rows)
+        cursor.execute(
+            "INSERT INTO metering_meterevent (meter_id, customer_id, event_name,"
+            " identifier, value, timestamp, created, livemode)"
+            " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
+            " %(event_name)s, %(prefix)s || i, 1 + (i * 31) %% 1000,"
+            " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
+            " %(start)s::timestamptz"
+            " + make_interval(secs => i * %(step)s / 1e6 + 2), false"
+            " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i",
+            {
+                "meter": meter_id,
+                "customers": customers,
+                "n": len(customers),
+                "event_name": event_name,
+                "prefix": prefix,
+                "start": start,
+                "step": step_us,
+                "from": offset,
+                "to": upto - 1,
+            },
+        )
+        raw.commit()
+        print(f"   {label}: {upto:,} of {rows:,}", flush=True)
