@@ -78,10 +78,6 @@ def _fill(meter_id: str, customers: list[str], rows: int) -> int:
     connection.ensure_connection()
     raw = connection.connection
     with raw.cursor() as cursor:
-        have = cursor.execute(
-            "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter_id]
-        ).fetchone()[0]
-        step_us = int(SPAN.total_seconds() * 1_000_000 / rows)
         support.events_generate(
             raw,
             cursor,
@@ -90,14 +86,11 @@ def _fill(meter_id: str, customers: list[str], rows: int) -> int:
             event_name=EVENT_NAME,
             prefix="grow-",
             start=MONTH_START - timedelta(days=1),
-            step_us=step_us,
-            have=have,
+            span=SPAN,
             rows=rows,
             chunk=CHUNK,
             label="growth events",
         )
-        if have < rows:
-            support.rollups_rebuild(raw, cursor, meter_id)
         cursor.execute("VACUUM (ANALYZE) metering_meterevent")
         cursor.execute("CHECKPOINT")
         return cursor.execute("SELECT count(*) FROM metering_meterevent").fetchone()[0]

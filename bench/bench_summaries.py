@@ -53,11 +53,7 @@ def _generate(meter_id: str, customers: list[str], rows: int) -> float:
 
     raw = connection.connection
     with raw.cursor() as cursor:
-        have = cursor.execute(
-            "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter_id]
-        ).fetchone()[0]
         started = time.perf_counter()
-        step_us = int(SPAN.total_seconds() * 1_000_000 / rows)
         support.events_generate(
             raw,
             cursor,
@@ -66,14 +62,11 @@ def _generate(meter_id: str, customers: list[str], rows: int) -> float:
             event_name=EVENT_NAME,
             prefix="sum-",
             start=MONTH_START - timedelta(days=1),
-            step_us=step_us,
-            have=have,
+            span=SPAN,
             rows=rows,
             chunk=CHUNK,
             label="events",
         )
-        if have < rows:
-            support.rollups_rebuild(raw, cursor, meter_id)
         total = cursor.execute("SELECT count(*) FROM metering_meterevent").fetchone()[0]
     print(f"   events table: {total:,} rows", flush=True)
     return time.perf_counter() - started

@@ -356,14 +356,18 @@ def events_generate(
     event_name: str,
     prefix: str,
     start,
-    step_us: int,
-    have: int,
+    span,
     rows: int,
     chunk: int,
     label: str,
 ) -> None:
-    """Insert events ``have`` .. ``rows - 1`` of the meter server-side, a chunk per
-    commit: customers in turn, values 1-1000, ``step_us`` apart from ``start``."""
+    """Fill the meter's events up to ``rows`` server-side, a chunk per commit
+    (customers in turn, values 1-1000, spread evenly over ``span`` from
+    ``start``), then rebuild its rollups if anything was added."""
+    have = cursor.execute(
+        "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter_id]
+    ).fetchone()[0]
+    step_us = int(span.total_seconds() * 1_000_000 / rows)
     for offset in range(have, rows, chunk):
         upto = min(offset + chunk, rows)
         cursor.execute(
@@ -389,3 +393,5 @@ def events_generate(
         )
         raw.commit()
         print(f"   {label}: {upto:,} of {rows:,}", flush=True)
+    if have < rows:
+        rollups_rebuild(raw, cursor, meter_id)
