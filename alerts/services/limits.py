@@ -42,6 +42,7 @@ from alerts.access import (
     crossings_in_force,
     entitling_items,
     limit_period,
+    limit_value,
     limits_of,
 )
 from alerts.models import (
@@ -230,7 +231,7 @@ def _customer_refresh(
     evaluated = evaluate_periods(periods, now)  # read before the lock
     with transaction.atomic():
         access = access_lock(customer)
-        acted = _decide(customer, evaluated, now)
+        acted, evaluated = _decide(customer, evaluated, now)
         entitlements_sync(customer=customer)
         in_force = {c.limit_id: c for c in crossings_in_force([customer.pk])}
         body = access_body(
@@ -244,22 +245,34 @@ def _customer_refresh(
     return acted
 
 
-def _decide(customer: Customer, evaluated: list[Evaluated], now: datetime) -> int:
-    """Lift crossings that no longer hold and record new ones; returns both."""
+def _decide(
+    customer: Customer, evaluated: list[Evaluated], now: datetime
+) -> tuple[int, list[Evaluated]]:
+    """Lift crossings that no longer hold and record new ones.
+
+    Returns how many it acted on, and the figures with those re-read under the
+    lock (see ``_reread``).
+    """
     acted = 0
+    figures: list[Evaluated] = []
     in_force = {c.limit_id: c for c in crossings_in_force([customer.pk])}
     for entry in evaluated:
-        period, value = entry.period, entry.value
-        limit = period.limit
+        limit = entry.period.limit
         crossing = in_force.pop(limit.pk, None)
         if crossing is not None:
-            reason = _lift_reason(crossing, period, value)
+            reason = _lift_reason(crossing, entry.period, entry.value)
+            if reason not in (None, Reason.PERIOD_ENDED):
+                entry = _reread(entry, now)
+                reason = _lift_reason(crossing, entry.period, entry.value)
+            figures.append(entry)
             if reason is None:
                 continue  # still cut
             _lift(crossing, reason, now)
             acted += 1
-        if value >= limit.level:
-            acted += _cross(customer, period, value, now)
+        else:
+            figures.append(entry)
+        if entry.value >= limit.level:
+            acted += _cross(customer, entry.period, entry.value, now)
     for crossing in in_force.values():
         limit = crossing.limit
         inactive = limit.status != UsageLimit.Status.ACTIVE
@@ -269,7 +282,17 @@ def _decide(customer: Customer, evaluated: list[Evaluated], now: datetime) -> in
             now,
         )
         acted += 1
-    return acted
+    return acted, figures
+
+
+def _reread(entry: Evaluated, now: datetime) -> Evaluated:
+    """The figure read again, now that the customer's lock is held.
+
+    The first read comes before the lock: another worker may have cut meanwhile
+    on usage that read did not see yet, and its lower figure is no reason to
+    restore access. Lifts on a figure are rare, so only they pay a second read.
+    """
+    return Evaluated(period=entry.period, value=limit_value(entry.period, now))
 
 
 def _lift_reason(

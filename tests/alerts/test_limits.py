@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from alerts.models import UsageLimitCrossing
+from alerts.services import limits
 from alerts.services.limits import limits_evaluate
 from alerts.services.usage_limits import usage_limit_create, usage_limit_update
 from alerts.tasks import limits_evaluate_task
@@ -184,3 +185,32 @@ def test_the_cut_reaches_webhooks_as_a_signed_summary_event(
     assert event.type == "entitlements.active_entitlement_summary.updated"
     summary = event.data.object
     assert (summary.customer, summary.entitlements.data) == (customer.pk, [])
+
+
+def test_a_figure_read_before_another_worker_cut_does_not_lift_the_cut(
+    plan, customer, monkeypatch
+):
+    """A worker reads its figures before it takes the customer's lock; another
+    worker may cut in between on usage the first did not see yet. The first must
+    not take that older, lower figure for a correction and restore access."""
+    usage_limit(customer, plan)
+    report(meter=plan.meter, customer=customer, value=90, now=d(4, 3))
+    read = limits.evaluate_periods
+    raced = []
+
+    def read_then_race(periods, now):
+        figures = read(periods, now)  # 90: below the level
+        if not raced:
+            raced.append(True)
+            # Meanwhile: 20 more arrive and another worker cuts on 110.
+            report(meter=plan.meter, customer=customer, value=20, now=d(4, 3, 1))
+            assert limits_evaluate(now=d(4, 3, 2), customer_ids=[customer.pk]) == 1
+        return figures
+
+    monkeypatch.setattr(limits, "evaluate_periods", read_then_race)
+    assert limits_evaluate(now=d(4, 3, 2), customer_ids=[customer.pk]) == 0
+
+    crossing = UsageLimitCrossing.objects.get()
+    assert (crossing.value, crossing.lifted_at) == (110, None)
+    assert features_of(customer) == []
+    assert summaries(customer) == [["api"], []]
