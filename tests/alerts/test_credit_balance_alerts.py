@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core import mail
 
 from alerts.models import Alert, AlertTrigger
 from alerts.services import (
@@ -14,7 +15,7 @@ from alerts.services import (
     credit_balance_alerts_evaluate,
 )
 from billing.services import subscription_create
-from core.models import Event
+from core.models import Event, OutboundEmail
 from credits.services import credit_grant_create
 from tests.alerts.factories import (
     CustomerFactory,
@@ -23,6 +24,7 @@ from tests.alerts.factories import (
     TestClockFactory,
     report,
 )
+from tests.core.test_webhook_signing import endpoint_for, serving, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +77,45 @@ def test_fires_once_when_the_balance_after_unbilled_usage_reaches_the_level(mete
     )
     event = Event.objects.get(type="billing.alert.triggered")
     assert event.data["object"]["value"] == 300
+
+
+@pytest.fixture
+def receiver():
+    yield from serving()
+
+
+def test_fires_its_event_webhook_and_emails(
+    meter, receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.STAFF_NOTIFICATION_EMAILS = ["ops@tally.example"]
+    customer = CustomerFactory(name="Jenny Rosen", email="jenny@example.com")
+    _plan(meter, customer)
+    alert = _alert(customer)
+    endpoint = endpoint_for(receiver.url, events=["billing.alert.triggered"])
+    report(meter=meter, customer=customer, value=8, now=APR1 + DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert credit_balance_alerts_evaluate(now=APR1 + 2 * DAY) == 1
+
+    (received,) = receiver.received
+    delivered = verified(received, endpoint.secret)
+    assert delivered.type == "billing.alert.triggered"
+    triggered = delivered.data.object
+    assert (triggered.alert.id, triggered.customer, triggered.value) == (
+        alert.pk,
+        customer.pk,
+        200,
+    )
+    assert triggered.alert.alert_type == "credit_balance_threshold"
+    assert triggered.alert.credit_balance_threshold.lte.monetary.value == 300
+    assert Event.objects.get(type="billing.alert.triggered").pk == delivered.id
+
+    to_customer, to_staff = sorted(mail.outbox, key=lambda message: message.to[0])
+    assert to_customer.to == ["jenny@example.com"]
+    assert "your credit balance has fallen" in to_customer.body
+    assert "$2.00 (after usage not yet invoiced)" in to_customer.body
+    assert to_staff.to == ["ops@tally.example"]
+    assert "/admin/alerts/alert/" in to_staff.body
+    assert OutboundEmail.objects.filter(status="sent").count() == 2
 
 
 def test_a_customer_without_credits_in_the_currency_is_not_watched(meter):
