@@ -1,7 +1,9 @@
 """Real-time credit burndown: the balance after the usage not yet invoiced, taken
-just before a period ends, is the balance the period's invoice leaves (hypothesis)."""
+just before a period ends, is the balance the period's invoice leaves (hypothesis
+over grants with priorities and price scopes, prices and events)."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -15,7 +17,14 @@ from billing.services import (
 )
 from credits.selectors import credit_balance_summary
 from credits.services import credit_grant_create
-from tests.billing.factories import CustomerFactory, hypernian, record_usage
+from tests.billing.factories import (
+    CustomerFactory,
+    MeterFactory,
+    PriceFactory,
+    hypernian,
+    record_usage,
+    tiered_price,
+)
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
 MAY1 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -55,32 +64,87 @@ def test_the_summary_shows_the_balance_after_usage_not_invoiced():
     assert balance.after_unbilled_usage == 3000 - 2000
 
 
+# A second metered price on its own meter: per unit (sub-cent amounts included)
+# or volume tiers, so the rounding of each line is exercised.
+second_prices = st.one_of(
+    st.builds(
+        lambda unit: ("per_unit", unit),
+        st.sampled_from(["0.0333", "0.5", "1", "7", "12.5"]),
+    ),
+    st.builds(
+        lambda first, then, flat: ("volume", (first, then, flat)),
+        st.sampled_from(["0.2", "1", "3"]),
+        st.sampled_from(["0.05", "0.5"]),
+        st.sampled_from(["0", "250"]),
+    ),
+)
+
+
+def _second_price(kind, terms):
+    meter = MeterFactory(event_name="hypernian_images")
+    metered = {"recurring_usage_type": "metered", "recurring_meter": meter}
+    if kind == "per_unit":
+        return PriceFactory(unit_amount_decimal=Decimal(terms), **metered)
+    first, then, flat = terms
+    return tiered_price(
+        mode="volume", tiers=[(1_000, first, flat), (None, then, "0")], **metered
+    )
+
+
 @settings(
     max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
+    second=second_prices,
     grants=st.lists(
-        st.tuples(st.integers(1, 9000), st.integers(0, 5)), min_size=1, max_size=3
+        st.tuples(
+            st.integers(1, 9000),
+            st.integers(0, 5),
+            st.sampled_from(["all", "overage", "second"]),
+        ),
+        min_size=1,
+        max_size=3,
     ),
-    usage=st.lists(st.tuples(st.integers(1, 29), st.integers(0, 90_000)), max_size=4),
+    usage=st.lists(
+        st.tuples(st.integers(1, 29), st.integers(0, 90_000), st.booleans()),
+        max_size=5,
+    ),
 )
-def test_burndown_at_period_end_equals_what_the_invoice_applies(grants, usage):
+def test_burndown_at_period_end_equals_what_the_invoice_applies(second, grants, usage):
     with transaction.atomic():
         flat, overage = hypernian()
+        other = _second_price(*second)
         customer = CustomerFactory()
         subscription_create(
             customer=customer,
-            params={"items": [{"price": flat.pk}, {"price": overage.pk}]},
+            params={
+                "items": [
+                    {"price": flat.pk},
+                    {"price": overage.pk},
+                    {"price": other.pk},
+                ]
+            },
             now=APR1,
         )
-        for value, priority in grants:
-            _grant(customer, value, priority, APR1)
-        for day, value in usage:
-            at = APR1 + timedelta(days=day)
+        scopes = {"all": None, "overage": [overage.pk], "second": [other.pk]}
+        for value, priority, scope in grants:
+            credit_grant_create(
+                customer=customer,
+                value=value,
+                currency="usd",
+                priority=priority,
+                prices=scopes[scope],
+                now=APR1,
+            )
+        for day, value, on_second in usage:
+            price = other if on_second else overage
             record_usage(
-                meter=overage.recurring_meter, customer=customer, value=value, at=at
+                meter=price.recurring_meter,
+                customer=customer,
+                value=value,
+                at=APR1 + timedelta(days=day),
             )
         projected = _balance(customer, MAY1 - HOUR).after_unbilled_usage
         subscriptions_close_due(now=MAY1)
