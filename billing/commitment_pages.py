@@ -9,10 +9,12 @@ from datetime import UTC, datetime, time
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from billing.commitment_status import commitments_of
@@ -96,9 +98,8 @@ def _subscription(subscription_id: str) -> Subscription:
 
 
 def _back(subscription: Subscription) -> HttpResponseRedirect:
-    from billing.views import subscription_url
-
-    return HttpResponseRedirect(subscription_url(subscription) + "#commitments")
+    page = reverse("admin:billing_subscription_change", args=[quote(subscription.pk)])
+    return HttpResponseRedirect(f"{page}#commitments")
 
 
 def subscription_commitment_create(request, subscription_id: str, *, model_admin):
