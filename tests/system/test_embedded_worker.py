@@ -7,7 +7,7 @@ descriptor to wait on, so the prefork pool is billiard's blocking ``Pool``, whos
 children read tasks from one pipe under one shared lock; an idle child waits for
 work holding that lock, and a child killed then leaves it held for good: every
 other child, and each replacement, waits on it forever. The embedded setup now
-runs its worker on threads (``CELERY_WORKER_POOL``, config/settings.py).
+runs its worker on threads (``CELERY_WORKER_POOL``, config/settings/jobs.py).
 
 The worker is started as the Procfile starts it, on a broker folder of its own;
 its pool children (if any) are SIGKILLed three times over, and each time new tasks
