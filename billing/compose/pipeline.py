@@ -25,7 +25,7 @@ from billing.models import SubscriptionItem
 
 Step = Callable[[InvoiceDraft], InvoiceDraft]
 
-# The steps after ``rate``, in order; issue-16 features fill them in place.
+# The steps after ``rate``, in order (collect and rate come before, in bulk).
 STEPS: tuple[Step, ...] = (
     discount,
     apply_commitment,
