@@ -72,3 +72,19 @@ def line(
         currency=currency,
         amount=amount,
     )
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def grant_params(customer: Customer, **overrides) -> dict:
+    """The API parameters of a 10.00 USD grant on every metered price."""
+    params = {
+        "customer": customer.pk,
+        "name": "Hypernian credits",
+        "amount": {"type": "monetary", "monetary": {"currency": "usd", "value": 1000}},
+        "applicability_config": {"scope": {"price_type": "metered"}},
+    }
+    params.update(overrides)
+    return params
