@@ -6,6 +6,7 @@ import functools
 import json
 import operator
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -13,7 +14,6 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from metering.models import MeterEvent, MeterUsageRollup
 from metering.storage import keyed
-from metering.storage.copy_rollups import fold_in_order, rollup_document
 from metering.storage.keyed import partitioned
 from metering.storage.rows import (
     EVENT_COLUMNS,
@@ -254,6 +254,41 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
     )
 
 
+def _rollup_document(folded: list[tuple]) -> str:
+    return orjson.dumps(
+        [
+            {
+                "meter_id": meter_id,
+                "customer_id": customer_id,
+                "bucket": bucket,
+                "dimension_set": dimension_set,
+                "value_sum": str(total),
+                "event_count": count,
+                "last_timestamp": last_timestamp,
+                "last_seq": last_seq,
+                "last_value": str(last_value),
+                "latest_seq": latest_seq,
+                "latest_value": str(latest_value),
+                "value_max": str(value_max),
+            }
+            for (
+                meter_id,
+                customer_id,
+                bucket,
+                dimension_set,
+                total,
+                count,
+                last_timestamp,
+                last_seq,
+                last_value,
+                latest_seq,
+                latest_value,
+                value_max,
+            ) in folded
+        ]
+    ).decode()
+
+
 _sequence: list[str] = []
 
 
@@ -269,6 +304,40 @@ def event_id_sequence(cursor) -> str:
 
 # (event_name, identifier) of an EventRow: the unique key, and the write order.
 _event_key = operator.itemgetter(2, 3)
+
+
+def _fold_in_order(rows: Sequence[EventRow], ids: list[int]) -> list[tuple]:
+    """``fold`` of rows whose ids increase: the latest is the last one seen.
+
+    Hours are keyed by a number (UTC timestamps: day ordinal and hour), far cheaper
+    than datetime arithmetic for each of a hundred thousand rows.
+    """
+    folded: dict[tuple, list] = {}
+    get = folded.get
+    for row, seq in zip(rows, ids, strict=True):
+        value, timestamp = row[4], row[5]
+        key = (row[0], row[1], timestamp.toordinal() * 24 + timestamp.hour, row[10])
+        acc = get(key)
+        if acc is None:
+            folded[key] = [value, 1, timestamp, seq, value, seq, value, value]
+            continue
+        acc[0] += value
+        acc[1] += 1
+        if timestamp >= acc[2]:
+            acc[2], acc[3], acc[4] = timestamp, seq, value
+        acc[5], acc[6] = seq, value
+        if value > acc[7]:
+            acc[7] = value
+    return [
+        (meter_id, customer_id, _hour_start(hours), dimension_set, *acc)
+        for (meter_id, customer_id, hours, dimension_set), acc in sorted(folded.items())
+    ]
+
+
+def _hour_start(hours: int) -> datetime:
+    """The UTC hour numbered ``day ordinal * 24 + hour``."""
+    day, hour = divmod(hours, 24)
+    return datetime.fromordinal(day).replace(hour=hour, tzinfo=UTC)
 
 
 def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
@@ -311,7 +380,7 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
                 copy.set_types(COPY_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
                     copy.write_row((seq, *row[:4], int(row[4]), *row[5:]))
-        cursor.execute(rollup_sql, [rollup_document(fold_in_order(ordered, ids))])
+        cursor.execute(rollup_sql, [_rollup_document(_fold_in_order(ordered, ids))])
     return dict(zip(map(_event_key, ordered), ids, strict=True))
 
 
