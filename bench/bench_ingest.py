@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import support
-from bench.web_urls import EMPTY_VIEW_PATH
+from bench.paced import EMPTY_VIEW_PATH
 
 EVENT_NAME = "bench_tokens"
 CUSTOMERS = 200
@@ -581,6 +581,9 @@ def run(args) -> dict:
         _check(empty, "empty view")
         empty_rate = v1_count / empty.seconds
         figures["empty DRF view: requests/s"] = empty_rate
+        figures["empty DRF view: server CPU per request (us)"] = (
+            1e6 * empty.server_cpu / v1_count
+        )
         figures["empty DRF view: p99 per request (ms)"] = 1000 * support.percentile(
             empty.latencies, 0.99
         )

@@ -45,8 +45,7 @@ from urllib.parse import urlencode
 
 from bench import support
 from bench.bench_webhooks import _redis, _workers
-from bench.paced import paced_load
-from bench.web_urls import EMPTY_VIEW_PATH
+from bench.paced import EMPTY_VIEW_PATH, paced_load
 
 EVENT_NAME = "bench_realtime_tokens"
 NEIGHBOURS = 200

@@ -21,6 +21,10 @@ from pathlib import Path
 from bench import support
 
 SCRIPT = Path(__file__).with_name("paced.lua")
+# The physical reference of the API's latencies and rates: an empty authenticated
+# DRF view, served by the benchmarks' gunicorn (``bench.web_urls``). Here, not
+# there: the load's client processes must not import Django's URLs.
+EMPTY_VIEW_PATH = "/v1/bench/empty"
 
 
 def paced_load(

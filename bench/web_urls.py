@@ -10,10 +10,9 @@ before its endpoint does anything. The v1 ingestion (#19) and check endpoint
 from django.urls import path
 from rest_framework.response import Response
 
+from bench.paced import EMPTY_VIEW_PATH
 from config import urls
 from core.api.base import StripeView
-
-EMPTY_VIEW_PATH = "/v1/bench/empty"
 
 
 class EmptyView(StripeView):
