@@ -383,6 +383,10 @@ def run(args) -> dict:
     for name, result in (("check endpoint", checks), ("empty DRF view", empty)):
         for key, value in result.items():
             figures[f"{name}: {key}"] = value
+    if empty["p99 ms"]:
+        figures["check endpoint: p99, % of the empty view's"] = (
+            100 * checks["p99 ms"] / empty["p99 ms"]
+        )
     figures["load average (1, 5 min) before"] = (
         f"{load_before[0]:.2f}, {load_before[1]:.2f}"
     )
