@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import support
+from bench.paced import EMPTY_VIEW_PATH
 
 EVENT_NAME = "bench_tokens"
 CUSTOMERS = 200
@@ -562,14 +563,14 @@ def run(args) -> dict:
         )
         _check(v1, "v1")
         _http_figures(figures, "v1 single events", v1, v1_count, copy_rate)
-        # The reference of v1 (#19): the cheapest authenticated DRF view, an empty
-        # list, behind the same gunicorn with the same clients.
+        # The reference of v1 (#19): an empty authenticated DRF view
+        # (bench.web_urls), behind the same gunicorn with the same clients.
         empty = _lean_load(
             server,
             [
                 support.Request(
                     "GET",
-                    "/v1/test_helpers/test_clocks?limit=1",
+                    EMPTY_VIEW_PATH,
                     b"",
                     {"Authorization": f"Bearer {secret}"},
                 )
@@ -580,6 +581,12 @@ def run(args) -> dict:
         _check(empty, "empty view")
         empty_rate = v1_count / empty.seconds
         figures["empty DRF view: requests/s"] = empty_rate
+        figures["empty DRF view: server CPU per request (us)"] = (
+            1e6 * empty.server_cpu / v1_count
+        )
+        figures["empty DRF view: p99 per request (ms)"] = 1000 * support.percentile(
+            empty.latencies, 0.99
+        )
         figures["v1 single events: % of an empty view"] = (
             100 * figures["v1 single events: events/s measured"] / empty_rate
         )

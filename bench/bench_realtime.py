@@ -18,10 +18,11 @@ and the time from sending it until
 
 Then the check endpoint (``GET /v1/entitlements/check``) alone, paced at
 ``CHECK_RATE`` requests a second over ``CHECK_CLIENTS`` keep-alive connections
-(one client process, one event loop),
-over the probe customers once each has been checked (the first check computes the
-customer's snapshot, once), beside an empty view's latency at the same pace (the
-reference: what gunicorn and Django cost before the endpoint's own work).
+(``bench.paced``: wrk, or one Python event loop without it), over the probe
+customers once each has been checked (the first check computes the customer's
+snapshot, once), beside an empty authenticated DRF view behind the same gunicorn
+at the same pace (``bench.web_urls``, the reference: what gunicorn and Django
+cost before an endpoint's own work), with the server's CPU per request of each.
 
 Figures: p50 / p99 / max of each, the ingestion rate reached, the check
 endpoint's latency and rate reached, and the load average (the machine is shared:
@@ -30,7 +31,6 @@ read the latencies beside it).
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import os
@@ -45,6 +45,7 @@ from urllib.parse import urlencode
 
 from bench import support
 from bench.bench_webhooks import _redis, _workers
+from bench.paced import EMPTY_VIEW_PATH, paced_load
 
 EVENT_NAME = "bench_realtime_tokens"
 NEIGHBOURS = 200
@@ -314,83 +315,6 @@ def _probe(api: _Api, meter_id: str, customer: str, arrivals: _Arrivals) -> dict
     return figures
 
 
-async def _paced(host, port, paths, headers, rate, seconds, start_at, found):
-    """One keep-alive connection sending GETs for ``paths`` (cycled) at ``rate`` a
-    second, each after the last answer; adds (latency ms, failed) to ``found``."""
-    reader, writer = await asyncio.open_connection(host, port)
-    fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    await asyncio.sleep(max(0.0, start_at - time.time()))
-    began, count = time.monotonic(), 0
-    while time.monotonic() - began < seconds:
-        pause = began + count / rate - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        path = paths[count % len(paths)]
-        sent = time.perf_counter()
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{fields}\r\n".encode())
-        status = int((await reader.readline()).split()[1])
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await reader.readexactly(length)
-        found.append(((time.perf_counter() - sent) * 1000, status >= 300))
-        count += 1
-    writer.close()
-    return time.monotonic() - began
-
-
-def _paced_connections(host, port, paths, headers, seconds, start_at):
-    """``CHECK_CLIENTS`` connections in one process (one event loop: the load takes
-    little of the cores it shares with the server); (latencies, failures, seconds)."""
-
-    async def all_of_them():
-        found: list[tuple[float, bool]] = []
-        spans = await asyncio.gather(
-            *(
-                _paced(
-                    host,
-                    port,
-                    paths[index::CHECK_CLIENTS] or paths,
-                    headers,
-                    CHECK_RATE / CHECK_CLIENTS,
-                    seconds,
-                    start_at,
-                    found,
-                )
-                for index in range(CHECK_CLIENTS)
-            )
-        )
-        return [ms for ms, _ in found], sum(bad for _, bad in found), max(spans)
-
-    return asyncio.run(all_of_them())
-
-
-def _check_load(server, paths: list[str], secret: str) -> dict:
-    """Latency of ``paths`` at ``CHECK_RATE`` a second over ``CHECK_CLIENTS``
-    connections, from a process of its own."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    headers = {"Authorization": f"Bearer {secret}"}
-    with ProcessPoolExecutor(1) as pool:
-        latencies, failures, seconds = pool.submit(
-            _paced_connections,
-            server.host,
-            server.port,
-            paths,
-            headers,
-            CHECK_SECONDS,
-            time.time() + 1,
-        ).result()
-    return {
-        "requests/s": round(len(latencies) / seconds),
-        "failures": failures,
-        "p50 ms": support.percentile(latencies, 0.50),
-        "p99 ms": support.percentile(latencies, 0.99),
-    }
-
-
 def run(args) -> dict:
     from config.celery import app
 
@@ -431,9 +355,19 @@ def run(args) -> dict:
         for customer in probe_customers:
             api.call("GET", "/v1/entitlements/check", {"customer": customer})
         time.sleep(3)  # the workers finish the evaluations the stream queued
-        checks = _check_load(server, check_paths, secret)
-        # The reference: the cheapest authenticated API view, an empty list.
-        empty = _check_load(server, ["/v1/test_helpers/test_clocks?limit=1"], secret)
+        # The reference: an empty authenticated DRF view behind the same gunicorn,
+        # at the same pace from the same generator.
+        checks, empty = (
+            paced_load(
+                server,
+                paths,
+                {"Authorization": f"Bearer {secret}"},
+                rate=CHECK_RATE,
+                seconds=CHECK_SECONDS,
+                connections=CHECK_CLIENTS,
+            )
+            for paths in (check_paths, [EMPTY_VIEW_PATH])
+        )
     figures: dict = {
         "probes": probes,
         "background ingestion target events/s": rate,
@@ -446,9 +380,13 @@ def run(args) -> dict:
         figures[f"{name}: p99 ms"] = support.percentile(seen, 0.99)
         figures[f"{name}: max ms"] = max(seen) if seen else 0.0
     load_after = os.getloadavg()
-    for name, result in (("check endpoint", checks), ("reference view", empty)):
+    for name, result in (("check endpoint", checks), ("empty DRF view", empty)):
         for key, value in result.items():
             figures[f"{name}: {key}"] = value
+    if empty["p99 ms"]:
+        figures["check endpoint: p99, % of the empty view's"] = (
+            100 * checks["p99 ms"] / empty["p99 ms"]
+        )
     figures["load average (1, 5 min) before"] = (
         f"{load_before[0]:.2f}, {load_before[1]:.2f}"
     )

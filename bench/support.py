@@ -151,6 +151,8 @@ def gunicorn(*, workers: int = 2, threads: int = 4):
     env = {
         **os.environ,
         "DATABASE_URL": web_url,
+        # The app's settings plus the reference views (bench.web_urls).
+        "DJANGO_SETTINGS_MODULE": "bench.web_settings",
         "LOG_LEVEL": "WARNING",
         # Sessions live through the run, so that their CPU is all counted.
         "DATABASE_CONN_MAX_AGE": "3600",

@@ -61,6 +61,7 @@ _BULK2 = ("ingest", "bulk import, 2 worker(s), % of 2-session COPY")
 _V2 = ("ingest", "v2 stream (100/call): % of COPY")
 _SUMMARY = ("summaries", "per day (30): p95 (ms)")
 _CLOSE = ("billing", "close + finalize s (target ≤ 60)")
+_CHECK_P99 = ("realtime", "check endpoint: p99 ms")
 _WEBHOOKS = ("webhooks", "deliveries/s")
 _WEBHOOK_P95 = ("webhooks", "latency p95 ms")
 
@@ -75,6 +76,14 @@ TARGETS = (
             _at_least(("ingest", "v1 single events: % of an empty view"), 60),
             _at_most(("ingest", "v1 single events: p99 per request (ms)"), 50),
         ),
+    ),
+    Target(
+        "check endpoint, 1,000 checks/s (#14)",
+        "an empty DRF view behind the same gunicorn, at the same pace",
+        "p99 ≤ 10 ms",
+        _CHECK_P99,
+        ("realtime", "check endpoint: p99, % of the empty view's"),
+        _at_most(_CHECK_P99, 10),
     ),
     Target(
         "v2 stream, 100 events/request",

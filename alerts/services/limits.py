@@ -52,7 +52,11 @@ from alerts.models import (
     UsageLimitCrossing,
 )
 from alerts.services.entitlements import entitlements_sync
-from alerts.services.snapshot_cache import snapshot_recent, snapshot_remember
+from alerts.services.snapshot_cache import (
+    snapshot_read,
+    snapshot_recent,
+    snapshot_remember,
+)
 from alerts.services.snapshots import (
     Evaluated,
     access_body,
@@ -155,9 +159,7 @@ def customer_access_get(
     if access is not None:
         return access
     read_at = time.monotonic()
-    access = CustomerAccess.objects.filter(
-        customer_id=customer_id, livemode=livemode
-    ).first()
+    access = snapshot_read(customer_id=customer_id, livemode=livemode)
     if access is not None:
         snapshot_remember(access, read_at=read_at)
         return access

@@ -14,11 +14,18 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from alerts.models import CustomerAccess
 
 _MAX_ENTRIES = 20_000  # ~a few MB per process; cleared whole when full
+
+# The snapshot's columns a check reads; ``as_of`` (also in the body) stays deferred.
+_READ_FIELDS = ("customer_id", "livemode", "body", "etag")
+_READ_SQL = (
+    f"SELECT body, etag FROM {CustomerAccess._meta.db_table}"  # noqa: S608 (constant)
+    " WHERE customer_id = %s AND livemode = %s"
+)
 
 _recent: dict[tuple[bool, str], tuple[float, CustomerAccess]] = {}
 _lock = threading.Lock()
@@ -33,6 +40,27 @@ def snapshot_recent(*, customer_id: str, livemode: bool) -> CustomerAccess | Non
     if time.monotonic() - read_at >= settings.TALLY_CHECK_CACHE_SECONDS:
         return None
     return access
+
+
+def snapshot_read(*, customer_id: str, livemode: bool) -> CustomerAccess | None:
+    """The customer's stored snapshot, by one plain statement; None if none.
+
+    Each check that misses the cache reads it: the ORM would spend several times
+    the query's own cost building the query.
+    """
+    alias = router.db_for_read(CustomerAccess)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_SQL, [customer_id, livemode])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    body = CustomerAccess._meta.get_field("body").from_db_value(
+        row[0], None, connection
+    )
+    return CustomerAccess.from_db(
+        alias, _READ_FIELDS, (customer_id, livemode, body, row[1])
+    )
 
 
 def snapshot_remember(access: CustomerAccess, *, read_at: float) -> None:
