@@ -14,9 +14,11 @@ The file is cut into chunks: runs of raw NDJSON lines (``NdjsonChunk``, cheap to
 cut and to hand to a worker process) or lists of CSV records. ``import_chunk``
 parses, validates and stores one chunk in one transaction
 (``meter_events_ingest_batch``), in this process or in a worker process, and reports
-what it accepted and refused. A chunk of NDJSON lines that are all plain events (the
-usual file) takes a fast path: orjson, and straight from documents to rows
-(``meter_events_ingest_documents``); any other chunk is parsed with one
+what it accepted and refused, in two halves: ``chunk_prepare`` reads, ``chunk_store``
+writes, so that one process can read the next chunk while the database stores this
+one. A chunk of NDJSON lines that are all plain events (the usual file) takes a
+fast path: orjson, and straight from documents to rows
+(``meter_events_documents_validate``); any other chunk is parsed with one
 ``json.loads`` call when every line is valid JSON (``parse_ndjson``), line by line
 otherwise, and each line validated and explained on its own.
 """
@@ -41,8 +43,10 @@ from core.errors import InvalidRequest
 from core.numbers import plain_digits
 from metering.services import (
     EventInput,
+    PlainBatch,
+    meter_events_documents_validate,
     meter_events_ingest_batch,
-    meter_events_ingest_documents,
+    meter_events_plain_store,
 )
 
 HEAD_BYTES = 4096  # read ahead to tell NDJSON from CSV
@@ -289,32 +293,43 @@ def _documents(lines: list[bytes]) -> list | None:
         return None
 
 
-def _import_plain(chunk: NdjsonChunk, result: ChunkResult) -> bool:
-    """Store a chunk of plain events the fast way; False if it is not one."""
+@dataclass(frozen=True, slots=True)
+class PreparedChunk:
+    """A chunk read and, when it holds only plain events, validated (``batch``)."""
+
+    chunk: NdjsonChunk | list[Record]
+    size: int
+    batch: PlainBatch | None
+
+
+def chunk_prepare(chunk: NdjsonChunk | list[Record]) -> PreparedChunk:
+    """The reading half of ``import_chunk``: parse and validate a chunk of plain
+    events the fast way (orjson, straight from documents to rows). It writes
+    nothing, so it may run ahead of the store of the chunk before."""
+    if not isinstance(chunk, NdjsonChunk):
+        return PreparedChunk(chunk, sum(record.size for record in chunk), None)
+    size = sum(map(len, chunk.lines))
     documents = _documents(chunk.lines)
     if documents is None:
-        return False
-    # The commit need not wait for the disk: if the server crashes, a re-run of
-    # the import stores exactly the events that were lost.
-    outcome = meter_events_ingest_documents(
-        documents=documents, now=clock.now(), unix_seconds=True, sync_commit=False
+        return PreparedChunk(chunk, size, None)
+    batch = meter_events_documents_validate(
+        documents=documents, now=clock.now(), unix_seconds=True
     )
-    if outcome is None:
-        return False
-    result.accepted, result.duplicates = outcome
-    return True
+    return PreparedChunk(chunk, size, batch)
 
 
-def import_chunk(chunk: NdjsonChunk | list[Record]) -> ChunkResult:
-    """Parse, validate and store one chunk (one transaction); report the outcome."""
-    if isinstance(chunk, NdjsonChunk):
-        size = sum(map(len, chunk.lines))
-    else:
-        size = sum(record.size for record in chunk)
-    result = ChunkResult(size=size)
-    if isinstance(chunk, NdjsonChunk) and _import_plain(chunk, result):
+def chunk_store(prepared: PreparedChunk) -> ChunkResult:
+    """The writing half of ``import_chunk`` (one transaction). A chunk that is not
+    all plain events is parsed again line by line, each line explained."""
+    result = ChunkResult(size=prepared.size)
+    if prepared.batch is not None:
+        # The commit need not wait for the disk: if the server crashes, a re-run
+        # of the import stores exactly the events that were lost.
+        result.accepted, result.duplicates = meter_events_plain_store(
+            prepared.batch, sync_commit=False
+        )
         return result
-    numbers, texts, events = _parsed(chunk, result)
+    numbers, texts, events = _parsed(prepared.chunk, result)
     if events:
         outcome = meter_events_ingest_batch(
             events=events, now=clock.now(), sync_commit=False
@@ -325,3 +340,8 @@ def import_chunk(chunk: NdjsonChunk | list[Record]) -> ChunkResult:
             result.rejects.append((numbers[position], texts[position], error.as_dict()))
     result.rejects.sort()
     return result
+
+
+def import_chunk(chunk: NdjsonChunk | list[Record]) -> ChunkResult:
+    """Parse, validate and store one chunk (one transaction); report the outcome."""
+    return chunk_store(chunk_prepare(chunk))

@@ -36,7 +36,10 @@ __all__ = [
     "meter_event_create",
     "meter_event_create_or_replay",
     "meter_events_ingest_batch",
+    "meter_events_documents_validate",
     "meter_events_ingest_documents",
+    "meter_events_plain_store",
+    "PlainBatch",
 ]
 
 
@@ -104,6 +107,14 @@ class StoredCount(NamedTuple):
     duplicates: int
 
 
+class PlainBatch(NamedTuple):
+    """Plain events validated and made into rows, ready to store: the rows, and the
+    dimension sets they name that may be new (``Lookups.new_sets``)."""
+
+    rows: list[EventRow]
+    new_sets: dict[int, tuple[str, dict[str, str]]]
+
+
 def meter_events_ingest_documents(
     *,
     documents: Sequence[Any],
@@ -119,17 +130,43 @@ def meter_events_ingest_documents(
     plain event (``plain_document_rows``) or two share an identifier; the caller
     then takes ``meter_events_ingest_batch``, which explains every refusal.
     """
+    batch = meter_events_documents_validate(
+        documents=documents, now=now, unix_seconds=unix_seconds, livemode=livemode
+    )
+    if batch is None:
+        return None
+    return meter_events_plain_store(batch, sync_commit=sync_commit)
+
+
+def meter_events_documents_validate(
+    *,
+    documents: Sequence[Any],
+    now: datetime,
+    unix_seconds: bool,
+    livemode: bool | None = None,
+) -> PlainBatch | None:
+    """The first half of ``meter_events_ingest_documents``: reads only, writes
+    nothing, so that bulk import can validate a chunk while it stores the one
+    before (``meter_events_plain_store``)."""
     livemode = modes.default_livemode() if livemode is None else livemode
     lookups = Lookups.of_documents(documents, now, livemode=livemode)
     rows = plain_document_rows(documents, lookups, livemode, unix_seconds=unix_seconds)
     if rows is None or len(set(map(event_key, rows))) != len(rows):
         return None
-    if lookups.set_ids:
-        dimension_sets_store(lookups.new_sets)
-    accepted = storage.events_store(rows, sync_commit=sync_commit)
+    return PlainBatch(rows, lookups.new_sets if lookups.set_ids else {})
+
+
+def meter_events_plain_store(
+    batch: PlainBatch, *, sync_commit: bool = True
+) -> StoredCount:
+    """The second half of ``meter_events_ingest_documents``: store a validated
+    batch (its dimension sets first, idempotently) and note the new usage."""
+    if batch.new_sets:
+        dimension_sets_store(batch.new_sets)
+    accepted = storage.events_store(batch.rows, sync_commit=sync_commit)
     if accepted:
         signals.usage_recorded_on_commit()
-    return StoredCount(accepted, len(rows) - accepted)
+    return StoredCount(accepted, len(batch.rows) - accepted)
 
 
 def _meters(lookups: Lookups) -> dict[str, Meter]:

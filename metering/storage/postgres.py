@@ -227,14 +227,17 @@ def _stored(cursor, ids: bool):
 # Rows with dimension values but neither undeclared payload keys nor a request
 # key: the plain columns and ``dimension_set``, two fewer fields per row to encode.
 _SET_COLUMNS = (*EVENT_COLUMNS[:PLAIN_COLUMNS], EVENT_COLUMNS[-1])
-_SET_TYPES = (*COPY_TYPES[: PLAIN_COLUMNS + 1], COPY_TYPES[-1])
+# The types of the plain COPYs' columns, the id last (``_copy_sql``).
+_PLAIN_TYPES = (*COPY_TYPES[1 : PLAIN_COLUMNS + 1], COPY_TYPES[0])
+_SET_TYPES = (*COPY_TYPES[1 : PLAIN_COLUMNS + 1], COPY_TYPES[-1], COPY_TYPES[0])
 
 
 @functools.cache
 def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
     """Taking ids, the COPY (of all columns, of plain rows' columns, of plain rows'
     columns and their dimension set), and the rollup upsert (rows as a JSON
-    parameter)."""
+    parameter). The two COPYs of plain rows take the id last: a row is then its
+    first fields and the id, one tuple concatenation."""
     table = MeterEvent._meta.db_table
     rollups = quote(MeterUsageRollup._meta.db_table)
     return (
@@ -242,9 +245,9 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
         f" FROM (SELECT nextval('{sequence}'::regclass) AS seq"
         " FROM generate_series(1, %s)) AS taken",
         f"COPY {quote(table)} (id, {names(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
-        f"COPY {quote(table)} (id, {names(EVENT_COLUMNS[:PLAIN_COLUMNS])})"
+        f"COPY {quote(table)} ({names(EVENT_COLUMNS[:PLAIN_COLUMNS])}, id)"
         " FROM STDIN (FORMAT BINARY)",
-        f"COPY {quote(table)} (id, {names(_SET_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
+        f"COPY {quote(table)} ({names(_SET_COLUMNS)}, id) FROM STDIN (FORMAT BINARY)",
         f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
         " SELECT meter_id, customer_id, bucket, dimension_set, value_sum,"
         " event_count, last_timestamp, last_seq, last_value, latest_seq,"
@@ -340,6 +343,11 @@ def _hour_start(hours: int) -> datetime:
     return datetime.fromordinal(day).replace(hour=hour, tzinfo=UTC)
 
 
+def _whole(row: EventRow) -> EventRow:
+    """The row with its value as an int (values are whole numbers)."""
+    return tuple.__new__(EventRow, (*row[:4], int(row[4]), *row[5:]))
+
+
 def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
     """COPY rows none of which may be stored yet; IntegrityError if one is.
 
@@ -364,23 +372,27 @@ def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
             keyed.copy_keys(cursor, ordered, ids)
         statement = copy_plain if plain else copy_sets if bare else copy_all
         with cursor.copy(statement) as copy:
-            # Values go as ints (they are whole numbers): psycopg writes an int as
-            # numeric at half the cost of a Decimal.
+            # Values are whole numbers (ints on bulk import's fast path): psycopg
+            # writes an int as numeric at half the cost of a Decimal.
+            write = copy.write_row
+            if (plain or bare) and not all(type(row[4]) is int for row in ordered):
+                ordered = [_whole(row) for row in ordered]
             if plain:
-                copy.set_types(COPY_TYPES[: PLAIN_COLUMNS + 1])
+                copy.set_types(_PLAIN_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row((seq, *row[:4], int(row[4]), *row[5:PLAIN_COLUMNS]))
+                    write(row[:PLAIN_COLUMNS] + (seq,))
             elif bare:
                 copy.set_types(_SET_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row(
-                        (seq, *row[:4], int(row[4]), *row[5:PLAIN_COLUMNS], row[10])
-                    )
+                    write(row[:PLAIN_COLUMNS] + (row[10], seq))
             else:
                 copy.set_types(COPY_TYPES)
                 for seq, row in zip(ids, ordered, strict=True):
-                    copy.write_row((seq, *row[:4], int(row[4]), *row[5:]))
-        cursor.execute(rollup_sql, [_rollup_document(_fold_in_order(ordered, ids))])
+                    write((seq, *row[:4], int(row[4]), *row[5:]))
+            # Folded before the COPY ends: the server is still taking in the rows
+            # sent last meanwhile.
+            rollups = _rollup_document(_fold_in_order(ordered, ids))
+        cursor.execute(rollup_sql, [rollups])
     return dict(zip(map(_event_key, ordered), ids, strict=True))
 
 

@@ -16,7 +16,8 @@ from django.utils.dateparse import parse_datetime
 
 
 class EventRow(NamedTuple):
-    """A validated event, ready to be stored; fields in column order."""
+    """A validated event, ready to be stored; fields in column order. ``value`` is
+    whole: a Decimal, or an int on bulk import's fast path (``validation.plain``)."""
 
     meter_id: str
     customer_id: str

@@ -260,3 +260,31 @@ def test_large_batches_and_a_rerun_of_them(tmp_path, meter, customer):
     path = ndjson(tmp_path, lines)
     assert "Accepted 1, already imported 1500, rejected 1." in run(str(path))
     assert usage(meter, customer) == Decimal(1505)
+
+
+@pytest.mark.skipif(
+    not settings.IS_POSTGRES, reason="chunks are read ahead on PostgreSQL only"
+)
+@pytest.mark.django_db(transaction=True)
+def test_one_worker_reads_ahead_in_order(tmp_path):
+    """Outside a transaction one worker validates the next chunk in a thread while
+    it stores this one: the same outcome, refusals at their lines, in either mode."""
+    meter = MeterFactory(event_name="tokens")
+    customer = CustomerFactory()
+    live_meter = MeterFactory(event_name="tokens", livemode=True)
+    live_customer = CustomerFactory(livemode=True)
+    lines = [line(customer, 2, identifier=f"p-{index}") for index in range(40)]
+    lines.insert(17, line(customer, "bad"))
+    lines.insert(30, line(live_customer, 1, identifier="only-live"))
+    path = ndjson(tmp_path, lines)
+    assert "Accepted 40, already imported 0, rejected 2." in run(
+        str(path), "--batch-size", "6"
+    )
+    assert [row["line"] for row in rejected(path)] == [18, 31]
+    assert usage(meter, customer) == Decimal(80)
+    live = run(str(path), "--batch-size", "6", "--live")
+    assert "Accepted 1, already imported 0, rejected 41." in live
+    assert MeterEvent.objects.get(identifier="only-live").meter_id == live_meter.id
+    assert "Accepted 0, already imported 40, rejected 2." in run(
+        str(path), "--batch-size", "6"
+    )

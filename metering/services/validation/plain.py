@@ -91,7 +91,9 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
     rows: list[EventRow] = []
     append = rows.append
     # Events of a batch share values and seconds: each is made once (both immutable).
-    values: dict[str, Decimal] = {}
+    # Bulk import's values are ints (exact: at most 15 digits), which its COPY and
+    # its fold take at a fraction of a Decimal's cost (``metering.storage.postgres``).
+    values: dict[str, Decimal | int] = {}
     moments: dict[int, datetime] = {}
     set_ids = lookups.set_ids
     for event_name, payload, identifier, stamp in events:
@@ -105,9 +107,12 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
             set_id = 0
         else:
             # Only declared keys besides the customer and value, string values.
-            named = tuple([payload.get(key, "") for key in declared])
-            if len(payload) - 2 != sum([key in payload for key in declared]):
-                return None
+            # The usual event names them all: one C-level pass; else count them.
+            named = tuple(map(payload.get, declared))
+            if len(payload) != len(declared) + 2 or None in named:
+                named = tuple([payload.get(key, "") for key in declared])
+                if len(payload) - 2 != sum([key in payload for key in declared]):
+                    return None
             set_id = set_ids.get((meter.id, named))
             if set_id is None:
                 if not _plain_values(named):
@@ -146,7 +151,7 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
                 return None
         value = values.get(raw)
         if value is None:
-            value = values[raw] = Decimal(raw)
+            value = values[raw] = int(raw) if stamps == _UNIX_SECONDS else Decimal(raw)
         append(
             new_row(
                 (
