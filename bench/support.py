@@ -43,8 +43,9 @@ def _ensure_database(url: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup_django() -> None:
-    """Point Django at the benchmark database, create and migrate it."""
+def setup_django(*, migrate: bool = True) -> None:
+    """Point Django at the benchmark database, create and migrate it (not
+    ``migrate``: a benchmark's own process, whose parent migrated it)."""
     url = database_url()
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
@@ -62,7 +63,8 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
 
 
 def run_in_child(name: str, args, send) -> None:
@@ -70,7 +72,7 @@ def run_in_child(name: str, args, send) -> None:
     its figures go back through ``send``."""
     import importlib
 
-    setup_django()
+    setup_django(migrate=False)
     send.send(importlib.import_module(f"bench.bench_{name}").run(args))
 
 
@@ -350,22 +352,31 @@ def sum_meter(event_name: str, display_name: str):
 _GENERATE_SESSIONS = 2
 
 
-def _chunk_sql(partial: bool) -> str:
+def _chunk_sql(partial: bool, sets: bool) -> str:
     """One chunk of generated events, folded into its hourly rollups in the same
     statement as ingestion folds a batch (the daily rollups follow by trigger);
-    ``partial``: some of the chunk's events are there, and are skipped."""
+    ``partial``: some of the chunk's events are there, and are skipped; ``sets``:
+    each event takes one of the dimension sets, by a multiplicative hash of its
+    number (every customer's hour then uses every set, as uniform traffic would)."""
     from metering.storage.rows import rollup_merge
 
     order = 'ORDER BY "timestamp" DESC, id DESC'
     return (
         "WITH ins AS (INSERT INTO metering_meterevent (meter_id, customer_id,"
-        " event_name, identifier, value, timestamp, created, livemode)"
+        " event_name, identifier, value, timestamp, created, livemode,"
+        " dimension_set)"
         " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
         " %(event_name)s, %(prefix)s || i, 1 + (i * 31) %% 1000,"
         " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
         " %(start)s::timestamptz"
-        " + make_interval(secs => i * %(step)s / 1e6 + 2), false"
-        " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i"
+        " + make_interval(secs => i * %(step)s / 1e6 + 2), false, "
+        + (
+            "(%(sets)s::bigint[])[1 + ((((i * 2654435761) %% 4294967296) >> 16)"
+            " %% cardinality(%(sets)s::bigint[]))]"
+            if sets
+            else "0"
+        )
+        + " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i"
         + (" ON CONFLICT DO NOTHING" if partial else "")
         + ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set)'
         " INSERT INTO metering_meterusagerollup AS r (meter_id, customer_id,"
@@ -394,12 +405,14 @@ def events_generate(
     rows: int,
     chunk: int,
     label: str,
+    sets: list[int] | None = None,
 ) -> None:
     """Fill the meter's events up to ``rows`` server-side, a chunk per statement
     and commit (customers in turn, values 1-1000, spread evenly over ``span`` from
     ``start``), each chunk folded into its rollups in the same statement: no pass
     over the whole table afterwards (at 100 M events one ``GROUP BY`` of them all
-    would hold every event in its arrays). Two sessions share the chunks."""
+    would hold every event in its arrays). Two sessions share the chunks.
+    ``sets``: the dimension sets the events take (``_chunk_sql``)."""
     import psycopg
 
     step_us = int(span.total_seconds() * 1_000_000 / rows)
@@ -428,7 +441,7 @@ def events_generate(
             for offset, partial in offsets:
                 upto = min(offset + chunk, rows)
                 session.execute(
-                    _chunk_sql(partial),
+                    _chunk_sql(partial, bool(sets)),
                     {
                         "meter": meter_id,
                         "customers": customers,
@@ -439,6 +452,7 @@ def events_generate(
                         "step": step_us,
                         "from": offset,
                         "to": upto - 1,
+                        "sets": sets,
                     },
                 )
                 session.commit()

@@ -105,7 +105,7 @@ TARGETS = (
         "hand-written SQL on the rollups",
         "p95 ≤ 20 ms",
         _SUMMARY,
-        None,
+        ("summaries", "per day (30): speed, % of hand-written SQL on the rollups"),
         _at_most(_SUMMARY, 20),
     ),
     Target(

@@ -92,7 +92,7 @@ def _slots(parts: list[QuerySet], column: str, seconds: int) -> dict[int, Decima
     return totals
 
 
-def _plain_grouped(rows: QuerySet, formula: str, seconds: int) -> dict[int, Decimal]:
+def _plain_grouped(rows: QuerySet, seconds: int) -> dict[int, Decimal]:
     """Usage per slot (unix seconds of its start) for ``last`` meters without a
     time window."""
     slot = _Epoch("bucket") - _Epoch("bucket") % seconds
@@ -152,7 +152,7 @@ def _grouped(
             datetime.fromtimestamp(key, tz=UTC): value for key, value in by_slot.items()
         }
     elif meter.event_time_window is None:
-        by_slot = _plain_grouped(rows, meter.formula, int(step.total_seconds()))
+        by_slot = _plain_grouped(rows, int(step.total_seconds()))
         totals = {
             datetime.fromtimestamp(key, tz=UTC): value for key, value in by_slot.items()
         }
