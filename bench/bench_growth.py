@@ -244,6 +244,10 @@ def run(args) -> dict:
         figures[f"reference: SQL on the rollups, p95 (ms) @ {label}"] = rollups_sql_p95(
             meter.id, customers, repeats
         )
+        # Each size as measured: a long run's first sizes survive its end.
+        support.print_table(
+            [("growth", key, value) for key, value in figures.items() if label in key]
+        )
         measured["bulk"].append(1 / rate)
         measured["single"].append(single_ms)
         measured["summary"].append(p95)
