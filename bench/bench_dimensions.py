@@ -19,9 +19,9 @@ a rollup row of its own), for contrast. The ratios use the best round of each.
 
 Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
 32 days for 200 customers (each customer's events spread over all 100 values),
-loaded with binary COPY in 1-million-row chunks, their rollups built with one
-``INSERT ... SELECT ... GROUP BY`` written hour by hour as ingestion writes them
-(skipped when already done); then requests through gunicorn, sequentially, and
+generated inside PostgreSQL in 1-million-row chunks, each folded into its rollups
+in the same statement as ingestion folds a batch (``support.events_generate``;
+skipped when already done); then requests through gunicorn, sequentially, and
 the selector in-process. The grouped figures are checked to add up to the
 ungrouped one.
 """
@@ -240,14 +240,9 @@ def _ingestion(args, customers: list[str], secret: str) -> dict:
     return figures
 
 
-def _spread(index: int) -> int:
-    """The event's model, 0-99: a multiplicative hash, so that a customer's events
-    (every 200th) use every model in every hour, as uniform traffic would."""
-    return ((index * 2654435761) % 2**32 >> 16) % len(MODELS)
-
-
 def _load_summary_events(meter, customers: list[str], rows: int) -> float:
-    """COPY the summary meter's events up to ``rows``; seconds (0 when reused)."""
+    """Generate the summary meter's events up to ``rows`` server-side, each chunk
+    folded into its rollups as ingestion folds a batch; seconds (0 when reused)."""
     from django.db import connection
 
     from metering.dimensions import dimension_set_id, dimension_sets_store
@@ -261,55 +256,22 @@ def _load_summary_events(meter, customers: list[str], rows: int) -> float:
     )
     connection.ensure_connection()
     raw = connection.connection
+    started = time.perf_counter()
     with raw.cursor() as cursor:
-        have = cursor.execute(
-            "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter.id]
-        ).fetchone()[0]
-        started = time.perf_counter()
-        if have >= rows:
-            # An interrupted run may have stored the events but not their rollups.
-            built = cursor.execute(
-                "SELECT 1 FROM metering_meterusagerollup WHERE meter_id = %s LIMIT 1",
-                [meter.id],
-            ).fetchone()
-            if built:
-                return 0.0
-            support.rollups_rebuild(raw, cursor, meter.id, time_ordered=True)
-            return time.perf_counter() - started
-        step = SPAN / rows
-        first = MONTH_START - timedelta(days=1)
-        created = datetime.now(UTC)
-        count = len(customers)
-        for offset in range(have, rows, CHUNK):
-            upto = min(offset + CHUNK, rows)
-            with (
-                raw.transaction(),
-                cursor.copy(
-                    "COPY metering_meterevent (meter_id, customer_id, event_name,"
-                    ' identifier, value, "timestamp", created, livemode, dimension_set)'
-                    " FROM STDIN (FORMAT BINARY)"
-                ) as copy,
-            ):
-                copy.set_types(
-                    ["varchar", "varchar", "varchar", "varchar", "numeric"]
-                    + ["timestamptz", "timestamptz", "bool", "int8"]
-                )
-                for index in range(offset, upto):
-                    copy.write_row(
-                        (
-                            meter.id,
-                            customers[(index * 7919) % count],
-                            SUMMARY,
-                            f"dim-{index}",
-                            1 + (index * 31) % 1000,
-                            first + step * index,
-                            created,
-                            False,
-                            set_ids[_spread(index)],
-                        )
-                    )
-            print(f"   events: {upto:,} of {rows:,}", flush=True)
-        support.rollups_rebuild(raw, cursor, meter.id, time_ordered=True)
+        support.events_generate(
+            raw,
+            cursor,
+            meter_id=meter.id,
+            customers=customers,
+            event_name=SUMMARY,
+            prefix="dim-",
+            start=MONTH_START - timedelta(days=1),
+            span=SPAN,
+            rows=rows,
+            chunk=CHUNK,
+            label="events",
+            sets=set_ids,
+        )
     return time.perf_counter() - started
 
 

@@ -174,6 +174,28 @@ def _summaries_p95(meter, customers: list[str], repeats: int) -> float:
     return 1000 * support.percentile(timings, 0.95)
 
 
+def rollups_sql_p95(meter_id: str, customers: list[str], repeats: int) -> float:
+    """p95 ms of the reference: the same month per day, hand-written SQL on the
+    hourly rollups (one round trip, no ORM, no Python fold)."""
+    from django.db import connection
+
+    end = MONTH_START + timedelta(days=30)
+    timings = []
+    with connection.cursor() as cursor:
+        for index in range(repeats):
+            started = time.perf_counter()
+            cursor.execute(
+                "SELECT date_trunc('day', bucket AT TIME ZONE 'UTC'), sum(value_sum)"
+                " FROM metering_meterusagerollup WHERE meter_id = %s"
+                " AND customer_id = %s AND bucket >= %s AND bucket < %s"
+                " GROUP BY 1 ORDER BY 1",
+                [meter_id, customers[index % len(customers)], MONTH_START, end],
+            )
+            cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    return 1000 * support.percentile(timings, 0.95)
+
+
 def _close(count: int) -> float:
     """Seconds to close and finalize ``count`` subscriptions (bench_billing's set)."""
     from bench import bench_billing
@@ -219,6 +241,13 @@ def run(args) -> dict:
         figures[f"ingest, bulk (events/s) @ {label}"] = rate
         figures[f"ingest, single events (ms/event) @ {label}"] = single_ms
         figures[f"summary, 30 days per day, p95 (ms) @ {label}"] = p95
+        figures[f"reference: SQL on the rollups, p95 (ms) @ {label}"] = rollups_sql_p95(
+            meter.id, customers, repeats
+        )
+        # Each size as measured: a long run's first sizes survive its end.
+        support.print_table(
+            [("growth", key, value) for key, value in figures.items() if label in key]
+        )
         measured["bulk"].append(1 / rate)
         measured["single"].append(single_ms)
         measured["summary"].append(p95)

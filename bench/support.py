@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +43,9 @@ def _ensure_database(url: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup_django() -> None:
-    """Point Django at the benchmark database, create and migrate it."""
+def setup_django(*, migrate: bool = True) -> None:
+    """Point Django at the benchmark database, create and migrate it (not
+    ``migrate``: a benchmark's own process, whose parent migrated it)."""
     url = database_url()
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
@@ -62,7 +63,8 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
 
 
 def run_in_child(name: str, args, send) -> None:
@@ -70,7 +72,7 @@ def run_in_child(name: str, args, send) -> None:
     its figures go back through ``send``."""
     import importlib
 
-    setup_django()
+    setup_django(migrate=False)
     send.send(importlib.import_module(f"bench.bench_{name}").run(args))
 
 
@@ -349,6 +351,49 @@ def sum_meter(event_name: str, display_name: str):
     )
 
 
+_GENERATE_SESSIONS = 2
+
+
+def _chunk_sql(partial: bool, sets: bool) -> str:
+    """One chunk of generated events, folded into its hourly rollups in the same
+    statement as ingestion folds a batch (the daily rollups follow by trigger);
+    ``partial``: some of the chunk's events are there, and are skipped; ``sets``:
+    each event takes one of the dimension sets, by a multiplicative hash of its
+    number (every customer's hour then uses every set, as uniform traffic would)."""
+    from metering.storage.rows import rollup_merge
+
+    order = 'ORDER BY "timestamp" DESC, id DESC'
+    return (
+        "WITH ins AS (INSERT INTO metering_meterevent (meter_id, customer_id,"
+        " event_name, identifier, value, timestamp, created, livemode,"
+        " dimension_set)"
+        " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
+        " %(event_name)s, %(prefix)s || i, 1 + (i * 31) %% 1000,"
+        " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
+        " %(start)s::timestamptz"
+        " + make_interval(secs => i * %(step)s / 1e6 + 2), false, "
+        + (
+            "(%(sets)s::bigint[])[1 + ((((i * 2654435761) %% 4294967296) >> 16)"
+            " %% cardinality(%(sets)s::bigint[]))]"
+            if sets
+            else "0"
+        )
+        + " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i"
+        + (" ON CONFLICT DO NOTHING" if partial else "")
+        + ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set)'
+        " INSERT INTO metering_meterusagerollup AS r (meter_id, customer_id,"
+        " bucket, dimension_set, value_sum, event_count, last_timestamp,"
+        " last_seq, last_value, latest_seq, latest_value, value_max, shard)"
+        " SELECT meter_id, customer_id,"
+        " date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC')"
+        " AT TIME ZONE 'UTC', dimension_set,"
+        ' sum(value), count(*), max("timestamp"),'
+        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
+        " max(id), (array_agg(value ORDER BY id DESC))[1], max(value), 0"
+        " FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 3, 2, 4" + rollup_merge("r")
+    )
+
+
 def events_generate(
     raw,
     cursor,
@@ -362,38 +407,69 @@ def events_generate(
     rows: int,
     chunk: int,
     label: str,
+    sets: list[int] | None = None,
 ) -> None:
-    """Fill the meter's events up to ``rows`` server-side, a chunk per commit
-    (customers in turn, values 1-1000, spread evenly over ``span`` from
-    ``start``), then rebuild its rollups if anything was added."""
-    have = cursor.execute(
-        "SELECT count(*) FROM metering_meterevent WHERE meter_id = %s", [meter_id]
-    ).fetchone()[0]
+    """Fill the meter's events up to ``rows`` server-side, a chunk per statement
+    and commit (customers in turn, values 1-1000, spread evenly over ``span`` from
+    ``start``), each chunk folded into its rollups in the same statement: no pass
+    over the whole table afterwards (at 100 M events one ``GROUP BY`` of them all
+    would hold every event in its arrays). Two sessions share the chunks.
+    ``sets``: the dimension sets the events take (``_chunk_sql``)."""
+    import psycopg
+
     step_us = int(span.total_seconds() * 1_000_000 / rows)
-    for offset in range(have, rows, chunk):
-        upto = min(offset + chunk, rows)
-        cursor.execute(
-            "INSERT INTO metering_meterevent (meter_id, customer_id, event_name,"
-            " identifier, value, timestamp, created, livemode)"
-            " SELECT %(meter)s, (%(customers)s::text[])[1 + (i * 7919) %% %(n)s],"
-            " %(event_name)s, %(prefix)s || i, 1 + (i * 31) %% 1000,"
-            " %(start)s::timestamptz + make_interval(secs => i * %(step)s / 1e6),"
-            " %(start)s::timestamptz"
-            " + make_interval(secs => i * %(step)s / 1e6 + 2), false"
-            " FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS i",
-            {
-                "meter": meter_id,
-                "customers": customers,
-                "n": len(customers),
-                "event_name": event_name,
-                "prefix": prefix,
-                "start": start,
-                "step": step_us,
-                "from": offset,
-                "to": upto - 1,
-            },
+
+    def stored(index: int) -> bool:
+        return bool(
+            cursor.execute(
+                "SELECT 1 FROM metering_meterevent WHERE livemode = false"
+                " AND event_name = %s AND identifier = %s",
+                [event_name, f"{prefix}{index}"],
+            ).fetchone()
         )
+
+    # (offset, partial) of each chunk not all there: a smaller size's last chunk
+    # is there in part, and an interrupted run may have left any chunk out.
+    missing = [
+        (offset, stored(offset))
+        for offset in range(0, rows, chunk)
+        if not stored(min(offset + chunk, rows) - 1)
+    ]
+    raw.commit()
+    done = [0]
+
+    def work(offsets: list[tuple[int, bool]]) -> None:
+        with psycopg.connect(database_url()) as session:
+            for offset, partial in offsets:
+                upto = min(offset + chunk, rows)
+                session.execute(
+                    _chunk_sql(partial, bool(sets)),
+                    {
+                        "meter": meter_id,
+                        "customers": customers,
+                        "n": len(customers),
+                        "event_name": event_name,
+                        "prefix": prefix,
+                        "start": start,
+                        "step": step_us,
+                        "from": offset,
+                        "to": upto - 1,
+                        "sets": sets,
+                    },
+                )
+                session.commit()
+                done[0] += 1
+                print(
+                    f"   {label}: chunk {done[0]} of {len(missing)}"
+                    f" ({upto:,} of {rows:,})",
+                    flush=True,
+                )
+
+    shares = [missing[index::_GENERATE_SESSIONS] for index in range(_GENERATE_SESSIONS)]
+    with ThreadPoolExecutor(max_workers=_GENERATE_SESSIONS) as pool:
+        list(pool.map(work, shares))
+    if missing:
+        cursor.execute("ANALYZE metering_meterevent")
+        cursor.execute("ANALYZE metering_meterusagerollup")
+        cursor.execute("ANALYZE metering_meterusageday")
         raw.commit()
-        print(f"   {label}: {upto:,} of {rows:,}", flush=True)
-    if have < rows:
-        rollups_rebuild(raw, cursor, meter_id)

@@ -334,6 +334,53 @@ class MeterUsageRollup(models.Model):
         return f"{self.meter_id} {self.customer_id} {self.bucket:%Y-%m-%d %H:00}"
 
 
+class MeterUsageDay(models.Model):
+    """``MeterUsageRollup``'s sum and count per UTC day: the day's hours of one
+    (meter, customer, dimension set, shard) added up, 24 times fewer rows for
+    whole days of ``sum`` and ``count`` meters. Triggers on the hours keep them
+    (``metering.storage.days``), whatever writes the hours; a shard's day takes
+    only that shard's hours, so concurrent writers touch distinct rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No constraints: the hours' hold (the ORM still cascades).
+    meter = models.ForeignKey(
+        Meter, models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    bucket = models.DateTimeField()  # midnight UTC, named as the hours' column
+    dimension_set = models.BigIntegerField(default=0, db_default=0)
+    shard = models.PositiveSmallIntegerField(default=0, db_default=0)
+    value_sum = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "meter", "bucket", "dimension_set", "shard"],
+                name="meter_usage_day_once",
+                opclasses=[
+                    BYTEWISE,
+                    BYTEWISE,
+                    "timestamptz_ops",
+                    "int8_ops",
+                    "int2_ops",
+                ],
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["meter", "bucket"],
+                name="meter_usage_day_by_time",
+                opclasses=[BYTEWISE, "timestamptz_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.customer_id} {self.bucket:%Y-%m-%d}"
+
+
 class MeterEventSession(models.Model):
     """A v2 meter event session: a bearer token for the event stream, 15 minutes.
 

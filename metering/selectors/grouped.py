@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDay
 
 from metering.dimensions import Segment, dimension_sets_of, sets_matching
 from metering.models import Meter
+from metering.selectors.days import additive, rollup_parts, union
 from metering.selectors.gauges import gauge_usage
 from metering.selectors.periods import (
     _edge_cells,
@@ -61,22 +62,30 @@ def _summed_cells(meter: Meter, customers, start, end, sets, window):
     cells = _edge_cells(meter, edges, customers, sets)
     if inner is None:
         return cells
-    rows = _rollups(meter, *inner, customers, sets)
     keys = ["customer_id", "dimension_set"]
     if window == "hour":
         keys.append("bucket")
     elif window == "day":
-        rows = rows.annotate(slot=TruncDay("bucket", tzinfo=UTC))
         keys.append("slot")
-    summed = (
-        rows.values(*keys)
-        .annotate(
-            total=Sum("value_sum"), count=Sum("event_count"), maximum=Max("value_max")
+    # Whole days of sum and count meters from the daily rollups (a row per day
+    # and set, not per hour); max needs the hours' value_max.
+    by_day = additive(meter) and window != "hour"
+    sums = {"total": Sum("value_sum"), "count": Sum("event_count")}
+    if not by_day:
+        sums["maximum"] = Max("value_max")
+    queries = []
+    for rows in rollup_parts(meter, *inner, customers, sets, by_day=by_day):
+        if window == "day":
+            rows = rows.annotate(slot=TruncDay("bucket", tzinfo=UTC))
+        queries.append(
+            rows.values(*keys)
+            .annotate(**sums)
+            .filter(count__gt=0)
+            .values_list(*keys, *sums)
         )
-        .filter(count__gt=0)
-        .values_list(*keys, "total", "count", "maximum")
-    )
-    for customer_id, set_id, *slot, total, count, maximum in summed:
+    for customer_id, set_id, *slot, total, count, maximum in (
+        (*row, None) if by_day else row for row in union(queries)
+    ):
         cells.setdefault(customer_id, []).append(
             Cell(
                 hour=slot[0] if slot else start,

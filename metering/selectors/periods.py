@@ -18,6 +18,7 @@ from django.db.models.functions import RowNumber
 
 from metering.dimensions import Segment, dimension_sets_of, segment_sets
 from metering.models import Meter, MeterEvent, MeterUsageRollup
+from metering.selectors.days import additive, customer_totals
 from metering.selectors.gauges import gauge_usage
 from metering.usage import (
     ZERO,
@@ -215,7 +216,9 @@ def usage_cells(
     edge hours from raw events (any formula but ``time_weighted_sum``)."""
     inner, edges = split_period(start, end)
     parts = [_edge_cells(meter, edges, customers, sets)]
-    if inner is not None:
+    if inner is not None and additive(meter):
+        parts.append(customer_totals(meter, *inner, customers, sets))
+    elif inner is not None:
         rows = _rollups(meter, *inner, customers, sets)
         parts.append(
             _plain_totals(meter, rows)

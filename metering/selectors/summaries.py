@@ -19,6 +19,7 @@ from django.db.models.functions import RowNumber
 
 from metering.dimensions import check_dimension_keys, segment_of
 from metering.models import Meter
+from metering.selectors.days import additive, rollup_parts, union
 from metering.selectors.grouped import grouped_usage
 from metering.selectors.periods import (
     _rollup_cells,
@@ -73,19 +74,29 @@ class _Epoch(Func):
         )
 
 
-def _plain_grouped(rows: QuerySet, formula: str, seconds: int) -> dict[int, Decimal]:
-    """Usage per slot (unix seconds of its start) for meters without a time window."""
+def _slots(parts: list[QuerySet], column: str, seconds: int) -> dict[int, Decimal]:
+    """The sum of ``column`` per slot (unix seconds of its start) over ``parts``."""
     slot = _Epoch("bucket") - _Epoch("bucket") % seconds
-    rows = rows.annotate(slot=slot)
-    if formula != Meter.Formula.LAST:
-        column = "value_sum" if formula == Meter.Formula.SUM else "event_count"
-        return {
-            key: Decimal(total)
-            for key, total in rows.values("slot")
+    totals: dict[int, Decimal] = {}
+    for key, total in union(
+        [
+            rows.annotate(slot=slot)
+            .values("slot")
             .annotate(total=Sum(column))
             .filter(event_count__gt=0)
             .values_list("slot", "total")
-        }
+            for rows in parts
+        ]
+    ):
+        totals[key] = totals.get(key, ZERO) + Decimal(total)
+    return totals
+
+
+def _plain_grouped(rows: QuerySet, seconds: int) -> dict[int, Decimal]:
+    """Usage per slot (unix seconds of its start) for ``last`` meters without a
+    time window."""
+    slot = _Epoch("bucket") - _Epoch("bucket") % seconds
+    rows = rows.annotate(slot=slot)
     # Per customer and slot, the hour holding the latest event; summed over customers.
     latest = (
         rows.filter(last_seq__isnull=False)
@@ -132,8 +143,16 @@ def _grouped(
         return [(bucket, value) for bucket, _, _, value in reversed(rows)]
     rows = _rollups(meter, start, end, customer_id)
     totals: dict = {}
-    if meter.event_time_window is None:
-        by_slot = _plain_grouped(rows, meter.formula, int(step.total_seconds()))
+    if additive(meter):
+        # A day's slot from its daily rollups (24 times fewer rows than hours).
+        column = "value_sum" if meter.formula == Meter.Formula.SUM else "event_count"
+        parts = rollup_parts(meter, start, end, customer_id, by_day=window == "day")
+        by_slot = _slots(parts, column, int(step.total_seconds()))
+        totals = {
+            datetime.fromtimestamp(key, tz=UTC): value for key, value in by_slot.items()
+        }
+    elif meter.event_time_window is None:
+        by_slot = _plain_grouped(rows, int(step.total_seconds()))
         totals = {
             datetime.fromtimestamp(key, tz=UTC): value for key, value in by_slot.items()
         }

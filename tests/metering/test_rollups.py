@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from core.errors import InvalidRequest
 from metering import selectors, services
-from metering.models import MeterEvent, MeterUsageRollup
+from metering.models import MeterEvent, MeterUsageDay, MeterUsageRollup
 from metering.services import EventInput
-from metering.usage import floor_hour
+from metering.usage import floor_day, floor_hour
 from tests.metering.factories import CustomerFactory, MeterFactory
 
 T0 = datetime(2026, 4, 20, tzinfo=UTC)
@@ -128,6 +128,7 @@ def check_rollups(meter):
     }:
         for row in counted_rows(meter, customer_id):
             expected.setdefault((customer_id, floor_hour(row[1])), []).append(row)
+    check_days(meter)
     rollups = MeterUsageRollup.objects.filter(meter=meter)
     for rollup in rollups:
         rows = expected.pop((rollup.customer_id, rollup.bucket), [])
@@ -164,3 +165,24 @@ def check_usage(meter, customers, windows):
             )
             assert got == want, (start, end)
             assert by_customer.get(customer.id, Decimal(0)) == want
+
+
+def check_days(meter):
+    """Each daily rollup is its hours (of its dimension set and shard) added up;
+    a day whose hours all went reads as zero."""
+    hours = {}
+    for rollup in MeterUsageRollup.objects.filter(meter=meter):
+        key = (rollup.customer_id, floor_day(rollup.bucket), rollup.dimension_set)
+        key += (rollup.shard,)
+        total, count = hours.get(key, (0, 0))
+        hours[key] = (total + rollup.value_sum, count + rollup.event_count)
+    days = {
+        (day.customer_id, day.bucket, day.dimension_set, day.shard): (
+            day.value_sum,
+            day.event_count,
+        )
+        for day in MeterUsageDay.objects.filter(meter=meter)
+    }
+    assert {key: sums for key, sums in days.items() if sums != (0, 0)} == {
+        key: sums for key, sums in hours.items() if sums != (0, 0)
+    }

@@ -20,6 +20,7 @@ from metering.models import MeterEvent, MeterUsageRollup
 from metering.storage import EventRow, postgres
 from metering.usage import RawEvent, cells_from_events
 from tests.metering.factories import CustomerFactory, MeterFactory
+from tests.metering.test_rollups import check_days
 
 T0 = datetime(2026, 4, 20, tzinfo=UTC)
 postgres_only = pytest.mark.skipif(
@@ -88,6 +89,7 @@ def test_large_batch_is_stored_once_with_exact_rollups():
     stored = storage.events_write(batch)
     assert len(stored) == len(batch) == MeterEvent.objects.count()
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
     event = MeterEvent.objects.get(identifier="e-5")
     assert (event.dimensions, event.value, event.id) == (
         {"model": "m1"},
@@ -100,6 +102,7 @@ def test_large_batch_is_stored_once_with_exact_rollups():
     assert set(stored) == {(meter.event_name, f"new-{index}") for index in range(1300)}
     assert MeterEvent.objects.count() == len(batch) + 1300
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
 
 
 @pytest.mark.django_db
@@ -113,6 +116,7 @@ def test_each_batch_size_takes_ids_in_key_order(size):
     assert len(by_key) == size
     assert by_key == sorted(by_key)
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
 
 
 @postgres_only
@@ -143,6 +147,7 @@ def test_concurrent_large_batches_count_each_event_once():
     assert failures == []
     assert MeterEvent.objects.count() == len(every)
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
 
 
 class _ShardHolder:
@@ -196,6 +201,7 @@ def test_concurrent_writers_use_their_own_shard_and_a_cancel_merges_them():
         (1, 2),
     ]
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
 
     def usage():
         return selectors.meter_usage_for_period(
@@ -207,6 +213,7 @@ def test_concurrent_writers_use_their_own_shard_and_a_cancel_merges_them():
     rollup = MeterUsageRollup.objects.get()
     assert (rollup.event_count, rollup.value_sum, rollup.last_value) == (2, 14, 5)
     assert merged_rollups(meter) == expected_rollups(meter)
+    check_days(meter)
     assert usage() == Decimal(5)
 
 

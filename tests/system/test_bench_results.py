@@ -76,13 +76,14 @@ def test_every_target_of_issue_19_has_a_row_measured_or_not(tmp_path, monkeypatc
             "measure": "ingest, bulk (events/s)",
             "sizes": {"1,000,000 events": "90,000.0", "10,000,000 events": "85,000.0"},
             "verdict": "linear (cost per unit ×1.06)",
+            "why": targets.GROWTH_REASONS["ingest, bulk (events/s)"],
         }
     ]
     table = (tmp_path / "RESULTS.md").read_text()
     assert "## Growth" in table
     assert (
         "| ingest, bulk (events/s) | 1,000,000 events: 90,000.0;"
-        " 10,000,000 events: 85,000.0 | linear (cost per unit ×1.06) |"
+        " 10,000,000 events: 85,000.0 | linear (cost per unit ×1.06) | each event"
     ) in table
 
 
