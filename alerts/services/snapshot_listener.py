@@ -134,3 +134,15 @@ def _dropped_by(payload: str) -> None:
     mode, _, customer_id = payload.partition(":")
     if mode in ("live", "test") and customer_id:
         snapshot_drop((mode == "live", customer_id))
+
+
+def _after_fork_in_child() -> None:
+    # The parent's thread did not come along; its lock may have been held.
+    global _start_lock, _stop, _thread, _started_pid
+    _start_lock = threading.Lock()
+    _stop = threading.Event()
+    _thread = None
+    _started_pid = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
