@@ -56,7 +56,9 @@ from alerts.services.snapshot_cache import (
     snapshot_read,
     snapshot_recent,
     snapshot_remember,
+    snapshot_token,
 )
+from alerts.services.snapshot_listener import listener_ensure
 from alerts.services.snapshots import (
     Evaluated,
     access_body,
@@ -153,15 +155,17 @@ def customer_access_get(
     """The customer's access snapshot, computed and stored when missing.
 
     None when no such customer exists in this mode. A snapshot this process read
-    within ``TALLY_CHECK_CACHE_SECONDS`` is answered without a query.
+    and has not heard changed is answered without a query (``snapshot_cache``).
     """
+    listener_ensure()
     access = snapshot_recent(customer_id=customer_id, livemode=livemode)
     if access is not None:
         return access
+    token = snapshot_token()
     read_at = time.monotonic()
     access = snapshot_read(customer_id=customer_id, livemode=livemode)
     if access is not None:
-        snapshot_remember(access, read_at=read_at)
+        snapshot_remember(access, read_at=read_at, token=token)
         return access
     customer = (
         Customer.objects.filter(pk=customer_id, livemode=livemode, deleted=False)

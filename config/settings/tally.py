@@ -15,6 +15,15 @@ TALLY_USAGE_DEBOUNCE = float(os.environ.get("TALLY_USAGE_DEBOUNCE_SECONDS", "0.2
 # How long a web process answers the check endpoint from a snapshot it read
 # (alerts.services.snapshot_cache); a worker's rewrite shows after at most this.
 TALLY_CHECK_CACHE_SECONDS = float(os.environ.get("TALLY_CHECK_CACHE_SECONDS", "0.5"))
+# On PostgreSQL a listener thread per web process hears each committed snapshot
+# change and drops the entry at once; while it is connected an entry lives up to
+# this long instead (alerts.services.snapshot_listener). Off: the short TTL only.
+TALLY_CHECK_CACHE_MAX_SECONDS = float(
+    os.environ.get("TALLY_CHECK_CACHE_MAX_SECONDS", "30")
+)
+# Off under pytest unless a test turns it on: its connection would keep the test
+# database from being dropped.
+TALLY_CHECK_LISTEN = env_bool("TALLY_CHECK_LISTEN", "PYTEST_VERSION" not in os.environ)
 # How long an evaluation waits for ingestion transactions still open (PostgreSQL)
 # before leaving their events to the run their commit queues.
 TALLY_USAGE_SETTLE_WAIT = float(os.environ.get("TALLY_USAGE_SETTLE_WAIT_SECONDS", "2"))
