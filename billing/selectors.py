@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 
 from billing.amounts import licensed_amount
 from billing.compose.collect import UsageReader, usage_so_far_collect
@@ -24,6 +23,7 @@ from billing.models import (
     Subscription,
     SubscriptionItem,
 )
+from billing.revenue import INVOICED
 from catalog.models import Price
 from catalog.pricing import describe_line, price_amount
 from core.api.pagination import filter_range
@@ -262,8 +262,6 @@ def rate_card_migration_by_customer(*, migration) -> list[dict]:
 
 # The dashboard home: "how is the business doing", in a few aggregate queries.
 
-# Invoices that count as revenue once finalized: a void one never does.
-_INVOICED = ("open", "paid", "uncollectible")
 # Subscriptions whose licensed items are recurring revenue (trials pay nothing yet).
 _PAYING = ("active", "past_due")
 _USAGE_KINDS = ("metered", "late_usage")
@@ -274,41 +272,6 @@ _PER_MONTH = {
     "week": Decimal(52) / 12,
     "day": Decimal(365) / 12,
 }
-
-
-@dataclass(frozen=True)
-class MonthRevenue:
-    """One calendar month (UTC) of one currency, minor units."""
-
-    month: datetime  # the month's first instant
-    currency: str
-    invoiced: int  # totals of invoices finalized in the month, void excluded
-    collected: int  # amount paid on invoices paid in the month
-
-
-def revenue_by_month(*, since: datetime) -> list[MonthRevenue]:
-    """Invoiced and collected per month and currency from ``since`` (a month start)."""
-    invoiced = (
-        Invoice.objects.filter(finalized_at__gte=since, status__in=_INVOICED)
-        .annotate(month=TruncMonth("finalized_at", tzinfo=UTC))
-        .values("month", "currency")
-        .annotate(amount=Sum("total"))
-    )
-    collected = (
-        Invoice.objects.filter(paid_at__gte=since, status="paid")
-        .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
-        .values("month", "currency")
-        .annotate(amount=Sum("amount_paid"))
-    )
-    months: dict[tuple[datetime, str], list[int]] = {}
-    for position, rows in enumerate((invoiced, collected)):
-        for row in rows:
-            key = (row["month"], row["currency"])
-            months.setdefault(key, [0, 0])[position] = row["amount"] or 0
-    return [
-        MonthRevenue(month, currency, amounts[0], amounts[1])
-        for (month, currency), amounts in sorted(months.items())
-    ]
 
 
 def licensed_mrr() -> dict[str, int]:
@@ -359,7 +322,7 @@ def _usage_lines(*, start: datetime, end: datetime) -> QuerySet[InvoiceLineItem]
         kind__in=_USAGE_KINDS,
         invoice__finalized_at__gte=start,
         invoice__finalized_at__lt=end,
-        invoice__status__in=_INVOICED,
+        invoice__status__in=INVOICED,
     )
 
 

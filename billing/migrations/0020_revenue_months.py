@@ -1,0 +1,143 @@
+"""Revenue per month kept by a trigger on invoices (``billing.revenue``).
+
+Each change of an invoice's status, total, amount paid, currency or the dates
+that place it in a month takes its old contribution out of ``RevenueMonth`` and
+puts the new one in, in the invoice's own transaction. Every transaction writes
+its own shard (the first free transaction advisory lock of 16, as the meter
+rollups do), so concurrent finalizations never wait for one another's row. The
+existing invoices are counted once, under a lock that holds writers off.
+SQLite has no trigger: the home sums its invoices there.
+"""
+
+from django.db import migrations, models
+
+SHARDS = 16
+SHARD_LOCKS = 0x72766E6D  # "rvnm"
+
+POSTGRES = f"""
+CREATE OR REPLACE FUNCTION billing_revenue_month_add(
+    p_mode boolean, p_kind text, p_at timestamptz, p_currency text, p_amount bigint
+) RETURNS void AS $$
+DECLARE
+    p_shard int;
+BEGIN
+    IF p_at IS NULL OR p_amount = 0 THEN
+        RETURN;
+    END IF;
+    p_shard := coalesce(
+        (SELECT k FROM generate_series(0, {SHARDS - 1}) AS k
+         WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, k) LIMIT 1),
+        floor(random() * {SHARDS})::int);
+    INSERT INTO billing_revenuemonth (livemode, kind, month, currency, shard, amount)
+    VALUES (p_mode, p_kind, date_trunc('month', p_at AT TIME ZONE 'UTC')::date,
+            p_currency, p_shard, p_amount)
+    ON CONFLICT (month, kind, currency, livemode, shard)
+    DO UPDATE SET amount = billing_revenuemonth.amount + EXCLUDED.amount;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION billing_revenue_month_track() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF OLD.status IN ('open', 'paid', 'uncollectible') THEN
+            PERFORM billing_revenue_month_add(
+                OLD.livemode, 'invoiced', OLD.finalized_at, OLD.currency, -OLD.total);
+        END IF;
+        IF OLD.status = 'paid' THEN
+            PERFORM billing_revenue_month_add(
+                OLD.livemode, 'collected', OLD.paid_at, OLD.currency,
+                -OLD.amount_paid);
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF NEW.status IN ('open', 'paid', 'uncollectible') THEN
+            PERFORM billing_revenue_month_add(
+                NEW.livemode, 'invoiced', NEW.finalized_at, NEW.currency, NEW.total);
+        END IF;
+        IF NEW.status = 'paid' THEN
+            PERFORM billing_revenue_month_add(
+                NEW.livemode, 'collected', NEW.paid_at, NEW.currency,
+                NEW.amount_paid);
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER billing_revenue_month_insert AFTER INSERT ON billing_invoice
+    FOR EACH ROW WHEN (NEW.status <> 'draft' AND NEW.status <> 'void')
+    EXECUTE FUNCTION billing_revenue_month_track();
+CREATE TRIGGER billing_revenue_month_update AFTER UPDATE ON billing_invoice
+    FOR EACH ROW WHEN (
+        (OLD.status, OLD.total, OLD.amount_paid, OLD.finalized_at, OLD.paid_at,
+         OLD.currency, OLD.livemode)
+        IS DISTINCT FROM
+        (NEW.status, NEW.total, NEW.amount_paid, NEW.finalized_at, NEW.paid_at,
+         NEW.currency, NEW.livemode)
+        AND NOT (OLD.status IN ('draft', 'void') AND NEW.status IN ('draft', 'void'))
+    )
+    EXECUTE FUNCTION billing_revenue_month_track();
+CREATE TRIGGER billing_revenue_month_delete AFTER DELETE ON billing_invoice
+    FOR EACH ROW WHEN (OLD.status <> 'draft' AND OLD.status <> 'void')
+    EXECUTE FUNCTION billing_revenue_month_track();
+
+LOCK TABLE billing_invoice IN SHARE MODE;
+"""
+
+POSTGRES_DROP = """
+DROP TRIGGER IF EXISTS billing_revenue_month_insert ON billing_invoice;
+DROP TRIGGER IF EXISTS billing_revenue_month_update ON billing_invoice;
+DROP TRIGGER IF EXISTS billing_revenue_month_delete ON billing_invoice;
+DROP FUNCTION IF EXISTS billing_revenue_month_track();
+DROP FUNCTION IF EXISTS billing_revenue_month_add(boolean, text, timestamptz, text, bigint);
+"""
+
+
+def _install(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from billing.revenue import _REBUILD
+
+    schema_editor.execute(POSTGRES, params=None)
+    schema_editor.execute(_REBUILD, params=None)
+
+
+def _remove(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRES_DROP, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("billing", "0019_invoice_number_index"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="RevenueMonth",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("livemode", models.BooleanField(default=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("invoiced", "Invoiced"), ("collected", "Collected")],
+                        max_length=16,
+                    ),
+                ),
+                ("month", models.DateField()),
+                ("currency", models.CharField(max_length=3)),
+                ("shard", models.PositiveSmallIntegerField(default=0)),
+                ("amount", models.BigIntegerField(default=0)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("month", "kind", "currency", "livemode", "shard"),
+                        name="billing_revenue_month_once",
+                    )
+                ],
+            },
+        ),
+        migrations.RunPython(_install, _remove),
+    ]

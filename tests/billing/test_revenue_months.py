@@ -1,0 +1,101 @@
+"""The revenue months a trigger keeps (PostgreSQL) agree with the invoices summed,
+whatever happens to an invoice: finalized, paid, voided, written_off, deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+
+from billing import revenue
+from billing.models import Invoice, RevenueMonth
+from core import modes
+from tests.core.factories import CustomerFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the trigger is PostgreSQL's"
+    ),
+]
+
+NOV = datetime(2026, 11, 3, tzinfo=UTC)
+DEC = datetime(2026, 12, 2, tzinfo=UTC)
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _draft(customer, total: int) -> Invoice:
+    return Invoice.objects.create(
+        customer=customer,
+        status="draft",
+        billing_reason="manual",
+        collection_method="send_invoice",
+        currency=customer.currency or "usd",
+        period_start=NOV,
+        period_end=NOV,
+        total=total,
+        amount_due=total,
+        amount_remaining=total,
+        livemode=customer.livemode,
+    )
+
+
+def _move(invoice: Invoice, **fields) -> None:
+    Invoice.objects.filter(pk=invoice.pk).update(**fields)
+
+
+def _figures():
+    return [
+        (row.month, row.currency, row.invoiced, row.collected)
+        for row in revenue.revenue_by_month(since=SINCE)
+    ]
+
+
+def _summed():
+    return [
+        (month, currency, amounts[0], amounts[1])
+        for (month, currency), amounts in sorted(revenue._summed(SINCE).items())
+        if any(amounts)
+    ]
+
+
+def test_every_change_of_an_invoice_moves_its_months():
+    ada, euro = CustomerFactory(), CustomerFactory(currency="eur")
+    paid, voided, written_off = (
+        _draft(ada, 10_000),
+        _draft(ada, 2_500),
+        _draft(euro, 700),
+    )
+    for invoice in (paid, voided, written_off):
+        _move(invoice, status="open", finalized_at=NOV)
+    _move(paid, status="paid", amount_paid=10_000, amount_remaining=0, paid_at=DEC)
+    _move(voided, status="void")
+    _move(written_off, status="uncollectible")
+    nov, dec = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    assert _figures() == [
+        (nov, "eur", 700, 0),
+        (nov, "usd", 10_000, 0),
+        (dec, "usd", 0, 10_000),
+    ]
+    assert _figures() == _summed()
+
+
+def test_rebuild_counts_what_the_trigger_counted():
+    customer = CustomerFactory()
+    invoice = _draft(customer, 4_200)
+    _move(invoice, status="paid", finalized_at=NOV, amount_paid=4_200, paid_at=DEC)
+    kept = _figures()
+    revenue.revenue_months_rebuild()
+    assert _figures() == kept == _summed()
+
+
+def test_each_mode_reads_its_own_months():
+    live, test = CustomerFactory(livemode=True), CustomerFactory(livemode=False)
+    _move(_draft(live, 500), status="open", finalized_at=NOV)
+    _move(_draft(test, 300), status="open", finalized_at=NOV)
+    with modes.scope(True):
+        assert [row[2] for row in _figures()] == [500]
+    with modes.scope(False):
+        assert [row[2] for row in _figures()] == [300]
+    assert RevenueMonth.objects.filter(livemode=True).count() == 1
