@@ -151,8 +151,8 @@ def usage_section(request) -> SafeString:
     now = clock.now()
     start, end = month_start(now), month_start(now, back=-1)
     month = _range("finalized_at", start, end)
-    products = selectors.usage_revenue_by_product(start=start, end=end)
-    customers = selectors.top_customers_by_usage(
+    products = revenue.usage_revenue_by_product(start=start, end=end)
+    customers = revenue.top_customers_by_usage(
         start=start, end=end, limit=TOP_CUSTOMERS
     )
     subscriptions = reverse("admin:billing_subscription_changelist")

@@ -18,12 +18,10 @@ from billing.models import (
     Coupon,
     Invoice,
     InvoiceItem,
-    InvoiceLineItem,
     PromotionCode,
     Subscription,
     SubscriptionItem,
 )
-from billing.revenue import INVOICED
 from catalog.models import Price
 from catalog.pricing import describe_line, price_amount
 from core.api.pagination import filter_range
@@ -264,7 +262,6 @@ def rate_card_migration_by_customer(*, migration) -> list[dict]:
 
 # Subscriptions whose licensed items are recurring revenue (trials pay nothing yet).
 _PAYING = ("active", "past_due")
-_USAGE_KINDS = ("metered", "late_usage")
 # Periods per month, exactly: a year is 12 months, a week 52/12 of one, a day 365/12.
 _PER_MONTH = {
     "month": Decimal(1),
@@ -305,65 +302,6 @@ def licensed_mrr() -> dict[str, int]:
         currency: Money(amount, currency).rounded().minor_units
         for currency, amount in sorted(exact.items())
     }
-
-
-@dataclass(frozen=True)
-class UsageRevenue:
-    """Usage billed to one product (or customer) in one currency, minor units."""
-
-    key: str  # the product's or customer's id
-    name: str
-    currency: str
-    amount: int
-
-
-def _usage_lines(*, start: datetime, end: datetime) -> QuerySet[InvoiceLineItem]:
-    return InvoiceLineItem.objects.filter(
-        kind__in=_USAGE_KINDS,
-        invoice__finalized_at__gte=start,
-        invoice__finalized_at__lt=end,
-        invoice__status__in=INVOICED,
-    )
-
-
-def usage_revenue_by_product(*, start: datetime, end: datetime) -> list[UsageRevenue]:
-    """Metered usage invoiced in ``[start, end)`` per product, largest first."""
-    rows = (
-        _usage_lines(start=start, end=end)
-        .values("price__product_id", "price__product__name", "currency")
-        .annotate(amount=Sum("amount"))
-        .order_by("-amount", "price__product_id")
-    )
-    return [
-        UsageRevenue(
-            row["price__product_id"],
-            row["price__product__name"],
-            row["currency"],
-            row["amount"],
-        )
-        for row in rows
-    ]
-
-
-def top_customers_by_usage(
-    *, start: datetime, end: datetime, limit: int
-) -> list[UsageRevenue]:
-    """The ``limit`` customers with the most usage invoiced in ``[start, end)``."""
-    rows = (
-        _usage_lines(start=start, end=end)
-        .values("invoice__customer_id", "invoice__customer__name", "currency")
-        .annotate(amount=Sum("amount"))
-        .order_by("-amount", "invoice__customer_id")[:limit]
-    )
-    return [
-        UsageRevenue(
-            row["invoice__customer_id"],
-            row["invoice__customer__name"] or row["invoice__customer_id"],
-            row["currency"],
-            row["amount"],
-        )
-        for row in rows
-    ]
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
-"""Revenue per month kept by a trigger on invoices (``billing.revenue``).
+"""Revenue and usage revenue per month kept by a trigger on invoices
+(``billing.revenue``).
 
 Each change of an invoice's status, total, amount paid, currency or the dates
 that place it in a month takes its old contribution out of ``RevenueMonth`` and
 puts the new one in, in the invoice's own transaction. Every transaction writes
 its own shard (the first free transaction advisory lock of 16, as the meter
 rollups do), so concurrent finalizations never wait for one another's row. The
-existing invoices are counted once, under a lock that holds writers off.
+existing invoices are counted once, under a lock that holds writers off. An
+invoice entering or leaving the invoiced statuses (or its month) also adds or
+takes out its usage lines per product and per customer (``UsageRevenueMonth``).
 SQLite has no trigger: the home sums its invoices there.
 """
 
@@ -36,10 +39,69 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
+CREATE OR REPLACE FUNCTION billing_usage_month_add(
+    p_invoice text, p_mode boolean, p_customer text, p_at timestamptz, p_sign int
+) RETURNS void AS $$
+DECLARE
+    p_month date := date_trunc('month', p_at AT TIME ZONE 'UTC')::date;
+    p_shard int;
+BEGIN
+    IF p_at IS NULL THEN
+        RETURN;
+    END IF;
+    p_shard := coalesce(
+        (SELECT k FROM generate_series(0, {SHARDS - 1}) AS k
+         WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, k) LIMIT 1),
+        floor(random() * {SHARDS})::int);
+    INSERT INTO billing_usagerevenuemonth
+        (livemode, month, dimension, key, currency, shard, amount)
+    SELECT p_mode, p_month, 'product', coalesce(price.product_id, ''),
+           line.currency, p_shard, p_sign * sum(line.amount)
+    FROM billing_invoicelineitem AS line
+    LEFT JOIN catalog_price AS price ON price.id = line.price_id
+    WHERE line.invoice_id = p_invoice AND line.kind IN ('metered', 'late_usage')
+    GROUP BY 4, 5 ORDER BY 4, 5
+    ON CONFLICT (month, dimension, key, currency, livemode, shard)
+    DO UPDATE SET amount = billing_usagerevenuemonth.amount + EXCLUDED.amount;
+    INSERT INTO billing_usagerevenuemonth
+        (livemode, month, dimension, key, currency, shard, amount)
+    SELECT p_mode, p_month, 'customer', p_customer, line.currency, 0,
+           p_sign * sum(line.amount)
+    FROM billing_invoicelineitem AS line
+    WHERE line.invoice_id = p_invoice AND line.kind IN ('metered', 'late_usage')
+    GROUP BY line.currency ORDER BY line.currency
+    ON CONFLICT (month, dimension, key, currency, livemode, shard)
+    DO UPDATE SET amount = billing_usagerevenuemonth.amount + EXCLUDED.amount;
+END;
+$$ LANGUAGE plpgsql;
+
 CREATE OR REPLACE FUNCTION billing_revenue_month_track() RETURNS trigger AS $$
+DECLARE
+    was boolean := false;
+    is_now boolean := false;
+    same_place boolean := false;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        IF OLD.status IN ('open', 'paid', 'uncollectible') THEN
+        was := OLD.status IN ('open', 'paid', 'uncollectible');
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        is_now := NEW.status IN ('open', 'paid', 'uncollectible');
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        same_place := (OLD.finalized_at, OLD.livemode, OLD.customer_id)
+            IS NOT DISTINCT FROM (NEW.finalized_at, NEW.livemode, NEW.customer_id);
+    END IF;
+    -- Usage lines are frozen once final: they move only in or out, or in time.
+    IF was AND NOT (is_now AND same_place) THEN
+        PERFORM billing_usage_month_add(
+            OLD.id, OLD.livemode, OLD.customer_id, OLD.finalized_at, -1);
+    END IF;
+    IF is_now AND NOT (was AND same_place) THEN
+        PERFORM billing_usage_month_add(
+            NEW.id, NEW.livemode, NEW.customer_id, NEW.finalized_at, 1);
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        IF was THEN
             PERFORM billing_revenue_month_add(
                 OLD.livemode, 'invoiced', OLD.finalized_at, OLD.currency, -OLD.total);
         END IF;
@@ -50,7 +112,7 @@ BEGIN
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        IF NEW.status IN ('open', 'paid', 'uncollectible') THEN
+        IF is_now THEN
             PERFORM billing_revenue_month_add(
                 NEW.livemode, 'invoiced', NEW.finalized_at, NEW.currency, NEW.total);
         END IF;
@@ -70,10 +132,10 @@ CREATE TRIGGER billing_revenue_month_insert AFTER INSERT ON billing_invoice
 CREATE TRIGGER billing_revenue_month_update AFTER UPDATE ON billing_invoice
     FOR EACH ROW WHEN (
         (OLD.status, OLD.total, OLD.amount_paid, OLD.finalized_at, OLD.paid_at,
-         OLD.currency, OLD.livemode)
+          OLD.currency, OLD.livemode, OLD.customer_id)
         IS DISTINCT FROM
         (NEW.status, NEW.total, NEW.amount_paid, NEW.finalized_at, NEW.paid_at,
-         NEW.currency, NEW.livemode)
+         NEW.currency, NEW.livemode, NEW.customer_id)
         AND NOT (OLD.status IN ('draft', 'void') AND NEW.status IN ('draft', 'void'))
     )
     EXECUTE FUNCTION billing_revenue_month_track();
@@ -89,6 +151,7 @@ DROP TRIGGER IF EXISTS billing_revenue_month_insert ON billing_invoice;
 DROP TRIGGER IF EXISTS billing_revenue_month_update ON billing_invoice;
 DROP TRIGGER IF EXISTS billing_revenue_month_delete ON billing_invoice;
 DROP FUNCTION IF EXISTS billing_revenue_month_track();
+DROP FUNCTION IF EXISTS billing_usage_month_add(text, boolean, text, timestamptz, int);
 DROP FUNCTION IF EXISTS billing_revenue_month_add(boolean, text, timestamptz, text, bigint);
 """
 
@@ -96,10 +159,11 @@ DROP FUNCTION IF EXISTS billing_revenue_month_add(boolean, text, timestamptz, te
 def _install(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    from billing.revenue import _REBUILD
+    from billing.revenue import _REBUILD, _REBUILD_USAGE
 
     schema_editor.execute(POSTGRES, params=None)
     schema_editor.execute(_REBUILD, params=None)
+    schema_editor.execute(_REBUILD_USAGE, params=None)
 
 
 def _remove(apps, schema_editor) -> None:
@@ -135,6 +199,46 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("month", "kind", "currency", "livemode", "shard"),
                         name="billing_revenue_month_once",
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="UsageRevenueMonth",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("livemode", models.BooleanField(default=False)),
+                ("month", models.DateField()),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[("product", "Product"), ("customer", "Customer")],
+                        max_length=16,
+                    ),
+                ),
+                ("key", models.CharField(max_length=64)),
+                ("currency", models.CharField(max_length=3)),
+                ("shard", models.PositiveSmallIntegerField(default=0)),
+                ("amount", models.BigIntegerField(default=0)),
+            ],
+            options={
+                "indexes": [
+                    models.Index(
+                        fields=["month", "dimension", "livemode", "-amount", "key"],
+                        name="billing_usage_month_top",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "month",
+                            "dimension",
+                            "key",
+                            "currency",
+                            "livemode",
+                            "shard",
+                        ),
+                        name="billing_usage_month_once",
                     )
                 ],
             },

@@ -6,7 +6,7 @@ from billing.models.discounts import Coupon, Discount, PromotionCode
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.numbering import InvoiceNumberSequence
 from billing.models.rate_cards import RateCardMigration, RateCardMigrationSubscription
-from billing.models.revenue import RevenueMonth
+from billing.models.revenue import RevenueMonth, UsageRevenueMonth
 from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
@@ -23,6 +23,7 @@ __all__ = [
     "InvoiceNumberSequence",
     "RateCardMigration",
     "RevenueMonth",
+    "UsageRevenueMonth",
     "RateCardMigrationSubscription",
     "Subscription",
     "SubscriptionItem",

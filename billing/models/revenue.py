@@ -41,3 +41,46 @@ class RevenueMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.month:%Y-%m} {self.currency}: {self.amount}"
+
+
+class UsageRevenueMonth(models.Model):
+    """Usage (``metered`` and ``late_usage`` lines) of invoices finalized in one UTC
+    month, per product or per customer, currency and mode, in minor units.
+
+    Kept by the same trigger as ``RevenueMonth``: an invoice entering or leaving
+    the invoiced statuses adds or takes out its usage lines (frozen once final).
+    Products are few, so their rows are sharded as ``RevenueMonth``'s are; a
+    customer's invoices rarely finalize concurrently, so a customer has one row
+    (shard 0) and the top customers are an index scan.
+    """
+
+    class Dimension(models.TextChoices):
+        PRODUCT = "product"
+        CUSTOMER = "customer"
+
+    id = models.BigAutoField(primary_key=True)
+    livemode = LivemodeField()
+    month = models.DateField()
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    key = models.CharField(max_length=64)  # the product's or customer's id
+    currency = models.CharField(max_length=3)
+    shard = models.PositiveSmallIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    objects = ModeManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "dimension", "key", "currency", "livemode", "shard"],
+                name="billing_usage_month_once",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["month", "dimension", "livemode", "-amount", "key"],
+                name="billing_usage_month_top",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key} {self.month:%Y-%m}: {self.amount}"

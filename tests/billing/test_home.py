@@ -176,12 +176,12 @@ def test_usage_revenue_per_product_and_top_customers_this_month():
         lines=[("metered", image_price, 4_000)],
     )
     end = DEC + timedelta(days=31)
-    products = selectors.usage_revenue_by_product(start=DEC, end=end)
+    products = revenue.usage_revenue_by_product(start=DEC, end=end)
     assert [(row.name, row.amount) for row in products] == [
         ("Tokens", 1_800),
         ("Images", 1_200),
     ]
-    top = selectors.top_customers_by_usage(start=DEC, end=end, limit=1)
+    top = revenue.top_customers_by_usage(start=DEC, end=end, limit=1)
     assert [(row.name, row.amount) for row in top] == [("Grace", 2_000)]
 
 

@@ -99,3 +99,40 @@ def test_each_mode_reads_its_own_months():
     with modes.scope(False):
         assert [row[2] for row in _figures()] == [300]
     assert RevenueMonth.objects.filter(livemode=True).count() == 1
+
+
+def test_usage_per_product_and_customer_follow_finalize_and_void():
+    from datetime import timedelta
+
+    from billing.models import InvoiceLineItem
+    from tests.catalog.factories import PriceFactory
+
+    ada, grace = CustomerFactory(name="Ada"), CustomerFactory(name="Grace")
+    price = PriceFactory(metered=True)
+    invoices = []
+    for customer, amount in ((ada, 300), (grace, 500), (grace, 40)):
+        invoice = _draft(customer, amount)
+        InvoiceLineItem.objects.create(
+            invoice=invoice,
+            position=0,
+            kind="metered",
+            amount=amount,
+            currency="usd",
+            period_start=NOV,
+            period_end=NOV,
+            price=price,
+            created=NOV,
+        )
+        _move(invoice, status="open", finalized_at=DEC)
+        invoices.append(invoice)
+    _move(invoices[2], status="void")
+    start, end = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    just_before = end - timedelta(microseconds=1)  # not a month: the lines summed
+    for upto in (end, just_before):
+        top = revenue.top_customers_by_usage(start=start, end=upto, limit=5)
+        assert [(row.name, row.amount) for row in top] == [("Grace", 500), ("Ada", 300)]
+        products = revenue.usage_revenue_by_product(start=start, end=upto)
+        assert [(row.key, row.amount) for row in products] == [(price.product_id, 800)]
+    revenue.revenue_months_rebuild()
+    top = revenue.top_customers_by_usage(start=start, end=end, limit=5)
+    assert [(row.name, row.amount) for row in top] == [("Grace", 500), ("Ada", 300)]
