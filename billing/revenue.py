@@ -38,6 +38,10 @@ SELECT livemode, kind, month, currency, 0, sum(amount) FROM (
     SELECT livemode, 'collected', currency, amount_paid,
            date_trunc('month', paid_at AT TIME ZONE 'UTC')::date
     FROM billing_invoice WHERE status = 'paid' AND paid_at IS NOT NULL
+    UNION ALL
+    SELECT livemode, 'open', currency, amount_remaining,
+           date_trunc('month', finalized_at AT TIME ZONE 'UTC')::date
+    FROM billing_invoice WHERE status = 'open' AND finalized_at IS NOT NULL
 ) AS changes
 GROUP BY livemode, kind, month, currency HAVING sum(amount) <> 0
 """
@@ -70,6 +74,7 @@ class MonthRevenue:
 def _kept(since: datetime) -> dict[tuple[datetime, str], list[int]]:
     rows = (
         RevenueMonth.objects.filter(month__gte=since.date())
+        .exclude(kind=RevenueMonth.Kind.OPEN)
         .values("month", "currency", "kind")
         .annotate(amount=Sum("amount"))
     )
@@ -111,6 +116,31 @@ def revenue_by_month(*, since: datetime) -> list[MonthRevenue]:
         MonthRevenue(month, currency, amounts[0], amounts[1])
         for (month, currency), amounts in sorted(months.items())
     ]
+
+
+def open_amounts() -> dict[str, int]:
+    """Amounts remaining on open invoices, per currency (minor units)."""
+    if connection.vendor != "postgresql":
+        from billing.selectors import customer_open_total
+
+        return customer_open_total()
+    rows = (
+        RevenueMonth.objects.filter(kind=RevenueMonth.Kind.OPEN)
+        .values("currency")
+        .annotate(amount=Sum("amount"))
+        .exclude(amount=0)
+        .order_by("currency")
+    )
+    return {row["currency"]: row["amount"] for row in rows}
+
+
+def invoiced_in_month(*, month: datetime) -> dict[str, int]:
+    """Totals of invoices finalized in ``month`` (its first instant), per currency."""
+    return {
+        row.currency: row.invoiced
+        for row in revenue_by_month(since=month)
+        if row.month == month and row.invoiced
+    }
 
 
 def revenue_months_rebuild() -> None:

@@ -1,7 +1,8 @@
 """Revenue and usage revenue per month kept by a trigger on invoices
 (``billing.revenue``).
 
-Each change of an invoice's status, total, amount paid, currency or the dates
+Each change of an invoice's status, total, amounts paid and remaining, currency
+or the dates
 that place it in a month takes its old contribution out of ``RevenueMonth`` and
 puts the new one in, in the invoice's own transaction. Every transaction writes
 its own shard (the first free transaction advisory lock of 16, as the meter
@@ -110,6 +111,11 @@ BEGIN
                 OLD.livemode, 'collected', OLD.paid_at, OLD.currency,
                 -OLD.amount_paid);
         END IF;
+        IF OLD.status = 'open' THEN
+            PERFORM billing_revenue_month_add(
+                OLD.livemode, 'open', OLD.finalized_at, OLD.currency,
+                -OLD.amount_remaining);
+        END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         IF is_now THEN
@@ -121,6 +127,11 @@ BEGIN
                 NEW.livemode, 'collected', NEW.paid_at, NEW.currency,
                 NEW.amount_paid);
         END IF;
+        IF NEW.status = 'open' THEN
+            PERFORM billing_revenue_month_add(
+                NEW.livemode, 'open', NEW.finalized_at, NEW.currency,
+                NEW.amount_remaining);
+        END IF;
     END IF;
     RETURN NULL;
 END;
@@ -131,11 +142,11 @@ CREATE TRIGGER billing_revenue_month_insert AFTER INSERT ON billing_invoice
     EXECUTE FUNCTION billing_revenue_month_track();
 CREATE TRIGGER billing_revenue_month_update AFTER UPDATE ON billing_invoice
     FOR EACH ROW WHEN (
-        (OLD.status, OLD.total, OLD.amount_paid, OLD.finalized_at, OLD.paid_at,
-          OLD.currency, OLD.livemode, OLD.customer_id)
+        (OLD.status, OLD.total, OLD.amount_paid, OLD.amount_remaining,
+         OLD.finalized_at, OLD.paid_at, OLD.currency, OLD.livemode, OLD.customer_id)
         IS DISTINCT FROM
-        (NEW.status, NEW.total, NEW.amount_paid, NEW.finalized_at, NEW.paid_at,
-         NEW.currency, NEW.livemode, NEW.customer_id)
+        (NEW.status, NEW.total, NEW.amount_paid, NEW.amount_remaining,
+         NEW.finalized_at, NEW.paid_at, NEW.currency, NEW.livemode, NEW.customer_id)
         AND NOT (OLD.status IN ('draft', 'void') AND NEW.status IN ('draft', 'void'))
     )
     EXECUTE FUNCTION billing_revenue_month_track();
@@ -185,7 +196,11 @@ class Migration(migrations.Migration):
                 (
                     "kind",
                     models.CharField(
-                        choices=[("invoiced", "Invoiced"), ("collected", "Collected")],
+                        choices=[
+                            ("invoiced", "Invoiced"),
+                            ("collected", "Collected"),
+                            ("open", "Open"),
+                        ],
                         max_length=16,
                     ),
                 ),

@@ -7,7 +7,8 @@ from core.modes import LivemodeField, ModeManager
 
 class RevenueMonth(models.Model):
     """What was invoiced (finalized, not void: ``total``) or collected (paid:
-    ``amount_paid``) in one UTC month, currency and mode, in minor units.
+    ``amount_paid``) in one UTC month, currency and mode, in minor units; and
+    what open invoices finalized in the month still ask (``amount_remaining``).
 
     On PostgreSQL a trigger on ``billing_invoice`` (migration
     ``0020_revenue_months``) adds each invoice's change to these rows in the
@@ -21,6 +22,7 @@ class RevenueMonth(models.Model):
     class Kind(models.TextChoices):
         INVOICED = "invoiced"
         COLLECTED = "collected"
+        OPEN = "open"
 
     id = models.BigAutoField(primary_key=True)
     livemode = LivemodeField()

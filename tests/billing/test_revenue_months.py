@@ -10,6 +10,7 @@ from django.db import connection
 
 from billing import revenue
 from billing.models import Invoice, RevenueMonth
+from billing.selectors import customer_open_total
 from core import modes
 from tests.core.factories import CustomerFactory
 
@@ -79,6 +80,12 @@ def test_every_change_of_an_invoice_moves_its_months():
         (dec, "usd", 0, 10_000),
     ]
     assert _figures() == _summed()
+    assert revenue.open_amounts() == customer_open_total() == {}
+    _move(_draft(ada, 1_234), status="open", finalized_at=DEC, amount_remaining=1_234)
+    assert revenue.open_amounts() == customer_open_total() == {"usd": 1_234}
+    assert revenue.invoiced_in_month(month=datetime(2026, 12, 1, tzinfo=UTC)) == {
+        "usd": 1_234
+    }
 
 
 def test_rebuild_counts_what_the_trigger_counted():
@@ -98,7 +105,7 @@ def test_each_mode_reads_its_own_months():
         assert [row[2] for row in _figures()] == [500]
     with modes.scope(False):
         assert [row[2] for row in _figures()] == [300]
-    assert RevenueMonth.objects.filter(livemode=True).count() == 1
+    assert RevenueMonth.objects.filter(livemode=True, kind="invoiced").count() == 1
 
 
 def test_usage_per_product_and_customer_follow_finalize_and_void():
