@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
@@ -146,7 +146,7 @@ def invoiced_in_month(*, month: datetime) -> dict[str, int]:
 def revenue_months_rebuild() -> None:
     """Recount every month from the invoices (PostgreSQL), for rows loaded with
     the triggers set aside (``session_replication_role = replica``)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE billing_invoice IN SHARE MODE")
         cursor.execute("DELETE FROM billing_revenuemonth")
         cursor.execute("DELETE FROM billing_usagerevenuemonth")

@@ -143,3 +143,36 @@ def test_usage_per_product_and_customer_follow_finalize_and_void():
     revenue.revenue_months_rebuild()
     top = revenue.top_customers_by_usage(start=start, end=end, limit=5)
     assert [(row.name, row.amount) for row in top] == [("Grace", 500), ("Ada", 300)]
+
+
+def test_a_test_clock_invoice_deleted_takes_its_revenue_and_usage_along():
+    from billing.models import InvoiceLineItem
+    from tests.catalog.factories import PriceFactory
+    from tests.core.factories import TestClockFactory
+
+    clock = TestClockFactory()
+    customer = CustomerFactory(name="Clocked", test_clock=clock)
+    invoice = _draft(customer, 900)
+    Invoice.objects.filter(pk=invoice.pk).update(test_clock=clock)
+    InvoiceLineItem.objects.create(
+        invoice=invoice,
+        position=0,
+        kind="metered",
+        amount=900,
+        currency="usd",
+        period_start=NOV,
+        period_end=NOV,
+        price=PriceFactory(metered=True),
+        created=NOV,
+    )
+    _move(invoice, status="open", finalized_at=DEC)
+    start, end = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    assert [
+        row.amount
+        for row in revenue.top_customers_by_usage(start=start, end=end, limit=3)
+    ] == [900]
+    Invoice.objects.filter(pk=invoice.pk).delete()  # lines first, as the ORM does
+    assert revenue.top_customers_by_usage(start=start, end=end, limit=3) == []
+    assert revenue.usage_revenue_by_product(start=start, end=end) == []
+    assert _figures() == []
+    assert revenue.open_amounts() == {}
