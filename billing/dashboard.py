@@ -182,7 +182,7 @@ def register() -> None:
             name="active_subscriptions",
             label="Active subscriptions",
             value=active_subscriptions,
-            url="admin:billing_subscription_changelist",
+            url="/admin/billing/subscription/?status__in=active,trialing,past_due",
             order=32,
         )
     )
