@@ -41,7 +41,7 @@ def register() -> None:
             name="usage_alerts",
             label="Usage alerts",
             value=_fired_today,
-            url="admin:alerts_alert_changelist",
+            url="/admin/alerts/alert/?status__exact=active",
             order=40,
         )
     )

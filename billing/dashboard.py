@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -27,24 +26,17 @@ def _money_by_currency(totals: dict[str, int]) -> str:
 
 
 def open_invoices_total(request) -> str:
-    from billing.selectors import customer_open_total
+    from billing.revenue import open_amounts
 
-    return _money_by_currency(customer_open_total())
+    return _money_by_currency(open_amounts())
 
 
 def invoiced_this_month(request) -> str:
-    from billing.models import Invoice
+    from billing.home import month_start
+    from billing.revenue import invoiced_in_month
     from core import clock
 
-    start = clock.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = (
-        Invoice.objects.filter(
-            finalized_at__gte=start, status__in=("open", "paid", "uncollectible")
-        )
-        .values("currency")
-        .annotate(total=Sum("total"))
-    )
-    return _money_by_currency({row["currency"]: row["total"] for row in rows})
+    return _money_by_currency(invoiced_in_month(month=month_start(clock.now())))
 
 
 def _invoiced_this_month_url(request) -> str:
@@ -190,7 +182,7 @@ def register() -> None:
             name="active_subscriptions",
             label="Active subscriptions",
             value=active_subscriptions,
-            url="admin:billing_subscription_changelist",
+            url="/admin/billing/subscription/?status__in=active,trialing,past_due",
             order=32,
         )
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from billing import selectors
+from billing import revenue, selectors
 from core import charts, clock
 from core.money import format_minor
 
@@ -51,18 +51,18 @@ def _month_rows(now: datetime) -> list[dict]:
     """One row per month and currency, oldest first, with the figures' links."""
     first = month_start(now, back=MONTHS - 1)
     rows = []
-    for revenue in selectors.revenue_by_month(since=first):
-        end = month_start(revenue.month, back=-1)
+    for month in revenue.revenue_by_month(since=first):
+        end = month_start(month.month, back=-1)
         rows.append(
             {
-                "month": revenue.month,
-                "currency": revenue.currency,
-                "invoiced": revenue.invoiced,
-                "collected": revenue.collected,
-                "invoiced_text": format_minor(revenue.invoiced, revenue.currency),
-                "collected_text": format_minor(revenue.collected, revenue.currency),
-                "invoiced_url": invoiced_url(revenue.month, end),
-                "collected_url": collected_url(revenue.month, end),
+                "month": month.month,
+                "currency": month.currency,
+                "invoiced": month.invoiced,
+                "collected": month.collected,
+                "invoiced_text": format_minor(month.invoiced, month.currency),
+                "collected_text": format_minor(month.collected, month.currency),
+                "invoiced_url": invoiced_url(month.month, end),
+                "collected_url": collected_url(month.month, end),
             }
         )
     return rows
@@ -151,8 +151,8 @@ def usage_section(request) -> SafeString:
     now = clock.now()
     start, end = month_start(now), month_start(now, back=-1)
     month = _range("finalized_at", start, end)
-    products = selectors.usage_revenue_by_product(start=start, end=end)
-    customers = selectors.top_customers_by_usage(
+    products = revenue.usage_revenue_by_product(start=start, end=end)
+    customers = revenue.top_customers_by_usage(
         start=start, end=end, limit=TOP_CUSTOMERS
     )
     subscriptions = reverse("admin:billing_subscription_changelist")

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 
 from billing.amounts import licensed_amount
 from billing.compose.collect import UsageReader, usage_so_far_collect
@@ -19,7 +18,6 @@ from billing.models import (
     Coupon,
     Invoice,
     InvoiceItem,
-    InvoiceLineItem,
     PromotionCode,
     Subscription,
     SubscriptionItem,
@@ -262,11 +260,8 @@ def rate_card_migration_by_customer(*, migration) -> list[dict]:
 
 # The dashboard home: "how is the business doing", in a few aggregate queries.
 
-# Invoices that count as revenue once finalized: a void one never does.
-_INVOICED = ("open", "paid", "uncollectible")
 # Subscriptions whose licensed items are recurring revenue (trials pay nothing yet).
 _PAYING = ("active", "past_due")
-_USAGE_KINDS = ("metered", "late_usage")
 # Periods per month, exactly: a year is 12 months, a week 52/12 of one, a day 365/12.
 _PER_MONTH = {
     "month": Decimal(1),
@@ -274,41 +269,6 @@ _PER_MONTH = {
     "week": Decimal(52) / 12,
     "day": Decimal(365) / 12,
 }
-
-
-@dataclass(frozen=True)
-class MonthRevenue:
-    """One calendar month (UTC) of one currency, minor units."""
-
-    month: datetime  # the month's first instant
-    currency: str
-    invoiced: int  # totals of invoices finalized in the month, void excluded
-    collected: int  # amount paid on invoices paid in the month
-
-
-def revenue_by_month(*, since: datetime) -> list[MonthRevenue]:
-    """Invoiced and collected per month and currency from ``since`` (a month start)."""
-    invoiced = (
-        Invoice.objects.filter(finalized_at__gte=since, status__in=_INVOICED)
-        .annotate(month=TruncMonth("finalized_at", tzinfo=UTC))
-        .values("month", "currency")
-        .annotate(amount=Sum("total"))
-    )
-    collected = (
-        Invoice.objects.filter(paid_at__gte=since, status="paid")
-        .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
-        .values("month", "currency")
-        .annotate(amount=Sum("amount_paid"))
-    )
-    months: dict[tuple[datetime, str], list[int]] = {}
-    for position, rows in enumerate((invoiced, collected)):
-        for row in rows:
-            key = (row["month"], row["currency"])
-            months.setdefault(key, [0, 0])[position] = row["amount"] or 0
-    return [
-        MonthRevenue(month, currency, amounts[0], amounts[1])
-        for (month, currency), amounts in sorted(months.items())
-    ]
 
 
 def licensed_mrr() -> dict[str, int]:
@@ -342,65 +302,6 @@ def licensed_mrr() -> dict[str, int]:
         currency: Money(amount, currency).rounded().minor_units
         for currency, amount in sorted(exact.items())
     }
-
-
-@dataclass(frozen=True)
-class UsageRevenue:
-    """Usage billed to one product (or customer) in one currency, minor units."""
-
-    key: str  # the product's or customer's id
-    name: str
-    currency: str
-    amount: int
-
-
-def _usage_lines(*, start: datetime, end: datetime) -> QuerySet[InvoiceLineItem]:
-    return InvoiceLineItem.objects.filter(
-        kind__in=_USAGE_KINDS,
-        invoice__finalized_at__gte=start,
-        invoice__finalized_at__lt=end,
-        invoice__status__in=_INVOICED,
-    )
-
-
-def usage_revenue_by_product(*, start: datetime, end: datetime) -> list[UsageRevenue]:
-    """Metered usage invoiced in ``[start, end)`` per product, largest first."""
-    rows = (
-        _usage_lines(start=start, end=end)
-        .values("price__product_id", "price__product__name", "currency")
-        .annotate(amount=Sum("amount"))
-        .order_by("-amount", "price__product_id")
-    )
-    return [
-        UsageRevenue(
-            row["price__product_id"],
-            row["price__product__name"],
-            row["currency"],
-            row["amount"],
-        )
-        for row in rows
-    ]
-
-
-def top_customers_by_usage(
-    *, start: datetime, end: datetime, limit: int
-) -> list[UsageRevenue]:
-    """The ``limit`` customers with the most usage invoiced in ``[start, end)``."""
-    rows = (
-        _usage_lines(start=start, end=end)
-        .values("invoice__customer_id", "invoice__customer__name", "currency")
-        .annotate(amount=Sum("amount"))
-        .order_by("-amount", "invoice__customer_id")[:limit]
-    )
-    return [
-        UsageRevenue(
-            row["invoice__customer_id"],
-            row["invoice__customer__name"] or row["invoice__customer_id"],
-            row["currency"],
-            row["amount"],
-        )
-        for row in rows
-    ]
 
 
 @dataclass(frozen=True)

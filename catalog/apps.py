@@ -53,7 +53,7 @@ class CatalogConfig(AppConfig):
                 value=lambda request: (
                     f"{Product.objects.filter(active=True).count():,}"
                 ),
-                url="admin:catalog_product_changelist",
+                url="/admin/catalog/product/?status=active",
                 order=20,
             )
         )

@@ -11,7 +11,8 @@ JSON value only to encode it again (at a million rows that round trip, not the
 database, was the cost). Elsewhere (SQLite) rows are read by keyset (``pk >
 last``, ``CSV_CHUNK`` at a time), so a million rows never sit in memory and no
 query has to skip an offset. Both write the same cells: instants in ISO 8601
-UTC with microseconds, JSON as text, booleans as ``True``/``False``.
+UTC (``2026-11-01T09:30:00.25+00:00``), JSON as text, booleans as
+``True``/``False``.
 """
 
 from __future__ import annotations
@@ -43,9 +44,19 @@ def csv_columns(model: type[models.Model]) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields]
 
 
+def _instant(value: datetime) -> str:
+    """ISO 8601 in UTC, the fraction without its trailing zeros: what PostgreSQL
+    writes for a timestamp, only with the "T" and "+00:00" (``_copy_cell``)."""
+    moment = value.astimezone(UTC).replace(tzinfo=None)
+    text = moment.isoformat(timespec="seconds")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return f"{text}+00:00"
+
+
 def _cell(value) -> object:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return _instant(value)
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
     return "" if value is None else value
@@ -55,10 +66,9 @@ def _copy_cell(field: models.Field, column: str) -> str:
     """SQL writing one column as ``_cell`` would (``column`` already quoted)."""
     kind = field.get_internal_type()
     if kind == "DateTimeField":
-        return (
-            f"to_char({column} AT TIME ZONE 'UTC',"
-            ' \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')'
-        )
+        # The timestamp's own text output (ISO DateStyle): a third of the cost of
+        # to_char, which was the export's largest cost on invoices (12 instants).
+        return f"replace(({column} AT TIME ZONE 'UTC')::text, ' ', 'T') || '+00:00'"
     if kind == "BooleanField":
         return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END"
     return f"{column}::text"

@@ -92,7 +92,7 @@ class CoreConfig(AppConfig):
                 value=lambda request: (
                     f"{Event.objects.filter(created__gte=_today()).count():,}"
                 ),
-                url="admin:core_event_changelist",
+                url=_events_today_url,
                 order=90,
             )
         )
@@ -147,6 +147,12 @@ def _roles_follow_migrations() -> None:
     from core.roles import roles_sync_after_migrate
 
     post_migrate.connect(roles_sync_after_migrate, dispatch_uid="core.roles.sync")
+
+
+def _events_today_url(request) -> str:
+    from django.urls import reverse
+
+    return f"{reverse('admin:core_event_changelist')}?created__gte={_today():%Y-%m-%d}"
 
 
 def _today():

@@ -60,7 +60,7 @@ class MeteringConfig(AppConfig):
                 value=lambda request: (
                     f"{Meter.objects.filter(status='active').count():,}"
                 ),
-                url="admin:metering_meter_changelist",
+                url="/admin/metering/meter/?status__exact=active",
                 order=30,
             )
         )

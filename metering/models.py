@@ -398,3 +398,35 @@ class MeterEventSession(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class MeterHourTotal(models.Model):
+    """Usage of one meter in one UTC hour over every customer: the sums of its
+    ``MeterUsageRollup`` rows, for the meter page's chart of all customers.
+
+    A statement trigger on the rollups (PostgreSQL, migration
+    ``0011_meter_hour_totals``) adds each change of theirs here in the same
+    transaction, by the rollup row's ``shard``: concurrent writers each hold
+    their own shard, so they never queue for a total either. SQLite keeps none
+    (``metering.totals`` then reads the rollups).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    bucket = models.DateTimeField()
+    shard = models.PositiveSmallIntegerField(default=0)
+    value_sum = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meter", "bucket", "shard"],
+                name="meter_hour_total_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.bucket:%Y-%m-%d %H:00}"

@@ -22,7 +22,7 @@ from core import clock, dashboard
 from core.admin_pages import admin_page
 from core.errors import TallyError
 from core.models import Customer
-from metering import charts, selectors, services
+from metering import charts, selectors, services, totals
 from metering.api.serializers import event_payload
 from metering.forms import MeterForm, RenameForm, TestEventForm, UsageFilterForm
 from metering.models import Meter, MeterEvent
@@ -99,13 +99,18 @@ def _chart(meter: Meter, request, customer: Customer | None):
     start, end = form.period()
     granularity = form.cleaned_data["granularity"]
     customer = form.cleaned_data["customer"]
-    series = selectors.meter_usage_series(
-        meter=meter,
-        customer_id=customer.pk if customer else None,
-        start=start,
-        end=end,
-        grouping_window=granularity,
-    )
+    if customer is None and totals.totals_kept_for(meter):
+        series = totals.meter_totals_series(
+            meter=meter, start=start, end=end, grouping_window=granularity
+        )
+    else:
+        series = selectors.meter_usage_series(
+            meter=meter,
+            customer_id=customer.pk if customer else None,
+            start=start,
+            end=end,
+            grouping_window=granularity,
+        )
     return form, charts.bar_chart(series, hourly=granularity == "hour")
 
 

@@ -6,6 +6,7 @@ from billing.models.discounts import Coupon, Discount, PromotionCode
 from billing.models.invoices import Invoice, InvoiceItem, InvoiceLineItem
 from billing.models.numbering import InvoiceNumberSequence
 from billing.models.rate_cards import RateCardMigration, RateCardMigrationSubscription
+from billing.models.revenue import RevenueMonth, UsageRevenueMonth
 from billing.models.subscriptions import Subscription, SubscriptionItem
 from billing.models.taxes import TaxId, TaxRate
 
@@ -21,6 +22,8 @@ __all__ = [
     "InvoiceLineItem",
     "InvoiceNumberSequence",
     "RateCardMigration",
+    "RevenueMonth",
+    "UsageRevenueMonth",
     "RateCardMigrationSubscription",
     "Subscription",
     "SubscriptionItem",

@@ -129,7 +129,12 @@ def meter_events_latest(
     """The latest events by timestamp (cancelled ones flagged), newest first.
 
     The newest rollup hours say which customers to read and from when, so the
-    ``(customer, timestamp)`` index serves this even on a huge table.
+    ``(customer, timestamp)`` index serves this even on a huge table. Of those
+    hours' rollup rows, the ``limit`` latest by ``last_timestamp`` hold every
+    event of the answer: a row ranked below them has ``limit`` rows above it,
+    each with an event at least as late as any of its own. So at most ``limit``
+    customers are read, not every customer active in the newest hours (plus
+    those with a cancelled event there: rollups leave cancelled events out).
     """
     rollups = MeterUsageRollup.objects.filter(meter=meter)
     if customer_id is not None:
@@ -138,11 +143,23 @@ def meter_events_latest(
     if not hours:
         return []
     since = hours[-1]
-    customers = rollups.filter(bucket__gte=since).values_list("customer_id", flat=True)
+    customers = (
+        rollups.filter(bucket__gte=since, last_seq__isnull=False)
+        .order_by("-last_timestamp")
+        .values_list("customer_id", flat=True)[:limit]
+    )
+    cancelled = MeterEventAdjustment.objects.filter(
+        event__meter=meter, event__timestamp__gte=since
+    )
+    if customer_id is not None:
+        cancelled = cancelled.filter(event__customer_id=customer_id)
     events = (
         MeterEvent.objects.filter(
             meter=meter,
-            customer_id__in=list(customers.distinct()),
+            customer_id__in={
+                *customers,
+                *cancelled.values_list("event__customer_id", flat=True),
+            },
             timestamp__gte=since,
         )
         .select_related("customer", "meter")

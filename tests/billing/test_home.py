@@ -12,7 +12,7 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
-from billing import home, selectors
+from billing import home, revenue, selectors
 from billing.models import Invoice, InvoiceLineItem, Subscription, SubscriptionItem
 from core import modes
 from tests.catalog.factories import PriceFactory, ProductFactory, tiered_price
@@ -106,7 +106,7 @@ def test_revenue_per_month_counts_finalized_and_paid_not_void_nor_drafts():
     _invoice(ada, status="draft", total=5_000)
     _invoice(ada, status="uncollectible", total=300, finalized=DEC)
     _invoice(euro, status="paid", total=700, finalized=DEC, paid=DEC)
-    months = selectors.revenue_by_month(since=NOV - timedelta(days=61))
+    months = revenue.revenue_by_month(since=NOV - timedelta(days=61))
     assert [
         (row.month, row.currency, row.invoiced, row.collected) for row in months
     ] == [
@@ -176,12 +176,12 @@ def test_usage_revenue_per_product_and_top_customers_this_month():
         lines=[("metered", image_price, 4_000)],
     )
     end = DEC + timedelta(days=31)
-    products = selectors.usage_revenue_by_product(start=DEC, end=end)
+    products = revenue.usage_revenue_by_product(start=DEC, end=end)
     assert [(row.name, row.amount) for row in products] == [
         ("Tokens", 1_800),
         ("Images", 1_200),
     ]
-    top = selectors.top_customers_by_usage(start=DEC, end=end, limit=1)
+    top = revenue.top_customers_by_usage(start=DEC, end=end, limit=1)
     assert [(row.name, row.amount) for row in top] == [("Grace", 2_000)]
 
 
