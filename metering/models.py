@@ -405,7 +405,7 @@ class MeterHourTotal(models.Model):
     ``MeterUsageRollup`` rows, for the meter page's chart of all customers.
 
     A statement trigger on the rollups (PostgreSQL, migration
-    ``0011_meter_hour_totals``) adds each change of theirs here in the same
+    ``0012_meter_hour_totals``) adds each change of theirs here in the same
     transaction, by the rollup row's ``shard``: concurrent writers each hold
     their own shard, so they never queue for a total either. SQLite keeps none
     (``metering.totals`` then reads the rollups).

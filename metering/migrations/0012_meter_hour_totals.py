@@ -97,7 +97,7 @@ def _remove(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metering", "0010_meter_events_by_month"),
+        ("metering", "0011_daily_rollups"),
     ]
 
     operations = [
