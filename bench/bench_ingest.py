@@ -133,7 +133,7 @@ def _copy_rows(meter_id: str, events: list[dict], now: datetime) -> list[tuple]:
 
 
 def _copy(cursor, table: str, rows: list[tuple]) -> None:
-    from metering.storage.postgres import COPY_TYPES, PLAIN_COLUMNS
+    from metering.storage.copy import COPY_TYPES, PLAIN_COLUMNS
 
     with cursor.copy(_COPY.format(table=table)) as copy:
         copy.set_types(COPY_TYPES[1 : PLAIN_COLUMNS + 1])

@@ -46,7 +46,7 @@ from django.db.models import QuerySet
 
 from metering.models import MeterEventKey
 from metering.storage import generic, postgres
-from metering.storage.postgres import COPY_FROM, ROLLUP_SHARDS
+from metering.storage.postgres import COPY_FROM
 from metering.storage.rows import (
     EventRow,
     aware,
@@ -56,6 +56,7 @@ from metering.storage.rows import (
     quote,
     raw_cursor,
 )
+from metering.storage.shards import ROLLUP_SHARDS
 
 __all__ = [
     "COPY_FROM",

@@ -1,12 +1,11 @@
-"""The PostgreSQL paths: one statement for one or a few events, COPY for many."""
+"""The PostgreSQL paths: one statement for one or a few events, COPY for many
+(``metering.storage.copy``)."""
 
 from __future__ import annotations
 
 import functools
 import json
-import operator
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -14,6 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from metering.models import MeterEvent, MeterUsageRollup
 from metering.storage import keyed
+from metering.storage.copy import event_id_sequence, write_copy
 from metering.storage.keyed import partitioned
 from metering.storage.rows import (
     EVENT_COLUMNS,
@@ -25,28 +25,10 @@ from metering.storage.rows import (
     raw_cursor,
     rollup_merge,
 )
+from metering.storage.shards import SHARD
 
 # From this many rows a batch goes in by COPY (see ``metering.storage``).
 COPY_FROM = 1000
-# The columns a plain event fills: ``dimensions`` and ``request_key`` stay null,
-# ``dimension_set`` 0, and a COPY that leaves them out writes each row a little
-# faster.
-PLAIN_COLUMNS = 8
-# Binary COPY needs each column's type: ``id``, then ``EVENT_COLUMNS``.
-COPY_TYPES = (
-    "int8",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "numeric",
-    "timestamptz",
-    "timestamptz",
-    "bool",
-    "jsonb",
-    "varchar",
-    "int8",
-)
 # How a few events travel: one JSON array of objects (orjson), unpacked by
 # json_to_recordset. Timestamps go as RFC 3339 text to the microsecond and values as
 # decimal strings, both exact, and far cheaper to encode than driver-side arrays.
@@ -54,23 +36,6 @@ _RECORDSET = (
     "meter_id text, customer_id text, event_name text, identifier text,"
     ' value numeric, "timestamp" timestamptz, created timestamptz, livemode boolean,'
     " dimensions jsonb, request_key text, dimension_set bigint"
-)
-_ROLLUP_RECORDSET = (
-    "meter_id text, customer_id text, bucket timestamptz, dimension_set bigint,"
-    " value_sum numeric, event_count bigint, last_timestamp timestamptz,"
-    " last_seq bigint, last_value numeric, latest_seq bigint, latest_value numeric,"
-    " value_max numeric"
-)
-# At most this many rows per rollup hour. A transaction writes shard k, the first
-# k in [0, ROLLUP_SHARDS) whose advisory lock (transaction-scoped, in the space
-# SHARD_LOCKS) no other transaction holds: up to that many concurrent writers never
-# touch the same row, and without concurrency every row is shard 0.
-ROLLUP_SHARDS = 8
-SHARD_LOCKS = 0x6D747273  # "mtrs"
-_SHARD = (
-    f"(SELECT coalesce((SELECT k FROM generate_series(0, {ROLLUP_SHARDS - 1}) AS k"
-    f" WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, k) LIMIT 1),"
-    f" floor(random() * {ROLLUP_SHARDS})::int))"
 )
 # The UTC hour of an event's timestamp.
 _EVENT_HOUR = "date_trunc('hour', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
@@ -94,7 +59,7 @@ def _one_event_sql(sequence: str = "") -> str:
         + ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set'
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
         f" SELECT meter_id, customer_id, {_EVENT_HOUR}, dimension_set, value, 1,"
-        f' "timestamp", id, value, id, value, value, {_SHARD} FROM ins'
+        f' "timestamp", id, value, id, value, value, {SHARD} FROM ins'
         + rollup_merge("r")
         + ")"
         " SELECT id FROM ins"
@@ -159,7 +124,7 @@ def _few_events_sql(skip_stored: bool, ids: bool, sequence: str = "") -> str:
         " max(id), (array_agg(value ORDER BY id DESC))[1], max(value)"
         " FROM ins GROUP BY 1, 2, 3, 4"
         f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT *, {_SHARD} FROM folded ORDER BY 1, 2, 3, 4"
+        f" SELECT *, {SHARD} FROM folded ORDER BY 1, 2, 3, 4"
         + rollup_merge("r")
         + ")"
         + (
@@ -224,178 +189,6 @@ def _stored(cursor, ids: bool):
     return {(name, identifier): seq for name, identifier, seq in cursor.fetchall()}
 
 
-# Rows with dimension values but neither undeclared payload keys nor a request
-# key: the plain columns and ``dimension_set``, two fewer fields per row to encode.
-_SET_COLUMNS = (*EVENT_COLUMNS[:PLAIN_COLUMNS], EVENT_COLUMNS[-1])
-# The types of the plain COPYs' columns, the id last (``_copy_sql``).
-_PLAIN_TYPES = (*COPY_TYPES[1 : PLAIN_COLUMNS + 1], COPY_TYPES[0])
-_SET_TYPES = (*COPY_TYPES[1 : PLAIN_COLUMNS + 1], COPY_TYPES[-1], COPY_TYPES[0])
-
-
-@functools.cache
-def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
-    """Taking ids, the COPY (of all columns, of plain rows' columns, of plain rows'
-    columns and their dimension set), and the rollup upsert (rows as a JSON
-    parameter). The two COPYs of plain rows take the id last: a row is then its
-    first fields and the id, one tuple concatenation."""
-    table = MeterEvent._meta.db_table
-    rollups = quote(MeterUsageRollup._meta.db_table)
-    return (
-        "SELECT array_agg(seq ORDER BY seq)"
-        f" FROM (SELECT nextval('{sequence}'::regclass) AS seq"
-        " FROM generate_series(1, %s)) AS taken",
-        f"COPY {quote(table)} (id, {names(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
-        f"COPY {quote(table)} ({names(EVENT_COLUMNS[:PLAIN_COLUMNS])}, id)"
-        " FROM STDIN (FORMAT BINARY)",
-        f"COPY {quote(table)} ({names(_SET_COLUMNS)}, id) FROM STDIN (FORMAT BINARY)",
-        f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
-        " SELECT meter_id, customer_id, bucket, dimension_set, value_sum,"
-        " event_count, last_timestamp, last_seq, last_value, latest_seq,"
-        f" latest_value, value_max, {_SHARD}"
-        f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
-        + rollup_merge("r"),
-    )
-
-
-def _rollup_document(folded: list[tuple]) -> str:
-    return orjson.dumps(
-        [
-            {
-                "meter_id": meter_id,
-                "customer_id": customer_id,
-                "bucket": bucket,
-                "dimension_set": dimension_set,
-                "value_sum": str(total),
-                "event_count": count,
-                "last_timestamp": last_timestamp,
-                "last_seq": last_seq,
-                "last_value": str(last_value),
-                "latest_seq": latest_seq,
-                "latest_value": str(latest_value),
-                "value_max": str(value_max),
-            }
-            for (
-                meter_id,
-                customer_id,
-                bucket,
-                dimension_set,
-                total,
-                count,
-                last_timestamp,
-                last_seq,
-                last_value,
-                latest_seq,
-                latest_value,
-                value_max,
-            ) in folded
-        ]
-    ).decode()
-
-
-_sequence: list[str] = []
-
-
-def event_id_sequence(cursor) -> str:
-    """The name of the sequence that hands out meter event ids."""
-    if not _sequence:
-        cursor.execute(
-            "SELECT pg_get_serial_sequence(%s, 'id')", [MeterEvent._meta.db_table]
-        )
-        _sequence.append(cursor.fetchone()[0])
-    return _sequence[0]
-
-
-# (event_name, identifier) of an EventRow: the unique key, and the write order.
-_event_key = operator.itemgetter(2, 3)
-
-
-def _fold_in_order(rows: Sequence[EventRow], ids: list[int]) -> list[tuple]:
-    """``fold`` of rows whose ids increase: the latest is the last one seen.
-
-    Hours are keyed by a number (UTC timestamps: day ordinal and hour), far cheaper
-    than datetime arithmetic for each of a hundred thousand rows.
-    """
-    folded: dict[tuple, list] = {}
-    get = folded.get
-    for row, seq in zip(rows, ids, strict=True):
-        value, timestamp = row[4], row[5]
-        key = (row[0], row[1], timestamp.toordinal() * 24 + timestamp.hour, row[10])
-        acc = get(key)
-        if acc is None:
-            folded[key] = [value, 1, timestamp, seq, value, seq, value, value]
-            continue
-        acc[0] += value
-        acc[1] += 1
-        if timestamp >= acc[2]:
-            acc[2], acc[3], acc[4] = timestamp, seq, value
-        acc[5], acc[6] = seq, value
-        if value > acc[7]:
-            acc[7] = value
-    return [
-        (meter_id, customer_id, _hour_start(hours), dimension_set, *acc)
-        for (meter_id, customer_id, hours, dimension_set), acc in sorted(folded.items())
-    ]
-
-
-def _hour_start(hours: int) -> datetime:
-    """The UTC hour numbered ``day ordinal * 24 + hour``."""
-    day, hour = divmod(hours, 24)
-    return datetime.fromordinal(day).replace(hour=hour, tzinfo=UTC)
-
-
-def _whole(row: EventRow) -> EventRow:
-    """The row with its value as an int (values are whole numbers)."""
-    return tuple.__new__(EventRow, (*row[:4], int(row[4]), *row[5:]))
-
-
-def _write_copy(rows: Sequence[EventRow]) -> dict[tuple[str, str], int]:
-    """COPY rows none of which may be stored yet; IntegrityError if one is.
-
-    Ids are handed out in key order, as ``INSERT ... ORDER BY`` does in the other
-    paths: within a batch, "received later" follows the unique key.
-    """
-    ordered = sorted(rows, key=_event_key)
-    table = MeterEvent._meta.db_table
-    bare = all(row[8] is None and row[9] is None for row in ordered)
-    plain = bare and not any(row[10] for row in ordered)
-    with raw_cursor() as cursor:
-        take_ids, copy_all, copy_plain, copy_sets, rollup_sql = _copy_sql(
-            event_id_sequence(cursor)
-        )
-        # The write lock before the ids, as an INSERT takes it (``watermark``);
-        # ONLY: a partitioned table's months are locked as rows reach them.
-        cursor.execute(f"LOCK TABLE ONLY {quote(table)} IN ROW EXCLUSIVE MODE")
-        cursor.execute(take_ids, [len(ordered)])
-        ids = cursor.fetchone()[0]
-        if keyed.partitioned_now(cursor, table):
-            # The dedupe keys first: a stored one fails here, before the events.
-            keyed.copy_keys(cursor, ordered, ids)
-        statement = copy_plain if plain else copy_sets if bare else copy_all
-        with cursor.copy(statement) as copy:
-            # Values are whole numbers (ints on bulk import's fast path): psycopg
-            # writes an int as numeric at half the cost of a Decimal.
-            write = copy.write_row
-            if (plain or bare) and not all(type(row[4]) is int for row in ordered):
-                ordered = [_whole(row) for row in ordered]
-            if plain:
-                copy.set_types(_PLAIN_TYPES)
-                for seq, row in zip(ids, ordered, strict=True):
-                    write(row[:PLAIN_COLUMNS] + (seq,))
-            elif bare:
-                copy.set_types(_SET_TYPES)
-                for seq, row in zip(ids, ordered, strict=True):
-                    write(row[:PLAIN_COLUMNS] + (row[10], seq))
-            else:
-                copy.set_types(COPY_TYPES)
-                for seq, row in zip(ids, ordered, strict=True):
-                    write((seq, *row[:4], int(row[4]), *row[5:]))
-            # Folded before the COPY ends: the server is still taking in the rows
-            # sent last meanwhile.
-            rollups = _rollup_document(_fold_in_order(ordered, ids))
-        cursor.execute(rollup_sql, [rollups])
-    return dict(zip(map(_event_key, ordered), ids, strict=True))
-
-
 def write(rows: Sequence[EventRow], sync_commit: bool, ids: bool = True):
     """``storage.events_write`` (``ids``) or ``storage.events_store`` on PostgreSQL."""
     if len(rows) == 1 and sync_commit and ids:
@@ -410,7 +203,7 @@ def write(rows: Sequence[EventRow], sync_commit: bool, ids: bool = True):
             return _write_few(rows, ids)
         try:
             with transaction.atomic():
-                stored = _write_copy(rows)
+                stored = write_copy(rows)
         except IntegrityError:
             # Some event is stored already (a re-run, or a concurrent writer).
             return _write_few(rows, ids)

@@ -28,7 +28,7 @@ import time
 from django.db import connection
 
 from metering.models import MeterEvent
-from metering.storage.postgres import event_id_sequence
+from metering.storage.copy import event_id_sequence
 from metering.storage.rows import quote
 
 # How often the reader looks again whether the writers it waits for have ended.

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from metering import selectors, services, storage
 from metering.models import MeterEvent, MeterUsageRollup
-from metering.storage import EventRow, postgres
+from metering.storage import EventRow, shards
 from metering.usage import RawEvent, cells_from_events
 from tests.metering.factories import CustomerFactory, MeterFactory
 from tests.metering.test_rollups import check_days
@@ -163,7 +163,7 @@ class _ShardHolder:
             port=params["PORT"] or None,
         )
         self.session.execute(
-            "SELECT pg_advisory_xact_lock(%s, 0)", [postgres.SHARD_LOCKS]
+            "SELECT pg_advisory_xact_lock(%s, 0)", [shards.SHARD_LOCKS]
         )
         return self
 

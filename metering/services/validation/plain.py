@@ -92,7 +92,7 @@ def _plain(events, windows, lookups: Lookups, livemode: bool, stamps: int):
     append = rows.append
     # Events of a batch share values and seconds: each is made once (both immutable).
     # Bulk import's values are ints (exact: at most 15 digits), which its COPY and
-    # its fold take at a fraction of a Decimal's cost (``metering.storage.postgres``).
+    # its fold take at a fraction of a Decimal's cost (``metering.storage.copy``).
     values: dict[str, Decimal | int] = {}
     moments: dict[int, datetime] = {}
     set_ids = lookups.set_ids
