@@ -103,3 +103,41 @@ def test_gb_hours_from_irregular_readings_across_a_boundary():
     # then 60 GB to Jun 1 (659.25 h) = 39,555; cold 1,000 GB x 360 h = 360,000.
     assert may_line.quantity == Decimal(402_945)
     assert may_line.amount == 403  # 402.945 cents
+
+
+def package(product, meter, unit, divide_by, rounding):
+    price = metered(product, meter, unit)
+    price.transform_quantity_divide_by = divide_by
+    price.transform_quantity_round = rounding
+    price.save()
+    return price
+
+
+def test_packages_of_users_and_of_gb_hours():
+    users = make_meter(
+        "unique_count",
+        event_name="active_users",
+        dimension_payload_keys=["user"],
+        unique_payload_key="user",
+    )
+    storage = make_meter("time_weighted_sum", event_name="storage_gb")
+    product = ProductFactory(name="Plan")
+    # $5.00 per pack of 10 users (rounded up); $1.00 per 100 GB-hours (down).
+    packs = package(product, users, "500", 10, "up")
+    blocks = package(product, storage, "100", 100, "down")
+    customer = CustomerFactory()
+    sub = subscription_create(
+        customer=customer,
+        params={"items": [{"price": packs.pk}, {"price": blocks.pk}]},
+        now=APR1,
+    )
+    for index in range(23):
+        send(users, customer, 1, at(4, 2 + index), user=f"user{index % 21}")
+    send(storage, customer, 7, APR1)  # 7 GB x 72 h = 504 GB-hours
+    send(storage, customer, 0, at(4, 4))
+    before = bill(sub, MAY1)
+    invoice, users_line = cycle_line(sub, packs, APR1)
+    _, storage_line = cycle_line(sub, blocks, APR1)
+    assert before == issued(invoice)
+    assert (users_line.quantity, users_line.amount) == (Decimal(21), 3 * 500)
+    assert (storage_line.quantity, storage_line.amount) == (Decimal(504), 5 * 100)
