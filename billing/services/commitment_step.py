@@ -44,14 +44,23 @@ def _final(invoice: Invoice, sub: Subscription) -> bool:
     )
 
 
+def _paid_from(sub: Subscription, start: datetime) -> datetime:
+    """Where the paid service of a period starting at ``start`` begins: a trial owes
+    no minimum, so a period the trial's end cuts is prorated like a late term."""
+    if sub.trial_end is not None and start < sub.trial_end:
+        return sub.trial_end
+    return start
+
+
 def _window(invoice: Invoice, sub: Subscription):
     """(service start, service end, end of the period whose spend counts), or None
     for an invoice that meets no minimum."""
+    start = _paid_from(sub, invoice.period_start)
     if invoice.billing_reason in _PERIOD_REASONS:
-        return invoice.period_start, invoice.period_end, invoice.period_end
+        return start, invoice.period_end, invoice.period_end
     if _final(invoice, sub):
         end = max(sub.current_period_end, invoice.period_end)
-        return invoice.period_start, invoice.period_end, end
+        return start, invoice.period_end, end
     return None
 
 
@@ -94,7 +103,7 @@ def commitment_terms(invoice: Invoice) -> CommitmentTerms | None:
     commitments = minimums_during(sub.pk, start, end)
     if not commitments:
         return None
-    full_start, full_end = period_containing(cycle_of(sub), start)
+    full_start, full_end = period_containing(cycle_of(sub), invoice.period_start)
     minimum, prorated, covered = 0, False, []
     for commitment in commitments:
         part = (
@@ -116,9 +125,11 @@ def commitment_terms(invoice: Invoice) -> CommitmentTerms | None:
         commitment_id=latest.pk,
         subscription_id=sub.pk,
         minimum=minimum,
-        period_start=start,
+        period_start=invoice.period_start,
         period_end=counted_end,
-        billed_before=_billed_before(invoice, start, counted_end, latest.spend_scope),
+        billed_before=_billed_before(
+            invoice, invoice.period_start, counted_end, latest.spend_scope
+        ),
         description=latest.description or "Minimum spend true-up",
         spend_scope=latest.spend_scope,
         line_start=min(part[0] for part in covered) if prorated else None,
@@ -163,7 +174,8 @@ def minimum_owed_at_end(subscription: Subscription, at: datetime) -> bool:
     its final invoice is made even without usage or pending items)."""
     if not subscription.has_commitments:
         return False
-    return bool(minimums_during(subscription.pk, subscription.current_period_start, at))
+    start = _paid_from(subscription, subscription.current_period_start)
+    return bool(minimums_during(subscription.pk, start, at))
 
 
 def invoice_commitment_step(

@@ -300,3 +300,34 @@ def test_all_charges_count_a_seat_change_proration():
     # $60.00 + $30.00 proration counted; $10.00 short.
     assert true_ups(cycle) == [1_000]
     assert cycle.total == 3_000 + 12_000 + 1_000
+
+
+def test_a_trial_owes_no_minimum():
+    # A 14-day trial is its own period; the paid period after it owes it all.
+    sub, customer, meter = subscribe(trial_period_days=14)
+    commit(sub)
+    record_usage(meter=meter, customer=customer, value=100, at=d(4, 5))
+    subscriptions_close_due(now=d(4, 15))
+    invoices_finalize_due(now=d(4, 15) + GRACE_PASSED)
+    # The trial's usage is free: nothing is invoiced for it, no true-up either.
+    assert not Invoice.objects.filter(subscription=sub, lines__kind="true_up").exists()
+    before = previewed(
+        invoice_preview(
+            customer=None, subscription=fresh(sub), now=d(5, 15) - GRACE_PASSED
+        )
+    )
+    subscriptions_close_due(now=d(5, 15))
+    invoices_finalize_due(now=d(5, 15) + GRACE_PASSED)
+    paid = Invoice.objects.get(
+        subscription=sub, billing_reason="subscription_cycle", period_start=d(4, 15)
+    )
+    assert before == issued(paid)
+    assert true_ups(paid) == [MINIMUM]
+
+
+def test_cancelling_in_a_trial_makes_no_true_up():
+    sub, _customer, _meter = subscribe(trial_period_days=14)
+    commit(sub)
+    subscription_cancel(subscription=fresh(sub), invoice_now=True, now=d(4, 10))
+    invoices_finalize_due(now=d(4, 10) + GRACE_PASSED)
+    assert not Invoice.objects.filter(subscription=sub, lines__kind="true_up").exists()
