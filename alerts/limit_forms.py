@@ -51,7 +51,9 @@ class UsageLimitForm(forms.Form):
             "display_name", "pk"
         ),
         required=False,
-        help_text="Usage limits: a sum or count meter (a price's own by default).",
+        help_text=(
+            "Usage limits: any meter but a last-value one (a price's own by default)."
+        ),
     )
     gte = forms.IntegerField(
         label="Units per period", min_value=1, max_value=MAX_LEVEL, required=False

@@ -47,6 +47,24 @@ class CommitmentForm(forms.Form):
     term_end = forms.DateField(
         label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    proration = forms.ChoiceField(
+        label="Periods cut short",
+        choices=[
+            ("first_and_last", "Prorate the first and the last"),
+            ("first", "Prorate the first only"),
+            ("last", "Prorate the last only"),
+            ("none", "Owe the whole minimum"),
+        ],
+        initial="first_and_last",
+        required=False,
+        help_text="Minimum spend: a period the term or a cancellation cuts short.",
+    )
+    spend_scope = forms.ChoiceField(
+        label="Counts towards the minimum",
+        choices=[("usage", "Usage"), ("all_charges", "Usage and licensed fees")],
+        initial="usage",
+        required=False,
+    )
     description = forms.CharField(required=False, max_length=500)
     bill_prepayment = forms.BooleanField(
         required=False, initial=True, label="Invoice the prepaid amount"
@@ -70,6 +88,11 @@ class CommitmentForm(forms.Form):
             params["term"] = term
         if data.get("description"):
             params["description"] = data["description"]
+        if data["type"] == "minimum_spend":
+            params["minimum_spend"] = {
+                "proration": data.get("proration") or "first_and_last",
+                "spend_scope": data.get("spend_scope") or "usage",
+            }
         return params
 
 

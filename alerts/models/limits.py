@@ -18,7 +18,8 @@ class UsageLimit(StripeObject):
     """A cap per billing period that turns a feature off (``ulim_``).
 
     ``billing.usage_limit``: for one customer, or for every customer subscribed
-    to ``price``. ``usage`` limits count a sum or count meter (``gte`` units);
+    to ``price``. ``usage`` limits count a meter's period figure (``gte`` units: sum,
+    count, max, distinct values or value-hours; not ``last``);
     ``monetary`` limits compare the period's metered spend after credits
     (``amount_gte``, minor units of ``currency``). Reaching the level cuts
     ``feature`` until the next period, a raise, or (monetary) new credits.

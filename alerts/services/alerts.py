@@ -40,14 +40,6 @@ def _locked_meter(meter_id: str) -> Meter:
             f"The meter {meter.pk} is inactive; alerts can only watch active meters.",
             param=METER_PARAM,
         )
-    if meter.formula == Meter.Formula.TIME_WEIGHTED_SUM:
-        # Value x hours accrues with time, not with reported events: "usage
-        # reported since the alert was created" has no meaning for it.
-        raise InvalidRequest(
-            f"The meter {meter.pk} aggregates with 'time_weighted_sum'; usage "
-            "alerts need a meter whose usage comes from reported events.",
-            param=METER_PARAM,
-        )
     return meter
 
 

@@ -7,9 +7,13 @@ advances (the clock's customers, at the clock's time) run these.
 - In real time, alerts on sum and count meters fire from the progress that
   ``alerts.services.progress`` counts incrementally: each run reads only the events
   received since the last one, in one grouped query.
-- Alerts on ``last`` and ``event_time_window`` meters, and every alert on a test
-  clock, are evaluated by reading the usage reported since each alert's creation:
-  one grouped query per meter (``meter_usage_received_after``), not per customer.
+- Alerts on ``last``, ``max``, ``unique_count`` and ``event_time_window`` meters,
+  and every alert on a test clock, are evaluated by reading the usage reported
+  since each alert's creation: one grouped query per meter
+  (``meter_usage_received_after``), not per customer.
+- Alerts on ``time_weighted_sum`` meters compare the value-hours accrued since the
+  alert's creation (the gauge's value then holds from that moment), read to
+  ``now``: they can cross with no new event, so the Beat run finds them.
 
 A filtered alert that has fired is done (``one_time``) and is no longer read.
 
@@ -35,7 +39,12 @@ from alerts.services.credit_alerts import credit_balance_alerts_evaluate
 from alerts.services.firing import alert_trigger
 from alerts.services.progress import ADDITIVE, alert_usage_count, progress_reached
 from core.models import Customer, TestClock
-from metering.selectors import meter_usage_received_after
+from metering.models import Meter
+from metering.selectors import (
+    meter_usage_by_customer,
+    meter_usage_for_customers,
+    meter_usage_received_after,
+)
 from metering.storage.watermark import events_settled_through
 
 logger = logging.getLogger(__name__)
@@ -107,6 +116,8 @@ def crossings(
     among: Collection[str] | None = None,
 ) -> list[tuple[Alert, str, Decimal]]:
     """(alert, customer id, usage) of every threshold reached, for one meter."""
+    if alerts[0].meter.formula == Meter.Formula.TIME_WEIGHTED_SUM:
+        return _accrued_crossings(alerts, now, _customers(alerts, test_clock, among))
     usage = meter_usage_received_after(
         meter=alerts[0].meter,
         after_event_ids=[alert.after_event_id for alert in alerts],
@@ -123,6 +134,33 @@ def crossings(
         for customer_id, by_bound in candidates:
             value = by_bound[alert.after_event_id] if by_bound else None
             if value is not None and value >= alert.gte:
+                found.append((alert, customer_id, value))
+    return found
+
+
+def _accrued_crossings(
+    alerts: list[Alert], now: datetime, customers
+) -> list[tuple[Alert, str, Decimal]]:
+    """Thresholds of value-hours accrued from each alert's creation to ``now``."""
+    meter, found = alerts[0].meter, []
+    ids = customers if isinstance(customers, list) else None
+    for alert in alerts:
+        if now <= alert.created:
+            continue
+        if ids is not None:
+            usage = meter_usage_for_customers(
+                meter=meter, customer_ids=ids, start=alert.created, end=now
+            )
+        else:
+            usage = meter_usage_by_customer(meter=meter, start=alert.created, end=now)
+            kept = set(
+                customers.filter(pk__in=list(usage)).values_list("pk", flat=True)
+            )
+            usage = {pk: value for pk, value in usage.items() if pk in kept}
+        for customer_id, value in sorted(usage.items()):
+            if alert.customer_id not in (None, customer_id):
+                continue
+            if value >= alert.gte:
                 found.append((alert, customer_id, value))
     return found
 

@@ -1,8 +1,8 @@
 """Usage limits: create, update (levels, metadata), activate and deactivate.
 
 Everything is checked before anything is written: an unknown customer, price,
-meter or feature (by id or lookup key), a meter that does not add up (``last``
-aggregation: its "usage" is one reading, not a quantity to cap), a level of zero
+meter or feature (by id or lookup key), a ``last`` meter (its "usage" is one
+reading, not a quantity that grows towards a cap), a level of zero
 or less, a monetary limit in a currency the customer (or the price) is not
 billed in: a 400 naming the parameter. A write then evaluates the customers
 concerned at once, so a raise restores access within the request.
@@ -27,7 +27,15 @@ from metering.models import Meter
 
 # Levels are stored in 64-bit columns; usage values have at most 15 digits.
 MAX_LEVEL = 10**15
-ADDITIVE_FORMULAS = (Meter.Formula.SUM, Meter.Formula.COUNT)
+# Formulas whose period figure only grows as usage comes (or, for a gauge's value
+# x hours, as time passes: the minutely Beat run evaluates it without events).
+LIMITABLE_FORMULAS = (
+    Meter.Formula.SUM,
+    Meter.Formula.COUNT,
+    Meter.Formula.MAX,
+    Meter.Formula.UNIQUE_COUNT,
+    Meter.Formula.TIME_WEIGHTED_SUM,
+)
 
 
 def _missing(what: str, object_id: str, param: str) -> ResourceMissing:
@@ -92,10 +100,10 @@ def _meter(meter_id: str | None, price: Price | None, livemode: bool) -> Meter:
             f"The meter {meter.pk} is inactive; usage limits need an active meter.",
             param="usage[meter]",
         )
-    if meter.formula not in ADDITIVE_FORMULAS:
+    if meter.formula not in LIMITABLE_FORMULAS:
         raise InvalidRequest(
-            f"The meter {meter.pk} aggregates with '{meter.formula}'; usage limits "
-            "need a sum or count meter.",
+            f"The meter {meter.pk} aggregates with '{meter.formula}'; a usage limit "
+            "needs a figure that grows with usage, not a single reading.",
             param="usage[meter]",
         )
     return meter

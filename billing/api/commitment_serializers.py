@@ -27,6 +27,13 @@ class PrepaidDrawdownSerializer(serializers.Serializer):
     exhausted = serializers.BooleanField(**_ro)
 
 
+class MinimumSpendSettingsSerializer(serializers.Serializer):
+    proration = serializers.ChoiceField(
+        choices=["first_and_last", "first", "last", "none"], **_ro
+    )
+    spend_scope = serializers.ChoiceField(choices=["usage", "all_charges"], **_ro)
+
+
 class CommitmentSerializer(serializers.Serializer):
     """``billing.commitment`` (``bcmt_``): a minimum spend per period, or a
     prepaid amount drawn down over a term (Tally extension)."""
@@ -42,6 +49,7 @@ class CommitmentSerializer(serializers.Serializer):
     invoice_item = _nullable(serializers.CharField)
     livemode = serializers.BooleanField(**_ro)
     metadata = serializers.DictField(**_ro)
+    minimum_spend = MinimumSpendSettingsSerializer(read_only=True, allow_null=True)
     prepaid = PrepaidDrawdownSerializer(read_only=True, allow_null=True)
     status = serializers.ChoiceField(
         choices=["scheduled", "active", "ended", "voided"], **_ro

@@ -2,9 +2,11 @@
 
 Two kinds, named after Metronome's commits (Stripe's v1 API has none):
 
-- ``minimum_spend``: a subscription's usage must come to at least ``amount`` per
-  billing period whose start falls in the term; a period short of it gets a
-  true-up line for the difference on its cycle invoice
+- ``minimum_spend``: a subscription's spend (its usage, or with ``spend_scope``
+  ``all_charges`` every subscription charge) must come to at least ``amount`` per
+  billing period of the term; a period short of it gets a true-up line for the
+  difference on its cycle (or final) invoice. Periods the term or a cancellation
+  cuts short owe a share of the minimum per ``proration``
   (``billing.compose.commitment``).
 - ``prepaid``: ``amount`` paid for up front and drawn down by the usage of the
   term, through a paid credit grant covering the usage; usage beyond it is billed
@@ -29,6 +31,20 @@ class Commitment(StripeObject):
     class Type(models.TextChoices):
         MINIMUM_SPEND = "minimum_spend"
         PREPAID = "prepaid"
+
+    class Proration(models.TextChoices):
+        """Which cut-short periods owe only their share (Metronome's values)."""
+
+        FIRST_AND_LAST = "first_and_last"
+        FIRST = "first"
+        LAST = "last"
+        NONE = "none"
+
+    class SpendScope(models.TextChoices):
+        """What counts towards the minimum."""
+
+        USAGE = "usage"
+        ALL_CHARGES = "all_charges"
 
     id = models.CharField(primary_key=True, max_length=64, default=id_default("bcmt"))
     type = models.CharField(max_length=20, choices=Type.choices)
@@ -64,6 +80,19 @@ class Commitment(StripeObject):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Minimum spend only (prepaid ones keep the defaults).
+    proration = models.CharField(
+        max_length=20,
+        choices=Proration.choices,
+        default=Proration.FIRST_AND_LAST,
+        db_default=Proration.FIRST_AND_LAST,
+    )
+    spend_scope = models.CharField(
+        max_length=20,
+        choices=SpendScope.choices,
+        default=SpendScope.USAGE,
+        db_default=SpendScope.USAGE,
+    )
     description = models.CharField(max_length=500, null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
 
@@ -89,9 +118,3 @@ class Commitment(StripeObject):
 
     def __str__(self) -> str:
         return self.id
-
-    def covers(self, moment) -> bool:
-        """Whether a period starting at ``moment`` falls in the term."""
-        return self.term_start <= moment and (
-            self.term_end is None or moment < self.term_end
-        )

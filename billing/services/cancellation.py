@@ -10,6 +10,7 @@ from billing.compose.pipeline import usage_so_far_drafts
 from billing.compose.rate import pending_drafts
 from billing.compose.rows import grace_period
 from billing.models import Invoice, Subscription, SubscriptionItem
+from billing.services.commitment_step import minimum_owed_at_end
 from billing.services.events import EventBatch, emit
 from billing.services.pending import pending_items, proration_item_create
 from billing.services.persist import subscription_invoice_create
@@ -75,7 +76,9 @@ def subscription_end(
 
     ``prorate`` credits unused licensed time as pending items; ``invoice_now`` bills
     the un-invoiced usage so far and the pending items on a final invoice, which
-    finalizes after the grace period like any usage invoice.
+    finalizes after the grace period like any usage invoice. A minimum spend of
+    the period makes the final invoice even when nothing else would: its true-up
+    is computed when the invoice finalizes.
     """
     usage = usage or UsageReader()
     if prorate:
@@ -88,7 +91,7 @@ def subscription_end(
             drafts += usage_so_far_drafts(
                 customer_id=subscription.customer_id, items=items, end=at, usage=usage
             )
-        if drafts:
+        if drafts or minimum_owed_at_end(subscription, at):
             invoice = subscription_invoice_create(
                 subscription=subscription,
                 billing_reason=Invoice.BillingReason.SUBSCRIPTION_UPDATE,

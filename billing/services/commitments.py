@@ -148,6 +148,7 @@ def commitment_create(*, params: dict[str, Any], now: datetime) -> Commitment:
             code="parameter_missing",
         )
     _check_amount(params["amount"])
+    settings = _minimum_spend_settings(kind, params.get("minimum_spend"))
     with transaction.atomic():
         sub = _subscription(params.get("subscription"))
         customer = _customer(params.get("customer"), sub)
@@ -163,6 +164,7 @@ def commitment_create(*, params: dict[str, Any], now: datetime) -> Commitment:
             term_start=start,
             term_end=end,
             description=params.get("description"),
+            **settings,
             metadata=metadata_merge({}, params.get("metadata")),
             livemode=customer.livemode,
             created=now,
@@ -175,6 +177,19 @@ def commitment_create(*, params: dict[str, Any], now: datetime) -> Commitment:
             sub.has_commitments = True
         event_emit(type="billing.commitment.created", instance=commitment)
     return commitment
+
+
+def _minimum_spend_settings(kind: str, given: dict | None) -> dict[str, str]:
+    """``proration`` and ``spend_scope`` of a minimum spend (defaults: Metronome's
+    ``first_and_last``, and usage only); a prepaid commitment takes neither."""
+    if not given:
+        return {}
+    if kind != Commitment.Type.MINIMUM_SPEND:
+        raise InvalidRequest(
+            "minimum_spend applies only to a minimum_spend commitment.",
+            param="minimum_spend",
+        )
+    return {key: given[key] for key in ("proration", "spend_scope") if key in given}
 
 
 def _prepaid_parts(commitment: Commitment, params: dict, now: datetime) -> None:

@@ -2,17 +2,20 @@
 
 ``max`` and ``unique_count`` alerts are evaluated exactly from the events received
 since the alert's creation (not by the incremental progress cursor, which only
-adds up sum and count); a ``time_weighted_sum`` alert, and a usage limit on any
-meter but sum or count, are refused with a 400 and nothing written.
+adds up sum and count); a ``time_weighted_sum`` alert compares the value-hours
+accrued since its creation, so time alone can take it over; a usage limit on a
+``last`` meter is refused with a 400 and nothing written (limits on the new
+formulas: ``test_limits_formulas.py``).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from alerts.models import Alert, AlertProgress, AlertTrigger, UsageLimit
+from alerts.models import AlertProgress, AlertTrigger, UsageLimit
 from alerts.services import alerts_evaluate
 from metering.services import meter_create, meter_event_create
 from tests.alerts.factories import T0, CustomerFactory, make_alert
@@ -20,6 +23,8 @@ from tests.alerts.limits_helpers import make_plan, subscribe
 from tests.helpers import error_of
 
 pytestmark = pytest.mark.django_db
+
+HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
 
 
 def meter_of(formula, **extra):
@@ -79,33 +84,41 @@ def test_unique_count_alert():
     assert fired() == [("unique_count", customer.pk, 3)]
 
 
-def test_time_weighted_alert_is_refused(api):
+def reading(meter, customer, value, at):
+    meter_event_create(
+        event_name=meter.event_name,
+        payload={"stripe_customer_id": customer.pk, "value": str(value)},
+        identifier=uuid.uuid4().hex,
+        timestamp=at,
+        now=at,
+    )
+
+
+def test_time_weighted_alert_fires_on_value_hours_accrued_since_creation():
     meter = meter_of("time_weighted_sum")
-    response = api.post(
-        "/v1/billing/alerts",
-        {
-            "alert_type": "usage_threshold",
-            "title": "Storage",
-            "usage_threshold": {
-                "gte": 10,
-                "meter": meter.pk,
-                "recurrence": "one_time",
-            },
-        },
-    )
-    assert response.status_code == 400
-    assert error_of(response)["param"] == "usage_threshold[meter]"
-    assert not Alert.objects.exists()
+    big, small = CustomerFactory(), CustomerFactory()
+    reading(meter, big, 10, T0 - 5 * HOUR)  # holds from the alert's creation
+    reading(meter, small, 1, T0 - 5 * HOUR)
+    make_alert(meter=meter, gte=100, customer=big, title="Big")
+    make_alert(meter=meter, gte=120, title="Everyone")
+    alerts_evaluate(now=T0 + 9 * HOUR)
+    assert fired() == []  # 90 GB-hours since creation, not 140
+    # No event since: time alone takes it over the threshold, exactly at 10 h.
+    alerts_evaluate(now=T0 + 10 * HOUR)
+    assert fired() == [("time_weighted_sum", big.pk, 100)]
+    reading(meter, small, 2, T0 + 10 * HOUR)
+    alerts_evaluate(now=T0 + 12 * HOUR + 30 * MINUTE)
+    # big: 125 GB-hours reach "Everyone"; small: 1 GB x 10 h + 2 GB x 2.5 h = 15.
+    assert fired() == [
+        ("time_weighted_sum", big.pk, 100),
+        ("time_weighted_sum", big.pk, 125),
+    ]
+    alerts_evaluate(now=T0 + 20 * HOUR)
+    assert AlertTrigger.objects.count() == 2  # each fires once per customer
 
 
-@pytest.mark.parametrize("formula", ["max", "unique_count", "time_weighted_sum"])
-def test_usage_limit_needs_a_sum_or_count_meter(api, formula):
-    extra = (
-        {"dimension_payload_keys": ["user"], "unique_payload_key": "user"}
-        if formula == "unique_count"
-        else {}
-    )
-    meter = meter_of(formula, **extra)
+def test_a_usage_limit_on_a_last_meter_is_refused(api):
+    meter = meter_of("last")
     plan = make_plan()
     customer = CustomerFactory(currency="usd")
     subscribe(customer, plan.price)

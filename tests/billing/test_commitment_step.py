@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,9 @@ from billing.compose.commitment import (
     TRUE_UP,
     CommitmentTerms,
     apply_commitment,
+    counts_as_spend,
     period_spend,
+    prorated_minimum,
 )
 from billing.compose.draft import DraftLine, InvoiceDraft
 
@@ -119,3 +122,58 @@ def test_the_period_reaches_exactly_the_minimum_or_stays_as_it_was(
     assert composed.lines[: len(lines)] == tuple(lines)
     # Running the step again changes nothing.
     assert apply_commitment(composed) == composed
+
+
+PRORATION_TABLE = [
+    # (proration, part start, part end, owed, prorated) of $100.00 in April.
+    ("first_and_last", APR1, MAY1, 10_000, False),
+    ("first_and_last", APR15, MAY1, 5_333, True),  # 16 of 30 days
+    ("first_and_last", APR1, APR15, 4_667, True),  # 14 of 30 days
+    ("first", APR15, MAY1, 5_333, True),
+    ("first", APR1, APR15, 10_000, False),
+    ("last", APR15, MAY1, 10_000, False),
+    ("last", APR1, APR15, 4_667, True),
+    ("none", APR15, MAY1, 10_000, False),
+    ("none", APR1, APR15, 10_000, False),
+    ("first_and_last", APR15, APR15, 0, True),
+    ("first", APR15, datetime(2026, 4, 20, tzinfo=UTC), 5_333, True),
+]
+
+
+@pytest.mark.parametrize(("proration", "start", "end", "owed", "cut"), PRORATION_TABLE)
+def test_prorated_minimum(proration, start, end, owed, cut):
+    assert prorated_minimum(
+        amount=10_000,
+        proration=proration,
+        full_start=APR1,
+        full_end=MAY1,
+        start=start,
+        end=end,
+    ) == (owed, cut)
+
+
+@pytest.mark.parametrize(
+    ("kind", "proration", "usage", "all_charges"),
+    [
+        ("metered", False, True, True),
+        ("late_usage", False, True, True),
+        ("licensed", False, False, True),
+        ("invoice_item", True, False, True),  # a seat proration
+        ("invoice_item", False, False, False),  # a one-off charge
+        ("true_up", False, False, False),
+    ],
+)
+def test_what_counts_as_spend(kind, proration, usage, all_charges):
+    shaped = replace(line(100, kind=kind), proration=proration)
+    assert counts_as_spend(shaped, "usage") is usage
+    assert counts_as_spend(shaped, "all_charges") is all_charges
+
+
+def test_the_prorated_true_up_line_keeps_its_own_period():
+    terms = replace(
+        TERMS, minimum=5_000, line_start=APR15, line_end=MAY1, prorated=True
+    )
+    shaped = apply_commitment(draft([line(1_000)], terms=terms))
+    true_up = shaped.lines[-1]
+    assert (true_up.amount, true_up.proration) == (4_000, True)
+    assert (true_up.period_start, true_up.period_end) == (APR15, MAY1)

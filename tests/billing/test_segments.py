@@ -242,3 +242,27 @@ def test_overlapping_segments_on_one_subscription_are_refused(
         assert not customer.subscriptions.exists()
     else:
         assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize("route", ["update", "subscription_items"])
+def test_adding_an_overlapping_segment_later_is_refused(api, route):
+    meter = make_meter(dimension_payload_keys=["model", "region"])
+    product = ProductFactory(name="Tokens")
+    large = metered(product, meter, "2", ("model", "large"))
+    europe = metered(product, meter, "1", ("region", "eu"))
+    customer = CustomerFactory()
+    sub = subscription_create(
+        customer=customer, params={"items": [{"price": large.pk}]}, now=APR1
+    )
+    if route == "update":
+        response = api.post(
+            f"/v1/subscriptions/{sub.pk}", {"items": [{"price": europe.pk}]}
+        )
+    else:
+        response = api.post(
+            "/v1/subscription_items", {"subscription": sub.pk, "price": europe.pk}
+        )
+    assert response.status_code == 400, response.json()
+    assert error_of(response)["type"] == "invalid_request_error"
+    assert "overlapping segments" in error_of(response)["message"]
+    assert list(sub.items.values_list("price_id", flat=True)) == [large.pk]

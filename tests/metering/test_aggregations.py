@@ -237,3 +237,44 @@ def test_gb_hours_each_region_is_a_gauge(storage, customer):
         "eu": Decimal(10),
         "us": Decimal("7.5"),
     }
+
+
+# ---- the new formulas in windowed summaries ---------------------------------------
+
+
+def windows(meter, customer, start, end, window):
+    summaries = selectors.meter_event_summaries(
+        meter=meter,
+        customer_id=customer.id,
+        start=start,
+        end=end,
+        grouping_window=window,
+    )
+    return [(s.start, s.value) for s in reversed(summaries)]
+
+
+def test_unique_count_per_day_window(users, customer):
+    send(users, customer, 1, D + 23 * H, user="ann")
+    send(users, customer, 1, D + 24 * H, user="ann")  # exactly at the next day
+    send(users, customer, 1, D + 30 * H, user="bob")
+    send(users, customer, 1, D + 47 * H + 59 * M, user="ann")
+    assert windows(users, customer, D, D + 72 * H, "day") == [
+        (D, 1),
+        (D + 24 * H, 2),  # ann once, bob
+        (D + 48 * H, 0),
+    ]
+    # The whole range counts each user once, not the sum of the windows.
+    assert windows(users, customer, D, D + 72 * H, None) == [(D, 2)]
+
+
+def test_gb_hours_per_hour_window(storage, customer):
+    send(storage, customer, 6, D - 2 * H)  # held into the range
+    send(storage, customer, 12, D + 30 * M)
+    send(storage, customer, 3, D + 2 * H)  # exactly at a window's start
+    assert windows(storage, customer, D, D + 3 * H, "hour") == [
+        (D, Decimal(9)),  # 6 GB x 0.5 h + 12 GB x 0.5 h
+        (D + H, Decimal(12)),
+        (D + 2 * H, Decimal(3)),
+    ]
+    # The windows add up to the whole range.
+    assert windows(storage, customer, D, D + 3 * H, None) == [(D, Decimal(24))]

@@ -1,6 +1,8 @@
 """Event summaries grouped and filtered by dimension (Stripe's
 ``dimension_group_by_keys`` / ``dimension_filters``): shapes, 400s, and grouped
-figures that add up to the ungrouped one (hypothesis)."""
+figures that add up to the ungrouped one (hypothesis): sums, counts and
+value-hours add up, the largest group's peak is the whole's, distinct values are
+counted in each group they appear in."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -196,4 +198,75 @@ def test_grouped_totals_add_up_to_the_ungrouped_figure(
         for summary in plain:
             parts = [g.value for g in grouped if g.start == summary.start]
             assert sum(parts) == summary.value
+        transaction.set_rollback(True)
+
+
+def _group_invariant(formula, parts, whole):
+    """How a formula's groups relate to the ungrouped figure of one bucket."""
+    if formula == "max":
+        # Groups without events in the bucket show 0, as the whole does.
+        assert max(parts, default=0) == whole
+    elif formula == "unique_count":
+        # A value seen in two groups counts in each: at least the whole, and no
+        # group more than the whole.
+        assert sum(parts) >= whole
+        assert max(parts, default=0) <= whole
+    else:
+        assert sum(parts) == whole
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    events=EVENTS,
+    formula=st.sampled_from(["max", "time_weighted_sum", "unique_count"]),
+    keys=st.sampled_from([["model"], ["region"], ["model", "region"]]),
+    window=st.sampled_from([None, "hour", "day"]),
+    start_minute=st.integers(0, 24 * 60),
+)
+def test_grouped_new_formulas_meet_the_whole(
+    events, formula, keys, window, start_minute
+):
+    start = DAY + timedelta(minutes=start_minute)
+    if window == "hour":
+        start = start.replace(minute=0)
+    elif window == "day":
+        start = DAY
+    end = DAY + 48 * H
+    with transaction.atomic():
+        extra = {"unique_payload_key": "region"} if formula == "unique_count" else {}
+        meter = services.meter_create(
+            display_name="Gauge",
+            event_name="tokens",
+            formula=formula,
+            dimension_payload_keys=["model", "region"],
+            now=NOW,
+            livemode=False,
+            **extra,
+        )
+        customer = CustomerFactory()
+        for value, minute, model, region in events:
+            dimensions = {"model": model, "region": region}
+            send(
+                customer,
+                abs(value),  # gauges and peaks: readings of zero or more
+                DAY + timedelta(minutes=minute),
+                **{k: v for k, v in dimensions.items() if v is not None},
+            )
+        read = {
+            "meter": meter,
+            "customer_id": customer.id,
+            "start": start,
+            "end": end,
+            "grouping_window": window,
+        }
+        plain = selectors.meter_event_summaries(**read)
+        grouped = selectors.meter_event_summaries(**read, group_by=keys)
+        for summary in plain:
+            parts = [g.value for g in grouped if g.start == summary.start]
+            _group_invariant(formula, parts, summary.value)
         transaction.set_rollback(True)

@@ -22,6 +22,17 @@ class TermParams(StripeInputSerializer):
     end = UnixTimeField(required=False)
 
 
+class MinimumSpendParams(StripeInputSerializer):
+    """How a minimum spend meets cut-short periods and what counts towards it."""
+
+    proration = serializers.ChoiceField(
+        choices=["first_and_last", "first", "last", "none"], required=False
+    )
+    spend_scope = serializers.ChoiceField(
+        choices=["usage", "all_charges"], required=False
+    )
+
+
 class CommitmentCreateParams(ApiParams):
     type = serializers.ChoiceField(choices=TYPES)
     customer = serializers.CharField(required=False, max_length=64)
@@ -29,6 +40,8 @@ class CommitmentCreateParams(ApiParams):
     amount = serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT)
     currency = CurrencyField()
     term = TermParams(required=False)
+    # Minimum spend only.
+    minimum_spend = MinimumSpendParams(required=False)
     description = serializers.CharField(required=False, max_length=500)
     # Prepaid only: add the amount as a pending invoice item (default true).
     bill_prepayment = serializers.BooleanField(required=False, default=True)

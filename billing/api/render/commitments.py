@@ -19,6 +19,12 @@ def _status(commitment, now) -> str:
     return "active"
 
 
+def _minimum_spend(row) -> dict[str, str] | None:
+    if row.type != "minimum_spend":
+        return None
+    return {"proration": row.proration, "spend_scope": row.spend_scope}
+
+
 def commitment(row) -> dict[str, Any]:
     now = clock.now_for_customer(row.customer)
     drawdown = commitment_drawdown(row, now=now)
@@ -43,6 +49,7 @@ def commitment(row) -> dict[str, Any]:
         "invoice_item": row.invoice_item_id,
         "livemode": row.livemode,
         "metadata": row.metadata,
+        "minimum_spend": _minimum_spend(row),
         "prepaid": prepaid,
         "status": _status(row, now),
         "subscription": row.subscription_id,
