@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0019_invoice_number_index'),
+        ('billing', '0020_revenue_months'),
     ]
 
     operations = [
