@@ -76,8 +76,7 @@ def _take(ids: list[int], token: str, *, now: datetime):
     return taken, rows
 
 
-def _post(row: WebhookDelivery, *, now: datetime) -> transport.Outcome:
-    body = signing.render_body(row.event)
+def _post(row: WebhookDelivery, body: bytes, *, now: datetime) -> transport.Outcome:
     header = signing.signature_header(
         secrets=signing.signing_secrets(row.endpoint, now=now),
         timestamp=int(now.timestamp()),
@@ -112,6 +111,7 @@ def _send_batch(
     written about the batch and before it ends.
     """
     token, rows = _take(ids, token, now=clock.now())
+    bodies = signing.render_bodies([row.event for row in rows])
     batch = _Batch(finished=bool(rows))
     successes: list[tuple[Send, transport.Outcome]] = []
     for index, row in enumerate(rows):
@@ -143,7 +143,7 @@ def _send_batch(
             attempted_at=max(row.dispatched_at or now, now),
             attempt_count=row.attempt_count,
         )
-        outcome = _post(row, now=now)
+        outcome = _post(row, bodies[index], now=now)
         batch.sent += 1
         batch.last, batch.succeeded = send, outcome.succeeded
         if outcome.succeeded:
