@@ -227,7 +227,11 @@ def _run_job(now) -> tuple[int, dict]:
     fired, wall, cpu, queries = _measure(lambda: alerts_evaluate(now=now))
     figures = {"wall (ms)": wall, "CPU of the job (ms)": cpu, "queries": len(queries)}
     reads = [
-        q["sql"] for q in queries if "GROUP BY" in q["sql"] and "meterevent" in q["sql"]
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")  # EXPLAIN ANALYZE runs what it explains
+        and "GROUP BY" in q["sql"]
+        and "meterevent" in q["sql"]
     ]
     if reads:
         db_ms, plan = _explain_ms(reads[0])

@@ -217,26 +217,39 @@ def _count_in_sql(*, start: int, through: int, now: datetime) -> int:
         )
     }
     sql = f"""
-        INSERT INTO {table["progress"]} (alert_id, customer_id, value, reached, updated)
-        SELECT d.alert_id, d.customer_id, d.delta, d.delta >= d.gte, %(now)s
-        FROM (
-            SELECT a.id AS alert_id, e.customer_id, a.gte,
-                SUM(CASE WHEN m.formula = %(count)s THEN 1 ELSE e.value END) AS delta
+        WITH new AS (
+            SELECT e.id, e.meter_id, e.customer_id, e.value
             FROM {table["event"]} e
-            JOIN {table["alert"]} a ON a.meter_id = e.meter_id
-                AND e.id > a.after_event_id
-                AND (a.customer_id IS NULL OR a.customer_id = e.customer_id)
-            JOIN {table["meter"]} m ON m.id = a.meter_id
             JOIN {table["customer"]} c ON c.id = e.customer_id
             WHERE e.id > %(start)s AND e.id <= %(through)s
-                AND m.event_time_window IS NULL AND m.formula IN (%(sum)s, %(count)s)
-                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
                 AND c.test_clock_id IS NULL
                 AND NOT EXISTS (SELECT 1 FROM {table["adjustment"]} x
                     WHERE x.event_id = e.id)
+        ), watched AS (
+            -- Two equi-joins rather than one with an OR: both can hash.
+            SELECT a.id AS alert_id, n.customer_id, n.value
+            FROM new n JOIN {table["alert"]} a
+                ON a.meter_id = n.meter_id AND a.customer_id = n.customer_id
+            WHERE n.id > a.after_event_id
+            UNION ALL
+            SELECT a.id, n.customer_id, n.value
+            FROM new n JOIN {table["alert"]} a
+                ON a.meter_id = n.meter_id AND a.customer_id IS NULL
+            WHERE n.id > a.after_event_id
+        )
+        INSERT INTO {table["progress"]} (alert_id, customer_id, value, reached, updated)
+        SELECT d.alert_id, d.customer_id, d.delta, d.delta >= d.gte, %(now)s
+        FROM (
+            SELECT w.alert_id, w.customer_id, a.gte,
+                SUM(CASE WHEN m.formula = %(count)s THEN 1 ELSE w.value END) AS delta
+            FROM watched w
+            JOIN {table["alert"]} a ON a.id = w.alert_id
+            JOIN {table["meter"]} m ON m.id = a.meter_id
+            WHERE m.event_time_window IS NULL AND m.formula IN (%(sum)s, %(count)s)
+                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
                 AND NOT EXISTS (SELECT 1 FROM {table["trigger"]} t
-                    WHERE t.alert_id = a.id AND t.customer_id = e.customer_id)
-            GROUP BY a.id, e.customer_id, a.gte
+                    WHERE t.alert_id = a.id AND t.customer_id = w.customer_id)
+            GROUP BY w.alert_id, w.customer_id, a.gte
         ) d
         WHERE d.delta <> 0
         ORDER BY d.alert_id, d.customer_id
