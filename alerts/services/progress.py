@@ -218,38 +218,38 @@ def _count_in_sql(*, start: int, through: int, now: datetime) -> int:
     }
     sql = f"""
         WITH new AS (
-            SELECT e.id, e.meter_id, e.customer_id, e.value
+            SELECT e.id, e.meter_id, e.customer_id,
+                CASE WHEN m.formula = %(count)s THEN 1 ELSE e.value END AS amount
             FROM {table["event"]} e
+            JOIN {table["meter"]} m ON m.id = e.meter_id
             JOIN {table["customer"]} c ON c.id = e.customer_id
             WHERE e.id > %(start)s AND e.id <= %(through)s
+                AND m.event_time_window IS NULL AND m.formula IN (%(sum)s, %(count)s)
                 AND c.test_clock_id IS NULL
                 AND NOT EXISTS (SELECT 1 FROM {table["adjustment"]} x
                     WHERE x.event_id = e.id)
         ), watched AS (
             -- Two equi-joins rather than one with an OR: both can hash.
-            SELECT a.id AS alert_id, n.customer_id, n.value
+            SELECT a.id AS alert_id, a.gte, n.customer_id, n.amount
             FROM new n JOIN {table["alert"]} a
                 ON a.meter_id = n.meter_id AND a.customer_id = n.customer_id
             WHERE n.id > a.after_event_id
+                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
             UNION ALL
-            SELECT a.id, n.customer_id, n.value
+            SELECT a.id, a.gte, n.customer_id, n.amount
             FROM new n JOIN {table["alert"]} a
                 ON a.meter_id = n.meter_id AND a.customer_id IS NULL
             WHERE n.id > a.after_event_id
+                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
         )
         INSERT INTO {table["progress"]} (alert_id, customer_id, value, reached, updated)
         SELECT d.alert_id, d.customer_id, d.delta, d.delta >= d.gte, %(now)s
         FROM (
-            SELECT w.alert_id, w.customer_id, a.gte,
-                SUM(CASE WHEN m.formula = %(count)s THEN 1 ELSE w.value END) AS delta
+            SELECT w.alert_id, w.customer_id, w.gte, SUM(w.amount) AS delta
             FROM watched w
-            JOIN {table["alert"]} a ON a.id = w.alert_id
-            JOIN {table["meter"]} m ON m.id = a.meter_id
-            WHERE m.event_time_window IS NULL AND m.formula IN (%(sum)s, %(count)s)
-                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
-                AND NOT EXISTS (SELECT 1 FROM {table["trigger"]} t
-                    WHERE t.alert_id = a.id AND t.customer_id = w.customer_id)
-            GROUP BY w.alert_id, w.customer_id, a.gte
+            WHERE NOT EXISTS (SELECT 1 FROM {table["trigger"]} t
+                WHERE t.alert_id = w.alert_id AND t.customer_id = w.customer_id)
+            GROUP BY w.alert_id, w.customer_id, w.gte
         ) d
         WHERE d.delta <> 0
         ORDER BY d.alert_id, d.customer_id
