@@ -8,7 +8,11 @@ that each receiver got each event exactly once, all signatures verified, and cou
 events that arrived out of commit order.
 
 Figures: events/s and deliveries/s from the first commit to the last delivery, the
-recording rate (fan-out included), and commit-to-delivery latency percentiles.
+recording rate (fan-out included), and event-to-delivery latency percentiles, of the
+burst and of a paced phase that offers 1,000 deliveries/s (a burst's latency is
+its own queue). The reference, in the same run: a client process per endpoint
+POSTing the same body in order, on a keep-alive connection, to receivers that only
+count (no database, no signing): what ordered lanes could reach on this machine.
 
 Run with the others (``python -m bench webhooks``) or alone
 (``python -m bench.bench_webhooks [--quick] [--events N]``). Endpoints get their
@@ -42,19 +46,29 @@ WORKER_CONCURRENCY = 4
 DRAIN_TIMEOUT = 30 * 60  # seconds
 STALL_TIMEOUT = 120  # seconds without a delivery
 COST_EVENTS = 300
+# The latency phase offers 1,000 deliveries/s (3 endpoints), in small transactions.
+PACED_RATE = 1000 / 3  # events/s
+PACED_BATCH = 10
+PACED_SECONDS = 20
+QUICK_PACED_SECONDS = 5
+REFERENCE_POSTS = 2_000  # per endpoint
 WORKER_APPLICATION_NAME = "tally-bench-worker"
 
 
 # ---- receivers (child processes) ----------------------------------------------
 
 
-def _receive(secret: str, port: int, ready, stop, results) -> None:
-    """Serve until ``stop`` is set; report the event ids received, in order."""
+def _receive(secret: str | None, port: int, ready, stop, results) -> None:
+    """Serve until ``stop`` is set; report the event ids received, in order.
+
+    Without a secret it only counts the requests (the reference receiver).
+    """
     import stripe
 
     received: list[str] = []
     bad: list[int] = [0]
     connections: list[int] = [0]
+    counted: list[int] = [0]
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -70,6 +84,11 @@ def _receive(secret: str, port: int, ready, stop, results) -> None:
 
         def do_POST(self):  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if secret is None:
+                with lock:
+                    counted[0] += 1
+                self._answer_ok()
+                return
             try:
                 stripe.WebhookSignature.verify_header(
                     body, self.headers.get("Stripe-Signature"), secret, tolerance=300
@@ -84,6 +103,9 @@ def _receive(secret: str, port: int, ready, stop, results) -> None:
                 return
             with lock:
                 received.append(event_id)
+            self._answer_ok()
+
+        def _answer_ok(self):
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -99,12 +121,17 @@ def _receive(secret: str, port: int, ready, stop, results) -> None:
     stop.wait()
     server.shutdown()
     results.send(
-        {"ids": received, "bad_signatures": bad[0], "connections": connections[0]}
+        {
+            "ids": received,
+            "bad_signatures": bad[0],
+            "connections": connections[0],
+            "counted": counted[0],
+        }
     )
 
 
 class _Receiver:
-    def __init__(self, context, secret: str, port: int) -> None:
+    def __init__(self, context, secret: str | None, port: int) -> None:
         self.stop = context.Event()
         ready_in, ready_out = context.Pipe(duplex=False)
         self._results_in, results_out = context.Pipe(duplex=False)
@@ -120,6 +147,58 @@ class _Receiver:
         result = self._results_in.recv()
         self.process.join(timeout=30)
         return result
+
+
+# ---- the reference: plain POSTs to receivers that only count --------------------
+
+
+def _post_many(url: str, count: int, body: bytes, go, done) -> None:
+    """POST ``body`` ``count`` times, one after the other, on one keep-alive
+    connection, as a lane sends its events; report the seconds it took."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Content-Type": "application/json", "Stripe-Signature": "t=0,v1=0"}
+    session.post(url, data=body, headers=headers, timeout=30).close()  # connect
+    go.wait()
+    started = time.perf_counter()
+    for _ in range(count):
+        with session.post(url, data=body, headers=headers, timeout=30) as response:
+            response.raise_for_status()
+            response.content  # noqa: B018 (read the answer, as a delivery does)
+    done.send(time.perf_counter() - started)
+
+
+def _reference(context, count: int, body: bytes) -> float:
+    """Deliveries/s of a client process per endpoint POSTing ``count`` bodies in
+    order to receivers that only count: the machine's ceiling for ordered lanes."""
+    ports = [support.free_port() for _ in range(ENDPOINTS)]
+    receivers = [_Receiver(context, None, port) for port in ports]
+    go = context.Event()
+    clients = []
+    try:
+        for port in ports:
+            done_in, done_out = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_post_many,
+                args=(f"http://127.0.0.1:{port}/webhooks", count, body, go, done_out),
+            )
+            process.start()
+            clients.append((process, done_in))
+        time.sleep(2)  # let the clients start and connect
+        started = time.perf_counter()
+        go.set()
+        for _, done_in in clients:
+            done_in.recv()
+        seconds = time.perf_counter() - started
+    finally:
+        for process, _ in clients:
+            process.join(timeout=30)
+        counted = sum(receiver.finish()["counted"] for receiver in receivers)
+    if counted != count * ENDPOINTS + ENDPOINTS:
+        raise RuntimeError(f"reference: {counted} requests counted")
+    return count * ENDPOINTS / seconds
 
 
 # ---- broker and workers -------------------------------------------------------
@@ -287,16 +366,29 @@ def _endpoints(ports: list[int]):
     ]
 
 
-def _record(count: int, tag: str) -> list[str]:
-    """Record ``count`` events in transactions of BATCH; returns ids in order."""
+def _record_paced(seconds: float, tag: str) -> list[str]:
+    """Record PACED_RATE events/s for ``seconds``, PACED_BATCH per transaction
+    (or as many as the recording keeps up with); returns ids in order."""
+    ids: list[str] = []
+    started = next_at = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        ids += _record(len(ids) + PACED_BATCH, tag, first=len(ids), batch=PACED_BATCH)
+        next_at += PACED_BATCH / PACED_RATE
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+    return ids
+
+
+def _record(count: int, tag: str, first: int = 0, batch: int = BATCH) -> list[str]:
+    """Record events ``first`` to ``count`` in transactions of ``batch``; returns
+    ids in order."""
     from django.db import transaction
 
     from core.services.events import event_record
 
     ids: list[str] = []
-    for start in range(0, count, BATCH):
+    for start in range(first, count, batch):
         with transaction.atomic():
-            for index in range(start, min(start + BATCH, count)):
+            for index in range(start, min(start + batch, count)):
                 event = event_record(
                     type="customer.updated",
                     data_object={
@@ -339,13 +431,20 @@ def _wait_drained(endpoint_ids: list[str], expected: int) -> float:
         time.sleep(0.2)
 
 
-def _latencies_ms(endpoint_ids: list[str]) -> list[float]:
+def _latencies_ms(endpoint_ids: list[str], event_ids: list[str]) -> list[float]:
     from core.models import WebhookDelivery
 
-    rows = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids).values_list(
-        "event__created", "completed_at"
-    )
+    rows = WebhookDelivery.objects.filter(
+        endpoint_id__in=endpoint_ids, event_id__in=event_ids
+    ).values_list("event__created", "completed_at")
     return [(done - created).total_seconds() * 1000 for created, done in rows]
+
+
+def _body(event_id: str) -> bytes:
+    from core.models import Event
+    from core.webhooks import signing
+
+    return signing.render_body(Event.objects.get(pk=event_id))
 
 
 def _out_of_order(received: list[str], order: dict[str, int]) -> int:
@@ -390,17 +489,28 @@ def run(args) -> dict:
         recorded = time.perf_counter()
         drained = _wait_drained(endpoint_ids, count * ENDPOINTS)
         worker_cpu = _worker_cpu_seconds(workers) - worker_cpu
+        # Latency at a steady offered load: a burst only measures its own queue.
+        paced_seconds = QUICK_PACED_SECONDS if args.quick else PACED_SECONDS
+        paced_started = time.perf_counter()
+        paced = _record_paced(paced_seconds, tag=f"paced{int(time.time())}")
+        paced_recorded = time.perf_counter()
+        _wait_drained(endpoint_ids, (count + len(paced)) * ENDPOINTS)
         results = [receiver.finish() for receiver in receivers]
+        body = _body(ids[0])
+        load_reference = os.getloadavg()[0]
+        reference = _reference(context, min(count, REFERENCE_POSTS), body)
 
-    order = {event_id: index for index, event_id in enumerate(ids)}
-    expected = set(ids)
+    order = {event_id: index for index, event_id in enumerate(ids + paced)}
+    expected = set(ids + paced)
     duplicates = sum(len(r["ids"]) - len(set(r["ids"])) for r in results)
     lost = sum(len(expected - set(r["ids"])) for r in results)
     attempts = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids)
     extra_attempts = (
-        sum(attempts.values_list("attempt_count", flat=True)) - len(ids) * ENDPOINTS
+        sum(attempts.values_list("attempt_count", flat=True))
+        - len(expected) * ENDPOINTS
     )
-    latencies = _latencies_ms(endpoint_ids)
+    latencies = _latencies_ms(endpoint_ids, ids)
+    paced_latencies = _latencies_ms(endpoint_ids, paced)
     seconds = drained - started
     figures = {
         "ordered": "yes" if settings.TALLY_WEBHOOK_ORDERED else "no",
@@ -411,10 +521,24 @@ def run(args) -> dict:
         "seconds": seconds,
         "events/s (commit to last delivery)": count / seconds,
         "deliveries/s": count * ENDPOINTS / seconds,
+        "reference: receiver-only deliveries/s (a client per endpoint, in order)": (
+            reference
+        ),
+        "deliveries/s: % of the reference": 100
+        * count
+        * ENDPOINTS
+        / seconds
+        / reference,
+        "load average (1 min) at the reference": load_reference,
         "events/s recorded (with fan-out)": count / (recorded - started),
         "latency p50 ms": support.percentile(latencies, 0.50),
         "latency p95 ms": support.percentile(latencies, 0.95),
         "latency max ms": max(latencies) if latencies else 0.0,
+        "paced: deliveries/s offered (target 1,000)": len(paced)
+        * ENDPOINTS
+        / (paced_recorded - paced_started),
+        "paced: latency p50 ms": support.percentile(paced_latencies, 0.50),
+        "paced: latency p95 ms": support.percentile(paced_latencies, 0.95),
         "worker CPU ms per delivery (with their DB sessions)": worker_cpu
         * 1000
         / (count * ENDPOINTS),

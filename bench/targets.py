@@ -63,7 +63,8 @@ _SUMMARY = ("summaries", "per day (30): p95 (ms)")
 _CLOSE = ("billing", "close + finalize s (target ≤ 60)")
 _CHECK_P99 = ("realtime", "check endpoint: p99 ms")
 _WEBHOOKS = ("webhooks", "deliveries/s")
-_WEBHOOK_P95 = ("webhooks", "latency p95 ms")
+# At a steady 1,000 deliveries/s offered: a burst's p95 is its own queue.
+_WEBHOOK_P95 = ("webhooks", "paced: latency p95 ms")
 
 TARGETS = (
     Target(
@@ -138,7 +139,7 @@ TARGETS = (
         "a local receiver that only counts",
         "≥ 1,000 deliveries/s, p95 event → delivered ≤ 1 s",
         _WEBHOOKS,
-        None,
+        ("webhooks", "deliveries/s: % of the reference"),
         _both(_at_least(_WEBHOOKS, 1000), _at_most(_WEBHOOK_P95, 1000)),
     ),
     Target(

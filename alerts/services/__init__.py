@@ -20,7 +20,8 @@ from alerts.services.credit_alerts import (
     credit_balance_alert_create,
     credit_balance_alerts_evaluate,
 )
-from alerts.services.evaluation import alert_trigger, alerts_evaluate
+from alerts.services.evaluation import alerts_evaluate
+from alerts.services.firing import alert_trigger
 from alerts.services.realtime import usage_changes_evaluate
 from alerts.services.thresholds import (
     billing_thresholds_evaluate,

@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from alerts.models import Alert, AlertTrigger
 from alerts.services.credit_alerts import credit_balance_alerts_evaluate
-from alerts.services.firing import alert_trigger
+from alerts.services.firing import alerts_fire
 from alerts.services.progress import ADDITIVE, alert_usage_count, progress_reached
 from core.models import Customer, TestClock
 from metering.models import Meter
@@ -199,16 +199,11 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
 
 def alerts_fire_reached(*, now: datetime) -> int:
     """Fire the alerts whose counted progress reached their threshold."""
-    fired = 0
-    for progress in progress_reached():
-        trigger = alert_trigger(
-            alert_id=progress.alert_id,
-            customer_id=progress.customer_id,
-            value=progress.value,
-            now=now,
-        )
-        fired += trigger is not None
-    return fired
+    reached = [
+        (progress.alert_id, progress.customer_id, progress.value)
+        for progress in progress_reached()
+    ]
+    return alerts_fire(reached=reached, now=now)
 
 
 def alerts_evaluate_reading(
@@ -228,9 +223,8 @@ def alerts_evaluate_reading(
         found = crossings(
             alerts=meter_alerts, now=now, test_clock=test_clock, among=among
         )
-        for alert, customer_id, value in _not_fired(found):
-            trigger = alert_trigger(
-                alert_id=alert.pk, customer_id=customer_id, value=value, now=now
-            )
-            fired += trigger is not None
+        reached = [
+            (a.pk, customer_id, value) for a, customer_id, value in _not_fired(found)
+        ]
+        fired += alerts_fire(reached=reached, now=now)
     return fired

@@ -9,20 +9,27 @@ first, fires nothing more. Usage and credit balance alerts fire alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.admin.utils import quote
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from alerts.models import Alert, AlertProgress, AlertTrigger
+from core import resources
 from core.models import Customer
 from core.money import format_minor
-from core.notifications import send_email_on_commit, staff_recipients
-from core.services.events import event_emit
+from core.notifications import (
+    Email,
+    send_email_on_commit,
+    send_emails_on_commit,
+    staff_recipients,
+)
+from core.services.events import event_build, event_emit, events_record
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,87 @@ def alert_trigger(
     return trigger
 
 
+# Firings written per transaction by ``alerts_fire``.
+FIRE_CHUNK = 500
+
+
+def alerts_fire(*, reached: Sequence[tuple[str, str, Decimal]], now: datetime) -> int:
+    """Fire many (alert id, customer id, value) at once; returns how many fired.
+
+    As ``alert_trigger`` for each, a chunk per transaction: the chunk's alerts
+    are locked (in id order) before their triggers are read and written, so a
+    pair that fired already, here or in another worker, fires nothing more.
+    """
+    fired = 0
+    for offset in range(0, len(reached), FIRE_CHUNK):
+        fired += _fire_chunk(reached[offset : offset + FIRE_CHUNK], now=now)
+    return fired
+
+
+def _fire_chunk(reached: Sequence[tuple[str, str, Decimal]], *, now: datetime) -> int:
+    with transaction.atomic():
+        alerts = {
+            alert.pk: alert
+            for alert in Alert.objects.select_for_update(of=("self",))
+            .select_related("meter")
+            .filter(pk__in={alert_id for alert_id, _, _ in reached})
+            .filter(status=Alert.Status.ACTIVE)
+            .order_by("pk")
+        }
+        pairs = {(a, c) for a, c, _ in reached if a in alerts}
+        if not pairs:
+            return 0
+        customers = Customer.objects.in_bulk({c for _, c, _ in reached})
+        done = set(
+            AlertTrigger.objects.filter(
+                alert_id__in={a for a, _ in pairs},
+                customer_id__in={c for _, c in pairs},
+            ).values_list("alert_id", "customer_id")
+        )
+        triggers = AlertTrigger.objects.bulk_create(
+            AlertTrigger(
+                alert=alerts[alert_id],
+                customer=customers[customer_id],
+                value=value,
+                created=now,
+                livemode=alerts[alert_id].livemode,
+            )
+            for alert_id, customer_id, value in sorted(reached)
+            if (alert_id, customer_id) in pairs - done and customer_id in customers
+        )
+        if not triggers:
+            return 0
+        _progress_of(triggers).delete()
+        events = events_record(
+            events=[
+                event_build(
+                    type="billing.alert.triggered",
+                    data_object=resources.serialize(trigger),
+                )
+                for trigger in triggers
+            ]
+        )
+        for trigger, event in zip(triggers, events, strict=True):
+            trigger.event_id = event.pk
+        AlertTrigger.objects.bulk_update(triggers, ["event_id"])
+        send_emails_on_commit(emails=[e for t in triggers for e in _emails(t)])
+    for trigger in triggers:
+        logger.info(
+            "Alert %s fired for %s at %s",
+            trigger.alert_id,
+            trigger.customer_id,
+            trigger.value,
+        )
+    return len(triggers)
+
+
+def _progress_of(triggers: list[AlertTrigger]):
+    pairs = Q()
+    for trigger in triggers:
+        pairs |= Q(alert_id=trigger.alert_id, customer_id=trigger.customer_id)
+    return AlertProgress.objects.filter(pairs)
+
+
 def _dashboard_url(alert: Alert) -> str:
     path = reverse("admin:alerts_alert_change", args=[quote(alert.pk)])
     return f"{getattr(settings, 'TALLY_PUBLIC_URL', '')}{path}"
@@ -73,6 +161,21 @@ def _dashboard_url(alert: Alert) -> str:
 
 def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
     """Email the customer, and staff (with a link to the alert), after commit."""
+    for email in _emails(trigger, alert=alert, customer=customer):
+        send_email_on_commit(
+            to=email.to, template=email.template, context=email.context
+        )
+
+
+def _emails(
+    trigger: AlertTrigger,
+    *,
+    alert: Alert | None = None,
+    customer: Customer | None = None,
+) -> list[Email]:
+    """The customer's email and staff's (with a link to the alert)."""
+    alert = alert or trigger.alert
+    customer = customer or trigger.customer
     context = {
         "alert": alert,
         "meter": alert.meter,
@@ -87,8 +190,8 @@ def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
         ([customer.email or ""], False),
         (staff_recipients(), True),
     )
-    for to, for_staff in audiences:
-        send_email_on_commit(
+    return [
+        Email(
             to=to,
             template=TEMPLATE,
             context={
@@ -97,3 +200,5 @@ def _notify(alert: Alert, customer: Customer, trigger: AlertTrigger) -> None:
                 "dashboard_url": _dashboard_url(alert) if for_staff else "",
             },
         )
+        for to, for_staff in audiences
+    ]

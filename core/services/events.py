@@ -26,7 +26,7 @@ def on_event_recorded(
     """Run ``hook(event_id)`` after each event's transaction commits.
 
     ``many(event_ids)``, when given, runs instead for events recorded together
-    by ``events_record``: once per batch, with the ids in order.
+    (by ``events_record``, or one by one in one transaction): once, in order.
     """
     if hook not in _after_commit_hooks:
         _after_commit_hooks.append(hook)
@@ -85,7 +85,8 @@ def events_record(*, events: Sequence[Event]) -> list[Event]:
     """Append events built by ``event_build`` in one insert, in order.
 
     Batch jobs record a chunk's events at once; after the transaction commits,
-    each hook runs once per event, in order (or its ``many`` variant once).
+    each hook runs once per event, in order (or its ``many`` variant once, with
+    every event the transaction recorded: see ``_RecordedTogether``).
     """
     events = list(events)
     if not events:
@@ -94,9 +95,7 @@ def events_record(*, events: Sequence[Event]) -> list[Event]:
         events[0].save(force_insert=True)
     else:
         _bulk_insert(events)
-    ids = [event.id for event in events]
-    for hook in _after_commit_hooks:
-        transaction.on_commit(lambda hook=hook: _run_hook(hook, ids))
+    _hooks_after_commit([event.id for event in events])
     return events
 
 
@@ -116,6 +115,41 @@ def _bulk_insert(events: list[Event]) -> None:
     finally:
         for event, data in zip(events, snapshots, strict=True):
             event.data = data
+
+
+class _RecordedTogether:
+    """The after-commit call of the hooks for events recorded in one transaction.
+
+    Events recorded one by one in a transaction join the call queued for the
+    events before them (when nothing else was queued since, at the same savepoint
+    level: a rolled-back savepoint drops its events with the call), so a job that
+    records a hundred events fans out once, not a hundred times.
+    """
+
+    def __init__(self, event_ids: list[str]) -> None:
+        self.event_ids = list(event_ids)
+        self.ran = False  # a test's capture may run it early: then it takes no more
+
+    def __call__(self) -> None:
+        self.ran = True
+        for hook in list(_after_commit_hooks):
+            _run_hook(hook, self.event_ids)
+
+
+def _hooks_after_commit(event_ids: list[str]) -> None:
+    if not _after_commit_hooks:
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and connection.run_on_commit:
+        savepoints, queued, _ = connection.run_on_commit[-1]
+        if (
+            isinstance(queued, _RecordedTogether)
+            and not queued.ran
+            and savepoints == set(connection.savepoint_ids)
+        ):
+            queued.event_ids.extend(event_ids)
+            return
+    transaction.on_commit(_RecordedTogether(event_ids))
 
 
 def _run_hook(hook: Callable[[str], None], event_ids: list[str]) -> None:

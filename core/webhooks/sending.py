@@ -2,10 +2,11 @@
 
 A send task takes its deliveries over with one update (a fresh token, so a task
 the broker hands out twice finds nothing left) and loads them with their events
-and endpoint in one query. Each attempt is then one POST and one short
-transaction: an UPDATE of the delivery, conditional on the lease, and an INSERT of
-the attempt. A failure takes the slower path that also locks the endpoint, to
-extend its failure streak.
+and endpoint in one query. Each attempt is then one POST; the batch's successes
+are written together when it ends, or before anything else is written about it
+(``core.webhooks.recording``: one statement, each delivery conditional on the
+lease). A failure takes the slower path that also locks the endpoint, to extend
+its failure streak.
 
 A lane task, after its batch, claims the lane's next batch itself, until the lane
 is empty or the task has worked for ``BATCH_BUDGET``; then it hands the batch it
@@ -21,13 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from core.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from core.notifications import send_email_on_commit, staff_recipients
 from core.webhooks import dispatch, policy, signing, transport
+from core.webhooks.recording import Send, attempt_fields, streak_over, successes_record
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +37,6 @@ PENDING = WebhookDelivery.Status.PENDING
 # A lane task stops starting new attempts after this long (the send task's soft
 # time limit leaves room for one more attempt at its longest).
 BATCH_BUDGET = timedelta(seconds=20)
-
-
-@dataclass(frozen=True)
-class _Send:
-    delivery_id: int
-    endpoint: WebhookEndpoint  # as it was when the batch was taken
-    token: str
-    attempted_at: datetime
-    attempt_count: int  # attempts finished before this one
-
-    @property
-    def first(self) -> bool:
-        return self.attempt_count == 0
 
 
 class _Clock:
@@ -87,8 +76,7 @@ def _take(ids: list[int], token: str, *, now: datetime):
     return taken, rows
 
 
-def _post(row: WebhookDelivery, *, now: datetime) -> transport.Outcome:
-    body = signing.render_body(row.event)
+def _post(row: WebhookDelivery, body: bytes, *, now: datetime) -> transport.Outcome:
     header = signing.signature_header(
         secrets=signing.signing_secrets(row.endpoint, now=now),
         timestamp=int(now.timestamp()),
@@ -105,7 +93,7 @@ def _post(row: WebhookDelivery, *, now: datetime) -> transport.Outcome:
 class _Batch:
     sent: int = 0
     finished: bool = True  # every delivery of the batch was attempted, all well
-    last: _Send | None = None  # the last attempt made
+    last: Send | None = None  # the last attempt made
     succeeded: bool | None = None  # ... and its outcome
 
 
@@ -117,14 +105,21 @@ def _send_batch(
     lane: int | None = None,
     deadline: timedelta | None = None,
 ) -> _Batch:
-    """Send the deliveries leased with ``token`` in id order; stop at a failure."""
+    """Send the deliveries leased with ``token`` in id order; stop at a failure.
+
+    Successes are written together (``recording``), before anything else is
+    written about the batch and before it ends.
+    """
     token, rows = _take(ids, token, now=clock.now())
+    bodies = signing.render_bodies([row.event for row in rows])
     batch = _Batch(finished=bool(rows))
+    successes: list[tuple[Send, transport.Outcome]] = []
     for index, row in enumerate(rows):
         endpoint, now = row.endpoint, clock.now()
         if deadline is not None and index and clock.elapsed() >= deadline:
-            rest = [later.pk for later in rows[index:]]
-            dispatch.enqueue_lane(endpoint.id, lane, token, rest)  # still leased
+            if _recorded(successes, batch, rows[index:], token):
+                rest = [later.pk for later in rows[index:]]
+                dispatch.enqueue_lane(endpoint.id, lane, token, rest)  # still leased
             batch.finished = False
             return batch
         if not endpoint.is_enabled:
@@ -140,7 +135,7 @@ def _send_batch(
             dispatch.release([row.pk], lease_token=token)
             dispatch.dispatch_first_attempts(endpoint_id=endpoint.id, now=now)
             continue
-        send = _Send(
+        send = Send(
             delivery_id=row.pk,
             endpoint=endpoint,
             token=token,
@@ -148,113 +143,42 @@ def _send_batch(
             attempted_at=max(row.dispatched_at or now, now),
             attempt_count=row.attempt_count,
         )
-        outcome = _post(row, now=now)
+        outcome = _post(row, bodies[index], now=now)
         batch.sent += 1
         batch.last, batch.succeeded = send, outcome.succeeded
-        if outcome.succeeded and _record_success(send, outcome):
+        if outcome.succeeded:
+            successes.append((send, outcome))
             continue
-        _finish(send, outcome)  # a failure, or the lease was lost meanwhile
-        if index + 1 < len(rows):
-            dispatch.release(
-                [later.pk for later in rows[index + 1 :]], lease_token=token
-            )
-        batch.finished = False
+        _recorded(successes, batch, rows[index + 1 :], token)  # theirs come first
+        _finish(send, outcome)
+        _release(rows[index + 1 :], token)
         if send.first:  # failing now: the waiting first attempts go side by side
             dispatch.dispatch_first_attempts(endpoint_id=endpoint.id, now=now)
+        batch.finished = False
         return batch
+    _recorded(successes, batch, [], token)
     return batch
 
 
-def _record_success(send: _Send, outcome: transport.Outcome) -> bool:
-    """Mark the delivery succeeded and log the attempt, if the lease is still ours.
+def _recorded(successes, batch: _Batch, rest: list, token: str) -> bool:
+    """Write the batch's successes so far; False if a lease was lost meanwhile.
 
-    One UPDATE, conditional on the lease, and one attempt row, atomically; on
-    PostgreSQL in one statement (one round trip per attempt). False if the lease
-    was not ours any more (nothing written).
+    Then the lost ones' attempts are logged the slow way, and the rest of the
+    batch is given up (its lease is not ours either, or not for long).
     """
-    at, number = send.attempted_at, send.attempt_count + 1
-    if connection.vendor == "postgresql":
-        recorded = _record_success_statement(send, outcome, at=at, number=number)
-    else:
-        with transaction.atomic():
-            recorded = _ours(send).update(**_succeeded_fields(at, outcome, number))
-            if recorded:
-                WebhookDeliveryAttempt.objects.create(
-                    delivery_id=send.delivery_id,
-                    number=number,
-                    **_attempt_fields(at, outcome),
-                )
-    if recorded and send.endpoint.failing_since is not None:
-        _streak_over(send.endpoint, at=at)
-    return bool(recorded)
+    lost = successes_record(successes)
+    successes.clear()
+    for send, outcome in lost:
+        _finish(send, outcome)
+    if lost:
+        _release(rest, token)
+        batch.finished = False
+    return not lost
 
 
-def _ours(send: _Send):
-    return WebhookDelivery.objects.filter(
-        pk=send.delivery_id, lease_token=send.token, status=PENDING
-    )
-
-
-def _succeeded_fields(at: datetime, outcome: transport.Outcome, number: int) -> dict:
-    return {
-        "status": WebhookDelivery.Status.SUCCEEDED,
-        "attempt_count": number,
-        "last_attempt_at": at,
-        "last_status_code": outcome.status_code,
-        "last_error": "",
-        "next_attempt_at": None,
-        "completed_at": at,
-        "lease_token": "",
-        "leased_until": None,
-        "sending_since": None,
-    }
-
-
-def _record_success_statement(
-    send: _Send, outcome: transport.Outcome, *, at: datetime, number: int
-) -> int:
-    """The UPDATE and the INSERT of ``_record_success`` as one PostgreSQL statement."""
-    quote = connection.ops.quote_name
-    changes = _succeeded_fields(at, outcome, number)
-    attempt = {"number": number, **_attempt_fields(at, outcome)}
-    sql = (
-        f"WITH done AS ("
-        f"UPDATE {quote(WebhookDelivery._meta.db_table)} "
-        f"SET {', '.join(f'{quote(name)} = %s' for name in changes)} "
-        f"WHERE id = %s AND lease_token = %s AND status = %s RETURNING id) "
-        f"INSERT INTO {quote(WebhookDeliveryAttempt._meta.db_table)} "
-        f"(delivery_id, {', '.join(quote(name) for name in attempt)}) "
-        f"SELECT id, {', '.join(['%s'] * len(attempt))} FROM done"
-    )
-    params = [
-        *changes.values(),
-        send.delivery_id,
-        send.token,
-        PENDING,
-        *attempt.values(),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def _streak_over(endpoint: WebhookEndpoint, *, at: datetime) -> None:
-    """A success ends the failure streak (unless a later failure started one)."""
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__lte=at).update(
-        failing_since=None
-    )
-    endpoint.failing_since = None
-
-
-def _attempt_fields(at: datetime, outcome: transport.Outcome) -> dict:
-    return {
-        "attempted_at": at,
-        "succeeded": outcome.succeeded,
-        "status_code": outcome.status_code,
-        "duration_ms": outcome.duration_ms,
-        "response_excerpt": outcome.excerpt,
-        "error": outcome.error,
-    }
+def _release(rows: list, token: str) -> None:
+    if rows:
+        dispatch.release([row.pk for row in rows], lease_token=token)
 
 
 def delivery_attempt(
@@ -305,7 +229,7 @@ def lane_send(
 # ---- failures ---------------------------------------------------------------------
 
 
-def _finish(send: _Send, outcome: transport.Outcome) -> None:
+def _finish(send: Send, outcome: transport.Outcome) -> None:
     """Log the attempt and decide what comes next, the endpoint locked first."""
     at = send.attempted_at
     with transaction.atomic():
@@ -328,17 +252,17 @@ def _finish(send: _Send, outcome: transport.Outcome) -> None:
             _note_failure(endpoint, at=at, error=outcome.error)
             send.endpoint.failing_since = endpoint.failing_since
     if outcome.succeeded and send.endpoint.failing_since is not None:
-        _streak_over(send.endpoint, at=at)
+        streak_over(send.endpoint, at=at)
 
 
 def _record_attempt(
-    delivery: WebhookDelivery, *, send: _Send, outcome: transport.Outcome
+    delivery: WebhookDelivery, *, send: Send, outcome: transport.Outcome
 ) -> None:
     """Append the attempt to the log and move the (locked) delivery on."""
     at = send.attempted_at
     number = delivery.attempt_count + 1
     WebhookDeliveryAttempt.objects.create(
-        delivery=delivery, number=number, **_attempt_fields(at, outcome)
+        delivery=delivery, number=number, **attempt_fields(at, outcome)
     )
     delivery.attempt_count = number
     delivery.last_attempt_at = at
