@@ -80,7 +80,7 @@ def subscription_invoices_create(
         ]
         invoice._last_position = len(entry.drafts) - 1
         lines += invoice._prefetched_lines
-    Invoice.objects.bulk_create(invoices)
+    bulk_insert(invoices)
     bulk_insert(lines)
     for invoice, entry in zip(invoices, new, strict=True):
         if entry.items:
