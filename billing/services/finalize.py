@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from billing.bulk import bulk_save
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader
 from billing.compose.discount_rows import invoices_discounts_collect
@@ -46,6 +45,7 @@ from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
 from billing.signals import invoices_finalized
 from billing.taxes.invoices import TaxContext, tax_context_for, taxes_record
+from core.bulk import bulk_save
 from core.errors import InvalidState
 from core.services.balance import BalanceMove, balance_move_locked
 

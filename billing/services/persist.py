@@ -11,12 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.discount_step import invoice_discounts_of
 from billing.services.events import EventBatch
 from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
+from core.bulk import bulk_insert
 from core.services.balance import balance_for_invoice
 
 

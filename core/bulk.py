@@ -1,4 +1,5 @@
-"""Writing many rows of one model at once, for the batch jobs (period close, finalize).
+"""Writing many rows of one model at once: the billing batch jobs (period close,
+finalize) and the event log.
 
 Django's ``bulk_update`` builds one ``CASE WHEN pk = … THEN …`` expression per row
 and field, and its ``bulk_create`` prepares every value through the field and
