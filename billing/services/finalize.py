@@ -262,9 +262,13 @@ def _announce(invoices, lines) -> None:
             paid.append(invoice)
     events.record()
     _activate_subscriptions(paid)
-    unpaid = [invoice.pk for invoice in invoices if invoice.status == "open"]
+    unpaid = [invoice for invoice in invoices if invoice.status == "open"]
     if unpaid:
-        invoices_finalized.send(sender=Invoice, invoice_ids=unpaid)
+        invoices_finalized.send(
+            sender=Invoice,
+            invoice_ids=[invoice.pk for invoice in unpaid],
+            invoices=unpaid,
+        )
     invoices_finalized_notify(invoices=invoices)
 
 
