@@ -11,9 +11,11 @@ from django.dispatch import Signal
 subscriptions_changed = Signal()
 
 invoices_finalized = Signal()
-"""``invoices_finalized(invoice_ids=...)`` is sent inside the transaction that
-finalized the invoices (still open ones only), after their events are recorded;
-payments queues their collection from it (at commit)."""
+"""``invoices_finalized(invoice_ids=..., invoices=...)`` is sent inside the
+transaction that finalized the invoices (still open ones only), after their events
+are recorded, with the finalized rows themselves (subscriptions and customers
+loaded), so receivers need not read them again; payments queues their collection
+from it (at commit)."""
 
 invoice_paid = Signal()
 """``invoice_paid(invoice=...)`` is sent inside the transaction that paid an open

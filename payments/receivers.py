@@ -8,9 +8,12 @@ from core.queue import enqueue
 from payments.services.due import invoices_collection_start
 
 
-def on_invoices_finalized(sender, invoice_ids: list[str], **kwargs) -> None:
+def on_invoices_finalized(
+    sender, invoice_ids: list[str], invoices=None, **kwargs
+) -> None:
     """Plan attempt 1 (in the finalizing transaction); charge after commit."""
-    for invoice_id in invoices_collection_start(invoice_ids=invoice_ids):
+    started = invoices_collection_start(invoice_ids=invoice_ids, invoices=invoices)
+    for invoice_id in started:
         transaction.on_commit(
             lambda invoice_id=invoice_id: _queue(invoice_id), robust=True
         )

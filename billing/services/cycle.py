@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.bulk import bulk_save
 from billing.compose.collect import CycleInputs, UsageReader
 from billing.compose.rate import cycle_drafts
 from billing.compose.rows import grace_period
@@ -23,6 +22,7 @@ from billing.services.events import EventBatch, before
 from billing.services.finalize import invoice_finalize
 from billing.services.persist import NewInvoice, subscription_invoices_create
 from billing.services.rate_card_subscriptions import rate_card_periods_start
+from core.bulk import bulk_save
 
 
 def ends_at_period_end(sub: Subscription) -> bool:

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from billing.bulk import bulk_save
 from billing.compose.balance import apply_balance
 from billing.compose.collect import UsageReader
 from billing.compose.discount_rows import invoices_discounts_collect
@@ -46,6 +45,7 @@ from billing.services.persist import invoice_draft_of, invoice_totals_set
 from billing.services.rerate import REPRICED_FIELDS, lines_by_invoice, usage_reprice
 from billing.signals import invoices_finalized
 from billing.taxes.invoices import TaxContext, tax_context_for, taxes_record
+from core.bulk import bulk_save
 from core.errors import InvalidState
 from core.services.balance import BalanceMove, balance_move_locked
 
@@ -262,9 +262,13 @@ def _announce(invoices, lines) -> None:
             paid.append(invoice)
     events.record()
     _activate_subscriptions(paid)
-    unpaid = [invoice.pk for invoice in invoices if invoice.status == "open"]
+    unpaid = [invoice for invoice in invoices if invoice.status == "open"]
     if unpaid:
-        invoices_finalized.send(sender=Invoice, invoice_ids=unpaid)
+        invoices_finalized.send(
+            sender=Invoice,
+            invoice_ids=[invoice.pk for invoice in unpaid],
+            invoices=unpaid,
+        )
     invoices_finalized_notify(invoices=invoices)
 
 

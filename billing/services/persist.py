@@ -11,12 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.bulk import bulk_insert
 from billing.compose.draft import DraftLine, InvoiceDraft
 from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.discount_step import invoice_discounts_of
 from billing.services.events import EventBatch
 from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
+from core.bulk import bulk_insert
 from core.services.balance import balance_for_invoice
 
 
@@ -80,7 +80,7 @@ def subscription_invoices_create(
         ]
         invoice._last_position = len(entry.drafts) - 1
         lines += invoice._prefetched_lines
-    Invoice.objects.bulk_create(invoices)
+    bulk_insert(invoices)
     bulk_insert(lines)
     for invoice, entry in zip(invoices, new, strict=True):
         if entry.items:

@@ -18,7 +18,6 @@ from typing import Any
 from django.db import transaction
 
 from billing import amounts
-from billing.bulk import bulk_save
 from billing.compose.collect import UsageReader
 from billing.compose.rows import cycle_of, spec_of
 from billing.models import (
@@ -28,6 +27,7 @@ from billing.models import (
 )
 from billing.periods import period_containing
 from catalog.models import RateCardRate, RateCardVersion
+from core.bulk import bulk_save
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 
 MAX_SUBSCRIPTIONS = 100_000

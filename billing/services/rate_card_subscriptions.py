@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from billing.bulk import bulk_save
 from billing.models import Subscription, SubscriptionItem
 from catalog.models import RateCard, RateCardRate, RateCardVersion
+from core.bulk import bulk_save
 from core.errors import InvalidRequest, ResourceMissing
 
 LATEST = "latest"

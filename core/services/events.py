@@ -8,10 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import JSONField, Value
 
 from core import clock, modes, resources
 from core import context as request_context
+from core.bulk import bulk_insert
 from core.models import Event
 
 # Called with the event id after the recording transaction commits (webhooks).
@@ -94,27 +94,11 @@ def events_record(*, events: Sequence[Event]) -> list[Event]:
     if len(events) == 1:
         events[0].save(force_insert=True)
     else:
-        _bulk_insert(events)
+        # One JSON document for the chunk: psycopg would quote every snapshot
+        # in Python (``core.bulk``).
+        bulk_insert(events)
     _hooks_after_commit([event.id for event in events])
     return events
-
-
-def _bulk_insert(events: list[Event]) -> None:
-    """Insert many events with one plain ``INSERT ... VALUES``.
-
-    On PostgreSQL Django sends a many-row insert as one array per column
-    (``UNNEST``), and psycopg escapes every quote of every JSON snapshot in
-    Python, several times slower than quoting the values one by one. A value that
-    is an expression keeps Django on the VALUES form.
-    """
-    snapshots = [event.data for event in events]
-    for event in events:
-        event.data = Value(event.data, output_field=JSONField())
-    try:
-        Event.objects.bulk_create(events)
-    finally:
-        for event, data in zip(events, snapshots, strict=True):
-            event.data = data
 
 
 class _RecordedTogether:

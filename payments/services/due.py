@@ -10,6 +10,7 @@ a few minutes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db.models import F, Q
@@ -60,29 +61,17 @@ def invoices_collect_due(*, now: datetime, test_clock=None, limit: int = 1000) -
     return done + refunds_pending_retry(now=now, test_clock=test_clock, limit=limit)
 
 
-def next_collection(*, test_clock) -> datetime | None:
-    """When the clock's earliest planned payment attempt comes."""
+def _collectable(invoice: Invoice) -> bool:
     return (
-        Invoice.objects.filter(
-            test_clock=test_clock,
-            status__in=("open", "uncollectible"),
-            collection_method="charge_automatically",
-            next_payment_attempt__isnull=False,
-            amount_remaining__gt=0,
-        )
-        .order_by("next_payment_attempt")
-        .values_list("next_payment_attempt", flat=True)
-        .first()
+        invoice.status == "open"
+        and invoice.collection_method == "charge_automatically"
+        and invoice.amount_remaining > 0
+        and invoice.attempt_count == 0
     )
 
 
-def invoices_collection_start(*, invoice_ids: list[str]) -> list[str]:
-    """Plan the first attempt of just-finalized invoices charged automatically.
-
-    Only invoices with a payment method to charge are planned: without one an
-    invoice stays open as before collection existed (staff or the customer pays).
-    """
-    invoices = list(
+def _collectable_read(invoice_ids: list[str]) -> list[Invoice]:
+    return list(
         Invoice.objects.filter(
             pk__in=invoice_ids,
             status="open",
@@ -101,6 +90,38 @@ def invoices_collection_start(*, invoice_ids: list[str]) -> list[str]:
             "subscription__default_payment_method",
         )
     )
+
+
+def next_collection(*, test_clock) -> datetime | None:
+    """When the clock's earliest planned payment attempt comes."""
+    return (
+        Invoice.objects.filter(
+            test_clock=test_clock,
+            status__in=("open", "uncollectible"),
+            collection_method="charge_automatically",
+            next_payment_attempt__isnull=False,
+            amount_remaining__gt=0,
+        )
+        .order_by("next_payment_attempt")
+        .values_list("next_payment_attempt", flat=True)
+        .first()
+    )
+
+
+def invoices_collection_start(
+    *, invoice_ids: list[str], invoices: Sequence[Invoice] | None = None
+) -> list[str]:
+    """Plan the first attempt of just-finalized invoices charged automatically.
+
+    Only invoices with a payment method to charge are planned: without one an
+    invoice stays open as before collection existed (staff or the customer pays).
+    ``invoices``, finalization's own rows of ``invoice_ids`` (just written, with
+    their subscriptions and customers), spare reading them again.
+    """
+    if invoices is None:
+        invoices = _collectable_read(invoice_ids)
+    else:
+        invoices = [invoice for invoice in invoices if _collectable(invoice)]
     candidates = {
         invoice.pk: payment_method_candidates(invoice) for invoice in invoices
     }

@@ -1,4 +1,4 @@
-"""``billing.bulk``: many rows in one statement, values exactly as saved one by one."""
+"""``core.bulk``: many rows in one statement, values exactly as saved one by one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from billing.bulk import bulk_insert, bulk_save
 from billing.models import Invoice, InvoiceLineItem
 from billing.services import invoice_create, invoice_finalize
+from core.bulk import bulk_insert, bulk_save
 from tests.billing.factories import CustomerFactory
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
