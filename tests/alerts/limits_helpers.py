@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from alerts.models import ActiveEntitlement
+from alerts.services.limits import customer_access_get, limits_evaluate
 from billing.services import subscription_create
 from catalog.models import Feature, Price
 from catalog.services import product_feature_create
 from core.models import Customer, Event
 from metering.models import Meter
-from tests.alerts.factories import MeterFactory, PriceFactory
+from tests.alerts.factories import CustomerFactory, MeterFactory, PriceFactory, report
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
 MAY1 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -67,3 +68,21 @@ def summaries(customer: Customer) -> list[list[str]]:
             type=SUMMARY, data__object__customer=customer.pk
         ).order_by("created", "pk")
     ]
+
+
+def checked_customer(plan: Plan, prefix: str) -> Customer:
+    """A customer on ``plan`` with 40 units reported on Apr 3 and evaluated: the
+    check endpoint's snapshot exists."""
+    customer = CustomerFactory(invoice_prefix=prefix, currency="usd")
+    subscribe(customer, plan.price)
+    report(meter=plan.meter, customer=customer, value=40, now=d(4, 3))
+    limits_evaluate(now=d(4, 3, 1), customer_ids=[customer.pk])
+    return customer
+
+
+def checked_usage(customer: Customer) -> int:
+    """The usage the check endpoint's read answers for the customer's one meter."""
+    access = customer_access_get(
+        customer_id=customer.pk, livemode=False, now=d(4, 3, 2)
+    )
+    return access.body["usage"][0]["value"]

@@ -14,10 +14,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from alerts.services import limits, snapshot_cache, snapshot_listener
-from alerts.services.limits import customer_access_get, limits_evaluate
 from alerts.services.snapshot_cache import snapshot_vouched
-from tests.alerts.factories import CustomerFactory, report
-from tests.alerts.limits_helpers import d, make_plan, subscribe
+from tests.alerts.limits_helpers import (
+    checked_customer,
+    checked_usage,
+    make_plan,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 postgres_only = pytest.mark.skipif(
@@ -43,18 +45,7 @@ def plan():
 
 @pytest.fixture
 def customer(plan):
-    customer = CustomerFactory(invoice_prefix="NOTIFY", currency="usd")
-    subscribe(customer, plan.price)
-    report(meter=plan.meter, customer=customer, value=40, now=d(4, 3))
-    limits_evaluate(now=d(4, 3, 1), customer_ids=[customer.pk])
-    return customer
-
-
-def _usage(customer) -> int:
-    access = customer_access_get(
-        customer_id=customer.pk, livemode=False, now=d(4, 3, 2)
-    )
-    return access.body["usage"][0]["value"]
+    return checked_customer(plan, "NOTIFY")
 
 
 def _other_connection() -> psycopg.Connection:
@@ -88,11 +79,11 @@ def _eventually(condition) -> bool:
 
 def _listening(customer) -> None:
     """A first check starts the listener; wait until it vouches, then cache."""
-    _usage(customer)
+    checked_usage(customer)
     assert _eventually(snapshot_vouched)
-    assert _usage(customer) == 40
+    assert checked_usage(customer) == 40
     with CaptureQueriesContext(connection) as queries:
-        assert _usage(customer) == 40
+        assert checked_usage(customer) == 40
     assert len(queries) == 0
 
 
@@ -105,7 +96,7 @@ _LONG = {"TALLY_CHECK_CACHE_SECONDS": 300, "TALLY_CHECK_CACHE_MAX_SECONDS": 300}
 def test_a_worker_s_committed_rewrite_reaches_the_next_check(customer):
     _listening(customer)
     _worker_rewrites(customer, 41)
-    assert _eventually(lambda: _usage(customer) == 41)
+    assert _eventually(lambda: checked_usage(customer) == 41)
 
 
 @postgres_only
@@ -144,10 +135,10 @@ def test_a_notification_racing_a_miss_leaves_no_stale_entry(customer, monkeypatc
         return stale
 
     monkeypatch.setattr(limits, "snapshot_read", read_then_rewritten)
-    assert _usage(customer) == 40  # the miss answers what it read ...
+    assert checked_usage(customer) == 40  # the miss answers what it read ...
     monkeypatch.setattr(limits, "snapshot_read", read)
     assert key not in snapshot_cache._recent  # ... but did not keep it
-    assert _usage(customer) == 41
+    assert checked_usage(customer) == 41
 
 
 @postgres_only
@@ -158,7 +149,7 @@ def test_a_notification_racing_a_miss_leaves_no_stale_entry(customer, monkeypatc
 )
 def test_with_the_listener_down_the_short_ttl_applies(customer, monkeypatch):
     monkeypatch.setattr(snapshot_listener, "_RETRY_SECONDS", 300.0)
-    _usage(customer)
+    checked_usage(customer)
     assert _eventually(snapshot_vouched)
     with _other_connection() as other:
         other.execute(
@@ -167,15 +158,15 @@ def test_with_the_listener_down_the_short_ttl_applies(customer, monkeypatch):
             " AND datname = current_database()"
         )
     assert _eventually(lambda: not snapshot_vouched())
-    assert _usage(customer) == 40
+    assert checked_usage(customer) == 40
     _worker_rewrites(customer, 41)  # announced, but nobody listens
     time.sleep(0.06)
-    assert _usage(customer) == 41
+    assert checked_usage(customer) == 41
 
 
 @override_settings(TALLY_CHECK_LISTEN=False, **_LONG)
 def test_listening_off_starts_no_listener(customer):
-    assert _usage(customer) == 40
+    assert checked_usage(customer) == 40
     assert snapshot_listener._thread is None
     assert not snapshot_vouched()
 
@@ -187,7 +178,7 @@ def test_listening_off_starts_no_listener(customer):
     TALLY_CHECK_CACHE_MAX_SECONDS=300,
 )
 def test_sqlite_keeps_the_short_ttl(customer):
-    assert _usage(customer) == 40
+    assert checked_usage(customer) == 40
     assert snapshot_listener._thread is None
     assert not snapshot_vouched()
     from alerts.models import CustomerAccess
@@ -195,6 +186,6 @@ def test_sqlite_keeps_the_short_ttl(customer):
     row = CustomerAccess.objects.get(customer=customer)
     body = {**row.body, "usage": [{**row.body["usage"][0], "value": 41}]}
     CustomerAccess.objects.filter(pk=row.pk).update(body=body)
-    assert _usage(customer) == 40
+    assert checked_usage(customer) == 40
     time.sleep(0.06)
-    assert _usage(customer) == 41
+    assert checked_usage(customer) == 41

@@ -14,7 +14,7 @@ from django.db import connection
 from metering import selectors, services, storage, totals
 from metering.models import MeterHourTotal, MeterUsageRollup
 from tests.metering.factories import CustomerFactory, MeterFactory
-from tests.metering.test_storage import T0, _ShardHolder, rows
+from tests.metering.test_storage import T0, _ShardHolder, ingest_one, rows
 
 pytestmark = pytest.mark.skipif(
     not settings.IS_POSTGRES, reason="the totals' triggers are PostgreSQL's"
@@ -63,22 +63,9 @@ def test_shards_and_a_cancel_that_merges_them_keep_the_totals():
     customer = CustomerFactory()
     now = T0 + timedelta(hours=3)
 
-    def ingest(identifier, value, minute):
-        services.meter_events_ingest_batch(
-            events=[
-                services.EventInput(
-                    "tokens",
-                    {"stripe_customer_id": customer.pk, "value": str(value)},
-                    identifier,
-                    T0 + timedelta(minutes=minute),
-                )
-            ],
-            now=now,
-        )
-
-    ingest("a", 5, 10)
+    ingest_one(customer, "a", 5, 10, now)
     with _ShardHolder():
-        ingest("b", 7, 20)
+        ingest_one(customer, "b", 7, 20, now)
     assert MeterHourTotal.objects.filter(meter=meter).count() == 2
     services.meter_event_cancel(event_name="tokens", identifier="b", now=now)
     kept, read = _both(meter, "hour")

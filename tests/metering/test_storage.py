@@ -150,6 +150,21 @@ def test_concurrent_large_batches_count_each_event_once():
     check_days(meter)
 
 
+def ingest_one(customer, identifier: str, value: int, minute: int, now) -> None:
+    """One ``tokens`` event of ``customer`` at ``T0`` + ``minute``, its own batch."""
+    services.meter_events_ingest_batch(
+        events=[
+            services.EventInput(
+                "tokens",
+                {"stripe_customer_id": customer.pk, "value": str(value)},
+                identifier,
+                T0 + timedelta(minutes=minute),
+            )
+        ],
+        now=now,
+    )
+
+
 class _ShardHolder:
     """Another session in a transaction holding rollup shard 0, as a concurrent
     writer would."""
@@ -179,23 +194,10 @@ def test_concurrent_writers_use_their_own_shard_and_a_cancel_merges_them():
     customer = CustomerFactory()
     now = T0 + timedelta(hours=3)
 
-    def ingest(identifier, value, minute):
-        services.meter_events_ingest_batch(
-            events=[
-                services.EventInput(
-                    "tokens",
-                    {"stripe_customer_id": customer.pk, "value": str(value)},
-                    identifier,
-                    T0 + timedelta(minutes=minute),
-                )
-            ],
-            now=now,
-        )
-
-    ingest("a", 5, 10)
+    ingest_one(customer, "a", 5, 10, now)
     with _ShardHolder():
-        ingest("b", 7, 20)
-        ingest("c", 9, 5)
+        ingest_one(customer, "b", 7, 20, now)
+        ingest_one(customer, "c", 9, 5, now)
     assert sorted(MeterUsageRollup.objects.values_list("shard", "event_count")) == [
         (0, 1),
         (1, 2),
