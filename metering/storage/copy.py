@@ -14,7 +14,6 @@ from metering.models import MeterEvent, MeterUsageRollup
 from metering.storage import keyed
 from metering.storage.rows import (
     EVENT_COLUMNS,
-    ROLLUP_COLUMNS,
     EventRow,
     names,
     quote,
@@ -22,6 +21,7 @@ from metering.storage.rows import (
     rollup_merge,
 )
 from metering.storage.shards import SHARD
+from metering.storage.summaries import summaries_sql
 
 # The columns a plain event fills: ``dimensions`` and ``request_key`` stay null,
 # ``dimension_set`` 0, and a COPY that leaves them out writes each row a little
@@ -73,12 +73,12 @@ def _copy_sql(sequence: str) -> tuple[str, str, str, str, str]:
         f"COPY {quote(table)} ({names(EVENT_COLUMNS[:PLAIN_COLUMNS])}, id)"
         " FROM STDIN (FORMAT BINARY)",
         f"COPY {quote(table)} ({names(_SET_COLUMNS)}, id) FROM STDIN (FORMAT BINARY)",
-        f"INSERT INTO {rollups} AS r ({names(ROLLUP_COLUMNS)})"
-        " SELECT meter_id, customer_id, bucket, dimension_set, value_sum,"
-        " event_count, last_timestamp, last_seq, last_value, latest_seq,"
-        f" latest_value, value_max, {SHARD}"
-        f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})"
-        + rollup_merge("r"),
+        "WITH hours AS (SELECT meter_id, customer_id, bucket, dimension_set,"
+        " value_sum, event_count, last_timestamp, last_seq, last_value, latest_seq,"
+        f" latest_value, value_max, {SHARD} AS shard"
+        f" FROM json_to_recordset(%s::json) AS v({_ROLLUP_RECORDSET})), "
+        + summaries_sql("hours", rollups, rollup_merge("r"))
+        + " SELECT count(*) FROM summed",
     )
 
 

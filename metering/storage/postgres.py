@@ -17,7 +17,6 @@ from metering.storage.copy import event_id_sequence, write_copy
 from metering.storage.keyed import partitioned
 from metering.storage.rows import (
     EVENT_COLUMNS,
-    ROLLUP_COLUMNS,
     EventRow,
     names,
     placeholders,
@@ -26,6 +25,7 @@ from metering.storage.rows import (
     rollup_merge,
 )
 from metering.storage.shards import SHARD
+from metering.storage.summaries import summaries_sql
 
 # From this many rows a batch goes in by COPY (see ``metering.storage``).
 COPY_FROM = 1000
@@ -57,12 +57,13 @@ def _one_event_sql(sequence: str = "") -> str:
     return (
         insert
         + ' RETURNING id, meter_id, customer_id, value, "timestamp", dimension_set'
-        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT meter_id, customer_id, {_EVENT_HOUR}, dimension_set, value, 1,"
-        f' "timestamp", id, value, id, value, value, {SHARD} FROM ins'
-        + rollup_merge("r")
-        + ")"
-        " SELECT id FROM ins"
+        f"), hours AS (SELECT meter_id, customer_id, {_EVENT_HOUR} AS bucket,"
+        " dimension_set, value AS value_sum, 1::bigint AS event_count,"
+        ' "timestamp" AS last_timestamp, id AS last_seq, value AS last_value,'
+        " id AS latest_seq, value AS latest_value, value AS value_max,"
+        f" {SHARD} AS shard FROM ins), "
+        + summaries_sql("hours", quote(rollups), rollup_merge("r"))
+        + " SELECT id FROM ins"
     )
 
 
@@ -118,15 +119,15 @@ def _few_events_sql(skip_stored: bool, ids: bool, sequence: str = "") -> str:
         source + " RETURNING id, meter_id, customer_id, event_name, identifier, value,"
         ' "timestamp", dimension_set'
         "), folded AS (SELECT meter_id, customer_id,"
-        f" {_EVENT_HOUR}, dimension_set,"
-        ' sum(value), count(*), max("timestamp"),'
-        f" (array_agg(id {order}))[1], (array_agg(value {order}))[1],"
-        " max(id), (array_agg(value ORDER BY id DESC))[1], max(value)"
-        " FROM ins GROUP BY 1, 2, 3, 4"
-        f"), merged AS (INSERT INTO {quote(rollups)} AS r ({names(ROLLUP_COLUMNS)})"
-        f" SELECT *, {SHARD} FROM folded ORDER BY 1, 2, 3, 4"
-        + rollup_merge("r")
-        + ")"
+        f" {_EVENT_HOUR} AS bucket, dimension_set,"
+        " sum(value) AS value_sum, count(*) AS event_count,"
+        ' max("timestamp") AS last_timestamp,'
+        f" (array_agg(id {order}))[1] AS last_seq,"
+        f" (array_agg(value {order}))[1] AS last_value, max(id) AS latest_seq,"
+        " (array_agg(value ORDER BY id DESC))[1] AS latest_value,"
+        f" max(value) AS value_max, {SHARD} AS shard"
+        " FROM ins GROUP BY 1, 2, 3, 4), "
+        + summaries_sql("folded", quote(rollups), rollup_merge("r"))
         + (
             " SELECT event_name, identifier, id FROM ins"
             if ids
