@@ -15,8 +15,7 @@ cut and to hand to a worker process) or lists of CSV records. ``import_chunk``
 parses, validates and stores one chunk in one transaction
 (``meter_events_ingest_batch``), in this process or in a worker process, and reports
 what it accepted and refused, in two halves: ``chunk_prepare`` reads, ``chunk_store``
-writes, so that one process can read the next chunk while the database stores this
-one. A chunk of NDJSON lines that are all plain events (the usual file) takes a
+writes. A chunk of NDJSON lines that are all plain events (the usual file) takes a
 fast path: orjson, and straight from documents to rows
 (``meter_events_documents_validate``); any other chunk is parsed with one
 ``json.loads`` call when every line is valid JSON (``parse_ndjson``), line by line

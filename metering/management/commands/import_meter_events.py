@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextvars
 import gc
 import io
 import itertools
@@ -12,7 +11,6 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,9 +22,6 @@ from core.errors import InvalidRequest
 from metering.imports import (
     HEAD_BYTES,
     ChunkResult,
-    PreparedChunk,
-    chunk_prepare,
-    chunk_store,
     csv_chunks,
     import_chunk,
     ndjson_chunks,
@@ -154,10 +149,9 @@ class Command(BaseCommand):
         ahead, so a file of any size needs little memory.
         """
         if workers == 1 or connection.vendor != "postgresql":
-            if connection.vendor == "postgresql" and not connection.in_atomic_block:
-                yield from _prepared_ahead(chunks)
-            else:
-                yield from map(import_chunk, chunks)
+            # No thread reading ahead: in a same-run pair it took more Python CPU
+            # per event (GIL hand-overs) than it hid behind the server's work.
+            yield from map(import_chunk, chunks)
             return
         connections.close_all()  # forked workers must not share our connection
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -191,40 +185,3 @@ class Command(BaseCommand):
         if rejects is None and rejects_path.exists():
             rejects_path.unlink()  # left by an earlier run of this import
         return accepted, duplicates, rejected
-
-
-# How long a thread waits for the GIL before asking its holder to let go (Python's
-# default: 5 ms). The storing thread needs it back after each of a chunk's round
-# trips to the server; at 5 ms each, waiting behind the reading thread, it would
-# leave the server idle for tens of ms a chunk.
-_SWITCH_INTERVAL = 0.0005
-
-
-def _prepared_ahead(chunks: Iterator) -> Iterator[ChunkResult]:
-    """One worker: each chunk is read, parsed and validated in a thread while this
-    one stores the chunk before, in order.
-
-    The store is mostly waiting for PostgreSQL (psycopg lets go of the GIL then),
-    so the reading half, Python's larger share, runs while the server works, as a
-    client's COPY does. The thread reads meters and customers on a connection of
-    its own (closed at the end): outside a transaction only, as a transaction's
-    writes would not be visible to it. The GIL changes hands more often meanwhile
-    (``_SWITCH_INTERVAL``).
-    """
-    context = contextvars.copy_context()  # the mode (``core.modes``), the clock
-
-    def prepare_next() -> PreparedChunk | None:
-        chunk = next(chunks, None)
-        return None if chunk is None else chunk_prepare(chunk)
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(_SWITCH_INTERVAL)
-    with ThreadPoolExecutor(1, thread_name_prefix="import-read") as reader:
-        try:
-            ahead = reader.submit(context.run, prepare_next)
-            while (prepared := ahead.result()) is not None:
-                ahead = reader.submit(context.run, prepare_next)
-                yield chunk_store(prepared)
-        finally:
-            reader.submit(connections.close_all).result()
-            sys.setswitchinterval(interval)
