@@ -2,9 +2,10 @@
 
 A meter with 100,000 customers has a rollup row per customer and hour: a month
 of its chart summed a few million of them per visit (seconds). The hourly totals
-(kept by triggers, PostgreSQL) make it 720 rows per shard in use. Only sums and
-counts add up over customers that way; other formulas, windowed meters and
-SQLite read the rollups (``metering.selectors.meter_usage_series``).
+(kept by the ingest statements and triggers, PostgreSQL) make it 720 rows per
+shard in use. Only sums and counts add up over customers that way; other
+formulas, windowed meters and SQLite read the rollups
+(``metering.selectors.meter_usage_series``).
 """
 
 from __future__ import annotations

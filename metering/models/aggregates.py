@@ -85,8 +85,9 @@ class MeterUsageRollup(models.Model):
 class MeterUsageDay(models.Model):
     """``MeterUsageRollup``'s sum and count per UTC day: the day's hours of one
     (meter, customer, dimension set, shard) added up, 24 times fewer rows for
-    whole days of ``sum`` and ``count`` meters. Triggers on the hours keep them
-    (``metering.storage.days``), whatever writes the hours; a shard's day takes
+    whole days of ``sum`` and ``count`` meters. The ingest statements add to them
+    (``metering.storage.summaries``), triggers on the hours for every other writer
+    (``metering.storage.days``); a shard's day takes
     only that shard's hours, so concurrent writers touch distinct rows."""
 
     id = models.BigAutoField(primary_key=True)
@@ -133,9 +134,11 @@ class MeterHourTotal(models.Model):
     """Usage of one meter in one UTC hour over every customer: the sums of its
     ``MeterUsageRollup`` rows, for the meter page's chart of all customers.
 
-    A statement trigger on the rollups (PostgreSQL, migration
-    ``0012_meter_hour_totals``) adds each change of theirs here in the same
-    transaction, by the rollup row's ``shard``: concurrent writers each hold
+    The ingest statements add their batch's hours here as they fold them
+    (``metering.storage.summaries``), and a statement trigger on the rollups
+    (PostgreSQL, migration ``0012_meter_hour_totals``) each other writer's
+    change, in the same transaction, by the rollup row's ``shard``: concurrent
+    writers each hold
     their own shard, so they never queue for a total either. SQLite keeps none
     (``metering.totals`` then reads the rollups).
     """

@@ -1,10 +1,11 @@
 """The daily rollups (``MeterUsageDay``), kept by the database from the hourly ones.
 
-Every statement that writes hourly rollups adds its change to their days: a
-trigger on the hours, so that the one rule lives here and covers every writer
-(the single-event, few-events and COPY paths of ``metering.storage``, both
-databases, a cancellation merging an hour's shards, a bench loader) without any
-of them knowing.
+Every statement that writes hourly rollups adds its change to their days. The
+PostgreSQL ingest paths do it in the statement that folds their batch into hours
+(``metering.storage.summaries``, which also says how these triggers skip them);
+a trigger on the hours does it for every other writer (SQLite's ingestion, a
+cancellation merging an hour's shards, a bench loader) without any of them
+knowing.
 
 - PostgreSQL: statement-level triggers with transition tables. One ``INSERT ...
   ON CONFLICT DO UPDATE`` on the hours fires the insert and the update trigger
