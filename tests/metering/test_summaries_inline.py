@@ -125,3 +125,13 @@ def test_another_writer_after_an_ingest_in_one_transaction_still_counts():
     )
     check_days(meter)
     check_totals(meter)
+
+
+@pytest.mark.django_db
+def test_rollup_pages_keep_room_for_their_rows_updates():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class"
+            " WHERE oid = 'metering_meterusagerollup'::regclass"
+        )
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
