@@ -17,14 +17,12 @@ from billing.services import invoice_finalize_manual
 from credits.services import credit_grant_create
 from metering.models import Meter
 from tests.billing.factories import MeterFactory, record_usage
-from tests.portal.test_customer_pages import (  # noqa: F401 (fixtures)
-    APR1,
-    APR25,
-    _link,
-    _one_off,
-    customer,
-    subscribed,
-)
+from tests.portal import test_customer_pages as pages
+from tests.portal.test_customer_pages import APR1, APR25, _link, _one_off
+
+# The customer on a test clock and seed 003's subscription of those tests.
+customer = pages.customer
+subscribed = pages.subscribed
 
 pytestmark = pytest.mark.django_db
 
