@@ -83,6 +83,8 @@ class CoreConfig(AppConfig):
                 ),
                 url="admin:core_customer_changelist",
                 order=10,
+                # Counting 100,000 customers scans them: kept a minute.
+                cache_seconds=60,
             )
         )
         dashboard.register_home_card(

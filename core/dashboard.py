@@ -47,6 +47,10 @@ class HomeCard:
     value: Callable[..., str]
     url: str | Callable[..., str] = ""
     order: int = 100
+    # A count over a whole table (100,000 customers is a scan of them all) is kept
+    # this long per mode; 0 reads it on every visit. Only for figures staff look
+    # at, never for one they act on (open invoices, drafts waiting stay live).
+    cache_seconds: int = 0
 
 
 _home_cards: dict[str, HomeCard] = {}
@@ -89,20 +93,35 @@ def home_sections() -> list[HomeSection]:
     )
 
 
-def home_section_html(section: HomeSection, request) -> tuple[SafeString, datetime]:
-    """The section's HTML and when it was drawn: now, or from the cache."""
+def _kept(name: str, seconds: int, draw: Callable[[], str]) -> tuple[str, datetime]:
+    """``draw()`` and when it was drawn: now, or from the cache (per mode)."""
     from django.core.cache import cache
 
     from core import clock, modes
 
-    if not section.cache_seconds:
-        return section.render(request), clock.now()
-    key = f"tally:home:{section.name}:{modes.active()}"
+    if not seconds:
+        return draw(), clock.now()
+    key = f"tally:home:{name}:{modes.active()}"
     found = cache.get(key)
     if found is None:
-        found = (str(section.render(request)), clock.now())
-        cache.set(key, found, section.cache_seconds)
-    return SafeString(found[0]), found[1]
+        found = (str(draw()), clock.now())
+        cache.set(key, found, seconds)
+    return found
+
+
+def home_section_html(section: HomeSection, request) -> tuple[SafeString, datetime]:
+    """The section's HTML and when it was drawn: now, or from the cache."""
+    html, drawn = _kept(
+        section.name, section.cache_seconds, lambda: section.render(request)
+    )
+    return SafeString(html), drawn
+
+
+def home_card_value(card: HomeCard, request) -> str:
+    """The card's figure: read now, or kept ``cache_seconds`` (``HomeCard``)."""
+    return _kept(f"card:{card.name}", card.cache_seconds, lambda: card.value(request))[
+        0
+    ]
 
 
 @dataclass(frozen=True)

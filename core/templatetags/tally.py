@@ -5,7 +5,13 @@ from decimal import Decimal
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from core.dashboard import home_cards, home_section_html, home_sections, quick_links
+from core.dashboard import (
+    home_card_value,
+    home_cards,
+    home_section_html,
+    home_sections,
+    quick_links,
+)
 from core.money import format_minor
 
 register = template.Library()
@@ -34,7 +40,7 @@ def tally_home(context):
     cards = [
         {
             "label": card.label,
-            "value": card.value(request),
+            "value": home_card_value(card, request),
             "url": _resolve(card.url(request) if callable(card.url) else card.url),
         }
         for card in home_cards()

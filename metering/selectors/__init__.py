@@ -26,6 +26,7 @@ from metering.selectors.received import (
 )
 from metering.selectors.summaries import (
     Summary,
+    customer_usage_series,
     meter_event_summaries,
     meter_usage_series,
 )
@@ -33,6 +34,7 @@ from metering.selectors.summaries import (
 __all__ = [
     "Customers",
     "Summary",
+    "customer_usage_series",
     "customers_with_events_received",
     "grouped_usage",
     "meter_event_summaries",

@@ -39,3 +39,29 @@ def test_failed_deliveries_of_the_last_week_in_the_mode(admin_client):
     page = admin_client.get(reverse("admin:index")).content.decode()
     card = page[page.index("Webhooks failed, 7 days") :][:300]
     assert 'href="/admin/core/webhookdelivery/?status__exact=failed">1<' in card
+
+
+def _card(page: str, label: str) -> str:
+    import re
+
+    found = re.search(rf">{label}</div><div class=\"value\"><a [^>]*>([^<]*)<", page)
+    return found.group(1)
+
+
+def test_customer_and_subscription_counts_are_kept_a_minute(admin_client):
+    from django.core.cache import cache
+
+    from tests.core.factories import CustomerFactory
+
+    CustomerFactory(name="First")
+    first = admin_client.get(reverse("admin:index")).content.decode()
+    assert _card(first, "Customers") == "1"
+    assert _card(first, "Active subscriptions") == "0"
+    CustomerFactory(name="Second")
+    # Read from the cache for a minute: a count of every row is not made per visit.
+    kept = admin_client.get(reverse("admin:index")).content.decode()
+    assert _card(kept, "Customers") == "1"
+    assert "customers and active subscriptions as of" in kept
+    cache.clear()  # the minute passed
+    fresh = admin_client.get(reverse("admin:index")).content.decode()
+    assert _card(fresh, "Customers") == "2"
