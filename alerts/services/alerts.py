@@ -15,7 +15,6 @@ from alerts.models import (
     MAX_ALERTS_PER_METER_AND_CUSTOMER,
     Alert,
     AlertCursor,
-    AlertProgress,
 )
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 from core.models import Customer
@@ -134,8 +133,6 @@ def _change(alert: Alert, status: str, now: datetime) -> Alert:
         if alert.status != status:
             alert.status, alert.updated = status, now
             alert.save(update_fields=["status", "updated"])
-        if status == Alert.Status.ARCHIVED:
-            AlertProgress.objects.filter(alert=alert).delete()
     return alert
 
 
