@@ -120,4 +120,15 @@ class Migration(migrations.Migration):
                 fields=("meter", "customer", "event_id"), name="usage_mark_once"
             ),
         ),
+        migrations.RemoveIndex(
+            model_name="alert",
+            name="alert_by_meter_customer",
+        ),
+        migrations.AddIndex(
+            model_name="alert",
+            index=models.Index(
+                fields=["meter", "customer", "after_event_id", "gte"],
+                name="alert_by_meter_customer_mark",
+            ),
+        ),
     ]

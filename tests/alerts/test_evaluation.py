@@ -403,9 +403,9 @@ def test_a_threshold_reached_by_many_customers_fires_each_once(meter):
 
 
 def test_a_backlog_is_counted_over_several_runs(meter, customer, monkeypatch):
-    from alerts.services import progress
+    from alerts.services import progress as counting
 
-    monkeypatch.setattr(progress, "MAX_IDS_PER_RUN", 2)
+    monkeypatch.setattr(counting, "MAX_IDS_PER_RUN", 2)
     make_alert(meter=meter, customer=customer, gte=5)
     for _ in range(5):
         report(meter=meter, customer=customer, value=1)
