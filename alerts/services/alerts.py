@@ -16,6 +16,7 @@ from alerts.models import (
     Alert,
     AlertCursor,
 )
+from alerts.services.marks import alert_marks, marks_release
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 from core.models import Customer
 from metering.models import Meter, MeterEvent
@@ -133,6 +134,8 @@ def _change(alert: Alert, status: str, now: datetime) -> Alert:
         if alert.status != status:
             alert.status, alert.updated = status, now
             alert.save(update_fields=["status", "updated"])
+        if status == Alert.Status.ARCHIVED:
+            marks_release(alert_marks(alert))
     return alert
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from alerts.models import Alert, AlertTrigger
+from alerts.services.marks import marks_release
 from core import resources
 from core.models import Customer
 from core.money import format_minor
@@ -63,6 +64,8 @@ def alert_trigger(
                 )
         except IntegrityError:
             return None  # fired already, by an earlier run or another worker
+        if alert.meter_id:
+            marks_release([(alert.meter_id, customer.pk, alert.after_event_id)])
         event = event_emit(type="billing.alert.triggered", instance=trigger)
         trigger.event_id = event.pk
         trigger.save(update_fields=["event_id"])
@@ -133,6 +136,15 @@ def _fire_chunk(reached: Sequence[tuple[str, str, Decimal]], *, now: datetime) -
         for trigger, event in zip(triggers, events, strict=True):
             trigger.event_id = event.pk
         AlertTrigger.objects.bulk_update(triggers, ["event_id"])
+        marks_release(
+            (
+                alerts[t.alert_id].meter_id,
+                t.customer_id,
+                alerts[t.alert_id].after_event_id,
+            )
+            for t in triggers
+            if alerts[t.alert_id].meter_id
+        )
         send_emails_on_commit(emails=[e for t in triggers for e in _emails(t)])
     for trigger in triggers:
         logger.info(

@@ -151,17 +151,23 @@ _MARKS = (
     ON CONFLICT (meter_id, customer_id, event_id) DO NOTHING"""
 )
 
-# The new events, summed per (meter, customer) and added to the counters.
-_COUNT = (
-    """WITH new AS ("""
-    + _NEW
-    + """)
-    INSERT INTO {counter} (meter_id, customer_id, value)
-    SELECT meter_id, customer_id, SUM(amount) FROM new WHERE true
-    GROUP BY meter_id, customer_id
+# The new events, summed per (meter, customer) and added to the counters. Grouped
+# before the meters and customers are joined: 2,000 rows to join, not a million.
+_COUNT = """INSERT INTO {counter} (meter_id, customer_id, value)
+    SELECT g.meter_id, g.customer_id,
+        CASE WHEN m.formula = %(count)s THEN g.events ELSE g.total END
+    FROM (
+        SELECT e.meter_id, e.customer_id, SUM(e.value) AS total, COUNT(*) AS events
+        FROM {event} e
+        WHERE e.id > %(start)s AND e.id <= %(upto)s AND e.meter_id IN ({meters})
+            AND NOT EXISTS (SELECT 1 FROM {adjustment} x WHERE x.event_id = e.id)
+        GROUP BY e.meter_id, e.customer_id
+    ) g
+    JOIN {meter} m ON m.id = g.meter_id
+    JOIN {customer} c ON c.id = g.customer_id
+    WHERE c.test_clock_id IS NULL
     ON CONFLICT (meter_id, customer_id) DO UPDATE
         SET value = {counter}.value + excluded.value"""
-)
 
 
 def _counted_meters() -> list[str]:

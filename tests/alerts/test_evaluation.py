@@ -380,6 +380,19 @@ def test_alerts_created_at_one_point_share_the_usage_counted(meter, customer):
         "at 30",
         "everyone",
     ]
+    # Every alert taken at the mark fired: no pass reads it any more.
+    assert not UsageMark.objects.exists()
+
+
+def test_archiving_the_last_alert_of_a_mark_drops_it(meter, customer):
+    kept = make_alert(meter=meter, customer=customer, gte=100, title="kept")
+    gone = make_alert(meter=meter, customer=customer, gte=100, title="gone")
+    report(meter=meter, customer=customer, value=10)
+    alerts_evaluate(now=T0 + MINUTE)
+    alert_archive(alert=gone, now=T0 + MINUTE)
+    assert UsageMark.objects.count() == 1  # the kept alert still reads it
+    alert_archive(alert=kept, now=T0 + MINUTE)
+    assert not UsageMark.objects.exists()
 
 
 def test_an_alert_created_between_two_runs_counts_from_its_creation(meter, customer):
