@@ -227,12 +227,15 @@ def _explain_ms(sql: str, params) -> tuple[float, str]:
 
 
 def _explained(queries) -> dict[str, str]:
-    """The statements worth explaining, by name: the count and the crossing reads."""
+    """The statements worth explaining, by name: the marks, the count and the
+    crossing reads."""
     found = {}
     for query in queries:
         sql = query["sql"]
         if "INTO alerts_usagecounter" in sql:
             found.setdefault("count", sql)
+        elif "INTO alerts_usagemark" in sql:
+            found.setdefault("marks of new alerts", sql)
         elif sql.startswith("SELECT a.id") and "alerts_usagecounter" in sql:
             found.setdefault("crossing read", sql)
         elif sql.startswith("SELECT x.id") and "alerts_usagecounter" in sql:
