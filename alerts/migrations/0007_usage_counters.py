@@ -1,7 +1,8 @@
 """Usage counted once per (meter, customer) instead of once per (alert, customer).
 
 Each kept ``AlertProgress`` becomes a mark of minus its value at its alert's
-creation, on a counter of zero: the counter minus the mark is the progress.
+creation, on a counter of zero: the counter minus the mark is the progress. A
+filtered alert counted already but with no progress row gets a mark of zero.
 """
 
 import django.db.models.deletion
@@ -9,13 +10,32 @@ from django.db import migrations, models
 
 
 def progress_to_marks(apps, schema_editor):
+    alert = apps.get_model("alerts", "Alert")
+    cursor = apps.get_model("alerts", "AlertCursor")
     progress = apps.get_model("alerts", "AlertProgress")
+    trigger = apps.get_model("alerts", "AlertTrigger")
     counter = apps.get_model("alerts", "UsageCounter")
     mark = apps.get_model("alerts", "UsageMark")
     rows = progress.objects.values_list(
         "alert__meter_id", "customer_id", "alert__after_event_id", "value"
     )
     marks = {(m, c, at): -value for m, c, at, value in rows.order_by("pk")}
+    # A filtered alert counted already with nothing counted yet had no row; the
+    # counted pass starts from its mark: a mark at zero.
+    counted_through = cursor.objects.values_list("event_id", flat=True).first() or 0
+    fired = set(trigger.objects.values_list("alert_id", "customer_id"))
+    waiting = alert.objects.filter(
+        alert_type="usage_threshold",
+        customer__isnull=False,
+        meter__event_time_window__isnull=True,
+        meter__formula__in=["sum", "count"],
+        after_event_id__lte=counted_through,
+    ).exclude(status="archived")
+    for pk, m, c, at in waiting.values_list(
+        "pk", "meter_id", "customer_id", "after_event_id"
+    ):
+        if (pk, c) not in fired:
+            marks.setdefault((m, c, at), 0)
     counter.objects.bulk_create(
         [counter(meter_id=m, customer_id=c, value=0) for m, c in {k[:2] for k in marks}],
         batch_size=1000,
