@@ -1,8 +1,9 @@
 """The models of ``alerts``, by subdomain; Django finds them through these imports.
 
 - ``alerts``: ``Alert`` and ``AlertTrigger`` (usage and credit balance alerts).
-- ``progress``: ``AlertProgress``, ``AlertCursor`` and ``ClockEvaluation`` (usage
-  counted as it arrives, test clocks evaluated once per moment).
+- ``progress``: ``UsageCounter``, ``UsageMark``, ``AlertCursor`` and
+  ``ClockEvaluation`` (usage counted as it arrives, test clocks evaluated once
+  per moment).
 - ``thresholds``: ``ThresholdInvoice`` (billing-threshold invoices).
 - ``entitlements``: ``ActiveEntitlement`` and ``CustomerAccess`` (what a customer may
   use now, as the check endpoint answers it).
@@ -16,7 +17,12 @@ from alerts.models.alerts import (
 )
 from alerts.models.entitlements import ActiveEntitlement, CustomerAccess
 from alerts.models.limits import UsageLimit, UsageLimitCrossing
-from alerts.models.progress import AlertCursor, AlertProgress, ClockEvaluation
+from alerts.models.progress import (
+    AlertCursor,
+    ClockEvaluation,
+    UsageCounter,
+    UsageMark,
+)
 from alerts.models.thresholds import ThresholdInvoice
 
 __all__ = [
@@ -24,11 +30,12 @@ __all__ = [
     "ActiveEntitlement",
     "Alert",
     "AlertCursor",
-    "AlertProgress",
     "AlertTrigger",
     "ClockEvaluation",
     "CustomerAccess",
     "ThresholdInvoice",
+    "UsageCounter",
     "UsageLimit",
     "UsageLimitCrossing",
+    "UsageMark",
 ]

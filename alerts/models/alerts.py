@@ -85,7 +85,12 @@ class Alert(StripeObject):
             *StripeObject.Meta.indexes,
             # Evaluation: the active alerts, by meter.
             models.Index(fields=["status", "meter"], name="alert_by_status_meter"),
-            models.Index(fields=["meter", "customer"], name="alert_by_meter_customer"),
+            # Also the counted pass: the alerts of a (meter, customer) created at
+            # one point whose threshold a usage reaches (alerts.services.progress).
+            models.Index(
+                fields=["meter", "customer", "after_event_id", "gte"],
+                name="alert_by_meter_customer_mark",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,9 +1,11 @@
 """How far usage is counted towards alerts; when a test clock was last evaluated.
 
-- ``AlertProgress`` and ``AlertCursor``: usage is counted incrementally as it arrives.
-  The cursor says up to which meter event (receipt order) usage has been counted;
-  each run adds the newer events to the progress of each (alert, customer), in the
-  transaction that moves the cursor, so every event is counted once.
+- ``UsageCounter``, ``UsageMark`` and ``AlertCursor``: usage is counted
+  incrementally as it arrives. The cursor says up to which meter event (receipt
+  order) usage has been counted; each run adds the newer events to one counter per
+  (meter, customer), in the transaction that moves the cursor, so every event is
+  counted once. An alert's progress is its pair's counter minus the mark taken
+  when the cursor passed the alert's creation.
 - ``ClockEvaluation``: when alerts and thresholds were last evaluated on a test
   clock, so an advance evaluates each moment once.
 """
@@ -11,48 +13,72 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
-from alerts.models.alerts import Alert
-from core import clock
 from core.models import Customer, TestClock
-from metering.models import SUM_DIGITS
+from metering.models import SUM_DIGITS, Meter
 
 
-class AlertProgress(models.Model):
-    """Usage counted so far towards an alert for one customer (Beat, real time).
+class UsageCounter(models.Model):
+    """Usage of one customer on one sum or count meter, counted up to the cursor.
 
-    Kept for sum and count meters while the pair has not fired; the row goes when
-    the alert fires for the customer. ``reached`` is ``value >= alert.gte``.
+    One row per (meter, customer), shared by every alert watching the pair: a
+    run adds the new events once per pair, whatever the number of alerts. Only
+    differences between the counter and a ``UsageMark`` mean anything: events
+    before any alert's creation are not counted.
     """
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    # The unique constraint's index leads with the meter.
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    # Meter units reported after the alert was created, counted up to the cursor.
+    # Meter units (events, for a count meter) counted so far.
     value = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
-    reached = models.BooleanField(default=False)
-    updated = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "customer"], name="alert_progress_once"
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["alert"], condition=Q(reached=True), name="alert_progress_due"
+                fields=["meter", "customer"], name="usage_counter_once"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.alert_id} for {self.customer_id}: {self.value}"
+        return f"{self.meter_id} of {self.customer_id}: {self.value}"
+
+
+class UsageMark(models.Model):
+    """The counter of (meter, customer) when the cursor passed event ``event_id``.
+
+    Alerts created at event ``event_id`` (their ``after_event_id``) count the
+    usage since: the counter minus the mark (no mark: the counter started later,
+    from zero). One mark serves every alert created at that point.
+    """
+
+    # The unique constraint's index leads with the meter.
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    event_id = models.BigIntegerField()
+    value = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meter", "customer", "event_id"], name="usage_mark_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} of {self.customer_id} at {self.event_id}"
 
 
 class AlertCursor(models.Model):
-    """How far meter events are counted into ``AlertProgress``.
+    """How far meter events are counted into the ``UsageCounter`` rows.
 
     One row. Events with ``id <= event_id`` are counted, and a cancellation of one
     of them has been taken out (``alerts.services.progress``).

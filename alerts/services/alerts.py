@@ -15,8 +15,8 @@ from alerts.models import (
     MAX_ALERTS_PER_METER_AND_CUSTOMER,
     Alert,
     AlertCursor,
-    AlertProgress,
 )
+from alerts.services.marks import alert_marks, marks_release
 from core.errors import InvalidRequest, InvalidState, ResourceMissing
 from core.models import Customer
 from metering.models import Meter, MeterEvent
@@ -135,7 +135,7 @@ def _change(alert: Alert, status: str, now: datetime) -> Alert:
             alert.status, alert.updated = status, now
             alert.save(update_fields=["status", "updated"])
         if status == Alert.Status.ARCHIVED:
-            AlertProgress.objects.filter(alert=alert).delete()
+            marks_release(alert_marks(alert))
     return alert
 
 

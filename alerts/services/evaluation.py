@@ -37,7 +37,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from alerts.models import Alert, AlertTrigger
 from alerts.services.credit_alerts import credit_balance_alerts_evaluate
 from alerts.services.firing import alerts_fire
-from alerts.services.progress import ADDITIVE, alert_usage_count, progress_reached
+from alerts.services.progress import ADDITIVE, alert_usage_count, progress_crossed
 from core.models import Customer, TestClock
 from metering.models import Meter
 from metering.selectors import (
@@ -199,11 +199,7 @@ def alerts_evaluate(*, now: datetime, test_clock: TestClock | None = None) -> in
 
 def alerts_fire_reached(*, now: datetime) -> int:
     """Fire the alerts whose counted progress reached their threshold."""
-    reached = [
-        (progress.alert_id, progress.customer_id, progress.value)
-        for progress in progress_reached()
-    ]
-    return alerts_fire(reached=reached, now=now)
+    return alerts_fire(reached=progress_crossed(), now=now)
 
 
 def alerts_evaluate_reading(

@@ -16,10 +16,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.admin.utils import quote
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 
-from alerts.models import Alert, AlertProgress, AlertTrigger
+from alerts.models import Alert, AlertTrigger
+from alerts.services.marks import marks_release
 from core import resources
 from core.models import Customer
 from core.money import format_minor
@@ -64,7 +64,8 @@ def alert_trigger(
                 )
         except IntegrityError:
             return None  # fired already, by an earlier run or another worker
-        AlertProgress.objects.filter(alert=alert, customer=customer).delete()
+        if alert.meter_id:
+            marks_release([(alert.meter_id, customer.pk, alert.after_event_id)])
         event = event_emit(type="billing.alert.triggered", instance=trigger)
         trigger.event_id = event.pk
         trigger.save(update_fields=["event_id"])
@@ -123,7 +124,6 @@ def _fire_chunk(reached: Sequence[tuple[str, str, Decimal]], *, now: datetime) -
         )
         if not triggers:
             return 0
-        _progress_of(triggers).delete()
         events = events_record(
             events=[
                 event_build(
@@ -136,6 +136,15 @@ def _fire_chunk(reached: Sequence[tuple[str, str, Decimal]], *, now: datetime) -
         for trigger, event in zip(triggers, events, strict=True):
             trigger.event_id = event.pk
         AlertTrigger.objects.bulk_update(triggers, ["event_id"])
+        marks_release(
+            (
+                alerts[t.alert_id].meter_id,
+                t.customer_id,
+                alerts[t.alert_id].after_event_id,
+            )
+            for t in triggers
+            if alerts[t.alert_id].meter_id
+        )
         send_emails_on_commit(emails=[e for t in triggers for e in _emails(t)])
     for trigger in triggers:
         logger.info(
@@ -145,13 +154,6 @@ def _fire_chunk(reached: Sequence[tuple[str, str, Decimal]], *, now: datetime) -
             trigger.value,
         )
     return len(triggers)
-
-
-def _progress_of(triggers: list[AlertTrigger]):
-    pairs = Q()
-    for trigger in triggers:
-        pairs |= Q(alert_id=trigger.alert_id, customer_id=trigger.customer_id)
-    return AlertProgress.objects.filter(pairs)
 
 
 def _dashboard_url(alert: Alert) -> str:

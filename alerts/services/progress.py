@@ -2,47 +2,40 @@
 
 Re-reading every event reported since an alert was created would cost more each
 run as the alert ages. Instead each run reads only the meter events received
-since the last run, in receipt order (their ids), and adds them to the progress of
-each (alert, customer): one grouped query over the new events, whatever the number
-of meters, alerts and customers. The cursor row is locked for the run and moved in
-the same transaction as the progress, so every event counts exactly once even with
-two workers.
+since the last run, in receipt order (their ids), and adds them to one
+``UsageCounter`` per (meter, customer): one grouped statement over the new events,
+whatever the number of alerts watching each pair. An alert's progress for a
+customer is the pair's counter minus the ``UsageMark`` taken when the cursor
+passed the alert's creation (its ``after_event_id``); alerts created at the same
+point share the mark. The cursor row is locked for the run and moved in the same
+transaction as the counters, so every event counts exactly once even with two
+workers. A pass then finds the crossed thresholds with one statement that returns
+only them (``progress_crossed``): nothing is written per alert.
 
 A run counts up to the events' watermark (``metering.storage.watermark``): the
 highest id up to which every ingestion transaction has ended. Transactions commit
 in any order, so a cursor that went to the highest visible id could step over an
 event still in flight; the watermark cannot, and it needs no waiting lag.
 
-A cancellation takes its event back out of the progress if a run counted it
-(``alert_progress_cancel``, called in the cancel's transaction, under the cursor's
-lock); a run that counts the event after its cancellation leaves it out. Only sum
-and count meters add up like this: alerts on ``last`` and ``event_time_window``
-meters, and customers on test clocks, are evaluated by reading the events since
-the alert's creation.
+A cancellation takes its event back out of the counter if a run counted it, and
+out of the marks taken after it (``alert_progress_cancel``, in the cancel's
+transaction, under the cursor's lock); a run that counts the event after its
+cancellation leaves it out. Only sum and count meters add up like this: alerts on
+``last`` and ``event_time_window`` meters, and customers on test clocks, are
+evaluated by reading the events since the alert's creation.
+
+The statements are plain SQL that PostgreSQL and SQLite both run.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    IntegerField,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Exists, Max, Min, OuterRef, Q
 
-from alerts.models import Alert, AlertCursor, AlertProgress, AlertTrigger
+from alerts.models import Alert, AlertCursor, AlertTrigger, UsageCounter, UsageMark
 from core.models import Customer
 from metering.models import Meter, MeterEvent, MeterEventAdjustment
 
@@ -52,240 +45,157 @@ from metering.models import Meter, MeterEvent, MeterEventAdjustment
 ADDITIVE = Q(meter__event_time_window__isnull=True) & Q(
     meter__formula__in=[Meter.Formula.SUM, Meter.Formula.COUNT]
 )
-_BATCH = 1000
 # A run counts at most this many event ids; a backlog (a first run on a long
 # history, a job that was down) is caught up over the next runs.
 MAX_IDS_PER_RUN = 5_000_000
 
-
-def counted_alerts(*, meter_id: str | None = None) -> list[Alert]:
-    """Alerts whose progress the job keeps: additive meters, not archived, real
-    time, not fired for good (inactive ones count too, to fire once activated)."""
-    fired = AlertTrigger.objects.filter(
-        alert=OuterRef("pk"), customer=OuterRef("customer")
-    )
-    alerts = Alert.objects.filter(ADDITIVE, alert_type=Alert.AlertType.USAGE_THRESHOLD)
-    if meter_id is not None:
-        alerts = alerts.filter(meter_id=meter_id)
-    return list(
-        alerts.exclude(status=Alert.Status.ARCHIVED)
-        .exclude(
-            Q(customer__isnull=False)
-            & (Exists(fired) | Q(customer__test_clock__isnull=False))
-        )
-        .select_related("meter")
-        .order_by("pk")
-    )
+_TABLES = {
+    "counter": UsageCounter,
+    "mark": UsageMark,
+    "alert": Alert,
+    "trigger": AlertTrigger,
+    "meter": Meter,
+    "event": MeterEvent,
+    "adjustment": MeterEventAdjustment,
+    "customer": Customer,
+}
 
 
-def _new_usage(alerts, start: int, high: int):
-    """Rows (meter, customer, slot, sum, count) of the events in ``(start, high]``.
-
-    Slots split the range at the alerts' creations that fall inside it.
-    """
-    bounds = sorted({a.after_event_id for a in alerts if start < a.after_event_id})
-    slot = Case(
-        *(
-            When(id__gt=bound, then=Value(index + 1))
-            for index, bound in reversed(list(enumerate(bounds)))
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    cancelled = MeterEventAdjustment.objects.filter(event=OuterRef("pk"))
-    rows = (
-        MeterEvent.objects.filter(
-            id__gt=start,
-            id__lte=high,
-            meter_id__in={alert.meter_id for alert in alerts},
-        )
-        .exclude(customer_id__in=_clock_customers())
-        .exclude(Exists(cancelled))
-        .annotate(slot=slot)
-        .values("meter_id", "customer_id", "slot")
-        .annotate(total=Sum("value"), count=Count("id"))
-        .values_list("meter_id", "customer_id", "slot", "total", "count")
-    )
-    return [start, *bounds], rows
+def _sql(template: str, meters: int = 0) -> str:
+    """The statement with its tables, and ``meters`` placeholders for the counted
+    meters (``%(meter0)s``...; ``_meter_params`` gives their values)."""
+    tables = {k: m._meta.db_table for k, m in _TABLES.items()}
+    places = ", ".join(f"%(meter{index})s" for index in range(meters)) or "NULL"
+    return template.format(**tables, meters=places)
 
 
-def _clock_customers():
-    return Customer.objects.filter(test_clock__isnull=False).values("pk")
+def _meter_params(meters: list[str]) -> dict:
+    return {f"meter{index}": meter for index, meter in enumerate(meters)}
 
 
-def _amount(alert: Alert, total, count) -> Decimal:
-    return Decimal(count) if alert.meter.formula == Meter.Formula.COUNT else total
-
-
-class _Watchers:
-    """The alerts watching each (meter, customer): everyone's and the customer's."""
-
-    def __init__(self, alerts: list[Alert]) -> None:
-        self._everyone: dict[str, list[Alert]] = defaultdict(list)
-        self._own: dict[tuple[str, str], list[Alert]] = defaultdict(list)
-        for alert in alerts:
-            if alert.customer_id is None:
-                self._everyone[alert.meter_id].append(alert)
-            else:
-                self._own[(alert.meter_id, alert.customer_id)].append(alert)
-
-    def of(self, meter_id: str, customer_id: str, first_id: int):
-        """Alerts for which events from ``first_id`` on count (created before)."""
-        for alert in self._everyone.get(meter_id, ()):
-            if first_id > alert.after_event_id:
-                yield alert
-        for alert in self._own.get((meter_id, customer_id), ()):
-            if first_id > alert.after_event_id:
-                yield alert
-
-
-def _deltas(alerts, starts, rows, cancels) -> dict[tuple[str, str], Decimal]:
-    watchers = _Watchers(alerts)
-    deltas: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for meter_id, customer_id, slot, total, count in rows:
-        # Every event of the slot has an id above the slot's lower bound.
-        for alert in watchers.of(meter_id, customer_id, starts[slot] + 1):
-            deltas[(alert.pk, customer_id)] += _amount(alert, total, count)
-    for meter_id, customer_id, event_id, value in cancels:
-        for alert in watchers.of(meter_id, customer_id, event_id):
-            deltas[(alert.pk, customer_id)] -= _amount(alert, value, 1)
-    return deltas
-
-
-def _upsert_sql(rows: int) -> str:
-    progress, alert = AlertProgress._meta.db_table, Alert._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * rows)
-    return (
-        f"INSERT INTO {progress} (alert_id, customer_id, value, reached, updated)"
-        f" VALUES {values} ON CONFLICT (alert_id, customer_id) DO UPDATE SET"
-        f" value = {progress}.value + excluded.value,"
-        f" reached = {progress}.value + excluded.value"
-        f" >= (SELECT gte FROM {alert} WHERE id = excluded.alert_id),"
-        " updated = excluded.updated"
-    )
-
-
-def _apply(alerts, deltas, now: datetime) -> int:
-    """Add the deltas to the progress rows; pairs that fired already are skipped.
-
-    One upsert per thousand pairs: the database adds each delta to the stored value.
-    """
-    deltas = {key: value for key, value in deltas.items() if value}
-    if not deltas:
-        return 0
-    fired = set(
-        AlertTrigger.objects.filter(
-            alert_id__in={alert_id for alert_id, _ in deltas},
-            customer_id__in={customer_id for _, customer_id in deltas},
-        ).values_list("alert_id", "customer_id")
-    )
-    gte = {alert.pk: alert.gte for alert in alerts}
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    rows = [
-        (alert_id, customer_id, delta, delta >= gte[alert_id], stamp)
-        for (alert_id, customer_id), delta in sorted(deltas.items())
-        if (alert_id, customer_id) not in fired
-    ]
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), _BATCH):
-            chunk = rows[offset : offset + _BATCH]
-            cursor.execute(
-                _upsert_sql(len(chunk)), [value for row in chunk for value in row]
-            )
-    return len(rows)
-
-
-def _count_in_sql(*, start: int, through: int, now: datetime) -> int:
-    """Add the events in ``(start, through]`` to the progress in one statement.
-
-    PostgreSQL joins the new events to the alerts watching them (an event counts
-    for an alert created before it was received: a higher id than the alert's
-    ``after_event_id``), sums per (alert, customer) and upserts the sums: the same
-    rules as ``counted_alerts``, ``_new_usage`` and ``_apply``, with no alert
-    loaded into Python, whatever their number.
-    """
-    table = {
-        name: model._meta.db_table
-        for name, model in (
-            ("progress", AlertProgress),
-            ("alert", Alert),
-            ("trigger", AlertTrigger),
-            ("meter", Meter),
-            ("event", MeterEvent),
-            ("adjustment", MeterEventAdjustment),
-            ("customer", Customer),
-        )
-    }
-    sql = f"""
-        WITH new AS (
-            SELECT e.id, e.meter_id, e.customer_id,
-                CASE WHEN m.formula = %(count)s THEN 1 ELSE e.value END AS amount
-            FROM {table["event"]} e
-            JOIN {table["meter"]} m ON m.id = e.meter_id
-            JOIN {table["customer"]} c ON c.id = e.customer_id
-            WHERE e.id > %(start)s AND e.id <= %(through)s
-                AND m.event_time_window IS NULL AND m.formula IN (%(sum)s, %(count)s)
-                AND c.test_clock_id IS NULL
-                AND NOT EXISTS (SELECT 1 FROM {table["adjustment"]} x
-                    WHERE x.event_id = e.id)
-        ), watched AS (
-            -- Two equi-joins rather than one with an OR: both can hash.
-            SELECT a.id AS alert_id, a.gte, n.customer_id, n.amount
-            FROM new n JOIN {table["alert"]} a
-                ON a.meter_id = n.meter_id AND a.customer_id = n.customer_id
-            WHERE n.id > a.after_event_id
-                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
-            UNION ALL
-            SELECT a.id, a.gte, n.customer_id, n.amount
-            FROM new n JOIN {table["alert"]} a
-                ON a.meter_id = n.meter_id AND a.customer_id IS NULL
-            WHERE n.id > a.after_event_id
-                AND a.alert_type = %(usage)s AND a.status <> %(archived)s
-        )
-        INSERT INTO {table["progress"]} (alert_id, customer_id, value, reached, updated)
-        SELECT d.alert_id, d.customer_id, d.delta, d.delta >= d.gte, %(now)s
-        FROM (
-            SELECT w.alert_id, w.customer_id, w.gte, SUM(w.amount) AS delta
-            FROM watched w
-            WHERE NOT EXISTS (SELECT 1 FROM {table["trigger"]} t
-                WHERE t.alert_id = w.alert_id AND t.customer_id = w.customer_id)
-            GROUP BY w.alert_id, w.customer_id, w.gte
-        ) d
-        WHERE d.delta <> 0
-        ORDER BY d.alert_id, d.customer_id
-        ON CONFLICT (alert_id, customer_id) DO UPDATE SET
-            value = {table["progress"]}.value + excluded.value,
-            reached = {table["progress"]}.value + excluded.value
-                >= (SELECT gte FROM {table["alert"]} WHERE id = excluded.alert_id),
-            updated = excluded.updated
-    """
-    params = {
-        "now": now,
-        "start": start,
-        "through": through,
+def _params(**more) -> dict:
+    return {
         "sum": Meter.Formula.SUM,
         "count": Meter.Formula.COUNT,
         "usage": Alert.AlertType.USAGE_THRESHOLD,
         "archived": Alert.Status.ARCHIVED,
+        "active": Alert.Status.ACTIVE,
+        **more,
     }
+
+
+def _execute(template: str, params: dict, meters: list[str] = ()) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        cursor.execute(_sql(template, len(meters)), {**params, **_meter_params(meters)})
+        return cursor.fetchall() if cursor.description else []
 
 
-def _oldest_counted_alert() -> int | None:
-    """The lowest ``after_event_id`` of the alerts whose progress is kept."""
-    return (
-        Alert.objects.filter(ADDITIVE, alert_type=Alert.AlertType.USAGE_THRESHOLD)
-        .exclude(status=Alert.Status.ARCHIVED)
-        .aggregate(low=Min("after_event_id"))["low"]
+# Alerts whose progress is kept: usage alerts on the counted meters (additive
+# ones, ``_counted_meters``), not archived (inactive ones count too, to fire once
+# activated). The meters come as parameters: a join to the meters per alert cost
+# more than the rest of the statement at 100,000 alerts.
+_COUNTED = """a.alert_type = %(usage)s AND a.status <> %(archived)s
+    AND a.meter_id IN ({meters})"""
+
+# The events of ids in (%(start)s, %(upto)s] that count: real-time customers,
+# not cancelled, on meters with counted alerts; ``amount`` is what each adds.
+_NEW = """SELECT e.id, e.meter_id, e.customer_id,
+        CASE WHEN m.formula = %(count)s THEN 1 ELSE e.value END AS amount
+    FROM {event} e
+    JOIN {meter} m ON m.id = e.meter_id
+    JOIN {customer} c ON c.id = e.customer_id
+    WHERE e.id > %(start)s AND e.id <= %(upto)s AND c.test_clock_id IS NULL
+        AND e.meter_id IN ({meters})
+        AND NOT EXISTS (SELECT 1 FROM {adjustment} x WHERE x.event_id = e.id)"""
+
+# Marks for the alerts created at events in [start, through]: the counter before
+# this run plus the events up to the mark. Everyone's alerts take one for each
+# customer with a counter or such events; a customer whose counter starts later
+# counts from zero.
+_MARKS = (
+    """WITH fresh AS (
+        SELECT DISTINCT a.meter_id, a.customer_id, a.after_event_id AS mark
+        FROM {alert} a
+        WHERE a.after_event_id >= %(start)s AND a.after_event_id <= %(through)s
+            AND """
+    + _COUNTED
+    + """
+    ), new AS ("""
+    + _NEW
+    + """
+    ), pairs AS (
+        SELECT meter_id, customer_id, mark FROM fresh WHERE customer_id IS NOT NULL
+        UNION
+        SELECT f.meter_id, k.customer_id, f.mark
+        FROM fresh f JOIN {counter} k ON k.meter_id = f.meter_id
+        WHERE f.customer_id IS NULL
+        UNION
+        SELECT f.meter_id, n.customer_id, f.mark
+        FROM fresh f JOIN new n ON n.meter_id = f.meter_id
+        WHERE f.customer_id IS NULL AND n.id <= f.mark
+    ), partial AS (
+        SELECT p.meter_id, p.customer_id, p.mark, SUM(n.amount) AS total
+        FROM pairs p JOIN new n
+            ON n.meter_id = p.meter_id AND n.customer_id = p.customer_id
+        WHERE n.id <= p.mark GROUP BY p.meter_id, p.customer_id, p.mark
     )
+    INSERT INTO {mark} (meter_id, customer_id, event_id, value)
+    SELECT p.meter_id, p.customer_id, p.mark,
+        COALESCE(k.value, 0) + COALESCE(d.total, 0)
+    FROM pairs p
+    LEFT JOIN {counter} k
+        ON k.meter_id = p.meter_id AND k.customer_id = p.customer_id
+    LEFT JOIN partial d ON d.meter_id = p.meter_id AND d.customer_id = p.customer_id
+        AND d.mark = p.mark
+    WHERE true
+    ON CONFLICT (meter_id, customer_id, event_id) DO NOTHING"""
+)
+
+# The new events, summed per (meter, customer) and added to the counters. Grouped
+# before the meters and customers are joined: 2,000 rows to join, not a million.
+_COUNT = """INSERT INTO {counter} (meter_id, customer_id, value)
+    SELECT g.meter_id, g.customer_id,
+        CASE WHEN m.formula = %(count)s THEN g.events ELSE g.total END
+    FROM (
+        SELECT e.meter_id, e.customer_id, SUM(e.value) AS total, COUNT(*) AS events
+        FROM {event} e
+        WHERE e.id > %(start)s AND e.id <= %(upto)s AND e.meter_id IN ({meters})
+            AND NOT EXISTS (SELECT 1 FROM {adjustment} x WHERE x.event_id = e.id)
+        GROUP BY e.meter_id, e.customer_id
+    ) g
+    JOIN {meter} m ON m.id = g.meter_id
+    JOIN {customer} c ON c.id = g.customer_id
+    WHERE c.test_clock_id IS NULL
+    ON CONFLICT (meter_id, customer_id) DO UPDATE
+        SET value = {counter}.value + excluded.value"""
+
+
+def _counted_meters() -> list[str]:
+    """The additive meters with alerts whose progress is kept."""
+    kept = Alert.objects.filter(
+        meter=OuterRef("pk"), alert_type=Alert.AlertType.USAGE_THRESHOLD
+    ).exclude(status=Alert.Status.ARCHIVED)
+    return list(
+        Meter.objects.filter(
+            Exists(kept),
+            event_time_window__isnull=True,
+            formula__in=[Meter.Formula.SUM, Meter.Formula.COUNT],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _counted_alerts(meters: list[str]):
+    return Alert.objects.filter(
+        meter_id__in=meters, alert_type=Alert.AlertType.USAGE_THRESHOLD
+    ).exclude(status=Alert.Status.ARCHIVED)
 
 
 @transaction.atomic
 def alert_usage_count(*, now: datetime, settled_through: int) -> tuple[int, int]:
     """Add the events received since the last run, up to ``settled_through`` (the
-    watermark), to the alerts' progress.
+    watermark), to the usage counters.
 
     Returns the range of event ids read, ``(after, through]``: the events of the
     customers whose usage changed.
@@ -299,44 +209,139 @@ def alert_usage_count(*, now: datetime, settled_through: int) -> tuple[int, int]
         through = max(after, settled_through)
     else:
         through = min(settled_through, ids["low"] - 1 + MAX_IDS_PER_RUN)
-    if connection.vendor == "postgresql":
-        # Events up to the oldest alert's creation count for no alert.
-        oldest = _oldest_counted_alert()
-        start = max(after, oldest or 0)
-        if oldest is not None and through > start:
-            _count_in_sql(start=start, through=through, now=now)
-    else:  # the same in Python (SQLite)
-        alerts = counted_alerts()
-        start = max(after, min((alert.after_event_id for alert in alerts), default=0))
-        if alerts and through > start:
-            starts, rows = _new_usage(alerts, start, through)
-            _apply(alerts, _deltas(alerts, starts, rows, []), now)
-    cursor.event_id = through
+    # Events up to the oldest alert's creation count for no alert: every mark
+    # is taken at or after it, and only differences from marks mean anything.
+    meters = _counted_meters()
+    if meters:
+        alerts = _counted_alerts(meters)
+        start = max(after, alerts.aggregate(low=Min("after_event_id"))["low"])
+        # Marks for the alerts created at events in [start, through], before
+        # counting: they start from the counters before this run.
+        upto = alerts.filter(
+            after_event_id__gte=start, after_event_id__lte=max(start, through)
+        ).aggregate(last=Max("after_event_id"))["last"]
+        if upto is not None:
+            _execute(_MARKS, _params(start=start, through=upto, upto=upto), meters)
+        if through > start:
+            _execute(_COUNT, _params(start=start, upto=through), meters)
+    cursor.event_id = max(after, through)
     cursor.save(update_fields=["event_id"])
     return after, through
 
 
+# The counted progress over the threshold of active alerts that have not fired
+# for the customer. Filtered alerts: from each mark, its pair's counter, then the
+# alerts taken at the mark whose threshold the difference reaches: an index range
+# (``alert_by_meter_customer_mark``), so alerts that did not cross are not read.
+# On PostgreSQL a LATERAL join keeps that order whatever the statistics say (just
+# after 100,000 alerts are created they still say none: a plan led by the alerts
+# looked each one's counter up). Everyone's alerts: by every counter of the meter
+# (no mark: the counter started after the alert).
+_PROGRESS = """SELECT mk.meter_id, mk.customer_id, mk.event_id,
+        k.value - mk.value AS value,
+        CAST(CASE WHEN k.value - mk.value > %(most)s THEN %(most)s
+            ELSE k.value - mk.value END AS BIGINT) AS capped
+    FROM {mark} mk
+    JOIN {counter} k ON k.meter_id = mk.meter_id AND k.customer_id = mk.customer_id
+    WHERE mk.event_id <= %(through)s"""
+_CROSSING = """a.meter_id = p.meter_id AND a.customer_id = p.customer_id
+        AND a.after_event_id = p.event_id AND a.gte <= p.capped
+        AND a.status = %(active)s AND a.alert_type = %(usage)s
+        AND NOT EXISTS (SELECT 1 FROM {trigger} t
+            WHERE t.alert_id = a.id AND t.customer_id = a.customer_id)"""
+_CROSSED_FILTERED = {
+    "postgresql": f"""SELECT a.id, p.customer_id, p.value FROM ({_PROGRESS}) p
+    CROSS JOIN LATERAL (SELECT a.id FROM {{alert}} a WHERE {_CROSSING}) a""",
+    "sqlite": f"""SELECT a.id, p.customer_id, p.value FROM ({_PROGRESS}) p
+    JOIN {{alert}} a ON {_CROSSING}""",
+}
+_CROSSED_EVERYONE = """SELECT x.id, x.customer_id, x.value FROM (
+        SELECT a.id, a.gte, k.customer_id, k.value - COALESCE((
+            SELECT mk.value FROM {mark} mk WHERE mk.meter_id = a.meter_id
+                AND mk.customer_id = k.customer_id
+                AND mk.event_id = a.after_event_id), 0) AS value
+        FROM {alert} a JOIN {counter} k ON k.meter_id = a.meter_id
+        WHERE a.customer_id IS NULL AND a.status = %(active)s
+            AND a.alert_type = %(usage)s AND a.after_event_id <= %(through)s
+    ) x
+    WHERE x.value >= x.gte AND NOT EXISTS (SELECT 1 FROM {trigger} t
+        WHERE t.alert_id = x.id AND t.customer_id = x.customer_id)"""
+# Above any threshold, within BIGINT.
+_MOST = 10**18
+
+
+def progress_crossed() -> list[tuple[str, str, Decimal]]:
+    """(alert id, customer id, usage) of every counted threshold reached and not
+    fired, in order: two reads that return only those, whatever the number of
+    alerts."""
+    through = AlertCursor.objects.values_list("event_id", flat=True).first()
+    if through is None:
+        return []
+    params = _params(through=through, most=_MOST)
+    rows = _execute(_CROSSED_FILTERED[connection.vendor], params)
+    rows += _execute(_CROSSED_EVERYONE, params)
+    return sorted((a, c, Decimal(value)) for a, c, value in rows)
+
+
+def alert_progress(*, alert: Alert, customer_id: str) -> Decimal | None:
+    """The usage counted towards the alert for the customer (None: none yet)."""
+    counter = (
+        UsageCounter.objects.filter(meter_id=alert.meter_id, customer_id=customer_id)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if counter is None or alert.after_event_id > AlertCursor.objects.get().event_id:
+        return None
+    mark = UsageMark.objects.filter(
+        meter_id=alert.meter_id, customer_id=customer_id, event_id=alert.after_event_id
+    ).values_list("value", flat=True)
+    return counter - (mark.first() or 0)
+
+
+# Takes a cancelled event back out: of its counter, and of the marks taken at or
+# after it (created if missing) by alerts watching the customer, so the
+# difference is unchanged for the alerts created after the event.
+_CANCEL = (
+    """INSERT INTO {counter} (meter_id, customer_id, value)
+    VALUES (%(meter)s, %(customer)s, -%(amount)s)
+    ON CONFLICT (meter_id, customer_id) DO UPDATE
+        SET value = {counter}.value + excluded.value""",
+    """INSERT INTO {mark} (meter_id, customer_id, event_id, value)
+    SELECT DISTINCT a.meter_id, %(customer)s, a.after_event_id, -%(amount)s
+    FROM {alert} a
+    WHERE a.after_event_id >= %(event)s
+        AND a.after_event_id <= %(through)s
+        AND (a.customer_id = %(customer)s OR a.customer_id IS NULL) AND """
+    + _COUNTED
+    + """
+    ON CONFLICT (meter_id, customer_id, event_id) DO UPDATE
+        SET value = {mark}.value + excluded.value""",
+)
+
+
 def alert_progress_cancel(*, event: MeterEvent, now: datetime) -> None:
-    """Take a cancelled event out of the progress a run counted it in.
+    """Take a cancelled event out of the counters a run counted it in.
 
     Runs in the cancel's transaction. The cursor's lock orders it with the runs:
     an event past the cursor is not counted yet, and the run that counts it will
     see the cancellation and leave it out.
     """
-    if event.customer.test_clock_id is not None:
+    meter = event.meter
+    if event.customer.test_clock_id is not None or not (
+        meter.event_time_window is None
+        and meter.formula in (Meter.Formula.SUM, Meter.Formula.COUNT)
+    ):
         return
     cursor, _ = AlertCursor.objects.select_for_update().get_or_create(pk=1)
     if event.id > cursor.event_id:
         return
-    alerts = counted_alerts(meter_id=event.meter_id)
-    cancel = [(event.meter_id, event.customer_id, event.id, event.value)]
-    _apply(alerts, _deltas(alerts, [0], [], cancel), now)
-
-
-def progress_reached() -> list[AlertProgress]:
-    """Progress rows over their alert's threshold, of active alerts, in order."""
-    return list(
-        AlertProgress.objects.filter(reached=True, alert__status=Alert.Status.ACTIVE)
-        .select_related("alert")
-        .order_by("alert_id", "customer_id")
+    amount = 1 if meter.formula == Meter.Formula.COUNT else event.value
+    params = _params(
+        meter=meter.pk,
+        customer=event.customer_id,
+        amount=amount,
+        event=event.id,
+        through=cursor.event_id,
     )
+    for statement in _CANCEL:
+        _execute(statement, params, [meter.pk])

@@ -10,7 +10,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alerts.models import Alert, AlertCursor, AlertProgress, AlertTrigger
+from alerts.models import Alert, AlertCursor, AlertTrigger, UsageCounter, UsageMark
 from alerts.services import (
     alert_activate,
     alert_archive,
@@ -18,6 +18,7 @@ from alerts.services import (
     alert_trigger,
     alerts_evaluate,
 )
+from alerts.services.progress import alert_progress
 from core.models import Event, OutboundEmail
 from metering.models import MeterEvent
 from metering.services import meter_event_cancel
@@ -34,6 +35,12 @@ pytestmark = pytest.mark.django_db
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+
+
+def progress(customer, title: str = "Usage alert") -> int | None:
+    """The usage counted towards the alert for the customer."""
+    alert = Alert.objects.get(title=title)
+    return alert_progress(alert=alert, customer_id=customer.pk)
 
 
 @pytest.fixture
@@ -288,9 +295,12 @@ def test_the_job_costs_the_same_queries_whatever_the_number_of_customers(meter):
         report(meter=second, customer=customer, value=5, now=T0 + MINUTE)
     many = _queries(T0 + 2 * MINUTE)
     assert len(many) == few
-    # One grouped read of the new events covers both meters and every customer.
-    reads = [sql for sql in many if "GROUP BY" in sql and "meterevent" in sql]
+    # One grouped read of the new events covers both meters and every customer
+    # (the alerts created since the last run take their marks in one more).
+    reads = [sql for sql in many if "INTO alerts_usagecounter" in sql]
     assert len(reads) == 1
+    assert "GROUP BY" in reads[0]
+    assert "meterevent" in reads[0]
 
 
 def test_each_run_reads_only_the_events_received_since_the_last(meter, customer):
@@ -298,7 +308,7 @@ def test_each_run_reads_only_the_events_received_since_the_last(meter, customer)
     report(meter=meter, customer=customer, value=400)
     alerts_evaluate(now=T0 + MINUTE)
     counted = AlertCursor.objects.get().event_id
-    assert AlertProgress.objects.get().value == 400
+    assert progress(customer) == 400
     report(meter=meter, customer=customer, value=300, now=T0 + MINUTE)
     (read,) = [
         sql
@@ -306,13 +316,13 @@ def test_each_run_reads_only_the_events_received_since_the_last(meter, customer)
         if "GROUP BY" in sql and "meterevent" in sql
     ]
     assert f"> {counted}" in read
-    assert AlertProgress.objects.get().value == 700
+    assert progress(customer) == 700
     report(meter=meter, customer=customer, value=300, now=T0 + 2 * MINUTE)
     assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
-    # The pair fired: its progress is gone and is not counted any more.
+    # The pair fired: more usage fires nothing more.
     report(meter=meter, customer=customer, value=300, now=T0 + 3 * MINUTE)
-    alerts_evaluate(now=T0 + 4 * MINUTE)
-    assert not AlertProgress.objects.exists()
+    assert alerts_evaluate(now=T0 + 4 * MINUTE) == 0
+    assert AlertTrigger.objects.count() == 1
 
 
 def test_a_cancellation_after_counting_takes_the_event_back_out(meter, customer):
@@ -327,10 +337,62 @@ def test_a_cancellation_after_counting_takes_the_event_back_out(meter, customer)
     )
     report(meter=meter, customer=customer, value=20, now=T0 + 1.5 * MINUTE)
     assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
-    assert AlertProgress.objects.get().value == 20
+    assert progress(customer) == 20
     report(meter=meter, customer=customer, value=80, now=T0 + 2 * MINUTE)
     assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
     assert fired() == [("Usage alert", customer.pk, 100)]
+
+
+def test_a_cancellation_of_usage_from_before_an_alert_leaves_it_alone(meter, customer):
+    other = CustomerFactory()
+    report(meter=meter, customer=customer, value=50)  # no alert yet: not counted
+    alerts_evaluate(now=T0 + MINUTE)
+    make_alert(meter=meter, gte=60, title="everyone", now=T0 + MINUTE)
+    make_alert(meter=meter, customer=other, gte=10, title="other", now=T0 + MINUTE)
+    report(meter=meter, customer=customer, value=30, now=T0 + MINUTE)
+    assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
+    assert progress(customer, "everyone") == 30
+    meter_event_cancel(
+        event_name=meter.event_name,
+        identifier=MeterEvent.objects.order_by("id").first().identifier,
+        now=T0 + 2 * MINUTE,
+    )
+    assert alerts_evaluate(now=T0 + 3 * MINUTE) == 0
+    assert progress(customer, "everyone") == 30
+    report(meter=meter, customer=customer, value=30, now=T0 + 3 * MINUTE)
+    assert alerts_evaluate(now=T0 + 4 * MINUTE) == 1
+    assert fired() == [("everyone", customer.pk, 60)]
+
+
+def test_alerts_created_at_one_point_share_the_usage_counted(meter, customer):
+    for gte in (10, 20, 30):
+        make_alert(meter=meter, customer=customer, gte=gte, title=f"at {gte}")
+    make_alert(meter=meter, gte=25, title="everyone")
+    report(meter=meter, customer=customer, value=25)
+    assert alerts_evaluate(now=T0 + MINUTE) == 3
+    # One counter for the pair, one mark for the four alerts.
+    assert UsageCounter.objects.get().value - UsageMark.objects.get().value == 25
+    report(meter=meter, customer=customer, value=5, now=T0 + MINUTE)
+    assert alerts_evaluate(now=T0 + 2 * MINUTE) == 1
+    assert sorted(title for title, _, _ in fired()) == [
+        "at 10",
+        "at 20",
+        "at 30",
+        "everyone",
+    ]
+    # Every alert taken at the mark fired: no pass reads it any more.
+    assert not UsageMark.objects.exists()
+
+
+def test_archiving_the_last_alert_of_a_mark_drops_it(meter, customer):
+    kept = make_alert(meter=meter, customer=customer, gte=100, title="kept")
+    gone = make_alert(meter=meter, customer=customer, gte=100, title="gone")
+    report(meter=meter, customer=customer, value=10)
+    alerts_evaluate(now=T0 + MINUTE)
+    alert_archive(alert=gone, now=T0 + MINUTE)
+    assert UsageMark.objects.count() == 1  # the kept alert still reads it
+    alert_archive(alert=kept, now=T0 + MINUTE)
+    assert not UsageMark.objects.exists()
 
 
 def test_an_alert_created_between_two_runs_counts_from_its_creation(meter, customer):
@@ -340,8 +402,7 @@ def test_an_alert_created_between_two_runs_counts_from_its_creation(meter, custo
     report(meter=meter, customer=customer, value=60)
     assert alerts_evaluate(now=T0 + MINUTE) == 1
     assert fired() == [("new", customer.pk, 60)]
-    progress = AlertProgress.objects.select_related("alert").get()
-    assert (progress.alert.title, progress.value) == ("old", 110)
+    assert progress(customer, "old") == 110
 
 
 def test_a_threshold_reached_by_many_customers_fires_each_once(meter):
@@ -355,13 +416,13 @@ def test_a_threshold_reached_by_many_customers_fires_each_once(meter):
 
 
 def test_a_backlog_is_counted_over_several_runs(meter, customer, monkeypatch):
-    from alerts.services import progress
+    from alerts.services import progress as counting
 
-    monkeypatch.setattr(progress, "MAX_IDS_PER_RUN", 2)
+    monkeypatch.setattr(counting, "MAX_IDS_PER_RUN", 2)
     make_alert(meter=meter, customer=customer, gte=5)
     for _ in range(5):
         report(meter=meter, customer=customer, value=1)
     assert alerts_evaluate(now=T0 + MINUTE) == 0
-    assert AlertProgress.objects.get().value == 2
+    assert progress(customer) == 2
     assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
     assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.models import AlertProgress, AlertTrigger, UsageLimit
+from alerts.models import AlertTrigger, UsageCounter, UsageLimit
 from alerts.services import alerts_evaluate
 from metering.services import meter_create, meter_event_create
 from tests.alerts.factories import T0, CustomerFactory, make_alert
@@ -66,7 +66,7 @@ def test_max_alert_fires_on_the_largest_value_reported_after_creation():
     send(meter, customer, 60)
     alerts_evaluate(now=T0)
     assert fired() == [("max", customer.pk, 120)]
-    assert not AlertProgress.objects.exists()  # no incremental progress row
+    assert not UsageCounter.objects.exists()  # no incremental counting
 
 
 def test_unique_count_alert():

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from alerts import receivers
-from alerts.models import AlertCursor, AlertProgress, AlertTrigger
+from alerts.models import Alert, AlertCursor, AlertTrigger
 from alerts.services import usage_changes_evaluate
+from alerts.services.progress import alert_progress
 from alerts.services.usage_limits import usage_limit_create
 from billing.models import Invoice
 from billing.services import subscription_create
@@ -50,7 +51,11 @@ def customer(db):
 
 
 def progress() -> int:
-    return sum(int(row.value) for row in AlertProgress.objects.all())
+    """The usage counted towards the filtered alerts that have not fired."""
+    return sum(
+        int(alert_progress(alert=alert, customer_id=alert.customer_id) or 0)
+        for alert in Alert.objects.filter(customer__isnull=False, triggers=None)
+    )
 
 
 def test_the_watermark_reaches_the_last_event_when_no_writer_is_open(meter, customer):
