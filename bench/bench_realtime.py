@@ -24,6 +24,11 @@ snapshot, once), beside an empty authenticated DRF view behind the same gunicorn
 at the same pace (``bench.web_urls``, the reference: what gunicorn and Django
 cost before an endpoint's own work), with the server's CPU per request of each.
 
+At full size the events table first holds the summaries benchmark's 10 million
+events (``--rows`` another size; generated as ``bench_summaries`` does, reused when
+already there), as issue #14 measures: reads and checks against a
+production-sized table, not an empty one. ``--quick`` leaves the table as it is.
+
 Figures: p50 / p99 / max of each, the ingestion rate reached, the check
 endpoint's latency and rate reached, and the load average (the machine is shared:
 read the latencies beside it).
@@ -315,11 +320,24 @@ def _probe(api: _Api, meter_id: str, customer: str, arrivals: _Arrivals) -> dict
     return figures
 
 
+def _fill_table(rows: int) -> float:
+    """The summaries benchmark's events up to ``rows`` (0: none); seconds spent
+    generating them (0 when they are there)."""
+    if not rows:
+        return 0.0
+    from bench import bench_summaries
+
+    meter, customers, _ = bench_summaries._fixtures()
+    return bench_summaries._generate(meter.id, customers, rows)
+
+
 def run(args) -> dict:
+    from bench.bench_summaries import _table_events
     from config.celery import app
 
     probes = QUICK_PROBES if args.quick else PROBES
     rate = args.events or RATE
+    table_setup = _fill_table(args.rows or (0 if args.quick else 10_000_000))
     load_before = os.getloadavg()
     with ExitStack() as stack:
         broker_url = stack.enter_context(_redis())
@@ -369,6 +387,8 @@ def run(args) -> dict:
             for paths in (check_paths, [EMPTY_VIEW_PATH])
         )
     figures: dict = {
+        "events in the whole table (planner estimate)": _table_events(),
+        "table fill (s, 0 when reused)": table_setup,
         "probes": probes,
         "background ingestion target events/s": rate,
         "background ingestion reached events/s": round(ingested),
