@@ -316,6 +316,29 @@ def _grouped_adds_up(meter, customer: str) -> Decimal:
     return total
 
 
+def _sql_grouped_ms(meter_id: str, customer: str, repeats: int) -> list[float]:
+    """The reference: the grouped month in hand-written SQL on the daily rollups
+    the selector reads, the model's value from the sets, one round trip, no ORM."""
+    from django.db import connection
+
+    end = MONTH_START + timedelta(days=30)
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            cursor.execute(
+                "SELECT s.values ->> 'model', sum(d.value_sum)"
+                " FROM metering_meterusageday d JOIN metering_meterdimensionset s"
+                " ON s.id = d.dimension_set WHERE d.meter_id = %s"
+                " AND d.customer_id = %s AND d.bucket >= %s AND d.bucket < %s"
+                " GROUP BY 1 ORDER BY 1",
+                [meter_id, customer, MONTH_START, end],
+            )
+            cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
 def _summaries(args, customers: list[str], secret: str) -> dict:
     from metering import selectors
 
@@ -347,6 +370,7 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
                 *server,
                 _summary_requests(meter.id, customer, secret, count, **extra),
                 clients=1,
+                server=server,
             )
             if result.failures:
                 raise RuntimeError(f"summaries failed: {result.first_failure}")
@@ -354,21 +378,30 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
                 figures[f"{label}: {name} (ms)"] = 1000 * support.percentile(
                     result.latencies, fraction
                 )
+            # Gunicorn's and its database sessions' CPU: the latency of a quiet
+            # machine, whatever the neighbours do to the wall clock.
+            figures[f"{label}: server CPU per request (ms)"] = (
+                1000 * result.server_cpu / count
+            )
     end = MONTH_START + timedelta(days=30)
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        selectors.meter_event_summaries(
+    timings, cpu = support.timed_calls(
+        lambda: selectors.meter_event_summaries(
             meter=meter,
             customer_id=customer,
             start=MONTH_START,
             end=end,
             grouping_window=None,
             group_by=["model"],
-        )
-        timings.append(time.perf_counter() - started)
+        ),
+        requests,
+    )
     figures["selector in-process, grouped month: p95 (ms)"] = 1000 * support.percentile(
         timings, 0.95
+    )
+    figures["selector in-process, grouped month: CPU per call, py+pg (ms)"] = 1000 * cpu
+    reference = _sql_grouped_ms(meter.id, customer, requests)
+    figures["reference: hand-written SQL, grouped month, daily rollups: p95 (ms)"] = (
+        1000 * support.percentile(reference, 0.95)
     )
     return figures
 

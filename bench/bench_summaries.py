@@ -134,22 +134,22 @@ def _sql_timings(meter_id: str, customer_id: str, table: str, repeats: int):
     return timings
 
 
-def _in_process_ms(meter, customer_id: str, repeats: int) -> list[float]:
+def _in_process(meter, customer_id: str, repeats: int):
+    """The selector's latencies, and its CPU seconds per call (Python and the
+    database session's)."""
     from metering import selectors
 
     end = MONTH_START + timedelta(days=30)
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        selectors.meter_event_summaries(
+    return support.timed_calls(
+        lambda: selectors.meter_event_summaries(
             meter=meter,
             customer_id=customer_id,
             start=MONTH_START,
             end=end,
             grouping_window="day",
-        )
-        timings.append(time.perf_counter() - started)
-    return timings
+        ),
+        repeats,
+    )
 
 
 def run(args) -> dict:
@@ -172,6 +172,7 @@ def run(args) -> dict:
                 *server,
                 _requests(meter.id, customer, secret, requests, **extra),
                 clients=1,
+                server=server,
             )
             if result.failures:
                 raise RuntimeError(f"summaries failed: {result.first_failure}")
@@ -181,10 +182,16 @@ def run(args) -> dict:
             figures[f"{label}: p95 (ms)"] = 1000 * support.percentile(
                 result.latencies, 0.95
             )
-    timings = _in_process_ms(meter, customer, requests)
+            # Gunicorn's and its database sessions' CPU: the latency of a quiet
+            # machine, whatever the neighbours do to the wall clock.
+            figures[f"{label}: server CPU per request (ms)"] = (
+                1000 * result.server_cpu / requests
+            )
+    timings, cpu = _in_process(meter, customer, requests)
     figures["selector in-process, per day: p95 (ms)"] = 1000 * support.percentile(
         timings, 0.95
     )
+    figures["selector in-process, per day: CPU per call, py+pg (ms)"] = 1000 * cpu
     daily = _sql_timings(meter.id, customer, "metering_meterusageday", requests)
     hourly = _sql_timings(meter.id, customer, "metering_meterusagerollup", requests)
     reference = 1000 * support.percentile(daily, 0.95)

@@ -284,6 +284,25 @@ def drive_load(
     )
 
 
+def timed_calls(call, repeats: int) -> tuple[list[float], float]:
+    """Call ``call()`` ``repeats`` times in this process: the latency of each, and
+    the CPU seconds per call of this process and its database session together
+    (what a quiet machine would take; the latencies on a shared one wait too)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    timings = []
+    cpu, db_cpu = _cpu_seconds(), _process_seconds(backend)
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    used = _cpu_seconds() - cpu + _process_seconds(backend) - db_cpu
+    return timings, used / repeats
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:

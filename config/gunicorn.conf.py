@@ -6,6 +6,7 @@ avoids contention on Python's GIL, and a few threads per worker overlap the
 requests' waits on PostgreSQL (commits wait for the disk).
 """
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -46,3 +47,17 @@ GIL_SWITCH_INTERVAL = float(os.environ.get("GIL_SWITCH_INTERVAL", "0.001"))
 
 def post_fork(server, worker):
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
+def post_worker_init(worker):
+    """Move what the worker loaded (Django, the app, its URL patterns and views)
+    out of the garbage collector's reach: a full collection then walks only the
+    objects of requests. An answer that builds thousands of objects (a month per
+    day and group) triggers several, each over the whole loaded code otherwise:
+    17 instead of 28 ms of CPU per such summary request."""
+    from django.urls import get_resolver
+
+    # Import every view now, not on its first request.
+    get_resolver().check()
+    gc.collect()
+    gc.freeze()

@@ -101,6 +101,23 @@ def dimension_sets_of(meter: Meter) -> dict[int, dict[str, str]]:
     )
 
 
+def dimension_values_of(
+    meter: Meter, set_ids: Iterable[int]
+) -> dict[int, dict[str, str]]:
+    """The values of the meter's sets ``set_ids``, by id: from this process's
+    memory (an id's values never change), one query for the ones not there."""
+    wanted = set(set_ids)
+    with _lock:
+        found = {set_id: _values[set_id] for set_id in wanted if set_id in _values}
+    missing = wanted - found.keys()
+    if missing:
+        rows = MeterDimensionSet.objects.filter(meter=meter, id__in=missing)
+        read = dict(rows.values_list("id", "values"))
+        _note_values(read)
+        found.update(read)
+    return found
+
+
 def sets_matching(
     sets: Mapping[int, Mapping[str, str]], segment: Segment | None
 ) -> list[int]:

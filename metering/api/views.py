@@ -117,23 +117,30 @@ class MeterReactivateView(StripeView):
         return self.render(meter, params)
 
 
-def _page(summaries: list[dict], params: dict) -> tuple[list[dict], bool]:
-    """Cursor pagination over computed summaries (already newest first)."""
+def _position(summaries: list, cursor: str, name: str) -> int:
+    """Where the summary with id ``cursor`` is (404 naming ``name`` if nowhere)."""
+    for index, summary in enumerate(summaries):
+        if s.summary_id(summary) == cursor:
+            return index
+    raise ResourceMissing(f"No such meter event summary: '{cursor}'", param=name)
+
+
+def _page(summaries: list, params: dict) -> tuple[list, bool]:
+    """Cursor pagination over computed summaries (already newest first).
+
+    Pages the summaries before they are rendered: a month per day and group is
+    thousands of them, and an id (a digest) for each would cost more than the
+    read; only the cursors' ids are looked for."""
     limit = params.get("limit", 10)
-    ids = [summary["id"] for summary in summaries]
-    for name in ("starting_after", "ending_before"):
-        cursor = params.get(name)
-        if cursor and cursor not in ids:
-            raise ResourceMissing(
-                f"No such meter event summary: '{cursor}'", param=name
-            )
-    if params.get("ending_before"):
-        before = summaries[: ids.index(params["ending_before"])]
+    found = {
+        name: _position(summaries, params[name], name)
+        for name in ("starting_after", "ending_before")
+        if params.get(name)
+    }
+    if "ending_before" in found:
+        before = summaries[: found["ending_before"]]
         return before[-limit:], len(before) > limit
-    start = (
-        ids.index(params["starting_after"]) + 1 if params.get("starting_after") else 0
-    )
-    rest = summaries[start:]
+    rest = summaries[found.get("starting_after", -1) + 1 :]
     return rest[:limit], len(rest) > limit
 
 
@@ -158,9 +165,8 @@ class MeterEventSummaryListView(StripeView):
             group_by=params.get("dimension_group_by_keys") or (),
             filters=params.get("dimension_filters") or {},
         )
-        data, has_more = _page(
-            [s.summary_data(summary) for summary in summaries], params
-        )
+        page, has_more = _page(summaries, params)
+        data = [s.summary_data(summary) for summary in page]
         return Response(
             {"object": "list", "data": data, "has_more": has_more, "url": request.path}
         )

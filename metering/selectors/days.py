@@ -13,13 +13,39 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import BigIntegerField, Func, QuerySet, Sum
 
 from metering.models import Meter, MeterUsageDay, MeterUsageRollup
 from metering.usage import DAY, Cell, floor_day
 
 # The hour of a cell that sums many hours in SQL; never used for grouping.
 SUMMED = datetime.min.replace(tzinfo=UTC)
+
+
+class Epoch(Func):
+    """Unix seconds of a datetime column, computed by the database.
+
+    Grouping hours into days on integers spares Python from parsing one datetime
+    per rollup row, which costs more than the query itself.
+    """
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS bigint)",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(strftime('%%%%s', %(expressions)s) AS integer)",
+            **extra,
+        )
 
 
 def additive(meter: Meter) -> bool:

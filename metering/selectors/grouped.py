@@ -15,11 +15,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db.models import Max, Sum
-from django.db.models.functions import TruncDay
 
-from metering.dimensions import Segment, dimension_sets_of, sets_matching
+from metering.dimensions import (
+    Segment,
+    dimension_sets_of,
+    dimension_values_of,
+    sets_matching,
+)
 from metering.models import Meter
-from metering.selectors.days import additive, rollup_parts, union
+from metering.selectors.days import Epoch, additive, rollup_parts, union
 from metering.selectors.gauges import gauge_usage
 from metering.selectors.periods import (
     _edge_cells,
@@ -74,18 +78,26 @@ def _summed_cells(meter: Meter, customers, start, end, sets, window):
     if not by_day:
         sums["maximum"] = Max("value_max")
     queries = []
+    # A day as unix seconds from the database: thousands of rows (a month of a
+    # hundred sets) each parsed as a datetime cost more than the query.
+    day = Epoch("bucket") - Epoch("bucket") % int(DAY.total_seconds())
     for rows in rollup_parts(meter, *inner, customers, sets, by_day=by_day):
         if window == "day":
-            rows = rows.annotate(slot=TruncDay("bucket", tzinfo=UTC))
+            rows = rows.annotate(slot=day)
         queries.append(
             rows.values(*keys)
             .annotate(**sums)
             .filter(count__gt=0)
             .values_list(*keys, *sums)
         )
+    days: dict[int, datetime] = {}
     for customer_id, set_id, *slot, total, count, maximum in (
         (*row, None) if by_day else row for row in union(queries)
     ):
+        if slot and window == "day":
+            if slot[0] not in days:
+                days[slot[0]] = datetime.fromtimestamp(slot[0], tz=UTC)
+            slot = [days[slot[0]]]
         cells.setdefault(customer_id, []).append(
             Cell(
                 hour=slot[0] if slot else start,
@@ -119,30 +131,38 @@ class _Everything(dict):
         return ()
 
 
-def _values(meter, customers, start, end, window, groups, sets) -> dict:
-    """{(bucket start, group): usage} for the groups' sets (``groups`` None: all
-    in one); over several customers the sum of each customer's usage."""
+def _values(meter, customers, start, end, window, grouping, sets) -> dict:
+    """{(bucket start, group): usage} for the groups' sets (``grouping`` None: all
+    in one; else a function from the set ids read to each one's group); over
+    several customers the sum of each customer's usage."""
     found: dict[tuple, Decimal] = {}
-    if groups is None:
-        group_of_set: dict = _Everything()
-    else:
-        group_of_set = {
-            set_id: group for group, ids in groups.items() for set_id in ids
-        }
     if meter.formula == Meter.Formula.TIME_WEIGHTED_SUM:
-        for bucket_start, bucket_end in _buckets(start, end, window):
-            usage = gauge_usage(meter, bucket_start, bucket_end, customers, sets)
-            for by_set in usage.values():
-                for set_id, value in by_set.items():
-                    if set_id in group_of_set:
-                        _add(found, (bucket_start, group_of_set[set_id]), value)
+        usages = [
+            (bucket_start, by_set)
+            for bucket_start, bucket_end in _buckets(start, end, window)
+            for by_set in gauge_usage(
+                meter, bucket_start, bucket_end, customers, sets
+            ).values()
+        ]
+        group_of_set = _group_of_set(
+            grouping, {set_id for _, by_set in usages for set_id in by_set}
+        )
+        for bucket_start, by_set in usages:
+            for set_id, value in by_set.items():
+                if set_id in group_of_set:
+                    _add(found, (bucket_start, group_of_set[set_id]), value)
         return found
     if window is None:
         group_of = lambda hour: start  # noqa: E731
     else:
         group_of = (lambda hour: hour) if window == "hour" else floor_day
     counted = unique_of(meter)
-    for cells in _cells(meter, customers, start, end, sets, window).values():
+    by_customer = _cells(meter, customers, start, end, sets, window)
+    group_of_set = _group_of_set(
+        grouping,
+        {cell.dimension_set for cells in by_customer.values() for cell in cells},
+    )
+    for cells in by_customer.values():
         members: dict[tuple, list[Cell]] = {}
         for cell in cells:
             if cell.dimension_set in group_of_set:
@@ -160,6 +180,33 @@ def _values(meter, customers, start, end, window, groups, sets) -> dict:
     return found
 
 
+def _group_of_set(grouping, set_ids: set[int]):
+    return _Everything() if grouping is None else grouping(set_ids)
+
+
+def _grouping(meter: Meter, group_by: Sequence[str], segment: Segment | None):
+    """(grouping, sets to read) for ``_values``: the groups of the sets read,
+    named by their ``group_by`` values; a segment reads only its sets."""
+    if not group_by and segment is None:
+        return None, None
+
+    def named(values: dict[str, str]) -> tuple[str, ...]:
+        return tuple(values.get(name, "") for name in group_by)
+
+    if segment is None:
+        # Only the sets with usage are named, their values from memory: the
+        # meter's every set would be a query per read.
+        def grouping(set_ids):
+            values = dimension_values_of(meter, set_ids)
+            return {set_id: named(found) for set_id, found in values.items()}
+
+        return grouping, None
+    sets = dimension_sets_of(meter)
+    chosen = sets_matching(sets, segment)
+    groups = {set_id: named(sets[set_id]) for set_id in chosen}
+    return (lambda set_ids: groups), chosen
+
+
 def grouped_usage(
     *,
     meter: Meter,
@@ -174,21 +221,15 @@ def grouped_usage(
     first, groups in value order; every group with usage in the range appears in
     every bucket (0 where it has none). ``customer_id`` None: all customers, each
     bucket the sum of each customer's usage."""
-    groups: dict[tuple[str, ...], set[int]] | None = None
-    read_sets = None
-    if group_by or segment is not None:
-        sets = dimension_sets_of(meter)
-        chosen = sets_matching(sets, segment)
-        groups = {}
-        for set_id in chosen:
-            key = tuple(sets[set_id].get(name, "") for name in group_by)
-            groups.setdefault(key, set()).add(set_id)
-        if not groups:
-            return []
-        read_sets = None if segment is None else chosen
-    values = _values(meter, customer_id, start, end, grouping_window, groups, read_sets)
+    grouping, read_sets = _grouping(meter, group_by, segment)
+    if read_sets is not None and not read_sets:
+        return []  # no set meets the segment
+    values = _values(
+        meter, customer_id, start, end, grouping_window, grouping, read_sets
+    )
     # Grouped: the groups with usage; ungrouped: the one group, every bucket.
-    present = sorted({group for _, group in values}) if groups is not None else [()]
+    grouped = grouping is not None
+    present = sorted({group for _, group in values}) if grouped else [()]
     fixed = dict(segment or ())
     return [
         (

@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db.models import (
-    BigIntegerField,
     CharField,
     F,
-    Func,
     QuerySet,
     Sum,
     Value,
@@ -21,7 +19,7 @@ from django.db.models.functions import RowNumber
 
 from metering.dimensions import check_dimension_keys, segment_of
 from metering.models import Meter
-from metering.selectors.days import additive, rollup_parts, union
+from metering.selectors.days import Epoch, additive, rollup_parts, union
 from metering.selectors.grouped import grouped_usage
 from metering.selectors.periods import (
     _rollup_cells,
@@ -50,35 +48,9 @@ class Summary:
     dimensions: dict[str, str] | None = None
 
 
-class _Epoch(Func):
-    """Unix seconds of a datetime column, computed by the database.
-
-    Grouping hours into days on integers spares Python from parsing one datetime
-    per rollup row, which costs more than the query itself.
-    """
-
-    output_field = BigIntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS bigint)",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(strftime('%%%%s', %(expressions)s) AS integer)",
-            **extra,
-        )
-
-
 def _slots(parts: list[QuerySet], column: str, seconds: int) -> dict[int, Decimal]:
     """The sum of ``column`` per slot (unix seconds of its start) over ``parts``."""
-    slot = _Epoch("bucket") - _Epoch("bucket") % seconds
+    slot = Epoch("bucket") - Epoch("bucket") % seconds
     totals: dict[int, Decimal] = {}
     for key, total in union(
         [
@@ -97,7 +69,7 @@ def _slots(parts: list[QuerySet], column: str, seconds: int) -> dict[int, Decima
 def _plain_grouped(rows: QuerySet, seconds: int) -> dict[int, Decimal]:
     """Usage per slot (unix seconds of its start) for ``last`` meters without a
     time window."""
-    slot = _Epoch("bucket") - _Epoch("bucket") % seconds
+    slot = Epoch("bucket") - Epoch("bucket") % seconds
     rows = rows.annotate(slot=slot)
     # Per customer and slot, the hour holding the latest event; summed over customers.
     latest = (
@@ -273,7 +245,7 @@ def customer_usage_series(
     if not plain:
         return series
     seconds = int(step.total_seconds())
-    slot = _Epoch("bucket") - _Epoch("bucket") % seconds
+    slot = Epoch("bucket") - Epoch("bucket") % seconds
     parts = [
         rows.annotate(slot=slot, of=Value(meter.pk, output_field=CharField()))
         .values("of", "slot")

@@ -105,3 +105,15 @@ def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch, env, bind):
         monkeypatch.setenv(key, value)
     config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
     assert config["bind"] == bind
+
+
+def test_gunicorn_workers_freeze_what_they_loaded():
+    """After a worker loads the app, its objects leave the collector's reach."""
+    import gc
+
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    try:
+        config["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

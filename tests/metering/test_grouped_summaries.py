@@ -113,6 +113,37 @@ def test_group_by_and_filter_per_day(api, setup):
     ]
 
 
+def test_grouping_names_the_sets_read_from_memory(setup, django_assert_num_queries):
+    """Grouped without a filter, a read names only the sets it found usage in,
+    their values remembered: one query (the rollups) once they are known, and a
+    set whose values are not in memory is read once."""
+    from metering import dimensions
+
+    meter, customer = setup
+
+    def grouped():
+        return selectors.meter_event_summaries(
+            meter=meter,
+            customer_id=customer.id,
+            start=DAY,
+            end=DAY + 48 * H,
+            grouping_window=None,
+            group_by=["model"],
+        )
+
+    dimensions._values.clear()
+    with django_assert_num_queries(2):
+        first = grouped()
+    with django_assert_num_queries(1):
+        again = grouped()
+    assert again == first
+    assert [(row.dimensions, row.value) for row in first] == [
+        ({"model": ""}, 1),
+        ({"model": "large"}, 120),
+        ({"model": "small"}, 3),
+    ]
+
+
 def test_ungrouped_summary_has_no_dimensions(api, setup):
     meter, customer = setup
     body = summaries(api, meter, customer, DAY, DAY + 48 * H).json()

@@ -164,6 +164,41 @@ def test_pagination(api, setup):
     assert sum(s["aggregated_value"] for s in everything) == 1111
 
 
+def test_a_page_renders_only_its_summaries(api, setup, monkeypatch):
+    """72 hours in pages of 10: ids are digested for the page and the cursor's
+    search, not for every summary of the range."""
+    from metering.api import serializers
+
+    meter, customer = setup
+    digested = []
+    original = serializers.summary_id
+    monkeypatch.setattr(
+        serializers,
+        "summary_id",
+        lambda summary: digested.append(summary) or original(summary),
+    )
+    start, end = DAY0, DAY0 + timedelta(days=3)
+    first = summaries(api, meter, customer, start, end, value_grouping_window="hour")
+    assert len(first.json()["data"]) == 10
+    assert len(digested) == 10
+    digested.clear()
+    cursor = first.json()["data"][-1]["id"]
+    second = summaries(
+        api,
+        meter,
+        customer,
+        start,
+        end,
+        value_grouping_window="hour",
+        starting_after=cursor,
+    ).json()
+    # The cursor is the 10th summary: found after 10 digests, then a page of 10.
+    assert len(digested) == 20
+    assert (
+        second["data"][0]["start_time"] == first.json()["data"][-1]["start_time"] - 3600
+    )
+
+
 @pytest.mark.parametrize(
     ("start", "end", "extra", "param"),
     [
