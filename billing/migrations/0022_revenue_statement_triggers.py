@@ -126,7 +126,8 @@ DROP TRIGGER IF EXISTS billing_revenue_month_update ON billing_invoice;
 DROP TRIGGER IF EXISTS billing_revenue_month_delete ON billing_invoice;
 DROP FUNCTION IF EXISTS billing_revenue_month_track();
 DROP FUNCTION IF EXISTS billing_usage_month_add(text, boolean, text, timestamptz, int);
-DROP FUNCTION IF EXISTS billing_revenue_month_add(boolean, text, timestamptz, text, bigint);
+DROP FUNCTION IF EXISTS
+    billing_revenue_month_add(boolean, text, timestamptz, text, bigint);
 """
 
 STATEMENT_TRIGGERS_DROP = "".join(
