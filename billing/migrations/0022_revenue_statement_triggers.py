@@ -32,36 +32,44 @@ CREATE OR REPLACE FUNCTION billing_revenue_shard() RETURNS int AS $$
 $$ LANGUAGE sql VOLATILE;
 """
 
-# Each figure of each row, taken out (o) and put in (n), summed per month.
+# Each figure of each counted row, taken out (o) and put in (n), summed per month.
+# Only the columns read are carried (a transition table's row is the whole row).
+_COUNTED = ", ".join(
+    ("livemode", "currency", "status", "finalized_at", "paid_at", "total")
+    + ("amount_paid", "amount_remaining")
+)
 REVENUE = f"""
 WITH {{tables}}
-changed AS (
-    SELECT -1 AS sign, * FROM o UNION ALL SELECT 1 AS sign, * FROM n
-),
-moves AS (
-    SELECT livemode, 'invoiced' AS kind, finalized_at AS at, currency,
-           sign * total AS amount
-    FROM changed WHERE status IN {INVOICED}
+counted AS (
+    SELECT -1 AS sign, {_COUNTED} FROM o WHERE status IN {INVOICED}
     UNION ALL
-    SELECT livemode, 'collected', paid_at, currency, sign * amount_paid
-    FROM changed WHERE status = 'paid'
-    UNION ALL
-    SELECT livemode, 'open', finalized_at, currency, sign * amount_remaining
-    FROM changed WHERE status = 'open'
+    SELECT 1 AS sign, {_COUNTED} FROM n WHERE status IN {INVOICED}
 )
 INSERT INTO billing_revenuemonth (livemode, kind, month, currency, shard, amount)
-SELECT livemode, kind, date_trunc('month', at AT TIME ZONE 'UTC')::date, currency,
-       (SELECT billing_revenue_shard()), sum(amount)
-FROM moves WHERE at IS NOT NULL
-GROUP BY 1, 2, 3, 4 HAVING sum(amount) <> 0 ORDER BY 1, 2, 3, 4
+SELECT livemode, figure.kind, date_trunc('month', figure.at AT TIME ZONE 'UTC')::date,
+       currency, (SELECT billing_revenue_shard()), sum(sign * figure.amount)
+FROM counted CROSS JOIN LATERAL (VALUES
+    ('invoiced', finalized_at, total),
+    ('collected', CASE WHEN status = 'paid' THEN paid_at END, amount_paid),
+    ('open', CASE WHEN status = 'open' THEN finalized_at END, amount_remaining)
+) AS figure (kind, at, amount)
+WHERE figure.at IS NOT NULL
+GROUP BY 1, 2, 3, 4 HAVING sum(sign * figure.amount) <> 0 ORDER BY 1, 2, 3, 4
 ON CONFLICT (month, kind, currency, livemode, shard)
 DO UPDATE SET amount = billing_revenuemonth.amount + EXCLUDED.amount;
 """
 
 # Usage lines are frozen once final: they move only when their invoice enters
-# or leaves the invoiced statuses, or changes month, mode or customer.
-_PLACE = "(a.finalized_at, a.livemode, a.customer_id) IS NOT DISTINCT FROM \
-(b.finalized_at, b.livemode, b.customer_id)"
+# or leaves the invoiced statuses, or changes month, mode or customer. Products
+# are summed into the transaction's shard; customers (one row each, the top
+# customers' index order) into shard 0, as 0020 does.
+_PLACE = (
+    "(a.finalized_at, a.livemode, a.customer_id)"
+    " IS NOT DISTINCT FROM (b.finalized_at, b.livemode, b.customer_id)"
+)
+_USAGE_UPSERT = """
+ON CONFLICT (month, dimension, key, currency, livemode, shard)
+DO UPDATE SET amount = billing_usagerevenuemonth.amount + EXCLUDED.amount"""
 USAGE = f"""
 WITH {{tables}}
 moved AS (
@@ -74,25 +82,34 @@ moved AS (
     FROM n AS a LEFT JOIN o AS b
         ON b.id = a.id AND b.status IN {INVOICED} AND {_PLACE}
     WHERE a.status IN {INVOICED} AND a.finalized_at IS NOT NULL AND b.id IS NULL
+),
+usage AS (
+    SELECT moved.livemode, moved.customer_id, line.currency, line.price_id,
+           date_trunc('month', moved.finalized_at AT TIME ZONE 'UTC')::date AS month,
+           moved.sign * line.amount AS amount
+    FROM moved CROSS JOIN LATERAL (
+        -- The plan is made once for any size of statement: each invoice's lines
+        -- are read through their index (OFFSET 0 keeps the join from being
+        -- planned as a scan of every line for each invoice).
+        SELECT currency, price_id, amount FROM billing_invoicelineitem
+        WHERE invoice_id = moved.id AND kind IN ('metered', 'late_usage') OFFSET 0
+    ) AS line
+),
+by_product AS (
+    INSERT INTO billing_usagerevenuemonth
+        (livemode, month, dimension, key, currency, shard, amount)
+    SELECT usage.livemode, usage.month, 'product', coalesce(price.product_id, ''),
+           usage.currency, (SELECT billing_revenue_shard()), sum(usage.amount)
+    FROM usage LEFT JOIN catalog_price AS price ON price.id = usage.price_id
+    GROUP BY 1, 2, 4, 5 HAVING sum(usage.amount) <> 0 ORDER BY 1, 2, 4, 5
+    {_USAGE_UPSERT}
 )
 INSERT INTO billing_usagerevenuemonth
     (livemode, month, dimension, key, currency, shard, amount)
-SELECT moved.livemode,
-       date_trunc('month', moved.finalized_at AT TIME ZONE 'UTC')::date,
-       dimension.name, dimension.key, line.currency,
-       CASE WHEN dimension.name = 'product'
-            THEN (SELECT billing_revenue_shard()) ELSE 0 END,
-       sum(moved.sign * line.amount)
-FROM moved
-JOIN billing_invoicelineitem AS line ON line.invoice_id = moved.id
-LEFT JOIN catalog_price AS price ON price.id = line.price_id
-CROSS JOIN LATERAL (VALUES ('product', coalesce(price.product_id, '')),
-                           ('customer', moved.customer_id)) AS dimension (name, key)
-WHERE line.kind IN ('metered', 'late_usage')
-GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(moved.sign * line.amount) <> 0
-ORDER BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (month, dimension, key, currency, livemode, shard)
-DO UPDATE SET amount = billing_usagerevenuemonth.amount + EXCLUDED.amount;
+SELECT livemode, month, 'customer', customer_id, currency, 0, sum(amount)
+FROM usage
+GROUP BY 1, 2, 4, 5 HAVING sum(amount) <> 0 ORDER BY 1, 2, 4, 5
+{_USAGE_UPSERT};
 """
 
 # Per event: its transition tables, the one it lacks as an empty copy.
