@@ -2,7 +2,9 @@
 top customers by usage: the dashboard home's billing figures.
 
 On PostgreSQL they are read from ``RevenueMonth`` and ``UsageRevenueMonth`` rows,
-which a trigger on ``billing_invoice`` keeps (migration ``0020_revenue_months``):
+which triggers on ``billing_invoice`` keep (migration ``0020_revenue_months``; one
+call per statement since ``0022_revenue_statement_triggers``, so finalize's chunk
+of invoices, written in one ``UPDATE``, costs one upsert, not one per invoice):
 reading a year of a million invoices (or a month of their usage lines) took
 seconds, a few dozen rows (or an index scan) take a millisecond. Elsewhere
 (SQLite, ``make run``) the invoices are summed; both answer the same figures,

@@ -10,8 +10,9 @@ class RevenueMonth(models.Model):
     ``amount_paid``) in one UTC month, currency and mode, in minor units; and
     what open invoices finalized in the month still ask (``amount_remaining``).
 
-    On PostgreSQL a trigger on ``billing_invoice`` (migration
-    ``0020_revenue_months``) adds each invoice's change to these rows in the
+    On PostgreSQL triggers on ``billing_invoice`` (migrations
+    ``0020_revenue_months``, ``0022_revenue_statement_triggers``: one call per
+    statement) add each invoice's change to these rows in the
     invoice's own transaction, so the home reads a few dozen rows instead of a
     year of invoices. A month may have several rows, one per ``shard``: as the
     meter rollups do, concurrent transactions each write a shard nobody else
