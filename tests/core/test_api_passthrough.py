@@ -78,8 +78,9 @@ def test_the_api_routes_come_first_and_no_other_route_is_under_its_prefixes():
     )
     api = [r for entry in urls.urlpatterns[:catch_all] for r in _routes(entry)]
     rest = [r for entry in urls.urlpatterns[catch_all + 1 :] for r in _routes(entry)]
-    assert api and all(route.startswith(("v1/", "v2/")) for route in api)
-    assert not [route for route in rest if route.startswith(("v1/", "v2/", "v"))]
+    assert api
+    assert all(route.startswith(("v1/", "v2/")) for route in api)
+    assert not [route for route in rest if route.startswith("v")]
     assert resolve("/v1/billing/meter_events").func.view_class is MeterEventCreateView
     assert resolve("/v1/nothing/here").func.__wrapped__ is unknown_route
     assert resolve("/admin/").url_name == "index"
