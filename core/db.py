@@ -118,16 +118,16 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not request.path.startswith(REPLICA_READ_PATHS):
+            # The API and everything else: the primary, nothing to pin.
+            return self.get_response(request)
         if not (
             replica_configured()
             and request.method in ("GET", "HEAD")
-            and request.path.startswith(REPLICA_READ_PATHS)
             and PIN_COOKIE not in request.COOKIES
         ):
             response = self.get_response(request)
-            if request.method not in ("GET", "HEAD", "OPTIONS") and (
-                request.path.startswith(REPLICA_READ_PATHS)
-            ):
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
                 self._pin(response)
             return response
         with replica_reads() as scope:
