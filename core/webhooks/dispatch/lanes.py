@@ -160,6 +160,7 @@ def _claim_statement(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[
     The head is locked (FOR UPDATE waits for another claim, then reads the row
     as it committed), and the batch's rows are updated only while still waiting
     and free: an UPDATE re-checks its own conditions on a row changed meanwhile.
+    The batch's ids are read first (``ARRAY``), then its rows by primary key.
     """
     head, head_params = _sql(rows.values("leased_until")[:1])
     size = settings.TALLY_WEBHOOK_BATCH_SIZE
@@ -170,7 +171,7 @@ def _claim_statement(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[
     sets = ", ".join(f"{quote(name)} = %s" for name in fields)
     sql = (
         f"WITH head AS ({head} FOR UPDATE) UPDATE {table} SET {sets} "
-        f"WHERE id IN ({batch}) AND status = %s AND attempt_count = 0 "
+        f"WHERE id = ANY(ARRAY({batch})) AND status = %s AND attempt_count = 0 "
         "AND (leased_until IS NULL OR leased_until <= %s) "
         "AND EXISTS (SELECT 1 FROM head "
         "WHERE head.leased_until IS NULL OR head.leased_until <= %s) "
