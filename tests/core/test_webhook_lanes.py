@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 from datetime import timedelta
 
@@ -169,6 +170,59 @@ def test_connections_are_kept_alive_between_attempts():
         receiver.stop()
     assert receiver.connections == 1
     assert len(receiver.received) == 5
+
+
+def test_a_request_goes_out_in_one_write(monkeypatch):
+    """Head and body in one write: the receiver wakes once per delivery."""
+    writes: list[bytes] = []
+    real_send = http.client.HTTPConnection.send
+
+    def send(connection, data):
+        writes.append(bytes(data))
+        real_send(connection, data)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", send)
+    receiver = Receiver(keep_alive=True).start()
+    try:
+        for _ in range(2):
+            outcome = transport.post(
+                url=receiver.url, body=b'{"id": "evt_1"}', headers={}
+            )
+            assert outcome.succeeded
+    finally:
+        receiver.stop()
+    assert len(writes) == 2
+    assert all(write.startswith(b"POST /webhooks") for write in writes)
+    assert all(write.endswith(b'\r\n\r\n{"id": "evt_1"}') for write in writes)
+    assert [r.body for r in receiver.received] == [b'{"id": "evt_1"}'] * 2
+
+
+def test_a_worker_claims_its_next_batch_as_being_sent(receiver, run, queued):
+    endpoint = endpoint_for(receiver.url)
+    record(run, 3)
+    WebhookDelivery.objects.update(lease_token="", leased_until=None)  # a lost task
+    token, ids = dispatch.lane_claim(
+        endpoint_id=endpoint.pk, lane=0, now=clock.now(), sending=True
+    )
+    rows = WebhookDelivery.objects.filter(pk__in=ids)
+    assert sorted(rows.values_list("id", flat=True)) == ids
+    assert len(ids) == 3
+    assert {(row.lease_token, row.sending_since is not None) for row in rows} == {
+        (token, True)
+    }
+    # Leased and being sent: nobody else takes the lane.
+    assert dispatch.lane_claim(endpoint_id=endpoint.pk, lane=0, now=clock.now()) is None
+
+
+def test_a_claim_skips_deliveries_no_longer_waiting(receiver, run, queued):
+    endpoint = endpoint_for(receiver.url)
+    record(run, 3)
+    first, *rest = WebhookDelivery.objects.order_by("id")
+    WebhookDelivery.objects.update(lease_token="", leased_until=None)
+    # The head was sent meanwhile (say, as a resend): only the others are claimed.
+    WebhookDelivery.objects.filter(pk=first.pk).update(status="succeeded")
+    _, ids = dispatch.lane_claim(endpoint_id=endpoint.pk, lane=0, now=clock.now())
+    assert ids == [row.pk for row in rest]
 
 
 @pytest.mark.django_db(transaction=True)
