@@ -10,10 +10,11 @@ How a delivery travels:
    the request or job that recorded the event.
 2. A worker (``sending.lane_send``) takes the lane's batch of deliveries, POSTs
    them one after another with ``requests`` (a keep-alive session per worker
-   process; connect/read timeouts from settings) and logs each attempt: status
-   code, duration, the first 2 KB of the answer or the error. A success is one
-   statement (the delivery's UPDATE and the attempt's INSERT); then the worker
-   claims the lane's next batch itself, for up to ``sending.BATCH_BUDGET``.
+   process, a request's head and body in one write; connect/read timeouts from
+   settings) and logs each attempt: status code, duration, the first 2 KB of the
+   answer or the error. The batch's successes are one statement (the deliveries'
+   UPDATE and the attempts' INSERT); then the worker claims the lane's next batch
+   itself (on PostgreSQL one statement), for up to ``sending.BATCH_BUDGET``.
 3. A failed attempt schedules the next one with exponential backoff (1 min, 5 min,
    30 min, 2 h, 5 h, then every 10 h) until three days after the event; then the
    delivery is ``failed``. Retries are not Celery countdowns: a Beat job
@@ -33,5 +34,5 @@ side by side, a task each: its events are retried out of order anyway, and a dea
 receiver must not build an ever-growing queue. Retries are never held back (as at
 Stripe, one failing event must not block every later one for three days). The price
 of the order is throughput per endpoint: one delivery per round trip to the receiver
-(plus about one database round trip).
+(plus three database round trips per batch).
 """

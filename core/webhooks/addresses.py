@@ -69,14 +69,43 @@ def _check_peer(sock: socket.socket) -> None:
         )
 
 
-class _GuardedHTTPConnection(HTTPConnection):
+class _OneWrite:
+    """Writes a request's head and its body together: one segment, not two.
+
+    urllib3 writes the headers, then the body. Two writes wake the receiver twice
+    (it reads the head, then waits for the body), and on a busy machine each write
+    may hand the CPU to it: one write is one wake-up on each side.
+    """
+
+    def request(self, method, url, body=None, headers=None, **kwargs) -> None:
+        self._held = b"" if isinstance(body, bytes) and body else None
+        try:
+            super().request(method, url, body=body, headers=headers, **kwargs)
+        except BaseException:
+            self._held = None  # the connection is dropped: nothing more to write
+            raise
+        held, self._held = self._held, None
+        if held:  # no body came after all
+            super().send(held)
+
+    def send(self, data) -> None:
+        held = getattr(self, "_held", None)
+        if held is not None and isinstance(data, bytes):
+            if not held:  # the head: kept for the body
+                self._held = data
+                return
+            data, self._held = held + data, None
+        super().send(data)
+
+
+class _GuardedHTTPConnection(_OneWrite, HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _check_peer(sock)
         return sock
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
+class _GuardedHTTPSConnection(_OneWrite, HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _check_peer(sock)

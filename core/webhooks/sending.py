@@ -52,12 +52,20 @@ class _Clock:
         return self.start + self.elapsed()
 
 
-def _take(ids: list[int], token: str, *, now: datetime):
-    """Make the leased deliveries ours under a new token; load them in id order."""
-    taken = secrets.token_hex(16)
-    WebhookDelivery.objects.filter(
-        pk__in=ids, lease_token=token, status=PENDING
-    ).update(lease_token=taken, leased_until=now + dispatch.LEASE, sending_since=now)
+def _take(ids: list[int], token: str, *, now: datetime, claimed: bool = False):
+    """Make the leased deliveries ours under a new token; load them in id order.
+
+    ``claimed``: this worker has just claimed them itself (no broker message
+    can hand them to another): they are ours already.
+    """
+    taken = token
+    if not claimed:
+        taken = secrets.token_hex(16)
+        WebhookDelivery.objects.filter(
+            pk__in=ids, lease_token=token, status=PENDING
+        ).update(
+            lease_token=taken, leased_until=now + dispatch.LEASE, sending_since=now
+        )
     pending = (
         WebhookDelivery.objects.filter(event_id=OuterRef("event_id"), status=PENDING)
         .order_by()
@@ -104,13 +112,14 @@ def _send_batch(
     clock: _Clock,
     lane: int | None = None,
     deadline: timedelta | None = None,
+    claimed: bool = False,
 ) -> _Batch:
     """Send the deliveries leased with ``token`` in id order; stop at a failure.
 
     Successes are written together (``recording``), before anything else is
     written about the batch and before it ends.
     """
-    token, rows = _take(ids, token, now=clock.now())
+    token, rows = _take(ids, token, now=clock.now(), claimed=claimed)
     bodies = signing.render_bodies([row.event for row in rows])
     batch = _Batch(finished=bool(rows))
     successes: list[tuple[Send, transport.Outcome]] = []
@@ -209,19 +218,24 @@ def lane_send(
 ) -> int:
     """Send a lane's claimed batch, then its next ones, within ``BATCH_BUDGET``."""
     clock = _Clock(now)
-    sent, token, ids = 0, lease_token, delivery_ids
+    sent, token, ids, claimed = 0, lease_token, delivery_ids, False
     while True:
-        batch = _send_batch(ids, token, clock=clock, lane=lane, deadline=BATCH_BUDGET)
+        batch = _send_batch(
+            ids, token, clock=clock, lane=lane, deadline=BATCH_BUDGET, claimed=claimed
+        )
         sent += batch.sent
         if not batch.finished:
             return sent
-        claimed = dispatch.lane_claim(
-            endpoint_id=endpoint_id, lane=lane, now=clock.now()
+        # Claimed as being sent by this worker, unless its time is up: then a
+        # new task takes the batch over.
+        claimed = clock.elapsed() < BATCH_BUDGET
+        next_batch = dispatch.lane_claim(
+            endpoint_id=endpoint_id, lane=lane, now=clock.now(), sending=claimed
         )
-        if claimed is None:
+        if next_batch is None:
             return sent
-        token, ids = claimed
-        if clock.elapsed() >= BATCH_BUDGET:
+        token, ids = next_batch
+        if not claimed:
             dispatch.enqueue_lane(endpoint_id, lane, token, ids)
             return sent
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 from datetime import timedelta
 
@@ -58,19 +59,23 @@ def test_one_task_sends_a_backlog_in_order_a_batch_at_a_time(
     def count(prefix: str) -> int:
         return sum(sql.startswith(prefix) for sql in statements)
 
-    # Per batch (1, then 5, 5, 1): one UPDATE to take it over and one read to
-    # load it, and its successes written together (on PostgreSQL one statement
-    # for the deliveries and their attempt rows; elsewhere an UPDATE and an
-    # attempt row each); claiming the next one reads three times (the endpoint,
-    # the lane's head, locked, and the batch) and updates once; the last claim
-    # finds the lane empty after two reads. Nothing is read or written per attempt.
+    # Per batch (1, then 5, 5, 1): one read to load it, and its successes written
+    # together (on PostgreSQL one statement for the deliveries and their attempt
+    # rows; elsewhere an UPDATE and an attempt row each). The first batch, leased
+    # by the fan-out, is taken over by one UPDATE; the next ones the worker claims
+    # as its own: on PostgreSQL one statement each (the last finds the lane
+    # empty); elsewhere three reads (the endpoint, the lane's head, locked, and
+    # the batch) and an update, two reads for the empty lane. Nothing is read or
+    # written per attempt.
     if connection.vendor == "postgresql":
         assert count("WITH v (id, token, number, at, status_code, duration_ms,") == 4
-        assert count('UPDATE "core_webhookdelivery"') == 4 + 3
+        assert count("WITH head AS (") == 3 + 1
+        assert count('UPDATE "core_webhookdelivery"') == 1
+        assert count("SELECT") == 4
     else:
         assert count('INSERT INTO "core_webhookdeliveryattempt"') == 12
-        assert count('UPDATE "core_webhookdelivery"') == 12 + 4 + 3
-    assert count("SELECT") == 4 + 3 * 3 + 2
+        assert count('UPDATE "core_webhookdelivery"') == 12 + 1 + 3
+        assert count("SELECT") == 4 + 3 * 3 + 2
     delivery = WebhookDelivery.objects.order_by("id").last()
     assert (delivery.status, delivery.attempt_count, delivery.lease_token) == (
         "succeeded",
@@ -165,6 +170,59 @@ def test_connections_are_kept_alive_between_attempts():
         receiver.stop()
     assert receiver.connections == 1
     assert len(receiver.received) == 5
+
+
+def test_a_request_goes_out_in_one_write(monkeypatch):
+    """Head and body in one write: the receiver wakes once per delivery."""
+    writes: list[bytes] = []
+    real_send = http.client.HTTPConnection.send
+
+    def send(connection, data):
+        writes.append(bytes(data))
+        real_send(connection, data)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", send)
+    receiver = Receiver(keep_alive=True).start()
+    try:
+        for _ in range(2):
+            outcome = transport.post(
+                url=receiver.url, body=b'{"id": "evt_1"}', headers={}
+            )
+            assert outcome.succeeded
+    finally:
+        receiver.stop()
+    assert len(writes) == 2
+    assert all(write.startswith(b"POST /webhooks") for write in writes)
+    assert all(write.endswith(b'\r\n\r\n{"id": "evt_1"}') for write in writes)
+    assert [r.body for r in receiver.received] == [b'{"id": "evt_1"}'] * 2
+
+
+def test_a_worker_claims_its_next_batch_as_being_sent(receiver, run, queued):
+    endpoint = endpoint_for(receiver.url)
+    record(run, 3)
+    WebhookDelivery.objects.update(lease_token="", leased_until=None)  # a lost task
+    token, ids = dispatch.lane_claim(
+        endpoint_id=endpoint.pk, lane=0, now=clock.now(), sending=True
+    )
+    rows = WebhookDelivery.objects.filter(pk__in=ids)
+    assert sorted(rows.values_list("id", flat=True)) == ids
+    assert len(ids) == 3
+    assert {(row.lease_token, row.sending_since is not None) for row in rows} == {
+        (token, True)
+    }
+    # Leased and being sent: nobody else takes the lane.
+    assert dispatch.lane_claim(endpoint_id=endpoint.pk, lane=0, now=clock.now()) is None
+
+
+def test_a_claim_skips_deliveries_no_longer_waiting(receiver, run, queued):
+    endpoint = endpoint_for(receiver.url)
+    record(run, 3)
+    first, *rest = WebhookDelivery.objects.order_by("id")
+    WebhookDelivery.objects.update(lease_token="", leased_until=None)
+    # The head was sent meanwhile (say, as a resend): only the others are claimed.
+    WebhookDelivery.objects.filter(pk=first.pk).update(status="succeeded")
+    _, ids = dispatch.lane_claim(endpoint_id=endpoint.pk, lane=0, now=clock.now())
+    assert ids == [row.pk for row in rest]
 
 
 @pytest.mark.django_db(transaction=True)

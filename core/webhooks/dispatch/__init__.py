@@ -17,9 +17,9 @@ again.
 Retries, and first attempts of a failing endpoint, are leased one by one and sent
 side by side, a task each.
 
-Row locks only serialise writes: a lane claim locks the lane's head delivery; a
-transaction that updates an endpoint's failure streak locks the endpoint row
-first, then deliveries.
+Row locks only serialise writes: a lane claim (on PostgreSQL one statement) locks
+the lane's head delivery; a transaction that updates an endpoint's failure streak
+locks the endpoint row first, then deliveries.
 
 The parts: ``lanes`` (leases, lanes, claims), ``fanout`` (an event's deliveries and
 their first attempts) and ``jobs`` (the Beat jobs, disabling and cancelling).

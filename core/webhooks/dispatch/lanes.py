@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Mod
 
@@ -56,6 +56,10 @@ def endpoint_lanes(endpoint: WebhookEndpoint) -> int:
     """
     if endpoint.status != ENABLED or endpoint.failing_since is not None:
         return 0
+    return _healthy_lanes()
+
+
+def _healthy_lanes() -> int:
     return 1 if settings.TALLY_WEBHOOK_ORDERED else settings.TALLY_WEBHOOK_LANES
 
 
@@ -115,45 +119,93 @@ def claim(delivery_ids: Iterable[int], *, now: datetime) -> int:
 
 
 def lane_claim(
-    *, endpoint_id: str, lane: int, now: datetime, lanes: int | None = None
+    *,
+    endpoint_id: str,
+    lane: int,
+    now: datetime,
+    lanes: int | None = None,
+    sending: bool = False,
 ) -> tuple[str, list[int]] | None:
     """Lease the lane's next batch if nobody sends the lane; (token, ids) or None.
 
     The lane's head is locked first, so of two claims the second waits on the
     head, then sees the first's lease and takes nothing (SQLite takes its write
     lock up front instead). ``lanes``: the endpoint's lane count, if the caller
-    has just read it.
+    has just read it (otherwise: as for a healthy endpoint, which the claim
+    checks). ``sending``: the caller sends the batch itself, now (no task takes
+    it over: ``sending_since`` is set here).
     """
     if lanes is None:
-        endpoint = (
-            WebhookEndpoint.objects.filter(pk=endpoint_id)
-            .only("id", "status", "failing_since")
-            .first()
-        )
-        lanes = endpoint_lanes(endpoint) if endpoint is not None else 0
+        lanes = _healthy_lanes()
     if lane >= lanes:
         return None
-    rows = _lane(endpoint_id, lane, lanes)
+    token = secrets.token_hex(16)
+    fields = {"lease_token": token, "leased_until": now + LEASE, "dispatched_at": now}
+    if sending:
+        fields["sending_since"] = now
+    claim = _claim_statement if connection.vendor == "postgresql" else _claim_locked
+    ids = claim(endpoint_id, _lane(endpoint_id, lane, lanes), fields, now=now)
+    return (token, sorted(ids)) if ids else None
+
+
+def _healthy(endpoint_id: str) -> QuerySet:
+    return WebhookEndpoint.objects.filter(
+        pk=endpoint_id, status=ENABLED, failing_since__isnull=True
+    )
+
+
+def _claim_statement(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[int]:
+    """The claim as one PostgreSQL statement (one round trip, not six).
+
+    The head is locked (FOR UPDATE waits for another claim, then reads the row
+    as it committed), and the batch's rows are updated only while still waiting
+    and free: an UPDATE re-checks its own conditions on a row changed meanwhile.
+    The batch's ids are read first (``ARRAY``), then its rows by primary key.
+    """
+    head, head_params = _sql(rows.values("leased_until")[:1])
+    size = settings.TALLY_WEBHOOK_BATCH_SIZE
+    batch, batch_params = _sql(rows.values("id")[:size])
+    healthy, healthy_params = _sql(_healthy(endpoint_id).values("id"))
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(name)} = %s" for name in fields)
+    sql = (
+        f"WITH head AS ({head} FOR UPDATE) UPDATE {table} SET {sets} "
+        f"WHERE id = ANY(ARRAY({batch})) AND status = %s AND attempt_count = 0 "
+        "AND (leased_until IS NULL OR leased_until <= %s) "
+        "AND EXISTS (SELECT 1 FROM head "
+        "WHERE head.leased_until IS NULL OR head.leased_until <= %s) "
+        f"AND EXISTS ({healthy}) RETURNING id"
+    )
+    params = [*head_params, *fields.values(), *batch_params, PENDING, now, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *healthy_params])
+        return [delivery_id for (delivery_id,) in cursor.fetchall()]
+
+
+def _sql(queryset: QuerySet) -> tuple[str, tuple]:
+    return queryset.query.sql_with_params()
+
+
+def _claim_locked(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[int]:
+    """The claim in a transaction: the head locked, then the batch leased."""
     with transaction.atomic():
+        if not _healthy(endpoint_id).exists():
+            return []
         # Only the head is locked while looking: locking the batch's rows here
         # would deadlock with the worker taking over a batch the head leads.
         head = list(rows.select_for_update().values_list("leased_until", flat=True)[:1])
         if not head or (head[0] is not None and head[0] > now):
-            return None  # empty, or being sent: its worker claims the next batch
-        token = secrets.token_hex(16)
+            return []  # empty, or being sent: its worker claims the next batch
         size = settings.TALLY_WEBHOOK_BATCH_SIZE
         ids = list(rows.values_list("id", flat=True)[:size])
         batch = WebhookDelivery.objects.filter(pk__in=ids)
-        taken = batch.filter(_lease_free(now)).update(
-            lease_token=token, leased_until=now + LEASE, dispatched_at=now
-        )
-        if taken < len(ids):  # a few were leased one by one (failing before)
-            ids = list(
-                batch.filter(lease_token=token)
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
-    return (token, ids) if ids else None
+        waiting = batch.filter(_lease_free(now), status=PENDING, attempt_count=0)
+        if waiting.update(**fields) < len(ids):
+            # A few were leased one by one (failing before).
+            token = fields["lease_token"]
+            ids = list(batch.filter(lease_token=token).values_list("id", flat=True))
+    return ids
 
 
 def release(delivery_ids: Iterable[int], *, lease_token: str) -> int:
