@@ -16,7 +16,7 @@ from billing.models import Invoice, InvoiceItem, InvoiceLineItem, Subscription
 from billing.services.discount_step import invoice_discounts_of
 from billing.services.events import EventBatch
 from billing.taxes.invoices import TaxContext, draft_tax_inputs, tax_context_for
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, new_row
 from core.services.balance import balance_for_invoice
 
 
@@ -36,7 +36,8 @@ class NewInvoice:
 def _draft_invoice(new: NewInvoice, now: datetime) -> Invoice:
     subscription, customer = new.subscription, new.subscription.customer
     subtotal = sum(draft.amount for draft in new.drafts)
-    return Invoice(
+    return new_row(
+        Invoice,
         customer=customer,
         subscription=subscription,
         test_clock_id=subscription.test_clock_id,
@@ -154,7 +155,8 @@ def line_from_draft(
     *, invoice: Invoice, position: int, draft: DraftLine, now: datetime
 ) -> InvoiceLineItem:
     """An (unsaved) line of ``invoice`` made from ``draft``."""
-    return InvoiceLineItem(
+    return new_row(
+        InvoiceLineItem,
         invoice=invoice,
         position=position,
         kind=draft.kind,

@@ -11,7 +11,7 @@ from django.db import models, transaction
 
 from core import clock, modes, resources
 from core import context as request_context
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, new_row
 from core.models import Event
 
 # Called with the event id after the recording transaction commits (webhooks).
@@ -46,7 +46,8 @@ def event_build(
     data: dict[str, Any] = {"object": data_object}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
-    return Event(
+    return new_row(
+        Event,
         type=type,
         api_version=settings.TALLY_API_VERSION,
         data=data,

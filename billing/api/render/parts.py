@@ -13,6 +13,7 @@ from core import resources
 from core.api.fields import decimal_string
 
 _price_cache: dict[tuple, dict] = {}
+_plan_cache: dict[tuple, dict] = {}
 
 
 _PRICE_CACHE_SIZE = 2000
@@ -22,9 +23,9 @@ def ts(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-def price_object(price: Price) -> dict[str, Any]:
-    """The full price object; cached on the fields of a price that can change."""
-    key = (
+def _price_key(price: Price) -> tuple:
+    """A price as of the fields of it that can change (the others never do)."""
+    return (
         price.pk,
         price.active,
         price.nickname,
@@ -32,6 +33,11 @@ def price_object(price: Price) -> dict[str, Any]:
         price.tax_behavior,
         tuple(sorted(price.metadata.items())),
     )
+
+
+def price_object(price: Price) -> dict[str, Any]:
+    """The full price object; cached on the fields of a price that can change."""
+    key = _price_key(price)
     cached = _price_cache.get(key)
     if cached is None:
         if len(_price_cache) >= _PRICE_CACHE_SIZE:
@@ -41,7 +47,18 @@ def price_object(price: Price) -> dict[str, Any]:
 
 
 def plan_object(price: Price) -> dict[str, Any]:
-    """The legacy ``plan`` view of a recurring price (same id)."""
+    """The legacy ``plan`` view of a recurring price (same id); cached as the
+    price object is (a subscription's event shows it once per item)."""
+    key = _price_key(price)
+    cached = _plan_cache.get(key)
+    if cached is None:
+        if len(_plan_cache) >= _PRICE_CACHE_SIZE:
+            _plan_cache.clear()
+        cached = _plan_cache[key] = _plan(price)
+    return {**cached, "metadata": dict(cached["metadata"])}
+
+
+def _plan(price: Price) -> dict[str, Any]:
     return {
         "id": price.pk,
         "object": "plan",
