@@ -90,6 +90,23 @@ def _execute(template: str, params: dict, meters: list[str] = ()) -> list[tuple]
         return cursor.fetchall() if cursor.description else []
 
 
+# Marks written by one run above which the planner's statistics are refreshed.
+MARKS_ANALYZE = 1_000
+
+
+def _marks_write(params: dict, meters: list[str]) -> None:
+    """Write the marks of new alerts; after a bulk of them, refresh PostgreSQL's
+    statistics of alerts and marks at once. Autovacuum would only after its
+    naptime: meanwhile the crossing read, planned for a few alerts, scanned every
+    alert of the meter for each mark (100,000 alerts: 26 s instead of 0.4 s)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_MARKS, len(meters)), {**params, **_meter_params(meters)})
+        if connection.vendor == "postgresql" and cursor.rowcount >= MARKS_ANALYZE:
+            cursor.execute(
+                f"ANALYZE {Alert._meta.db_table}, {UsageMark._meta.db_table}"
+            )
+
+
 # Alerts whose progress is kept: usage alerts on the counted meters (additive
 # ones, ``_counted_meters``), not archived (inactive ones count too, to fire once
 # activated). The meters come as parameters: a join to the meters per alert cost
@@ -221,7 +238,7 @@ def alert_usage_count(*, now: datetime, settled_through: int) -> tuple[int, int]
             after_event_id__gte=start, after_event_id__lte=max(start, through)
         ).aggregate(last=Max("after_event_id"))["last"]
         if upto is not None:
-            _execute(_MARKS, _params(start=start, through=upto, upto=upto), meters)
+            _marks_write(_params(start=start, through=upto, upto=upto), meters)
         if through > start:
             _execute(_COUNT, _params(start=start, upto=through), meters)
     cursor.event_id = max(after, through)

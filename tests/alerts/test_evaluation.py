@@ -426,3 +426,26 @@ def test_a_backlog_is_counted_over_several_runs(meter, customer, monkeypatch):
     assert progress(customer) == 2
     assert alerts_evaluate(now=T0 + 2 * MINUTE) == 0
     assert alerts_evaluate(now=T0 + 3 * MINUTE) == 1
+
+
+def test_a_bulk_of_new_alerts_refreshes_the_planners_statistics(
+    meter, customer, monkeypatch
+):
+    """Marks for many new alerts at once: alerts and marks are analyzed in the
+    same run, so the crossing read is planned for what is there (PostgreSQL)."""
+    from alerts.services import progress as progress_module
+
+    make_alert(meter=meter, customer=customer, gte=100, title="one")
+    report(meter=meter, customer=customer, value=10)
+
+    def analyzed(now) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            alerts_evaluate(now=now)
+        return any(q["sql"].startswith("ANALYZE") for q in queries.captured_queries)
+
+    assert not analyzed(T0 + MINUTE)  # one mark: below the bulk size
+    monkeypatch.setattr(progress_module, "MARKS_ANALYZE", 1)
+    make_alert(meter=meter, customer=customer, gte=100, title="two")
+    report(meter=meter, customer=customer, value=10, now=T0 + MINUTE)
+    assert analyzed(T0 + 2 * MINUTE) == (connection.vendor == "postgresql")
+    assert progress(customer, "two") == 10
