@@ -178,6 +178,17 @@ EVENTS = st.lists(
 )
 
 
+def window_start(window: str | None, start_minute: int):
+    """A summary's start on the second day: any minute, whole hours for an
+    hourly window, the day itself for a daily one."""
+    start = DAY + timedelta(minutes=start_minute)
+    if window == "hour":
+        return start.replace(minute=0)
+    if window == "day":
+        return DAY
+    return start
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=25,
@@ -194,11 +205,7 @@ EVENTS = st.lists(
 def test_grouped_totals_add_up_to_the_ungrouped_figure(
     events, formula, keys, window, start_minute
 ):
-    start = DAY + timedelta(minutes=start_minute)
-    if window == "hour":
-        start = start.replace(minute=0)
-    elif window == "day":
-        start = DAY
+    start = window_start(window, start_minute)
     end = DAY + 48 * H
     with transaction.atomic():
         meter = make_meter(formula)
@@ -262,11 +269,7 @@ def _group_invariant(formula, parts, whole):
 def test_grouped_new_formulas_meet_the_whole(
     events, formula, keys, window, start_minute
 ):
-    start = DAY + timedelta(minutes=start_minute)
-    if window == "hour":
-        start = start.replace(minute=0)
-    elif window == "day":
-        start = DAY
+    start = window_start(window, start_minute)
     end = DAY + 48 * H
     with transaction.atomic():
         extra = {"unique_payload_key": "region"} if formula == "unique_count" else {}
