@@ -9,7 +9,7 @@ How a delivery travels:
    the endpoint's lane if nobody is sending it (see "Lanes"). No HTTP happens in
    the request or job that recorded the event.
 2. A worker (``sending.lane_send``) takes the lane's batch of deliveries, POSTs
-   them one after another with ``requests`` (a keep-alive session per worker
+   them one after another through urllib3 (keep-alive connections per worker
    process, a request's head and body in one write; connect/read timeouts from
    settings) and logs each attempt: status code, duration, the first 2 KB of the
    answer or the error. The batch's successes are one statement (the deliveries'

@@ -120,5 +120,5 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-# For a requests HTTPAdapter's pool manager (core.webhooks.transport).
+# For the pool manager of core.webhooks.transport.
 GUARDED_POOLS = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
