@@ -13,8 +13,9 @@ How a delivery travels:
    process, a request's head and body in one write; connect/read timeouts from
    settings) and logs each attempt: status code, duration, the first 2 KB of the
    answer or the error. The batch's successes are one statement (the deliveries'
-   UPDATE and the attempts' INSERT); then the worker claims the lane's next batch
-   itself (on PostgreSQL one statement), for up to ``sending.BATCH_BUDGET``.
+   UPDATE and the attempts' INSERT); the worker claims the lane's next batch
+   itself, for up to ``sending.BATCH_BUDGET``: on PostgreSQL in that same
+   statement, and, when it finds the lane empty, once more after the commit.
 3. A failed attempt schedules the next one with exponential backoff (1 min, 5 min,
    30 min, 2 h, 5 h, then every 10 h) until three days after the event; then the
    delivery is ``failed``. Retries are not Celery countdowns: a Beat job
@@ -34,5 +35,5 @@ side by side, a task each: its events are retried out of order anyway, and a dea
 receiver must not build an ever-growing queue. Retries are never held back (as at
 Stripe, one failing event must not block every later one for three days). The price
 of the order is throughput per endpoint: one delivery per round trip to the receiver
-(plus three database round trips per batch).
+(plus two database round trips per batch on PostgreSQL).
 """

@@ -14,6 +14,7 @@ get a webhook at least once, as from Stripe; the attempt log records each once).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,10 +72,31 @@ def successes_record(
 
     Atomic; returns the successes that were not written (lease lost).
     """
+    return successes_record_then_claim(successes)[0]
+
+
+def successes_record_then_claim(
+    successes: list[tuple[Send, transport.Outcome]],
+    claim: Callable[[tuple], tuple[str, str, list]] | None = None,
+) -> tuple[list[tuple[Send, transport.Outcome]], tuple[str, list[int]] | None]:
+    """``successes_record``, and on PostgreSQL the lane's next batch claimed in the
+    same statement: (the successes not written, (token, ids) claimed or None).
+
+    ``claim(only_if)``: (token, CTEs, parameters) of the claim (``dispatch.
+    next_claim_ctes``). It claims only if every success was written; None also
+    when the lane looked empty (claim again: see ``dispatch.next_claim_ctes``).
+    """
     if not successes:
-        return []
+        return [], None
+    claimed = None
     if connection.vendor == "postgresql":
-        recorded = _record_statement(successes)
+        then = None
+        if claim is not None:
+            token, ctes, params = claim((ALL_WRITTEN, (len(successes),)))
+            then = (ctes, params)
+        recorded, ids = _record_statement(successes, then)
+        if ids:
+            claimed = (token, ids)
     else:
         recorded = set()
         with transaction.atomic():
@@ -90,7 +112,8 @@ def successes_record(
                     recorded.add(send.delivery_id)
     if recorded:
         _streak_over(successes, recorded)
-    return [entry for entry in successes if entry[0].delivery_id not in recorded]
+    lost = [entry for entry in successes if entry[0].delivery_id not in recorded]
+    return lost, claimed
 
 
 def _ours(send: Send):
@@ -99,8 +122,17 @@ def _ours(send: Send):
     )
 
 
-def _record_statement(successes: list[tuple[Send, transport.Outcome]]) -> set[int]:
-    """The UPDATEs and INSERTs as one PostgreSQL statement; the ids written."""
+def _record_statement(
+    successes: list[tuple[Send, transport.Outcome]],
+    then: tuple[str, list] | None = None,
+) -> tuple[set[int], list[int]]:
+    """The UPDATEs and INSERTs as one PostgreSQL statement: (the ids written, the
+    ids ``then`` claimed).
+
+    ``then``: the CTEs ``head`` and ``claimed`` of a lane claim (``dispatch.
+    next_claim_ctes``), made with ``ALL_WRITTEN`` as their condition: they lease
+    the lane's next batch in the same statement, if every success was written.
+    """
     quote = connection.ops.quote_name
     deliveries = quote(WebhookDelivery._meta.db_table)
     attempts = quote(WebhookDeliveryAttempt._meta.db_table)
@@ -128,16 +160,28 @@ def _record_statement(successes: list[tuple[Send, transport.Outcome]]) -> set[in
         "next_attempt_at = NULL, completed_at = v.at, lease_token = '', "
         "leased_until = NULL, sending_since = NULL "
         "FROM v WHERE d.id = v.id AND d.lease_token = v.token AND d.status = %s "
-        "RETURNING d.id) "
-        f"INSERT INTO {attempts} (delivery_id, number, attempted_at, succeeded, "
-        "status_code, duration_ms, response_excerpt, error) "
+        "RETURNING d.id), "
+        f"logged AS (INSERT INTO {attempts} (delivery_id, number, attempted_at, "
+        "succeeded, status_code, duration_ms, response_excerpt, error) "
         "SELECT v.id, v.number, v.at, TRUE, v.status_code, v.duration_ms, "
-        "v.excerpt, '' FROM v JOIN done ON done.id = v.id RETURNING delivery_id"
+        "v.excerpt, '' FROM v JOIN done ON done.id = v.id RETURNING delivery_id)"
     )
     params += [WebhookDelivery.Status.SUCCEEDED, PENDING]
+    select = "SELECT delivery_id, FALSE FROM logged"
+    if then is not None:
+        sql += f", {then[0]}"
+        params += then[1]
+        select += " UNION ALL SELECT id, TRUE FROM claimed"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {delivery_id for (delivery_id,) in cursor.fetchall()}
+        cursor.execute(f"{sql} {select}", params)
+        rows = cursor.fetchall()
+    written = {delivery_id for delivery_id, claimed in rows if not claimed}
+    return written, sorted(delivery_id for delivery_id, claimed in rows if claimed)
+
+
+# The condition of a claim made in the recording statement (``then``): every
+# success was written, so the lane's head is the first delivery after them.
+ALL_WRITTEN = " AND (SELECT count(*) FROM done) = %s"
 
 
 def _streak_over(successes, recorded: set[int]) -> None:

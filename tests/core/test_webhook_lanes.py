@@ -19,6 +19,7 @@ from core import clock
 from core.models import WebhookDelivery, WebhookDeliveryAttempt
 from core.services.events import event_build, event_record, events_record
 from core.webhooks import dispatch, registry, sending, transport
+from core.webhooks.recording import Send, successes_record_then_claim
 from tests.core.test_webhook_delivery import SEND_TASKS, queued, run, work  # noqa: F401
 from tests.core.test_webhook_signing import Receiver, endpoint_for, serving
 
@@ -63,13 +64,15 @@ def test_one_task_sends_a_backlog_in_order_a_batch_at_a_time(
     # together (on PostgreSQL one statement for the deliveries and their attempt
     # rows; elsewhere an UPDATE and an attempt row each). The first batch, leased
     # by the fan-out, is taken over by one UPDATE; the next ones the worker claims
-    # as its own: on PostgreSQL one statement each (the last finds the lane
-    # empty); elsewhere three reads (the endpoint, the lane's head, locked, and
-    # the batch) and an update, two reads for the empty lane. Nothing is read or
-    # written per attempt.
+    # as its own: on PostgreSQL in the statement that writes the batch before
+    # (then the last finds the lane empty, and one more claim, after that commit,
+    # makes sure); elsewhere three reads (the endpoint, the lane's head, locked,
+    # and the batch) and an update, two reads for the empty lane. Nothing is read
+    # or written per attempt.
     if connection.vendor == "postgresql":
         assert count("WITH v (id, token, number, at, status_code, duration_ms,") == 4
-        assert count("WITH head AS (") == 3 + 1
+        assert sum("head AS (" in sql for sql in statements) == 4 + 1
+        assert count("WITH head AS (") == 1
         assert count('UPDATE "core_webhookdelivery"') == 1
         assert count("SELECT") == 4
     else:
@@ -293,3 +296,44 @@ def test_events_recorded_together_fan_out_with_one_insert(receiver, queued):
     assert len(args[3]) == 5
     work(queued)
     assert arrived(receiver) == [event.id for event in recorded]
+
+
+def test_the_recording_statement_claims_the_next_batch_only_if_all_were_written(
+    receiver, run, queued, settings
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the claim joins the recording statement on PostgreSQL only")
+    settings.TALLY_WEBHOOK_BATCH_SIZE = 2
+    endpoint = endpoint_for(receiver.url)
+    record(run, 4)
+    WebhookDelivery.objects.update(lease_token="", leased_until=None)  # lost tasks
+    token, ids = dispatch.lane_claim(
+        endpoint_id=endpoint.pk, lane=0, now=clock.now(), sending=True
+    )
+    outcome = transport.Outcome(
+        succeeded=True, status_code=200, duration_ms=1, excerpt="", error=""
+    )
+
+    def sends(lease_token: str) -> list:
+        return [
+            (Send(delivery_id, endpoint, lease_token, clock.now(), 0), outcome)
+            for delivery_id in ids
+        ]
+
+    def claim(only_if):
+        return dispatch.next_claim_ctes(
+            endpoint_id=endpoint.pk, lane=0, now=clock.now(), after=ids, only_if=only_if
+        )
+
+    rest = WebhookDelivery.objects.exclude(pk__in=ids)
+    # A lease lost meanwhile: nothing written, so the lane is not claimed either.
+    lost, claimed = successes_record_then_claim(sends("not-ours"), claim)
+    assert (len(lost), claimed) == (2, None)
+    assert set(rest.values_list("lease_token", flat=True)) == {""}
+    lost, claimed = successes_record_then_claim(sends(token), claim)
+    assert lost == []
+    next_token, next_ids = claimed
+    assert sorted(rest.values_list("id", flat=True)) == next_ids
+    assert {(row.lease_token, row.sending_since is not None) for row in rest} == {
+        (next_token, True)
+    }

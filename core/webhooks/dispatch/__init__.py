@@ -48,6 +48,7 @@ from core.webhooks.dispatch.lanes import (
     enqueue_lane,
     lane_claim,
     lane_of,
+    next_claim_ctes,
     release,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "enqueue_lane",
     "claim",
     "lane_claim",
+    "next_claim_ctes",
     "release",
     "event_fanout",
     "events_fanout",

@@ -155,12 +155,23 @@ def _healthy(endpoint_id: str) -> QuerySet:
 
 
 def _claim_statement(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[int]:
-    """The claim as one PostgreSQL statement (one round trip, not six).
+    """The claim as one PostgreSQL statement (one round trip, not six)."""
+    ctes, params = _claim_ctes(endpoint_id, rows, fields, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {ctes} SELECT id FROM claimed", params)
+        return [delivery_id for (delivery_id,) in cursor.fetchall()]
+
+
+def _claim_ctes(
+    endpoint_id, rows: QuerySet, fields: dict, *, now, only_if: tuple = ("", ())
+) -> tuple[str, list]:
+    """The claim's common table expressions: ``head``, then ``claimed`` (the ids).
 
     The head is locked (FOR UPDATE waits for another claim, then reads the row
     as it committed), and the batch's rows are updated only while still waiting
     and free: an UPDATE re-checks its own conditions on a row changed meanwhile.
     The batch's ids are read first (``ARRAY``), then its rows by primary key.
+    ``only_if``: one more condition of the UPDATE, and its parameters.
     """
     head, head_params = _sql(rows.values("leased_until")[:1])
     size = settings.TALLY_WEBHOOK_BATCH_SIZE
@@ -170,17 +181,36 @@ def _claim_statement(endpoint_id, rows: QuerySet, fields: dict, *, now) -> list[
     quote = connection.ops.quote_name
     sets = ", ".join(f"{quote(name)} = %s" for name in fields)
     sql = (
-        f"WITH head AS ({head} FOR UPDATE) UPDATE {table} SET {sets} "
+        f"head AS ({head} FOR UPDATE), claimed AS (UPDATE {table} SET {sets} "
         f"WHERE id = ANY(ARRAY({batch})) AND status = %s AND attempt_count = 0 "
         "AND (leased_until IS NULL OR leased_until <= %s) "
         "AND EXISTS (SELECT 1 FROM head "
         "WHERE head.leased_until IS NULL OR head.leased_until <= %s) "
-        f"AND EXISTS ({healthy}) RETURNING id"
+        f"AND EXISTS ({healthy}){only_if[0]} RETURNING id)"
     )
     params = [*head_params, *fields.values(), *batch_params, PENDING, now, now]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *healthy_params])
-        return [delivery_id for (delivery_id,) in cursor.fetchall()]
+    return sql, [*params, *healthy_params, *only_if[1]]
+
+
+def next_claim_ctes(
+    *, endpoint_id: str, lane: int, now: datetime, after: list[int], only_if: tuple
+) -> tuple[str, str, list]:
+    """The claim of the lane's batch after ``after`` (being recorded in the same
+    statement), as being sent: (token, CTEs ``head`` and ``claimed``, parameters).
+
+    For PostgreSQL. The statement's snapshot is taken before it commits, so a
+    claim that takes nothing proves nothing: then claim again (``lane_claim``).
+    """
+    token = secrets.token_hex(16)
+    fields = {
+        "lease_token": token,
+        "leased_until": now + LEASE,
+        "dispatched_at": now,
+        "sending_since": now,
+    }
+    rows = _lane(endpoint_id, lane, _healthy_lanes()).exclude(pk__in=after)
+    ctes, params = _claim_ctes(endpoint_id, rows, fields, now=now, only_if=only_if)
+    return token, ctes, params
 
 
 def _sql(queryset: QuerySet) -> tuple[str, tuple]:
