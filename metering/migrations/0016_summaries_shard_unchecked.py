@@ -32,7 +32,7 @@ def _add(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metering", "0015_rollup_triggers_test_mark_by_function"),
+        ("metering", "0015_rollup_summary_triggers_merged"),
     ]
 
     operations = [

@@ -19,12 +19,8 @@ The mark is the statement's start time (``statement_timestamp()``) in a
 transaction-local setting: it names one statement, so a later statement of the
 same transaction (a cancellation after an ingest, a bench loader) is not skipped.
 
-The triggers test the mark by calling ``metering_rollups_unmarked()`` (PL/pgSQL,
-migration 0015) rather than by the expression itself: PostgreSQL reads a
-trigger's WHEN from its stored text and compiles it again in every statement
-that writes the rollups, for each of the four triggers, which cost a v1 event's
-statement 0.12 M instructions of its 1.1 M (callgrind of a single-user backend);
-a function call is a tiny expression, and the function keeps its compiled body.
+Since migration 0015 one trigger per event does both tables, and tests the mark
+by a function call (``metering.storage.summary_triggers``, which says why).
 """
 
 from __future__ import annotations
@@ -37,15 +33,10 @@ _SETTING = "tally.rollup_summaries"
 MARKED = (
     f"(SELECT set_config('{_SETTING}', statement_timestamp()::text, true)) IS NOT NULL"
 )
-# The triggers' WHEN: not a marked statement. The expression itself until
-# migration 0015, then a call of ``UNMARKED_FUNCTION``, which answers it.
+# Not a marked statement: the triggers' WHEN (migration 0013), then the answer
+# of the function their WHEN calls (``metering.storage.summary_triggers``).
 SKIP_MARKED = (
     f"current_setting('{_SETTING}', true) IS DISTINCT FROM statement_timestamp()::text"
-)
-UNMARKED_FUNCTION = "metering_rollups_unmarked"
-_CREATE_UNMARKED = (
-    f"CREATE OR REPLACE FUNCTION {UNMARKED_FUNCTION}() RETURNS boolean"
-    f" LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN {SKIP_MARKED}; END $$"
 )
 _DAY = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _DAY_KEY = "customer_id, meter_id, bucket, dimension_set, shard"
@@ -143,20 +134,3 @@ def uninstall(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         for statement in _create_triggers(""):
             schema_editor.execute(statement, params=None)
-
-
-def install_function(apps, schema_editor) -> None:
-    """Migration step: the triggers test the mark by ``UNMARKED_FUNCTION``."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(_CREATE_UNMARKED, params=None)
-        for statement in _create_triggers(f" WHEN ({UNMARKED_FUNCTION}())"):
-            schema_editor.execute(statement, params=None)
-
-
-def uninstall_function(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in _create_triggers(f" WHEN ({SKIP_MARKED})"):
-            schema_editor.execute(statement, params=None)
-        schema_editor.execute(
-            f"DROP FUNCTION IF EXISTS {UNMARKED_FUNCTION}()", params=None
-        )
