@@ -17,9 +17,12 @@ knowing.
   each other on a day any more than on an hour.
 - SQLite: row-level triggers doing the same per hourly row (slower, same result).
 
-Deleting hours only subtracts from days that still exist: a cascade that deleted
-the days first (a customer or meter deleted) leaves nothing behind. Days are
-never deleted by the triggers; a day whose hours all went reads as zero.
+Since migration 0015 one insert and one update trigger do the days and the
+hourly totals both (``metering.storage.summary_triggers``); the delete trigger
+below stays. Deleting hours only subtracts from days that still exist: a
+cascade that deleted the days first (a customer or meter deleted) leaves nothing
+behind. Days are never deleted by the triggers; a day whose hours all went reads
+as zero.
 """
 
 from __future__ import annotations
