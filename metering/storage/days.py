@@ -17,26 +17,29 @@ knowing.
   each other on a day any more than on an hour.
 - SQLite: row-level triggers doing the same per hourly row (slower, same result).
 
-Deleting hours only subtracts from days that still exist: a cascade that deleted
-the days first (a customer or meter deleted) leaves nothing behind. Days are
-never deleted by the triggers; a day whose hours all went reads as zero.
+Since migration 0015 one insert and one update trigger do the days and the
+hourly totals both (``metering.storage.summary_triggers``); the delete trigger
+below stays. Deleting hours only subtracts from days that still exist: a
+cascade that deleted the days first (a customer or meter deleted) leaves nothing
+behind. Days are never deleted by the triggers; a day whose hours all went reads
+as zero.
 """
 
 from __future__ import annotations
 
-_DAYS = "metering_meterusageday"
+DAYS = "metering_meterusageday"
 _HOURS = "metering_meterusagerollup"
-_KEY = "customer_id, meter_id, bucket, dimension_set, shard"
-_PG_DAY = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-_PG_ADD = (
-    f"ON CONFLICT ({_KEY}) DO UPDATE SET value_sum = d.value_sum + excluded.value_sum,"
+KEY = "customer_id, meter_id, bucket, dimension_set, shard"
+PG_DAY = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+PG_ADD = (
+    f"ON CONFLICT ({KEY}) DO UPDATE SET value_sum = d.value_sum + excluded.value_sum,"
     " event_count = d.event_count + excluded.event_count"
 )
 
 
-def _pg_changes(source: str) -> str:
+def pg_changes(source: str) -> str:
     return (
-        f"SELECT customer_id, meter_id, {_PG_DAY} AS bucket, dimension_set, shard,"
+        f"SELECT customer_id, meter_id, {PG_DAY} AS bucket, dimension_set, shard,"
         " value_sum, event_count FROM " + source
     )
 
@@ -46,25 +49,25 @@ POSTGRES = [
 CREATE OR REPLACE FUNCTION metering_usage_days() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO {_DAYS} AS d ({_KEY}, value_sum, event_count)
-        SELECT {_KEY}, sum(value_sum), sum(event_count)
-        FROM ({_pg_changes("new_hours")}) AS change
-        GROUP BY {_KEY} ORDER BY {_KEY} {_PG_ADD};
+        INSERT INTO {DAYS} AS d ({KEY}, value_sum, event_count)
+        SELECT {KEY}, sum(value_sum), sum(event_count)
+        FROM ({pg_changes("new_hours")}) AS change
+        GROUP BY {KEY} ORDER BY {KEY} {PG_ADD};
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO {_DAYS} AS d ({_KEY}, value_sum, event_count)
-        SELECT {_KEY}, sum(value_sum), sum(event_count)
-        FROM ({_pg_changes("new_hours")}
-              UNION ALL SELECT customer_id, meter_id, {_PG_DAY}, dimension_set,
+        INSERT INTO {DAYS} AS d ({KEY}, value_sum, event_count)
+        SELECT {KEY}, sum(value_sum), sum(event_count)
+        FROM ({pg_changes("new_hours")}
+              UNION ALL SELECT customer_id, meter_id, {PG_DAY}, dimension_set,
               shard, -value_sum, -event_count FROM old_hours) AS change
-        GROUP BY {_KEY} HAVING sum(value_sum) <> 0 OR sum(event_count) <> 0
-        ORDER BY {_KEY} {_PG_ADD};
+        GROUP BY {KEY} HAVING sum(value_sum) <> 0 OR sum(event_count) <> 0
+        ORDER BY {KEY} {PG_ADD};
     ELSE
-        UPDATE {_DAYS} AS d SET value_sum = d.value_sum - gone.value_sum,
+        UPDATE {DAYS} AS d SET value_sum = d.value_sum - gone.value_sum,
             event_count = d.event_count - gone.event_count
-        FROM (SELECT {_KEY}, sum(value_sum) AS value_sum,
+        FROM (SELECT {KEY}, sum(value_sum) AS value_sum,
               sum(event_count) AS event_count
-              FROM ({_pg_changes("old_hours")}) AS change
-              GROUP BY {_KEY}) AS gone
+              FROM ({pg_changes("old_hours")}) AS change
+              GROUP BY {KEY}) AS gone
         WHERE (d.customer_id, d.meter_id, d.bucket, d.dimension_set, d.shard)
             = (gone.customer_id, gone.meter_id, gone.bucket, gone.dimension_set,
                gone.shard);
@@ -96,10 +99,10 @@ _SQLITE_DAY = "strftime('%Y-%m-%d 00:00:00', {row}.bucket)"
 
 def _sqlite_add(row: str) -> str:
     return (
-        f"INSERT INTO {_DAYS} ({_KEY}, value_sum, event_count) VALUES"
+        f"INSERT INTO {DAYS} ({KEY}, value_sum, event_count) VALUES"
         f" ({row}.customer_id, {row}.meter_id, {_SQLITE_DAY.format(row=row)},"
         f" {row}.dimension_set, {row}.shard, {row}.value_sum, {row}.event_count)"
-        f" ON CONFLICT ({_KEY}) DO UPDATE SET"
+        f" ON CONFLICT ({KEY}) DO UPDATE SET"
         " value_sum = value_sum + excluded.value_sum,"
         " event_count = event_count + excluded.event_count;"
     )
@@ -107,7 +110,7 @@ def _sqlite_add(row: str) -> str:
 
 def _sqlite_subtract(row: str) -> str:
     return (
-        f"UPDATE {_DAYS} SET value_sum = value_sum - {row}.value_sum,"
+        f"UPDATE {DAYS} SET value_sum = value_sum - {row}.value_sum,"
         f" event_count = event_count - {row}.event_count"
         f" WHERE customer_id = {row}.customer_id AND meter_id = {row}.meter_id"
         f" AND bucket = {_SQLITE_DAY.format(row=row)}"
@@ -132,9 +135,9 @@ SQLITE_DROP = [
 
 def _backfill(vendor: str) -> str:
     """The days of the hours stored before the triggers."""
-    day = _PG_DAY if vendor == "postgresql" else _SQLITE_DAY.format(row=_HOURS)
+    day = PG_DAY if vendor == "postgresql" else _SQLITE_DAY.format(row=_HOURS)
     return (
-        f"INSERT INTO {_DAYS} ({_KEY}, value_sum, event_count)"
+        f"INSERT INTO {DAYS} ({KEY}, value_sum, event_count)"
         f" SELECT customer_id, meter_id, {day}, dimension_set, shard,"
         f" sum(value_sum), sum(event_count) FROM {_HOURS}"
         f" GROUP BY customer_id, meter_id, {day}, dimension_set, shard"

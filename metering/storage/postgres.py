@@ -62,7 +62,7 @@ def _one_event_sql(sequence: str = "") -> str:
         ' "timestamp" AS last_timestamp, id AS last_seq, value AS last_value,'
         " id AS latest_seq, value AS latest_value, value AS value_max,"
         f" {SHARD} AS shard FROM ins), "
-        + summaries_sql("hours", quote(rollups), rollup_merge("r"))
+        + summaries_sql("hours", quote(rollups), rollup_merge("r"), one_row=True)
         + " SELECT id FROM ins"
     )
 

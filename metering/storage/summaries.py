@@ -18,6 +18,9 @@ of commits or the age of the events' timestamps.
 The mark is the statement's start time (``statement_timestamp()``) in a
 transaction-local setting: it names one statement, so a later statement of the
 same transaction (a cancellation after an ingest, a bench loader) is not skipped.
+
+Since migration 0015 one trigger per event does both tables, and tests the mark
+by a function call (``metering.storage.summary_triggers``, which says why).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ _SETTING = "tally.rollup_summaries"
 MARKED = (
     f"(SELECT set_config('{_SETTING}', statement_timestamp()::text, true)) IS NOT NULL"
 )
-# The triggers' WHEN: not a marked statement.
+# Not a marked statement: the triggers' WHEN (migration 0013), then the answer
+# of the function their WHEN calls (``metering.storage.summary_triggers``).
 SKIP_MARKED = (
     f"current_setting('{_SETTING}', true) IS DISTINCT FROM statement_timestamp()::text"
 )
@@ -38,32 +42,39 @@ _DAY = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _DAY_KEY = "customer_id, meter_id, bucket, dimension_set, shard"
 
 
-def summaries_sql(hours: str, rollups: str, rollup_merge: str) -> str:
+def summaries_sql(
+    hours: str, rollups: str, rollup_merge: str, *, one_row: bool = False
+) -> str:
     """CTEs (after a comma) that upsert CTE ``hours`` (``ROLLUP_COLUMNS``, one row
     per key) into ``rollups``, then add them to the hourly totals and to the
     daily rollups; CTE ``summed`` answers when all three are written.
 
     Each step waits for the one before (a one-time ``count(*)`` of its RETURNING):
     every ingest statement locks hours, totals and days in that order.
+    ``one_row``: ``hours`` holds one row at most (v1's one event), which needs
+    no grouping nor ordering; their nodes cost that statement 8 % of its
+    instructions.
     """
+    sums = "value_sum, event_count" if one_row else "sum(value_sum), sum(event_count)"
+    totals_by = "" if one_row else " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    days_by = "" if one_row else " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
     return (
         f"merged AS (INSERT INTO {rollups} AS r ({', '.join(ROLLUP_COLUMNS)})"
-        f" SELECT * FROM {hours} WHERE {MARKED} ORDER BY 1, 2, 3, 4"
-        f"{rollup_merge} RETURNING 1),"
+        f" SELECT * FROM {hours} WHERE {MARKED}"
+        + ("" if one_row else " ORDER BY 1, 2, 3, 4")
+        + f"{rollup_merge} RETURNING 1),"
         " totals AS (INSERT INTO metering_meterhourtotal AS t"
         " (meter_id, bucket, shard, value_sum, event_count)"
-        " SELECT meter_id, bucket, shard, sum(value_sum), sum(event_count)"
-        f" FROM {hours} WHERE (SELECT count(*) FROM merged) >= 0"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        f" SELECT meter_id, bucket, shard, {sums}"
+        f" FROM {hours} WHERE (SELECT count(*) FROM merged) >= 0{totals_by}"
         " ON CONFLICT (meter_id, bucket, shard) DO UPDATE SET"
         " value_sum = t.value_sum + excluded.value_sum,"
         " event_count = t.event_count + excluded.event_count RETURNING 1),"
         f" summed AS (INSERT INTO metering_meterusageday AS d ({_DAY_KEY},"
         " value_sum, event_count)"
         f" SELECT customer_id, meter_id, {_DAY}, dimension_set, shard,"
-        f" sum(value_sum), sum(event_count) FROM {hours}"
-        " WHERE (SELECT count(*) FROM totals) >= 0"
-        " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        f" {sums} FROM {hours}"
+        f" WHERE (SELECT count(*) FROM totals) >= 0{days_by}"
         f" ON CONFLICT ({_DAY_KEY}) DO UPDATE SET"
         " value_sum = d.value_sum + excluded.value_sum,"
         " event_count = d.event_count + excluded.event_count RETURNING 1)"
