@@ -21,9 +21,10 @@ Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
 32 days for 200 customers (each customer's events spread over all 100 values),
 generated inside PostgreSQL in 1-million-row chunks, each folded into its rollups
 in the same statement as ingestion folds a batch (``support.events_generate``;
-skipped when already done); then requests through gunicorn, sequentially, and
-the selector in-process. The grouped figures are checked to add up to the
-ungrouped one.
+skipped when already done); then requests through gunicorn, sequentially, beside
+an empty authenticated DRF view (the reference: what any request costs before its
+endpoint works), and the selector in-process beside hand-written SQL. The grouped
+figures are checked to add up to the ungrouped one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from urllib.parse import urlencode
 
 from bench import support
 from bench.bench_ingest import _BackendCpu, _lean_load, _python_seconds
+from bench.paced import EMPTY_VIEW_PATH
 
 PLAIN = "bench_dim_plain"
 DIMENSIONAL = "bench_dim_three"
@@ -356,8 +358,16 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
         _grouped_adds_up(meter, customer)
     )
     by_model = {"dimension_group_by_keys[0]": "model", "limit": 100}
+    # The reference: an empty authenticated DRF view behind the same gunicorn
+    # (``bench.web_urls``), what any v1 request costs before its endpoint works.
+    empty = [
+        support.Request(
+            "GET", EMPTY_VIEW_PATH, b"", {"Authorization": f"Bearer {secret}"}
+        )
+    ] * requests
     with support.gunicorn(workers=2, threads=4) as server:
         for label, extra, count in (
+            ("reference: empty DRF view", None, requests),
             ("ungrouped month", {}, requests),
             ("grouped by model (100), month", by_model, requests),
             (
@@ -368,7 +378,9 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
         ):
             result = support.drive_load(
                 *server,
-                _summary_requests(meter.id, customer, secret, count, **extra),
+                empty
+                if extra is None
+                else _summary_requests(meter.id, customer, secret, count, **extra),
                 clients=1,
                 server=server,
             )
