@@ -116,8 +116,13 @@ def _payloads(count: int, customers: list[str], extra: str, tag: str):
             "value": str(1 + (index * 31) % 5000),
         }
         if extra == "spread":  # every customer in every set
+            # Each run of len(customers) events names every customer once; the
+            # runs go through the 60 sets. (A set from the index alone gave each
+            # customer 3 sets: the index modulo 60 and modulo 200 are tied.)
+            spread = index // len(customers)
             for key, values in VALUES.items():
-                payload[key] = values[(index * 13 + len(key)) % len(values)]
+                payload[key] = values[spread % len(values)]
+                spread //= len(values)
         elif extra:
             payload["model"] = VALUES["model"][(index * 13) % 3]
             payload["region"] = VALUES["region"][customer % 5]
