@@ -21,9 +21,10 @@ Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
 32 days for 200 customers (each customer's events spread over all 100 values),
 generated inside PostgreSQL in 1-million-row chunks, each folded into its rollups
 in the same statement as ingestion folds a batch (``support.events_generate``;
-skipped when already done); then requests through gunicorn, sequentially, and
-the selector in-process. The grouped figures are checked to add up to the
-ungrouped one.
+skipped when already done); then requests through gunicorn, sequentially, beside
+an empty authenticated DRF view (the reference: what any request costs before its
+endpoint works), and the selector in-process beside hand-written SQL. The grouped
+figures are checked to add up to the ungrouped one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from urllib.parse import urlencode
 
 from bench import support
 from bench.bench_ingest import _BackendCpu, _lean_load, _python_seconds
+from bench.paced import EMPTY_VIEW_PATH
 
 PLAIN = "bench_dim_plain"
 DIMENSIONAL = "bench_dim_three"
@@ -114,8 +116,13 @@ def _payloads(count: int, customers: list[str], extra: str, tag: str):
             "value": str(1 + (index * 31) % 5000),
         }
         if extra == "spread":  # every customer in every set
+            # Each run of len(customers) events names every customer once; the
+            # runs go through the 60 sets. (A set from the index alone gave each
+            # customer 3 sets: the index modulo 60 and modulo 200 are tied.)
+            spread = index // len(customers)
             for key, values in VALUES.items():
-                payload[key] = values[(index * 13 + len(key)) % len(values)]
+                payload[key] = values[spread % len(values)]
+                spread //= len(values)
         elif extra:
             payload["model"] = VALUES["model"][(index * 13) % 3]
             payload["region"] = VALUES["region"][customer % 5]
@@ -356,8 +363,16 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
         _grouped_adds_up(meter, customer)
     )
     by_model = {"dimension_group_by_keys[0]": "model", "limit": 100}
+    # The reference: an empty authenticated DRF view behind the same gunicorn
+    # (``bench.web_urls``), what any v1 request costs before its endpoint works.
+    empty = [
+        support.Request(
+            "GET", EMPTY_VIEW_PATH, b"", {"Authorization": f"Bearer {secret}"}
+        )
+    ] * requests
     with support.gunicorn(workers=2, threads=4) as server:
         for label, extra, count in (
+            ("reference: empty DRF view", None, requests),
             ("ungrouped month", {}, requests),
             ("grouped by model (100), month", by_model, requests),
             (
@@ -368,7 +383,9 @@ def _summaries(args, customers: list[str], secret: str) -> dict:
         ):
             result = support.drive_load(
                 *server,
-                _summary_requests(meter.id, customer, secret, count, **extra),
+                empty
+                if extra is None
+                else _summary_requests(meter.id, customer, secret, count, **extra),
                 clients=1,
                 server=server,
             )

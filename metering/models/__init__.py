@@ -24,9 +24,11 @@ second, where every index on the events table costs a share of that rate:
   the sum, the count, the last value by event time and the most recently received
   value. It is updated in the same transaction as the insert or cancel, so usage
   queries read a few hundred rollup rows instead of scanning raw events. Its unique
-  key leads with the customer, so it also serves the customer foreign key. An hour
-  may have a few rows (``shard``): concurrent writers each update their own, rather
-  than queue for one row until the other's commit is on disk.
+  key leads with the customer, so it also serves the customer foreign key; as the
+  events' keys, its keys carry no database constraint (rollup rows come from checked
+  events, and with dimensions an hour has a row per set). An hour may have a few
+  rows (``shard``): concurrent writers each update their own, rather than queue for
+  one row until the other's commit is on disk.
 
 Values are whole numbers (``Decimal`` with no fraction) in the meter's own unit.
 """
