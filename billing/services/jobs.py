@@ -10,8 +10,10 @@ the end (the job reports the failure; the next run retries that row).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -35,7 +37,7 @@ def chunks_run(
     while True:
         claimed: list[str] = []
         try:
-            with transaction.atomic():
+            with _collector_paused(), transaction.atomic():
                 rows = claim(after)
                 claimed = [row.pk for row in rows]
                 steps = chunk_do(rows)
@@ -51,6 +53,27 @@ def chunks_run(
     if failure is not None:
         raise failure
     return done
+
+
+@contextmanager
+def _collector_paused():
+    """No automatic cyclic garbage collection while a chunk runs.
+
+    A chunk keeps thousands of rows, snapshots and rendered emails alive until it
+    commits, and allocating them set off the collector's full passes, each of
+    which walks every object of the process (a tenth of a second with a chunk of
+    500 drafts in hand; a fifth of finalization's CPU). What a chunk leaves is
+    freed by reference counting when it ends; the collector, running again after
+    it, takes the rare cycles.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _each_do(ids: list[str], one_do: Callable[[str], int]):
