@@ -19,9 +19,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from bench import support
+from bench import fill, support
 
 EVENT_NAME = "bench_summary_tokens"
+PREFIX = "sum-"
 CUSTOMERS = 200
 CHUNK = 1_000_000
 MONTH_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,13 +57,13 @@ def _generate(meter_id: str, customers: list[str], rows: int) -> float:
     raw = connection.connection
     with raw.cursor() as cursor:
         started = time.perf_counter()
-        support.events_generate(
+        fill.events_generate(
             raw,
             cursor,
             meter_id=meter_id,
             customers=customers,
             event_name=EVENT_NAME,
-            prefix="sum-",
+            prefix=PREFIX,
             start=MONTH_START - timedelta(days=1),
             span=SPAN,
             rows=rows,
