@@ -3,13 +3,15 @@
 Target (issue #4): p95 <= 20 ms. Setup (skipped when already done): 10 million
 events of one meter for 200 customers over 32 days are generated inside PostgreSQL
 (``INSERT ... SELECT FROM generate_series``, the server-side equivalent of a COPY,
-in 1-million-row chunks), and their hourly rollups are built from them with one
-``INSERT ... SELECT ... GROUP BY`` using the same fold as ingestion. The requests
+in 1-million-row chunks), each chunk folded into its hourly rollups in the same
+statement as ingestion folds a batch (``bench.fill``). The requests
 then go through gunicorn, sequentially (latency, not throughput), and also straight
 to the selector in-process. The reference, in the same run: the same month per
 day in hand-written SQL on the daily rollups the selector reads (and, for
 contrast, on the hourly ones, and by scanning the raw events through their index).
-``--rows 100000000`` measures at 100 M events (about 40 GB of disk).
+``--rows 100000000`` measures at 100 M events (about 35 GB of disk; see
+``bench.fill`` for the load); a second run with the same data directory and
+``--rows`` measures without filling.
 """
 
 from __future__ import annotations
