@@ -6,8 +6,9 @@ benchmarks leave events there too), period close
 and finalize of 1,000 and then 10,000 subscriptions; ``--quick`` measures 100 k /
 1 M events and 200 / 1,000 subscriptions (the same shape, in well under a
 minute of measuring). Larger sizes are optional, by environment:
-``BENCH_GROWTH_EVENTS=1000000,10000000,100000000`` (about 40 GB of disk and an
-hour of loading at 100 M) and ``BENCH_GROWTH_SUBSCRIPTIONS=1000,10000,100000``.
+``BENCH_GROWTH_EVENTS=1000000,10000000,100000000`` (at 100 M about 31 GB of
+data, 40 GB at the peak of the load, and 45 minutes of loading: ``bench.fill``)
+and ``BENCH_GROWTH_SUBSCRIPTIONS=1000,10000,100000``.
 
 At each events size, in-process (the table's size is what varies, not HTTP):
 

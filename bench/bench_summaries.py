@@ -9,8 +9,8 @@ then go through gunicorn, sequentially (latency, not throughput), and also strai
 to the selector in-process. The reference, in the same run: the same month per
 day in hand-written SQL on the daily rollups the selector reads (and, for
 contrast, on the hourly ones, and by scanning the raw events through their index).
-``--rows 100000000`` measures at 100 M events (about 35 GB of disk; see
-``bench.fill`` for the load); a second run with the same data directory and
+``--rows 100000000`` measures at 100 M events (about 31 GB of data, 40 GB at the
+peak of the load; ``bench.fill``); a second run with the same data directory and
 ``--rows`` measures without filling.
 """
 
