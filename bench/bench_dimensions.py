@@ -20,7 +20,7 @@ a rollup row of its own), for contrast. The ratios use the best round of each.
 Summaries: 10 M events of a meter with one dimension ``model`` (100 values) over
 32 days for 200 customers (each customer's events spread over all 100 values),
 generated inside PostgreSQL in 1-million-row chunks, each folded into its rollups
-in the same statement as ingestion folds a batch (``support.events_generate``;
+in the same statement as ingestion folds a batch (``bench.fill.events_generate``;
 skipped when already done); then requests through gunicorn, sequentially, beside
 an empty authenticated DRF view (the reference: what any request costs before its
 endpoint works), and the selector in-process beside hand-written SQL. The grouped
@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from bench import support
+from bench import fill, support
 from bench.bench_ingest import _BackendCpu, _lean_load, _python_seconds
 from bench.paced import EMPTY_VIEW_PATH
 
@@ -265,7 +265,7 @@ def _load_summary_events(meter, customers: list[str], rows: int) -> float:
     raw = connection.connection
     started = time.perf_counter()
     with raw.cursor() as cursor:
-        support.events_generate(
+        fill.events_generate(
             raw,
             cursor,
             meter_id=meter.id,

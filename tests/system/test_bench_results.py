@@ -94,3 +94,21 @@ def test_the_growth_verdict_says_linear_or_worse():
     assert verdict(1.0, 1.6, per_unit=True).startswith("worse than linear")
     assert verdict(5.0, 6.0, per_unit=False, flat=True).startswith("flat")
     assert verdict(5.0, 9.0, per_unit=False, flat=True).startswith("worse than flat")
+
+
+def test_the_summaries_target_is_met_only_at_100_million_events():
+    from bench import targets
+
+    name = "summaries, 30-day window (at 100 M events)"
+
+    def row(events: int) -> dict:
+        figures = {
+            ("summaries", "per day (30): p95 (ms)"): 11.0,
+            ("summaries", "events of the meter"): events,
+        }
+        return {row["target"]: row for row in targets.target_rows(figures)}[name]
+
+    assert row(10_000_000)["measured"] == "11.0 (at 10,000,000 events, not 100 M)"
+    assert row(10_000_000)["met"] == "—"
+    assert row(100_000_000)["measured"] == "11.0"
+    assert row(100_000_000)["met"] == "yes"
