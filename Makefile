@@ -39,9 +39,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# One pytest process: each test leaves Celery as it found it (tests/conftest.py
+# Each pytest process leaves Celery as each test found it (tests/conftest.py
 # _celery_state_restored), so tests that swap its broker or kill workers need none
-# of their own.
+# of their own. PYTEST_ARGS="-n 2" runs two pytest-xdist workers: each has its own
+# test database, TALLY_VAR_DIR and Redis database (the broker URL's and the next;
+# tests/conftest.py xdist_worker_env).
 test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connections
@@ -16,6 +18,49 @@ from core.services.api_keys import api_key_create
 from tests.helpers import ApiClient
 
 CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def xdist_worker_env(worker: int, environ=os.environ) -> dict[str, str]:
+    """What pytest-xdist worker number ``worker`` changes in its environment.
+
+    Settings read the environment once, at import: a worker must be given its own
+    before Django starts in it. pytest-django names each worker's test database
+    apart; these keep apart what the database does not hold. Its own TALLY_VAR_DIR
+    (documents, the SQLite test database, the embedded broker's folders) and its
+    own Redis database: the system tests empty the broker's queues and start
+    workers on it, which another pytest worker's tests must not see. Worker k uses
+    the Redis database after the broker URL's by k (gw0 keeps it), so the broker's
+    database and the k after it must be free for the suite.
+    """
+    env = {
+        "TALLY_VAR_DIR": str(
+            Path(environ.get("TALLY_VAR_DIR", ROOT / "var")) / f"gw{worker}"
+        )
+    }
+    if environ.get("TALLY_DOCUMENTS_DIR"):
+        env["TALLY_DOCUMENTS_DIR"] = str(
+            Path(environ["TALLY_DOCUMENTS_DIR"]) / f"gw{worker}"
+        )
+    broker = environ.get("CELERY_BROKER_URL", "")
+    if broker.startswith(("redis://", "rediss://")):
+        parts = urlsplit(broker)
+        base = int(parts.path.strip("/") or 0)
+        if base + worker > 15:
+            raise RuntimeError(
+                f"xdist worker {worker} would use Redis database {base + worker}; "
+                "point CELERY_BROKER_URL at a lower database"
+            )
+        env["CELERY_BROKER_URL"] = urlunsplit(parts._replace(path=f"/{base + worker}"))
+    return env
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_newgateway(gateway):
+    """Give each xdist worker its environment before its pytest (and Django) start."""
+    worker = int("".join(filter(str.isdigit, gateway.id)) or 0)
+    env = xdist_worker_env(worker)
+    gateway.remote_exec(f"import os\nos.environ.update({env!r})").waitclose()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -77,6 +122,23 @@ def _no_rate_limits():
     from django.conf import settings
 
     settings.TALLY_RATE_LIMIT_READ = settings.TALLY_RATE_LIMIT_WRITE = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Hash test users' passwords with one cheap round instead of PBKDF2's million.
+
+    Every ``admin_client``, ``admin_user`` and ``staff_page`` makes a user with a
+    password (and a browser login checks it): at ~0.3 s of CPU a hash, hundreds of
+    them were minutes of the run. What the tests check (permissions, logins, pages)
+    does not depend on the hasher; production keeps Django's default.
+    """
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

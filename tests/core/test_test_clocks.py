@@ -136,13 +136,17 @@ def test_failing_handler_marks_internal_failure(db, django_capture_on_commit_cal
 
 
 def test_handler_that_never_progresses_is_stopped(
-    db, django_capture_on_commit_callbacks
+    db, django_capture_on_commit_callbacks, monkeypatch
 ):
+    # The guard's bound, lowered: at 1000 steps of every handler's queries the
+    # advance took a quarter of a minute of CPU to fail the same way.
+    monkeypatch.setattr(services, "_MAX_STEPS_AT_ONE_MOMENT", 20)
+    calls = []
     clock.register_time_handler(
         clock.TimeHandler(
             name="test-stuck",
             next_due=lambda *, clock, until: START,
-            run=lambda *, clock, now: None,
+            run=lambda *, clock, now: calls.append(now),
         )
     )
     try:
@@ -153,6 +157,8 @@ def test_handler_that_never_progresses_is_stopped(
             )
         test_clock.refresh_from_db()
         assert test_clock.status == TestClock.Status.INTERNAL_FAILURE
+        assert "made no progress" in test_clock.failure_message
+        assert calls == [START] * 21  # the bound's steps at that moment, then stopped
     finally:
         clock.unregister_time_handler("test-stuck")
 
