@@ -41,11 +41,13 @@ format: install
 
 # Each pytest process leaves Celery as each test found it (tests/conftest.py
 # _celery_state_restored), so tests that swap its broker or kill workers need none
-# of their own. PYTEST_ARGS="-n 2" runs two pytest-xdist workers: each has its own
-# test database, TALLY_VAR_DIR and Redis database (the broker URL's and the next;
+# of their own. The suite runs on PYTEST_WORKERS pytest-xdist workers (2, one per
+# core of the CI machine; 0 runs it in one process): each has its own test
+# database, TALLY_VAR_DIR and Redis database (the broker URL's and the next;
 # tests/conftest.py xdist_worker_env).
+PYTEST_WORKERS ?= 2
 test: install lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 audit: install
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
