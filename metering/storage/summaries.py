@@ -84,7 +84,7 @@ def summaries_sql(
 # The triggers that skip marked statements (migration 0013): the inserts' and
 # updates'. Deletes and truncates are never the ingest paths'.
 _HOURS = "metering_meterusagerollup"
-_TRIGGERS = (
+TRIGGERS_0013 = (
     (
         "metering_usage_days_insert",
         "INSERT",
@@ -112,9 +112,14 @@ _TRIGGERS = (
 )
 
 
+def marked_skipping_triggers() -> list[str]:
+    """The four triggers of 0013, skipping marked statements (0015 restores them)."""
+    return _create_triggers(f" WHEN ({SKIP_MARKED})")
+
+
 def _create_triggers(when: str) -> list[str]:
     statements = []
-    for name, event, tables, function in _TRIGGERS:
+    for name, event, tables, function in TRIGGERS_0013:
         statements += [
             f"DROP TRIGGER IF EXISTS {name} ON {_HOURS}",
             f"CREATE TRIGGER {name} AFTER {event} ON {_HOURS} REFERENCING {tables}"
@@ -126,7 +131,7 @@ def _create_triggers(when: str) -> list[str]:
 def install(apps, schema_editor) -> None:
     """Migration step: the triggers skip the statements that add inline."""
     if schema_editor.connection.vendor == "postgresql":
-        for statement in _create_triggers(f" WHEN ({SKIP_MARKED})"):
+        for statement in marked_skipping_triggers():
             schema_editor.execute(statement, params=None)
 
 

@@ -15,7 +15,7 @@ triggers stay as they were (no ingest statement deletes).
 
 from __future__ import annotations
 
-from metering.storage import days
+from metering.storage import days, summaries
 from metering.storage.summaries import SKIP_MARKED
 
 UNMARKED = "metering_rollups_unmarked"
@@ -65,33 +65,8 @@ _TRIGGERS = (
         "OLD TABLE AS old_hours NEW TABLE AS new_hours",
     ),
 )
-# The triggers they replace: (name, event, transition tables, function).
-_REPLACED = (
-    (
-        "metering_usage_days_insert",
-        "INSERT",
-        "NEW TABLE AS new_hours",
-        "metering_usage_days",
-    ),
-    (
-        "metering_usage_days_update",
-        "UPDATE",
-        "OLD TABLE AS old_hours NEW TABLE AS new_hours",
-        "metering_usage_days",
-    ),
-    (
-        "metering_hour_total_insert",
-        "INSERT",
-        "NEW TABLE AS added",
-        "metering_hour_total_insert",
-    ),
-    (
-        "metering_hour_total_update",
-        "UPDATE",
-        "OLD TABLE AS taken NEW TABLE AS added",
-        "metering_hour_total_update",
-    ),
-)
+# The triggers they replace (metering 0013).
+_REPLACED = tuple(name for name, *_ in summaries.TRIGGERS_0013)
 
 POSTGRES = [
     f"CREATE OR REPLACE FUNCTION {UNMARKED}() RETURNS boolean LANGUAGE plpgsql"
@@ -103,7 +78,7 @@ POSTGRES = [
         f"{_ADDED_DAYS} UNION ALL {_DAYS_TAKEN}",
         _NONZERO,
     ),
-    *(f"DROP TRIGGER IF EXISTS {name} ON {_HOURS}" for name, *_ in _REPLACED),
+    *(f"DROP TRIGGER IF EXISTS {name} ON {_HOURS}" for name in _REPLACED),
     *(
         f"CREATE TRIGGER {name} AFTER {event} ON {_HOURS} REFERENCING {tables}"
         f" FOR EACH STATEMENT WHEN ({UNMARKED}()) EXECUTE FUNCTION {name}()"
@@ -112,11 +87,7 @@ POSTGRES = [
 ]
 POSTGRES_DROP = [
     *(f"DROP TRIGGER IF EXISTS {name} ON {_HOURS}" for name, *_ in _TRIGGERS),
-    *(
-        f"CREATE TRIGGER {name} AFTER {event} ON {_HOURS} REFERENCING {tables}"
-        f" FOR EACH STATEMENT WHEN ({SKIP_MARKED}) EXECUTE FUNCTION {function}()"
-        for name, event, tables, function in _REPLACED
-    ),
+    *summaries.marked_skipping_triggers(),
     *(f"DROP FUNCTION IF EXISTS {name}()" for name, *_ in _TRIGGERS),
     f"DROP FUNCTION IF EXISTS {UNMARKED}()",
 ]
