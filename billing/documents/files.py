@@ -21,7 +21,6 @@ from pathlib import Path
 from django.conf import settings
 
 from billing.documents.credit_notes import credit_note_document
-from billing.documents.pdf import document_pdf
 from billing.documents.selectors import invoice_document
 from billing.models import CreditNote, Invoice
 from core.errors import InvalidState
@@ -52,6 +51,14 @@ def _write_atomically(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def document_pdf(document) -> bytes:
+    # fpdf2 is imported on first use: at import it builds its Unicode tables
+    # (~0.26 s), which every web, worker and command process would pay at startup.
+    from billing.documents.pdf import document_pdf as draw
+
+    return draw(document)
 
 
 def invoice_pdf_render(*, invoice: Invoice) -> bytes:
